@@ -1,0 +1,112 @@
+//! Event types and the event envelope. An event is an immutable record of a state change,
+//! written in the same transaction as the change; notifications are derived from events.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "payment_intent.created")]
+    PaymentIntentCreated,
+    #[serde(rename = "payment_intent.requires_action")]
+    PaymentIntentRequiresAction,
+    #[serde(rename = "payment_intent.succeeded")]
+    PaymentIntentSucceeded,
+    #[serde(rename = "payment_intent.payment_failed")]
+    PaymentIntentPaymentFailed,
+    #[serde(rename = "payment_intent.canceled")]
+    PaymentIntentCanceled,
+    #[serde(rename = "payment_intent.amount_capturable_updated")]
+    PaymentIntentAmountCapturableUpdated,
+    #[serde(rename = "refund.created")]
+    RefundCreated,
+    #[serde(rename = "refund.succeeded")]
+    RefundSucceeded,
+}
+
+impl EventType {
+    pub const ALL: &'static [EventType] = &[
+        EventType::PaymentIntentCreated,
+        EventType::PaymentIntentRequiresAction,
+        EventType::PaymentIntentSucceeded,
+        EventType::PaymentIntentPaymentFailed,
+        EventType::PaymentIntentCanceled,
+        EventType::PaymentIntentAmountCapturableUpdated,
+        EventType::RefundCreated,
+        EventType::RefundSucceeded,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventType::PaymentIntentCreated => "payment_intent.created",
+            EventType::PaymentIntentRequiresAction => "payment_intent.requires_action",
+            EventType::PaymentIntentSucceeded => "payment_intent.succeeded",
+            EventType::PaymentIntentPaymentFailed => "payment_intent.payment_failed",
+            EventType::PaymentIntentCanceled => "payment_intent.canceled",
+            EventType::PaymentIntentAmountCapturableUpdated => {
+                "payment_intent.amount_capturable_updated"
+            }
+            EventType::RefundCreated => "refund.created",
+            EventType::RefundSucceeded => "refund.succeeded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == s)
+    }
+}
+
+/// True when an endpoint subscribed to `enabled` (which may contain `*`) wants `ty`.
+pub fn subscribed(enabled: &[String], ty: EventType) -> bool {
+    enabled.iter().any(|e| e == "*" || e == ty.as_str())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub merchant_id: String,
+    pub event_type: EventType,
+    /// Snapshot of the object after the change.
+    pub object: Value,
+    pub created: i64,
+}
+
+impl Event {
+    /// The native API representation, which is also the body of a webhook delivery.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "event",
+            "type": self.event_type.as_str(),
+            "created": self.created / 1000,
+            "livemode": false,
+            "data": { "object": self.object },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_round_trips_through_its_name() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+            assert_eq!(
+                serde_json::to_value(t).unwrap(),
+                Value::String(t.as_str().into())
+            );
+        }
+        assert_eq!(EventType::parse("payment_intent.nope"), None);
+    }
+
+    #[test]
+    fn a_wildcard_subscription_receives_everything() {
+        let all = vec!["*".to_string()];
+        let one = vec!["refund.created".to_string()];
+        assert!(subscribed(&all, EventType::PaymentIntentSucceeded));
+        assert!(subscribed(&one, EventType::RefundCreated));
+        assert!(!subscribed(&one, EventType::RefundSucceeded));
+    }
+}

@@ -1,0 +1,575 @@
+//! The payment-intent and refund state machines. Every status change goes through
+//! [`PaymentIntent::transition`], which holds the one table of legal moves; an illegal move is an
+//! error and leaves the intent untouched. Amount invariants (captured <= authorized, refunded <=
+//! captured) are checked here too, so no dialect can bypass them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::events::EventType;
+use crate::money::Currency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresAction,
+    Processing,
+    RequiresCapture,
+    Succeeded,
+    Canceled,
+}
+
+impl IntentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IntentStatus::RequiresPaymentMethod => "requires_payment_method",
+            IntentStatus::RequiresAction => "requires_action",
+            IntentStatus::Processing => "processing",
+            IntentStatus::RequiresCapture => "requires_capture",
+            IntentStatus::Succeeded => "succeeded",
+            IntentStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "requires_payment_method" => IntentStatus::RequiresPaymentMethod,
+            "requires_action" => IntentStatus::RequiresAction,
+            "processing" => IntentStatus::Processing,
+            "requires_capture" => IntentStatus::RequiresCapture,
+            "succeeded" => IntentStatus::Succeeded,
+            "canceled" => IntentStatus::Canceled,
+            _ => return None,
+        })
+    }
+
+    /// The one table of legal status changes.
+    fn may_become(self, to: IntentStatus) -> bool {
+        use IntentStatus::*;
+        matches!(
+            (self, to),
+            (RequiresPaymentMethod, Processing)
+                | (RequiresPaymentMethod, Canceled)
+                | (Processing, RequiresAction)
+                | (Processing, RequiresCapture)
+                | (Processing, Succeeded)
+                | (Processing, RequiresPaymentMethod)
+                | (RequiresAction, Processing)
+                | (RequiresAction, RequiresPaymentMethod)
+                | (RequiresAction, Canceled)
+                | (RequiresCapture, Succeeded)
+                | (RequiresCapture, Canceled)
+        )
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, IntentStatus::Succeeded | IntentStatus::Canceled)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMethod {
+    Automatic,
+    Manual,
+}
+
+impl CaptureMethod {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CaptureMethod::Automatic => "automatic",
+            CaptureMethod::Manual => "manual",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "automatic" => Some(CaptureMethod::Automatic),
+            "manual" => Some(CaptureMethod::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// Why the last attempt failed, as shown to the merchant and the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PaymentError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+    pub message: String,
+}
+
+/// What the customer must do next (a 3-D Secure challenge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NextAction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub redirect_to_url: RedirectToUrl,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RedirectToUrl {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+pub type Metadata = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("This PaymentIntent's status is {from}; it cannot become {to}.")]
+    IllegalTransition {
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error("{0}")]
+    Amount(String),
+}
+
+/// A payment intent as stored. Amounts are minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+/// Timestamps (`created`, `updated`, `canceled_at`) are Unix milliseconds; the API shows seconds.
+pub struct PaymentIntent {
+    pub id: String,
+    pub merchant_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: IntentStatus,
+    pub capture_method: CaptureMethod,
+    pub amount_capturable: i64,
+    pub amount_received: i64,
+    pub amount_refunded: i64,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub return_url: Option<String>,
+    pub receipt_email: Option<String>,
+    pub client_secret: String,
+    pub checkout_token: String,
+    pub last_payment_error: Option<PaymentError>,
+    /// Safe description of the method used (brand, last 4, expiry, fingerprint); never a PAN.
+    pub payment_method: Option<Value>,
+    pub next_action: Option<NextAction>,
+    /// The processor's reference for the authorization, needed to capture, void or refund.
+    pub processor_ref: Option<String>,
+    pub canceled_at: Option<i64>,
+    pub cancellation_reason: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+    /// Optimistic-concurrency counter: the store only writes a change made from the version it read.
+    pub version: i64,
+}
+
+/// What an authorization came back with, as the core needs it.
+#[derive(Debug, Clone)]
+pub enum AuthorizationResult {
+    Approved { processor_ref: String },
+    ChallengeRequired { redirect_url: String },
+    Declined(PaymentError),
+}
+
+impl PaymentIntent {
+    /// Moves to `to` if the table allows it; otherwise nothing changes.
+    pub fn transition(&mut self, to: IntentStatus, now: i64) -> Result<(), TransitionError> {
+        if !self.status.may_become(to) {
+            return Err(TransitionError::IllegalTransition {
+                from: self.status.as_str(),
+                to: to.as_str(),
+            });
+        }
+        self.status = to;
+        self.updated = now;
+        Ok(())
+    }
+
+    /// A confirmation starts: the intent is claimed (`processing`) so that no second
+    /// confirmation can charge the customer while the processor is asked.
+    pub fn begin_confirm(&mut self, now: i64) -> Result<(), TransitionError> {
+        self.transition(IntentStatus::Processing, now)?;
+        self.last_payment_error = None;
+        self.next_action = None;
+        Ok(())
+    }
+
+    /// The cardholder finished (or abandoned) a 3-D Secure challenge.
+    pub fn begin_challenge_completion(&mut self, now: i64) -> Result<(), TransitionError> {
+        if self.status != IntentStatus::RequiresAction {
+            return Err(TransitionError::IllegalTransition {
+                from: self.status.as_str(),
+                to: IntentStatus::Processing.as_str(),
+            });
+        }
+        self.transition(IntentStatus::Processing, now)?;
+        self.next_action = None;
+        Ok(())
+    }
+
+    /// Applies what the processor said about a `processing` intent and returns the events to emit.
+    pub fn apply_authorization(
+        &mut self,
+        result: AuthorizationResult,
+        payment_method: Option<Value>,
+        now: i64,
+    ) -> Result<Vec<EventType>, TransitionError> {
+        if payment_method.is_some() {
+            self.payment_method = payment_method;
+        }
+        match result {
+            AuthorizationResult::Approved { processor_ref } => match self.capture_method {
+                CaptureMethod::Automatic => {
+                    self.transition(IntentStatus::Succeeded, now)?;
+                    self.processor_ref = Some(processor_ref);
+                    self.amount_received = self.amount;
+                    self.amount_capturable = 0;
+                    Ok(vec![EventType::PaymentIntentSucceeded])
+                }
+                CaptureMethod::Manual => {
+                    self.transition(IntentStatus::RequiresCapture, now)?;
+                    self.processor_ref = Some(processor_ref);
+                    self.amount_capturable = self.amount;
+                    Ok(vec![EventType::PaymentIntentAmountCapturableUpdated])
+                }
+            },
+            AuthorizationResult::ChallengeRequired { redirect_url } => {
+                self.transition(IntentStatus::RequiresAction, now)?;
+                self.next_action = Some(NextAction {
+                    kind: "redirect_to_url".into(),
+                    redirect_to_url: RedirectToUrl {
+                        url: redirect_url,
+                        return_url: self.return_url.clone(),
+                    },
+                });
+                Ok(vec![EventType::PaymentIntentRequiresAction])
+            }
+            AuthorizationResult::Declined(error) => {
+                self.transition(IntentStatus::RequiresPaymentMethod, now)?;
+                self.last_payment_error = Some(error);
+                self.next_action = None;
+                Ok(vec![EventType::PaymentIntentPaymentFailed])
+            }
+        }
+    }
+
+    /// Captures `amount` (all that is capturable when `None`) of an authorized intent.
+    pub fn capture(
+        &mut self,
+        amount: Option<i64>,
+        now: i64,
+    ) -> Result<Vec<EventType>, TransitionError> {
+        if self.status != IntentStatus::RequiresCapture {
+            return Err(TransitionError::IllegalTransition {
+                from: self.status.as_str(),
+                to: IntentStatus::Succeeded.as_str(),
+            });
+        }
+        let amount = amount.unwrap_or(self.amount_capturable);
+        if amount <= 0 || amount > self.amount_capturable {
+            return Err(TransitionError::Amount(format!(
+                "amount_to_capture must be between 1 and the capturable amount {}.",
+                self.amount_capturable
+            )));
+        }
+        self.transition(IntentStatus::Succeeded, now)?;
+        self.amount_received = amount;
+        self.amount_capturable = 0;
+        Ok(vec![EventType::PaymentIntentSucceeded])
+    }
+
+    /// Cancels an intent that has not been captured.
+    pub fn cancel(
+        &mut self,
+        reason: Option<String>,
+        now: i64,
+    ) -> Result<Vec<EventType>, TransitionError> {
+        self.transition(IntentStatus::Canceled, now)?;
+        self.amount_capturable = 0;
+        self.next_action = None;
+        self.canceled_at = Some(now);
+        self.cancellation_reason = reason;
+        Ok(vec![EventType::PaymentIntentCanceled])
+    }
+
+    /// How much may still be refunded.
+    pub fn refundable(&self) -> i64 {
+        if self.status == IntentStatus::Succeeded {
+            self.amount_received - self.amount_refunded
+        } else {
+            0
+        }
+    }
+
+    /// Checks a refund request against the captured amount; the store repeats the same bound in
+    /// its conditional update, so two concurrent refunds cannot both pass.
+    pub fn check_refund(&self, amount: Option<i64>) -> Result<i64, TransitionError> {
+        if self.status != IntentStatus::Succeeded {
+            return Err(TransitionError::Amount(format!(
+                "This PaymentIntent's status is {}; only a succeeded payment can be refunded.",
+                self.status.as_str()
+            )));
+        }
+        let refundable = self.refundable();
+        let amount = amount.unwrap_or(refundable);
+        if refundable == 0 {
+            return Err(TransitionError::Amount(
+                "This payment has already been fully refunded.".into(),
+            ));
+        }
+        if amount <= 0 || amount > refundable {
+            return Err(TransitionError::Amount(format!(
+                "Refund amount must be between 1 and the refundable amount {refundable}."
+            )));
+        }
+        Ok(amount)
+    }
+
+    /// The native API representation (Stripe-shaped).
+    pub fn to_json(&self, base_url: &str) -> Value {
+        json!({
+            "id": self.id,
+            "object": "payment_intent",
+            "amount": self.amount,
+            "amount_capturable": self.amount_capturable,
+            "amount_received": self.amount_received,
+            "amount_refunded": self.amount_refunded,
+            "currency": self.currency,
+            "status": self.status,
+            "capture_method": self.capture_method,
+            "client_secret": self.client_secret,
+            "checkout_url": checkout_url(base_url, &self.checkout_token),
+            "description": self.description,
+            "metadata": self.metadata,
+            "return_url": self.return_url,
+            "receipt_email": self.receipt_email,
+            "last_payment_error": self.last_payment_error,
+            "next_action": self.next_action,
+            "payment_method": self.payment_method,
+            "canceled_at": self.canceled_at.map(|t| t / 1000),
+            "cancellation_reason": self.cancellation_reason,
+            "created": self.created / 1000,
+            "livemode": false,
+        })
+    }
+}
+
+pub fn checkout_url(base_url: &str, token: &str) -> String {
+    format!("{}/checkout/{token}", base_url.trim_end_matches('/'))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(RefundStatus::Pending),
+            "succeeded" => Some(RefundStatus::Succeeded),
+            "failed" => Some(RefundStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: String,
+    pub merchant_id: String,
+    pub payment_intent_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: RefundStatus,
+    pub reason: Option<String>,
+    pub metadata: Metadata,
+    pub processor_ref: Option<String>,
+    pub created: i64,
+}
+
+impl Refund {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "refund",
+            "amount": self.amount,
+            "currency": self.currency,
+            "payment_intent": self.payment_intent_id,
+            "status": self.status,
+            "reason": self.reason,
+            "metadata": self.metadata,
+            "created": self.created / 1000,
+        })
+    }
+}
+
+pub const REFUND_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer"];
+pub const CANCELLATION_REASONS: &[&str] = &[
+    "duplicate",
+    "fraudulent",
+    "requested_by_customer",
+    "abandoned",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(capture: CaptureMethod) -> PaymentIntent {
+        PaymentIntent {
+            id: "pi_x".into(),
+            merchant_id: "acct_x".into(),
+            amount: 1000,
+            currency: Currency::parse("usd").unwrap(),
+            status: IntentStatus::RequiresPaymentMethod,
+            capture_method: capture,
+            amount_capturable: 0,
+            amount_received: 0,
+            amount_refunded: 0,
+            description: None,
+            metadata: Metadata::new(),
+            return_url: None,
+            receipt_email: None,
+            client_secret: "pi_x_secret_y".into(),
+            checkout_token: "cs_z".into(),
+            last_payment_error: None,
+            payment_method: None,
+            next_action: None,
+            processor_ref: None,
+            canceled_at: None,
+            cancellation_reason: None,
+            created: 0,
+            updated: 0,
+            version: 0,
+        }
+    }
+
+    fn approved() -> AuthorizationResult {
+        AuthorizationResult::Approved {
+            processor_ref: "sbx_1".into(),
+        }
+    }
+
+    #[test]
+    fn an_automatic_intent_succeeds_after_approval_and_becomes_refundable() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.begin_confirm(1).unwrap();
+        let ev = pi.apply_authorization(approved(), None, 2).unwrap();
+        assert_eq!(ev, vec![EventType::PaymentIntentSucceeded]);
+        assert_eq!(pi.status, IntentStatus::Succeeded);
+        assert_eq!(pi.amount_received, 1000);
+        assert_eq!(pi.refundable(), 1000);
+    }
+
+    #[test]
+    fn a_decline_returns_the_intent_to_requires_payment_method_with_the_error() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.begin_confirm(1).unwrap();
+        let err = PaymentError {
+            kind: "card_error".into(),
+            code: "card_declined".into(),
+            decline_code: Some("generic_decline".into()),
+            message: "Your card was declined.".into(),
+        };
+        let ev = pi
+            .apply_authorization(AuthorizationResult::Declined(err.clone()), None, 2)
+            .unwrap();
+        assert_eq!(ev, vec![EventType::PaymentIntentPaymentFailed]);
+        assert_eq!(pi.status, IntentStatus::RequiresPaymentMethod);
+        assert_eq!(pi.last_payment_error, Some(err));
+        // and it can be confirmed again, which clears the error
+        pi.begin_confirm(3).unwrap();
+        assert_eq!(pi.last_payment_error, None);
+    }
+
+    #[test]
+    fn a_second_confirmation_while_processing_or_after_success_is_refused() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.begin_confirm(1).unwrap();
+        assert!(pi.begin_confirm(1).is_err());
+        pi.apply_authorization(approved(), None, 2).unwrap();
+        let before = pi.clone();
+        assert!(matches!(
+            pi.begin_confirm(3),
+            Err(TransitionError::IllegalTransition { .. })
+        ));
+        assert_eq!(pi, before, "a refused transition changes nothing");
+    }
+
+    #[test]
+    fn a_challenge_moves_to_requires_action_and_back_through_processing() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.begin_confirm(1).unwrap();
+        let ev = pi
+            .apply_authorization(
+                AuthorizationResult::ChallengeRequired {
+                    redirect_url: "http://x/3ds".into(),
+                },
+                None,
+                2,
+            )
+            .unwrap();
+        assert_eq!(ev, vec![EventType::PaymentIntentRequiresAction]);
+        assert!(pi.next_action.is_some());
+        pi.begin_challenge_completion(3).unwrap();
+        assert!(pi.next_action.is_none());
+        pi.apply_authorization(approved(), None, 4).unwrap();
+        assert_eq!(pi.status, IntentStatus::Succeeded);
+    }
+
+    #[test]
+    fn manual_capture_may_be_partial_but_never_above_the_authorized_amount() {
+        let mut pi = intent(CaptureMethod::Manual);
+        pi.begin_confirm(1).unwrap();
+        let ev = pi.apply_authorization(approved(), None, 2).unwrap();
+        assert_eq!(ev, vec![EventType::PaymentIntentAmountCapturableUpdated]);
+        assert_eq!(pi.amount_capturable, 1000);
+        assert!(pi.capture(Some(1001), 3).is_err());
+        assert!(pi.capture(Some(0), 3).is_err());
+        pi.capture(Some(600), 3).unwrap();
+        assert_eq!(pi.amount_received, 600);
+        assert_eq!(pi.refundable(), 600);
+        assert!(pi.capture(None, 4).is_err(), "captures only once");
+    }
+
+    #[test]
+    fn refunds_never_exceed_what_was_captured() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        assert!(pi.check_refund(None).is_err(), "nothing captured yet");
+        pi.begin_confirm(1).unwrap();
+        pi.apply_authorization(approved(), None, 2).unwrap();
+        assert_eq!(pi.check_refund(Some(400)).unwrap(), 400);
+        pi.amount_refunded = 400;
+        assert!(pi.check_refund(Some(601)).is_err());
+        assert_eq!(pi.check_refund(None).unwrap(), 600);
+        pi.amount_refunded = 1000;
+        assert!(pi.check_refund(None).is_err());
+    }
+
+    #[test]
+    fn only_uncaptured_intents_can_be_canceled() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.cancel(Some("abandoned".into()), 5).unwrap();
+        assert_eq!(pi.status, IntentStatus::Canceled);
+        assert_eq!(pi.canceled_at, Some(5));
+        assert!(pi.cancel(None, 6).is_err());
+
+        let mut paid = intent(CaptureMethod::Automatic);
+        paid.begin_confirm(1).unwrap();
+        paid.apply_authorization(approved(), None, 2).unwrap();
+        assert!(paid.cancel(None, 3).is_err());
+    }
+}

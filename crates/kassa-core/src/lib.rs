@@ -1,0 +1,12 @@
+//! Kassa's core: money, currencies, ids, the payment-intent and refund state machines and the
+//! events they emit. Everything here is pure: no I/O, no clocks except those passed in.
+#![forbid(unsafe_code)]
+
+pub mod card;
+pub mod events;
+pub mod ids;
+pub mod intent;
+pub mod money;
+pub mod secret;
+pub mod secret_box;
+pub mod webhook_signature;

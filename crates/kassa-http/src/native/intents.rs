@@ -1,0 +1,324 @@
+//! `/v1/payment_intents`.
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use kassa_core::card::{CardNumber, Expiry};
+use kassa_core::intent::{CaptureMethod, Metadata};
+use kassa_core::money::Currency;
+use kassa_processor::PaymentMethodInput;
+use kassa_service::{ConfirmParams, CreateIntentParams, Idem, KeyKind};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{cursor_not_found, list_body, Caller, ListParams};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePaymentIntent {
+    /// Amount in the currency's smallest unit (cents for USD, yen for JPY, baisa for OMR).
+    pub amount: i64,
+    /// ISO 4217 code, e.g. `usd`.
+    pub currency: String,
+    pub description: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Metadata>,
+    pub capture_method: Option<CaptureMethod>,
+    /// Where the hosted checkout sends the customer after paying.
+    pub return_url: Option<String>,
+    /// The customer's email.
+    #[serde(alias = "customer_email")]
+    pub receipt_email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmPaymentIntent {
+    /// A test payment method such as `pm_card_visa` or `pm_card_threeDSecureRequired`.
+    pub payment_method: Option<String>,
+    /// Raw card data (sandbox only).
+    pub payment_method_data: Option<PaymentMethodData>,
+    pub return_url: Option<String>,
+    /// Required with a publishable key.
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodData {
+    /// Always `card`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub card: CardData,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardData {
+    pub number: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+    pub cvc: String,
+    pub name: Option<String>,
+}
+
+impl std::fmt::Debug for CardData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardData(***)")
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapturePaymentIntent {
+    /// Defaults to the whole authorized amount.
+    pub amount_to_capture: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelPaymentIntent {
+    /// `duplicate`, `fraudulent`, `requested_by_customer` or `abandoned`.
+    pub cancellation_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RetrieveParams {
+    /// Required with a publishable key.
+    pub client_secret: Option<String>,
+}
+
+fn check_id(id: &str) -> Result<(), ApiError> {
+    if kassa_core::ids::is_valid_id(id, kassa_core::ids::prefix::PAYMENT_INTENT) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "No such payment_intent: '{}'",
+            id.chars().take(100).collect::<String>()
+        )))
+    }
+}
+
+fn check_client_secret(
+    caller: &Caller,
+    given: Option<&str>,
+    intent: &kassa_core::intent::PaymentIntent,
+) -> Result<(), ApiError> {
+    if caller.kind == KeyKind::Secret {
+        return Ok(());
+    }
+    match given {
+        Some(s)
+            if kassa_core::secret::constant_time_eq(
+                s.as_bytes(),
+                intent.client_secret.as_bytes(),
+            ) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::not_found(format!(
+            "No such payment_intent: '{}'",
+            intent.id
+        ))),
+    }
+}
+
+/// Create a payment intent.
+#[utoipa::path(post, path = "/v1/payment_intents", request_body = CreatePaymentIntent,
+    responses((status = 200, description = "The new intent", body = Object), (status = 400, description = "Invalid parameters")),
+    security(("bearer" = [])), tag = "payment_intents")]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    idem: Option<Extension<Idem>>,
+    ApiJson(req): ApiJson<CreatePaymentIntent>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let currency = Currency::parse(&req.currency)
+        .map_err(|e| ApiError::invalid(Some("currency"), e.to_string()))?;
+    let pi = state
+        .svc
+        .create_intent(
+            &caller.merchant.id,
+            CreateIntentParams {
+                amount: req.amount,
+                currency: Some(currency),
+                description: req.description,
+                metadata: req.metadata.unwrap_or_default(),
+                capture_method: req.capture_method,
+                return_url: req.return_url,
+                receipt_email: req.receipt_email,
+            },
+            idem.as_ref().map(|e| &e.0),
+        )
+        .await?;
+    Ok(Json(pi.to_json(&state.svc.base_url)))
+}
+
+/// Retrieve a payment intent.
+#[utoipa::path(get, path = "/v1/payment_intents/{id}", params(("id" = String, Path), RetrieveParams),
+    responses((status = 200, description = "The intent", body = Object), (status = 404, description = "No such intent")),
+    security(("bearer" = [])), tag = "payment_intents")]
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RetrieveParams>,
+) -> Result<Json<Value>, ApiError> {
+    check_id(&id)?;
+    let pi = state.svc.intent(&caller.merchant.id, &id).await?;
+    check_client_secret(&caller, q.client_secret.as_deref(), &pi)?;
+    Ok(Json(pi.to_json(&state.svc.base_url)))
+}
+
+/// List payment intents, newest first.
+#[utoipa::path(get, path = "/v1/payment_intents", params(ListParams),
+    responses((status = 200, description = "A page of intents", body = Object)),
+    security(("bearer" = [])), tag = "payment_intents")]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let limit = q.limit()?;
+    let items = state
+        .svc
+        .store
+        .list_intents(&caller.merchant.id, limit + 1, q.starting_after.as_deref())
+        .await
+        .map_err(kassa_service::ServiceError::from)?
+        .ok_or_else(|| cursor_not_found(q.starting_after.as_deref().unwrap_or_default()))?;
+    let items = items
+        .iter()
+        .map(|pi| pi.to_json(&state.svc.base_url))
+        .collect();
+    Ok(Json(list_body("/v1/payment_intents", items, limit)))
+}
+
+/// Confirm a payment intent with a payment method.
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/confirm", params(("id" = String, Path)), request_body = ConfirmPaymentIntent,
+    responses((status = 200, description = "Succeeded, requires_capture or requires_action", body = Object),
+        (status = 402, description = "Declined; the error carries the intent")),
+    security(("bearer" = [])), tag = "payment_intents")]
+pub async fn confirm(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    idem: Option<Extension<Idem>>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ConfirmPaymentIntent>,
+) -> Result<Json<Value>, ApiError> {
+    check_id(&id)?;
+    if caller.kind == KeyKind::Publishable {
+        let pi = state.svc.intent(&caller.merchant.id, &id).await?;
+        check_client_secret(&caller, req.client_secret.as_deref(), &pi)?;
+    }
+    let method = match (req.payment_method, req.payment_method_data) {
+        (Some(token), None) => PaymentMethodInput::TestToken(token),
+        (None, Some(data)) => {
+            if data.kind != "card" {
+                return Err(ApiError::invalid(
+                    Some("payment_method_data[type]"),
+                    "Only `card` is supported.",
+                ));
+            }
+            let c = data.card;
+            let number = CardNumber::parse(&c.number).map_err(|_| {
+                ApiError::invalid(
+                    Some("payment_method_data[card][number]"),
+                    "The card number is not a valid card number.",
+                )
+            })?;
+            let expiry =
+                Expiry::parse(&c.exp_month.to_string(), &c.exp_year.to_string()).map_err(|_| {
+                    ApiError::invalid(
+                        Some("payment_method_data[card][exp_month]"),
+                        "The card's expiry date is invalid.",
+                    )
+                })?;
+            PaymentMethodInput::Card {
+                number,
+                expiry,
+                cvc: c.cvc,
+                holder_name: c.name,
+            }
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                Some("payment_method"),
+                "Give payment_method or payment_method_data, not both.",
+            ))
+        }
+        (None, None) => return Err(ApiError::invalid(
+            Some("payment_method"),
+            "Missing required param: payment_method (e.g. pm_card_visa) or payment_method_data.",
+        )),
+    };
+    let pi = state
+        .svc
+        .confirm_intent(
+            &caller.merchant.id,
+            &id,
+            ConfirmParams {
+                method,
+                return_url: req.return_url,
+            },
+            idem.as_ref().map(|e| &e.0),
+        )
+        .await?;
+    Ok(Json(pi.to_json(&state.svc.base_url)))
+}
+
+/// Capture an authorized payment intent, in full or in part.
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/capture", params(("id" = String, Path)), request_body = CapturePaymentIntent,
+    responses((status = 200, description = "The captured intent", body = Object)),
+    security(("bearer" = [])), tag = "payment_intents")]
+pub async fn capture(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    idem: Option<Extension<Idem>>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CapturePaymentIntent>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    check_id(&id)?;
+    let pi = state
+        .svc
+        .capture_intent(
+            &caller.merchant.id,
+            &id,
+            req.amount_to_capture,
+            idem.as_ref().map(|e| &e.0),
+        )
+        .await?;
+    Ok(Json(pi.to_json(&state.svc.base_url)))
+}
+
+/// Cancel a payment intent that has not been captured.
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/cancel", params(("id" = String, Path)), request_body = CancelPaymentIntent,
+    responses((status = 200, description = "The canceled intent", body = Object)),
+    security(("bearer" = [])), tag = "payment_intents")]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    idem: Option<Extension<Idem>>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CancelPaymentIntent>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    check_id(&id)?;
+    let pi = state
+        .svc
+        .cancel_intent(
+            &caller.merchant.id,
+            &id,
+            req.cancellation_reason,
+            idem.as_ref().map(|e| &e.0),
+        )
+        .await?;
+    Ok(Json(pi.to_json(&state.svc.base_url)))
+}

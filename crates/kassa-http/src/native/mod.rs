@@ -1,0 +1,334 @@
+//! The native JSON API under `/v1`: payment intents, refunds, webhook endpoints, events.
+//!
+//! Authentication and idempotency are middleware: a request reaches a handler only with a known
+//! key, and a POST with an `Idempotency-Key` reaches it only once per key.
+
+mod intents;
+mod openapi;
+mod refunds;
+mod webhooks;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kassa_service::{Idem, KeyKind};
+use kassa_store::{now_ms, IdemBegin, Merchant};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub use openapi::ApiDoc;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub merchant: Merchant,
+    pub kind: KeyKind,
+}
+
+impl Caller {
+    pub fn require_secret(&self) -> Result<(), ApiError> {
+        match self.kind {
+            KeyKind::Secret => Ok(()),
+            KeyKind::Publishable => Err(publishable_forbidden()),
+        }
+    }
+}
+
+fn publishable_forbidden() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "invalid_request_error",
+        "secret_key_required",
+        "This request needs a secret key (sk_test_…); a publishable key may only retrieve and \
+         confirm a payment intent with its client_secret.",
+    )
+}
+
+/// Idempotency keys are kept this long (at least 24 hours, as merchants rely on).
+pub const IDEMPOTENCY_RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// A request holding a key is presumed dead after this long, and the key may be retried.
+const IDEMPOTENCY_LOCK_MS: i64 = 60_000;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let api = Router::new()
+        .route(
+            "/v1/payment_intents",
+            post(intents::create).get(intents::list),
+        )
+        .route("/v1/payment_intents/{id}", get(intents::retrieve))
+        .route("/v1/payment_intents/{id}/confirm", post(intents::confirm))
+        .route("/v1/payment_intents/{id}/capture", post(intents::capture))
+        .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
+        .route("/v1/refunds", post(refunds::create).get(refunds::list))
+        .route("/v1/refunds/{id}", get(refunds::retrieve))
+        .route(
+            "/v1/webhook_endpoints",
+            post(webhooks::create).get(webhooks::list),
+        )
+        .route(
+            "/v1/webhook_endpoints/{id}",
+            get(webhooks::retrieve)
+                .post(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/v1/webhook_endpoints/{id}/rotate_secret",
+            post(webhooks::rotate),
+        )
+        .route("/v1/events", get(webhooks::list_events))
+        .route("/v1/events/{id}", get(webhooks::retrieve_event))
+        .route(
+            "/v1/events/{id}/deliveries",
+            get(webhooks::event_deliveries),
+        )
+        .route("/v1/events/{id}/resend", post(webhooks::resend))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state, authenticate));
+    Router::new()
+        .route("/v1/openapi.json", get(openapi::serve))
+        .merge(api)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "url_invalid",
+        "Unrecognized request URL. See /v1/openapi.json for the API.",
+    )
+}
+
+fn api_key(req: &Request) -> Option<String> {
+    let value = req.headers().get("authorization")?.to_str().ok()?;
+    if let Some(token) = value.strip_prefix("Bearer ") {
+        return Some(token.trim().to_string());
+    }
+    if let Some(b64) = value.strip_prefix("Basic ") {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        return Some(text.split(':').next()?.to_string());
+    }
+    None
+}
+
+/// Authenticates the key, limits publishable keys to what a checkout page needs, and applies
+/// idempotency to POSTs.
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(key) = api_key(&req) else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "api_key_missing",
+            "No API key provided. Send it as `Authorization: Bearer sk_test_…`.",
+        )
+        .into_response();
+    };
+    let caller = match state.svc.authenticate(&key).await {
+        Ok(Some((merchant, kind))) => Caller { merchant, kind },
+        Ok(None) => {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "api_key_invalid",
+                "Invalid API key provided.",
+            )
+            .into_response()
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if caller.kind == KeyKind::Publishable && !publishable_may(req.method(), req.uri().path()) {
+        return publishable_forbidden().into_response();
+    }
+    let merchant_id = caller.merchant.id.clone();
+    req.extensions_mut().insert(caller);
+
+    let idem_key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k)
+                if !k.is_empty()
+                    && k.len() <= 255
+                    && k.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
+            {
+                Some(k.to_string())
+            }
+            _ => {
+                return ApiError::invalid(
+                    Some("Idempotency-Key"),
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+                )
+                .into_response()
+            }
+        },
+    };
+    match (req.method().clone(), idem_key) {
+        (Method::POST, Some(key)) => with_idempotency(state, merchant_id, key, req, next).await,
+        _ => next.run(req).await,
+    }
+}
+
+fn publishable_may(method: &Method, path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match (method, parts.as_slice()) {
+        (&Method::GET, ["", "v1", "payment_intents", _]) => true,
+        (&Method::POST, ["", "v1", "payment_intents", _, "confirm"]) => true,
+        _ => false,
+    }
+}
+
+async fn with_idempotency(
+    state: AppState,
+    merchant_id: String,
+    key: String,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "body_too_large",
+                "The request body is too large.",
+            )
+            .into_response()
+        }
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let request_hash = hex::encode(hasher.finalize());
+    let store = &state.svc.store;
+    let begun = store
+        .idempotency_begin(
+            &merchant_id,
+            &key,
+            &request_hash,
+            now_ms(),
+            IDEMPOTENCY_LOCK_MS,
+            IDEMPOTENCY_RETENTION_MS,
+        )
+        .await;
+    match begun {
+        Err(e) => return ApiError::from(kassa_service::ServiceError::from(e)).into_response(),
+        Ok(IdemBegin::Mismatch) => {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_error",
+                "idempotency_key_in_use",
+                "This Idempotency-Key was already used with a different request. Use a new key \
+                 for a new request.",
+            )
+            .into_response()
+        }
+        Ok(IdemBegin::InProgress) => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_error",
+                "idempotency_key_in_progress",
+                "A request with this Idempotency-Key is still being processed. Retry shortly.",
+            )
+            .into_response()
+        }
+        Ok(IdemBegin::Replay { status, body }) => {
+            let mut resp = Response::new(Body::from(body));
+            *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            resp.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return resp;
+        }
+        Ok(IdemBegin::Proceed) => {}
+    }
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(Idem {
+        merchant_id: merchant_id.clone(),
+        key: key.clone(),
+    });
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if status.is_success() || status == StatusCode::PAYMENT_REQUIRED {
+        // The effect's transaction normally stored the response already; this covers commands
+        // without one and is a no-op otherwise.
+        let (parts, body) = resp.into_parts();
+        let bytes: Bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        if let Err(e) = store
+            .idempotency_complete(
+                &merchant_id,
+                &key,
+                status.as_u16(),
+                &String::from_utf8_lossy(&bytes),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "storing an idempotent response failed");
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    } else {
+        // Nothing took effect (validation, state or server error): the key may be used again.
+        if let Err(e) = store.idempotency_release(&merchant_id, &key).await {
+            tracing::error!(error = %e, "releasing an idempotency key failed");
+        }
+        resp
+    }
+}
+
+/// `limit` and `starting_after` of list endpoints.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// 1 to 100, default 10.
+    pub limit: Option<i64>,
+    /// Id of the last object of the previous page.
+    pub starting_after: Option<String>,
+    /// Refunds only: those of one payment intent.
+    pub payment_intent: Option<String>,
+}
+
+impl ListParams {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(10),
+            Some(n) if (1..=100).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::invalid(
+                Some("limit"),
+                "limit must be between 1 and 100.",
+            )),
+        }
+    }
+}
+
+/// A list page: fetches `limit + 1` to know whether there is more.
+pub fn list_body(url: &str, mut items: Vec<serde_json::Value>, limit: i64) -> serde_json::Value {
+    let has_more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    serde_json::json!({"object": "list", "url": url, "has_more": has_more, "data": items})
+}
+
+pub fn cursor_not_found(id: &str) -> ApiError {
+    ApiError::invalid(
+        Some("starting_after"),
+        format!(
+            "No such object for starting_after: '{}'",
+            id.chars().take(100).collect::<String>()
+        ),
+    )
+}

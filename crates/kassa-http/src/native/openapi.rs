@@ -1,0 +1,36 @@
+//! The OpenAPI 3.1 document of the native API, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{intents, refunds, webhooks};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kassa native API", description = "Payment intents, refunds, webhook endpoints and events. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
+    paths(
+        intents::create, intents::retrieve, intents::list, intents::confirm, intents::capture, intents::cancel,
+        refunds::create, refunds::retrieve, refunds::list,
+        webhooks::create, webhooks::list, webhooks::retrieve, webhooks::update, webhooks::delete, webhooks::rotate,
+        webhooks::list_events, webhooks::retrieve_event, webhooks::event_deliveries, webhooks::resend,
+    ),
+    modifiers(&Bearer)
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,250 @@
+//! `/v1/webhook_endpoints` and `/v1/events`.
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use kassa_service::{endpoint_json, EndpointParams, EndpointUpdate, Idem};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{cursor_not_found, list_body, Caller, ListParams};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookEndpoint {
+    pub url: String,
+    /// Event types, or `["*"]` for all.
+    pub enabled_events: Vec<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookEndpoint {
+    pub url: Option<String>,
+    pub enabled_events: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// Seconds the previous secret keeps signing (default 86400, at most 604800).
+    pub expires_in: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendEvent {
+    /// The endpoint to send the event to.
+    pub webhook_endpoint: String,
+}
+
+/// Create a webhook endpoint; the response carries its signing secret (`whsec_…`).
+#[utoipa::path(post, path = "/v1/webhook_endpoints", request_body = CreateWebhookEndpoint,
+    responses((status = 200, description = "The endpoint with its secret", body = Object)),
+    security(("bearer" = [])), tag = "webhooks")]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    idem: Option<Extension<Idem>>,
+    ApiJson(req): ApiJson<CreateWebhookEndpoint>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let body = state
+        .svc
+        .create_endpoint(
+            &caller.merchant.id,
+            EndpointParams {
+                url: req.url,
+                enabled_events: req.enabled_events,
+                description: req.description,
+            },
+            idem.as_ref().map(|e| &e.0),
+        )
+        .await?;
+    Ok(Json(body))
+}
+
+/// List webhook endpoints.
+#[utoipa::path(get, path = "/v1/webhook_endpoints",
+    responses((status = 200, description = "All endpoints", body = Object)),
+    security(("bearer" = [])), tag = "webhooks")]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let eps = state
+        .svc
+        .store
+        .list_endpoints(&caller.merchant.id)
+        .await
+        .map_err(kassa_service::ServiceError::from)?;
+    let n = eps.len() as i64;
+    Ok(Json(list_body(
+        "/v1/webhook_endpoints",
+        eps.iter().map(endpoint_json).collect(),
+        n,
+    )))
+}
+
+/// Retrieve a webhook endpoint.
+#[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "The endpoint", body = Object)),
+    security(("bearer" = [])), tag = "webhooks")]
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    Ok(Json(endpoint_json(
+        &state.svc.endpoint(&caller.merchant.id, &id).await?,
+    )))
+}
+
+/// Update a webhook endpoint.
+#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}", params(("id" = String, Path)), request_body = UpdateWebhookEndpoint,
+    responses((status = 200, description = "The endpoint", body = Object)),
+    security(("bearer" = [])), tag = "webhooks")]
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateWebhookEndpoint>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let ep = state
+        .svc
+        .update_endpoint(
+            &caller.merchant.id,
+            &id,
+            EndpointUpdate {
+                url: req.url,
+                enabled_events: req.enabled_events,
+                description: req.description,
+                disabled: req.disabled,
+            },
+        )
+        .await?;
+    Ok(Json(endpoint_json(&ep)))
+}
+
+/// Delete a webhook endpoint; its pending deliveries stop.
+#[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "Deleted", body = Object)),
+    security(("bearer" = [])), tag = "webhooks")]
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    Ok(Json(
+        state.svc.delete_endpoint(&caller.merchant.id, &id).await?,
+    ))
+}
+
+/// Rotate an endpoint's signing secret; the old one keeps signing for `expires_in` seconds.
+#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/rotate_secret", params(("id" = String, Path)), request_body = RotateSecret,
+    responses((status = 200, description = "The endpoint with its new secret", body = Object)),
+    security(("bearer" = [])), tag = "webhooks")]
+pub async fn rotate(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    idem: Option<Extension<Idem>>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RotateSecret>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    Ok(Json(
+        state
+            .svc
+            .rotate_endpoint_secret(
+                &caller.merchant.id,
+                &id,
+                req.expires_in,
+                idem.as_ref().map(|e| &e.0),
+            )
+            .await?,
+    ))
+}
+
+/// List events, newest first.
+#[utoipa::path(get, path = "/v1/events", params(ListParams),
+    responses((status = 200, description = "A page of events", body = Object)),
+    security(("bearer" = [])), tag = "events")]
+pub async fn list_events(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let limit = q.limit()?;
+    let items = state
+        .svc
+        .store
+        .list_events(&caller.merchant.id, limit + 1, q.starting_after.as_deref())
+        .await
+        .map_err(kassa_service::ServiceError::from)?
+        .ok_or_else(|| cursor_not_found(q.starting_after.as_deref().unwrap_or_default()))?;
+    Ok(Json(list_body(
+        "/v1/events",
+        items.iter().map(|e| e.to_json()).collect(),
+        limit,
+    )))
+}
+
+/// Retrieve an event.
+#[utoipa::path(get, path = "/v1/events/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "The event", body = Object)),
+    security(("bearer" = [])), tag = "events")]
+pub async fn retrieve_event(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    Ok(Json(
+        state.svc.event(&caller.merchant.id, &id).await?.to_json(),
+    ))
+}
+
+/// The deliveries of an event, with every attempt (status code, latency, response excerpt).
+#[utoipa::path(get, path = "/v1/events/{id}/deliveries", params(("id" = String, Path)),
+    responses((status = 200, description = "Deliveries and attempts", body = Object)),
+    security(("bearer" = [])), tag = "events")]
+pub async fn event_deliveries(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    Ok(Json(
+        state.svc.event_deliveries(&caller.merchant.id, &id).await?,
+    ))
+}
+
+/// Send an event to an endpoint again, now.
+#[utoipa::path(post, path = "/v1/events/{id}/resend", params(("id" = String, Path)), request_body = ResendEvent,
+    responses((status = 200, description = "The delivery with its attempts", body = Object)),
+    security(("bearer" = [])), tag = "events")]
+pub async fn resend(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ResendEvent>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    Ok(Json(
+        state
+            .svc
+            .resend_event(&caller.merchant.id, &id, &req.webhook_endpoint)
+            .await?,
+    ))
+}

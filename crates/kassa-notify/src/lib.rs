@@ -1,0 +1,355 @@
+//! Delivery of notifications from the outbox.
+//!
+//! Invariants: a delivery is only sent by the worker that holds its lease, and the attempt is
+//! recorded (status, latency, response excerpt) only while that lease is still held, so several
+//! processes sharing one database never send the same attempt twice. Retries are rows with a
+//! `next_attempt_at`, not sleeps: a restart or `kill -9` loses nothing, a delivery whose lease
+//! ran out is simply due again.
+#![forbid(unsafe_code)]
+
+mod schedule;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kassa_core::ids::{new_id, prefix};
+use kassa_core::secret_box::SecretBox;
+use kassa_core::webhook_signature;
+use kassa_store::{now_ms, Delivery, DeliveryAttempt, DeliveryOutcome, Store, WebhookEndpoint};
+use prometheus::{IntCounterVec, Opts, Registry};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use schedule::{parse_schedule, RetrySchedule};
+
+#[derive(Debug, Clone)]
+pub struct NotifierConfig {
+    pub schedule: RetrySchedule,
+    pub timeout: Duration,
+    /// How often to look for due work when nothing woke the worker.
+    pub poll_interval: Duration,
+    pub batch: i64,
+    pub lease: Duration,
+    pub max_in_flight: usize,
+}
+
+impl Default for NotifierConfig {
+    fn default() -> Self {
+        NotifierConfig {
+            schedule: RetrySchedule::default(),
+            timeout: Duration::from_secs(15),
+            poll_interval: Duration::from_millis(500),
+            batch: 32,
+            lease: Duration::from_secs(60),
+            max_in_flight: 32,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] kassa_store::StoreError),
+    #[error("no such delivery")]
+    NotFound,
+}
+
+pub struct Notifier {
+    store: Store,
+    secrets: SecretBox,
+    http: reqwest::Client,
+    cfg: NotifierConfig,
+    owner: String,
+    wake: Notify,
+    outcomes: IntCounterVec,
+}
+
+/// What one HTTP attempt produced.
+struct Sent {
+    status: Option<u16>,
+    excerpt: Option<String>,
+    error: Option<String>,
+    latency_ms: i64,
+}
+
+impl Notifier {
+    pub fn new(
+        store: Store,
+        secrets: SecretBox,
+        cfg: NotifierConfig,
+        registry: &Registry,
+    ) -> anyhow_free::Result<Arc<Self>> {
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Kassa-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| anyhow_free::Error(e.to_string()))?;
+        let outcomes = IntCounterVec::new(
+            Opts::new(
+                "kassa_deliveries_total",
+                "Notification delivery attempts by channel and outcome",
+            ),
+            &["channel", "outcome"],
+        )
+        .map_err(|e| anyhow_free::Error(e.to_string()))?;
+        registry
+            .register(Box::new(outcomes.clone()))
+            .map_err(|e| anyhow_free::Error(e.to_string()))?;
+        Ok(Arc::new(Notifier {
+            store,
+            secrets,
+            http,
+            cfg,
+            owner: new_id("worker"),
+            wake: Notify::new(),
+            outcomes,
+        }))
+    }
+
+    /// Asks the worker to look for due work now (called after a commit that added deliveries).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `shutdown`, then waits for the deliveries in flight to finish.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut in_flight: JoinSet<()> = JoinSet::new();
+        loop {
+            while in_flight.try_join_next().is_some() {}
+            let room = self.cfg.max_in_flight.saturating_sub(in_flight.len()) as i64;
+            let mut claimed = 0;
+            if room > 0 {
+                let now = now_ms();
+                let lease_until = now + self.cfg.lease.as_millis() as i64;
+                match self
+                    .store
+                    .claim_deliveries(&self.owner, now, lease_until, room.min(self.cfg.batch))
+                    .await
+                {
+                    Ok(batch) => {
+                        claimed = batch.len();
+                        for d in batch {
+                            let me = self.clone();
+                            in_flight.spawn(async move { me.deliver_claimed(d).await });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming deliveries failed"),
+                }
+            }
+            if claimed > 0 && (claimed as i64) == room.min(self.cfg.batch) {
+                // A full batch: there may be more due right away.
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    async fn deliver_claimed(&self, d: Delivery) {
+        let attempt_number = d.attempt_count + 1;
+        let sent = self.send(&d).await;
+        let ok = sent.status.is_some_and(|s| (200..300).contains(&s));
+        let outcome = if ok {
+            DeliveryOutcome::Succeeded
+        } else {
+            match self.cfg.schedule.delay_after(attempt_number) {
+                Some(delay) => DeliveryOutcome::Retry {
+                    at: now_ms() + delay.as_millis() as i64,
+                },
+                None => DeliveryOutcome::GaveUp,
+            }
+        };
+        let attempt = self.attempt_row(&d, attempt_number, "automatic", sent);
+        match self
+            .store
+            .record_attempt(&self.owner, &attempt, outcome)
+            .await
+        {
+            Ok(true) => {
+                let label = match outcome {
+                    DeliveryOutcome::Succeeded => "succeeded",
+                    DeliveryOutcome::Retry { .. } => "retry",
+                    DeliveryOutcome::GaveUp => "failed",
+                };
+                self.outcomes.with_label_values(&[&d.channel, label]).inc();
+            }
+            Ok(false) => {
+                tracing::warn!(delivery = %d.id, "lease lost before the attempt was recorded")
+            }
+            Err(e) => {
+                tracing::error!(delivery = %d.id, error = %e, "recording a delivery attempt failed")
+            }
+        }
+    }
+
+    /// Sends a delivery again now, at the merchant's request, outside the automatic schedule.
+    pub async fn resend(
+        &self,
+        merchant_id: &str,
+        delivery_id: &str,
+    ) -> Result<DeliveryAttempt, NotifyError> {
+        let d = self
+            .store
+            .delivery(merchant_id, delivery_id)
+            .await?
+            .ok_or(NotifyError::NotFound)?;
+        let sent = self.send(&d).await;
+        let ok = sent.status.is_some_and(|s| (200..300).contains(&s));
+        let attempt = self.attempt_row(&d, 0, "manual", sent);
+        self.store.record_manual_attempt(&attempt, ok).await?;
+        self.outcomes
+            .with_label_values(&[&d.channel, if ok { "succeeded" } else { "manual_failed" }])
+            .inc();
+        let attempts = self.store.delivery_attempts(&d.id).await?;
+        Ok(attempts.into_iter().last().unwrap_or(attempt))
+    }
+
+    fn attempt_row(&self, d: &Delivery, n: i64, trigger: &str, sent: Sent) -> DeliveryAttempt {
+        DeliveryAttempt {
+            id: new_id(prefix::DELIVERY_ATTEMPT),
+            delivery_id: d.id.clone(),
+            attempt_number: n,
+            trigger: trigger.into(),
+            started_at: now_ms(),
+            status_code: sent.status.map(i64::from),
+            latency_ms: sent.latency_ms,
+            response_excerpt: sent.excerpt,
+            error: sent.error,
+        }
+    }
+
+    async fn send(&self, d: &Delivery) -> Sent {
+        match d.channel.as_str() {
+            "webhook" => self.send_webhook(d).await,
+            other => Sent {
+                status: None,
+                excerpt: None,
+                error: Some(format!("unknown channel {other}")),
+                latency_ms: 0,
+            },
+        }
+    }
+
+    async fn send_webhook(&self, d: &Delivery) -> Sent {
+        let fail = |msg: String| Sent {
+            status: None,
+            excerpt: None,
+            error: Some(msg),
+            latency_ms: 0,
+        };
+        let endpoint = match self.store.endpoint_by_id(&d.endpoint_id).await {
+            Ok(Some(ep)) => ep,
+            Ok(None) => return fail("endpoint no longer exists".into()),
+            Err(e) => return fail(format!("store: {e}")),
+        };
+        let event = match self.store.event(&d.merchant_id, &d.event_id).await {
+            Ok(Some(ev)) => ev,
+            Ok(None) => return fail("event no longer exists".into()),
+            Err(e) => return fail(format!("store: {e}")),
+        };
+        let body = event.to_json().to_string();
+        let ts = now_ms() / 1000;
+        let Some(signature) = self.signature_header(&endpoint, &event.id, ts, body.as_bytes())
+        else {
+            return fail("endpoint secret cannot be read (wrong master key?)".into());
+        };
+        let started = Instant::now();
+        let result = self
+            .http
+            .post(&endpoint.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &event.id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        match result {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let excerpt = read_excerpt(resp).await;
+                Sent {
+                    status: Some(status),
+                    excerpt: Some(excerpt),
+                    error: None,
+                    latency_ms: started.elapsed().as_millis() as i64,
+                }
+            }
+            Err(e) => Sent {
+                status: None,
+                excerpt: None,
+                error: Some(if e.is_timeout() {
+                    format!("timed out after {} s", self.cfg.timeout.as_secs())
+                } else if e.is_connect() {
+                    "could not connect".into()
+                } else {
+                    "request failed".into()
+                }),
+                latency_ms: started.elapsed().as_millis() as i64,
+            },
+        }
+    }
+
+    /// `v1,<sig>` under the current secret, plus the previous one while it is still valid, so a
+    /// receiver mid-rotation accepts either.
+    fn signature_header(
+        &self,
+        ep: &WebhookEndpoint,
+        msg_id: &str,
+        ts: i64,
+        body: &[u8],
+    ) -> Option<String> {
+        let current = self.secrets.open(&ep.secret_enc)?;
+        let mut header = webhook_signature::sign(&current, msg_id, ts, body)?;
+        if let (Some(prev), Some(until)) = (&ep.previous_secret_enc, ep.previous_secret_expires_at)
+        {
+            if until > now_ms() {
+                if let Some(prev) = self.secrets.open(prev) {
+                    if let Some(sig) = webhook_signature::sign(&prev, msg_id, ts, body) {
+                        header.push(' ');
+                        header.push_str(&sig);
+                    }
+                }
+            }
+        }
+        Some(header)
+    }
+}
+
+const EXCERPT_BYTES: usize = 1024;
+
+async fn read_excerpt(mut resp: reqwest::Response) -> String {
+    let mut buf: Vec<u8> = Vec::new();
+    while buf.len() < EXCERPT_BYTES {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    buf.truncate(EXCERPT_BYTES);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// A tiny error type so this crate needs no `anyhow`.
+pub mod anyhow_free {
+    #[derive(Debug)]
+    pub struct Error(pub String);
+    impl std::fmt::Display for Error {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    impl std::error::Error for Error {}
+    pub type Result<T> = std::result::Result<T, Error>;
+}

@@ -1,0 +1,276 @@
+//! Webhook endpoints, events and manual redelivery.
+
+use kassa_core::events::{Event, EventType};
+use kassa_core::ids::{new_id, prefix};
+use kassa_core::webhook_signature;
+use kassa_store::{now_ms, Delivery, DeliveryAttempt, WebhookEndpoint};
+use serde_json::{json, Value};
+
+use crate::{Idem, Result, ServiceError, Services};
+
+#[derive(Debug, Clone, Default)]
+pub struct EndpointParams {
+    pub url: String,
+    pub enabled_events: Vec<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EndpointUpdate {
+    pub url: Option<String>,
+    pub enabled_events: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+/// How long the old secret keeps signing after a rotation, unless the caller says otherwise.
+pub const DEFAULT_ROTATION_GRACE_SECS: i64 = 24 * 3600;
+
+fn check_url(url: &str) -> Result<String> {
+    let parsed = url::Url::parse(url)
+        .map_err(|_| ServiceError::invalid("url", "url must be an absolute http or https URL."))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || url.len() > 2048
+    {
+        return Err(ServiceError::invalid(
+            "url",
+            "url must be an absolute http or https URL.",
+        ));
+    }
+    Ok(url.to_string())
+}
+
+fn check_events(events: &[String]) -> Result<Vec<String>> {
+    if events.is_empty() {
+        return Err(ServiceError::invalid(
+            "enabled_events",
+            "enabled_events must list at least one event type, or \"*\".",
+        ));
+    }
+    for e in events {
+        if e != "*" && EventType::parse(e).is_none() {
+            return Err(ServiceError::invalid(
+                "enabled_events",
+                format!(
+                    "Unknown event type '{}'.",
+                    e.chars().take(80).collect::<String>()
+                ),
+            ));
+        }
+    }
+    let mut out = events.to_vec();
+    out.dedup();
+    Ok(out)
+}
+
+pub fn endpoint_json(ep: &WebhookEndpoint) -> Value {
+    json!({
+        "id": ep.id,
+        "object": "webhook_endpoint",
+        "url": ep.url,
+        "description": ep.description,
+        "enabled_events": ep.enabled_events,
+        "status": ep.status,
+        "created": ep.created_at / 1000,
+    })
+}
+
+impl Services {
+    /// Creates an endpoint; the returned JSON carries the signing secret, shown only here and on
+    /// rotation.
+    pub async fn create_endpoint(
+        &self,
+        merchant_id: &str,
+        p: EndpointParams,
+        idem: Option<&Idem>,
+    ) -> Result<Value> {
+        let url = check_url(&p.url)?;
+        let enabled_events = check_events(&p.enabled_events)?;
+        let secret = webhook_signature::new_secret();
+        let ep = WebhookEndpoint {
+            id: new_id(prefix::WEBHOOK_ENDPOINT),
+            merchant_id: merchant_id.to_string(),
+            url,
+            description: p.description,
+            enabled_events,
+            secret_enc: self.secrets.seal(&secret),
+            previous_secret_enc: None,
+            previous_secret_expires_at: None,
+            status: "enabled".into(),
+            created_at: now_ms(),
+        };
+        let mut body = endpoint_json(&ep);
+        body["secret"] = Value::String(secret);
+        let mut tx = self.store.begin().await?;
+        tx.insert_endpoint(&ep).await?;
+        if let Some(idem) = idem {
+            tx.complete_idempotency(&idem.merchant_id, &idem.key, 200, &body.to_string())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(body)
+    }
+
+    pub async fn endpoint(&self, merchant_id: &str, id: &str) -> Result<WebhookEndpoint> {
+        self.store
+            .endpoint(merchant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("webhook_endpoint", id))
+    }
+
+    pub async fn update_endpoint(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        u: EndpointUpdate,
+    ) -> Result<WebhookEndpoint> {
+        let mut ep = self.endpoint(merchant_id, id).await?;
+        if let Some(url) = u.url {
+            ep.url = check_url(&url)?;
+        }
+        if let Some(ev) = u.enabled_events {
+            ep.enabled_events = check_events(&ev)?;
+        }
+        if let Some(d) = u.description {
+            ep.description = Some(d);
+        }
+        if let Some(disabled) = u.disabled {
+            ep.status = if disabled { "disabled" } else { "enabled" }.into();
+        }
+        let mut tx = self.store.begin().await?;
+        tx.update_endpoint(&ep).await?;
+        tx.commit().await?;
+        Ok(ep)
+    }
+
+    pub async fn delete_endpoint(&self, merchant_id: &str, id: &str) -> Result<Value> {
+        let mut ep = self.endpoint(merchant_id, id).await?;
+        ep.status = "deleted".into();
+        let mut tx = self.store.begin().await?;
+        tx.update_endpoint(&ep).await?;
+        tx.cancel_pending_deliveries(&ep.id, now_ms()).await?;
+        tx.commit().await?;
+        Ok(json!({"id": ep.id, "object": "webhook_endpoint", "deleted": true}))
+    }
+
+    /// Replaces the signing secret. The old one keeps signing (as a second signature) for
+    /// `grace_secs` so receivers can switch without dropping a delivery.
+    pub async fn rotate_endpoint_secret(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        grace_secs: Option<i64>,
+        idem: Option<&Idem>,
+    ) -> Result<Value> {
+        let grace = grace_secs.unwrap_or(DEFAULT_ROTATION_GRACE_SECS);
+        if !(0..=7 * 86400).contains(&grace) {
+            return Err(ServiceError::invalid(
+                "expires_in",
+                "expires_in must be between 0 and 604800 seconds.",
+            ));
+        }
+        let mut ep = self.endpoint(merchant_id, id).await?;
+        let secret = webhook_signature::new_secret();
+        ep.previous_secret_enc = Some(ep.secret_enc.clone());
+        ep.previous_secret_expires_at = Some(now_ms() + grace * 1000);
+        ep.secret_enc = self.secrets.seal(&secret);
+        let mut body = endpoint_json(&ep);
+        body["secret"] = Value::String(secret);
+        let mut tx = self.store.begin().await?;
+        tx.update_endpoint(&ep).await?;
+        if let Some(idem) = idem {
+            tx.complete_idempotency(&idem.merchant_id, &idem.key, 200, &body.to_string())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(body)
+    }
+
+    pub async fn event(&self, merchant_id: &str, id: &str) -> Result<Event> {
+        self.store
+            .event(merchant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("event", id))
+    }
+
+    /// Deliveries of an event with every attempt, for the merchant's debugging.
+    pub async fn event_deliveries(&self, merchant_id: &str, id: &str) -> Result<Value> {
+        self.event(merchant_id, id).await?;
+        let mut out = Vec::new();
+        for d in self.store.deliveries_for_event(merchant_id, id).await? {
+            let attempts = self.store.delivery_attempts(&d.id).await?;
+            out.push(delivery_json(&d, &attempts));
+        }
+        Ok(json!({"object": "list", "data": out, "has_more": false}))
+    }
+
+    /// Sends an event to one endpoint now. Reuses the endpoint's delivery of that event if there
+    /// is one (its attempts stay together), otherwise creates it.
+    pub async fn resend_event(
+        &self,
+        merchant_id: &str,
+        event_id: &str,
+        endpoint_id: &str,
+    ) -> Result<Value> {
+        self.event(merchant_id, event_id).await?;
+        let ep = self.endpoint(merchant_id, endpoint_id).await?;
+        let existing = self
+            .store
+            .deliveries_for_event(merchant_id, event_id)
+            .await?
+            .into_iter()
+            .find(|d| d.endpoint_id == ep.id);
+        let delivery_id = match existing {
+            Some(d) => d.id,
+            None => {
+                let mut tx = self.store.begin().await?;
+                // Created already finished-by-hand so the automatic worker leaves it alone.
+                let id = tx
+                    .insert_manual_delivery(merchant_id, "webhook", &ep.id, event_id, now_ms())
+                    .await?;
+                tx.commit().await?;
+                id
+            }
+        };
+        self.notifier
+            .resend(merchant_id, &delivery_id)
+            .await
+            .map_err(|e| match e {
+                kassa_notify::NotifyError::NotFound => {
+                    ServiceError::not_found("delivery", &delivery_id)
+                }
+                kassa_notify::NotifyError::Store(s) => s.into(),
+            })?;
+        let d = self
+            .store
+            .delivery(merchant_id, &delivery_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("delivery", &delivery_id))?;
+        let attempts = self.store.delivery_attempts(&d.id).await?;
+        Ok(delivery_json(&d, &attempts))
+    }
+}
+
+pub fn delivery_json(d: &Delivery, attempts: &[DeliveryAttempt]) -> Value {
+    json!({
+        "id": d.id,
+        "object": "webhook_delivery",
+        "event": d.event_id,
+        "webhook_endpoint": d.endpoint_id,
+        "status": d.status,
+        "attempt_count": d.attempt_count,
+        "next_attempt_at": if d.status == "pending" { Some(d.next_attempt_at / 1000) } else { None },
+        "last_status_code": d.last_status_code,
+        "attempts": attempts.iter().map(|a| json!({
+            "id": a.id,
+            "attempt": a.attempt_number,
+            "trigger": a.trigger,
+            "created": a.started_at / 1000,
+            "status_code": a.status_code,
+            "latency_ms": a.latency_ms,
+            "response_excerpt": a.response_excerpt,
+            "error": a.error,
+        })).collect::<Vec<_>>(),
+    })
+}

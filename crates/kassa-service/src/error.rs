@@ -1,0 +1,66 @@
+//! The service's error enum. The HTTP layer maps each variant to a stable code and status.
+
+use kassa_core::intent::{PaymentError, TransitionError};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("No such {kind}: '{id}'")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{message}")]
+    Invalid {
+        param: Option<String>,
+        message: String,
+    },
+    /// The object's status does not allow the operation.
+    #[error("{0}")]
+    State(String),
+    /// Another request changed the object at the same moment.
+    #[error("The object was modified by a concurrent request; retry.")]
+    Conflict,
+    /// The card was declined; the intent (now back in `requires_payment_method`) is attached.
+    #[error("{}", .error.message)]
+    Declined { error: PaymentError, intent: Value },
+    #[error("The payment processor is unavailable: {0}")]
+    Processor(String),
+    #[error(transparent)]
+    Store(kassa_store::StoreError),
+}
+
+/// The body of a declined confirmation, the same whether answered now or replayed.
+pub fn declined_body(error: &PaymentError, intent: &Value) -> Value {
+    serde_json::json!({"error": {
+        "type": error.kind, "code": error.code, "decline_code": error.decline_code,
+        "message": error.message, "param": null, "payment_intent": intent,
+    }})
+}
+
+impl ServiceError {
+    pub fn invalid(param: &str, message: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            param: Some(param.to_string()),
+            message: message.into(),
+        }
+    }
+    pub fn not_found(kind: &'static str, id: &str) -> Self {
+        ServiceError::NotFound {
+            kind,
+            id: id.chars().take(100).collect(),
+        }
+    }
+}
+
+impl From<kassa_store::StoreError> for ServiceError {
+    fn from(e: kassa_store::StoreError) -> Self {
+        match e {
+            kassa_store::StoreError::Conflict => ServiceError::Conflict,
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl From<TransitionError> for ServiceError {
+    fn from(e: TransitionError) -> Self {
+        ServiceError::State(e.to_string())
+    }
+}

@@ -1,0 +1,159 @@
+//! Kassa's commands. Each command reads what it needs, asks the core whether the change is
+//! legal, and writes the change, its events and their deliveries in one transaction. No
+//! transaction is held open while the processor is asked: a confirmation first claims the intent
+//! (`processing`), which is what stops a second confirmation from charging twice.
+#![forbid(unsafe_code)]
+
+mod endpoints;
+mod error;
+mod payments;
+
+use std::sync::Arc;
+
+use kassa_core::ids::{new_id, prefix, random_token};
+use kassa_core::secret::hash_api_key;
+use kassa_core::secret_box::SecretBox;
+use kassa_notify::Notifier;
+use kassa_processor::Processor;
+use kassa_store::{now_ms, Merchant, Store};
+use prometheus::{IntCounterVec, Opts, Registry};
+
+pub use endpoints::{delivery_json, endpoint_json, EndpointParams, EndpointUpdate};
+pub use error::{declined_body, ServiceError};
+pub use payments::{
+    check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams,
+};
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// An idempotency key the caller holds; a command that takes one stores its response in the
+/// same transaction as its effect.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    pub merchant_id: String,
+    pub key: String,
+}
+
+pub struct Services {
+    pub store: Store,
+    pub processor: Arc<dyn Processor>,
+    pub notifier: Arc<Notifier>,
+    pub secrets: SecretBox,
+    pub fingerprint_key: [u8; 32],
+    pub base_url: String,
+    payments: IntCounterVec,
+}
+
+/// A new merchant's keys, shown once.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewMerchant {
+    pub id: String,
+    pub name: String,
+    pub secret_key: String,
+    pub publishable_key: String,
+}
+
+impl Services {
+    pub fn new(
+        store: Store,
+        processor: Arc<dyn Processor>,
+        notifier: Arc<Notifier>,
+        master_key: &[u8],
+        base_url: String,
+        registry: &Registry,
+    ) -> Result<Self, prometheus::Error> {
+        let payments = IntCounterVec::new(
+            Opts::new(
+                "kassa_payments_total",
+                "Payment attempts by outcome (succeeded, requires_capture, requires_action, failed)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(payments.clone()))?;
+        Ok(Services {
+            store,
+            processor,
+            notifier,
+            secrets: SecretBox::new(master_key),
+            fingerprint_key: kassa_core::secret::derive_key(master_key, "card fingerprint v1"),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            payments,
+        })
+    }
+
+    pub(crate) fn count_payment(&self, outcome: &str) {
+        self.payments.with_label_values(&[outcome]).inc();
+    }
+
+    /// Creates a merchant with a fresh secret and publishable test key.
+    pub async fn create_merchant(&self, name: &str) -> Result<NewMerchant> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(ServiceError::invalid(
+                "name",
+                "A merchant name of 1 to 200 characters is required.",
+            ));
+        }
+        let now = now_ms();
+        let merchant = Merchant {
+            id: new_id(prefix::MERCHANT),
+            name: name.to_string(),
+            created_at: now,
+        };
+        let secret_key = format!("sk_test_{}", random_token(32));
+        let publishable_key = format!("pk_test_{}", random_token(32));
+        let mut tx = self.store.begin().await?;
+        tx.insert_merchant(&merchant).await?;
+        let sk_display = format!("sk_test_…{}", &secret_key[secret_key.len() - 4..]);
+        tx.insert_api_key(
+            &merchant.id,
+            &hash_api_key(&secret_key),
+            "secret",
+            &sk_display,
+            now,
+        )
+        .await?;
+        tx.insert_api_key(
+            &merchant.id,
+            &hash_api_key(&publishable_key),
+            "publishable",
+            &publishable_key,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(NewMerchant {
+            id: merchant.id,
+            name: merchant.name,
+            secret_key,
+            publishable_key,
+        })
+    }
+
+    /// The merchant and key kind (`secret` or `publishable`) an API key belongs to.
+    pub async fn authenticate(&self, api_key: &str) -> Result<Option<(Merchant, KeyKind)>> {
+        if !(api_key.starts_with("sk_test_") || api_key.starts_with("pk_test_"))
+            || api_key.len() > 200
+        {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .merchant_by_key_hash(&hash_api_key(api_key))
+            .await?
+            .map(|(m, kind)| {
+                let kind = if kind == "secret" {
+                    KeyKind::Secret
+                } else {
+                    KeyKind::Publishable
+                };
+                (m, kind)
+            }))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Secret,
+    Publishable,
+}

@@ -1,0 +1,289 @@
+//! Row types and the mapping between rows and core objects.
+
+use kassa_core::events::{Event, EventType};
+use kassa_core::intent::{CaptureMethod, IntentStatus, PaymentIntent, Refund, RefundStatus};
+use kassa_core::money::Currency;
+use serde_json::Value;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+use crate::{from_json, opt_json, parse, to_json, Result, StoreError};
+
+pub(crate) const INTENT_COLUMNS: &str =
+    "id, merchant_id, amount, currency, status, capture_method, \
+    amount_capturable, amount_received, amount_refunded, description, metadata, return_url, \
+    receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
+    processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version";
+
+pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
+    processor_ref, challenge_state, error, created_at, updated_at";
+
+pub(crate) const REFUND_COLUMNS: &str = "id, merchant_id, payment_intent_id, amount, currency, \
+    status, reason, metadata, processor_ref, created_at";
+
+pub(crate) const EVENT_COLUMNS: &str = "id, merchant_id, type, object_id, data, created_at";
+
+pub(crate) const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, description, enabled_events, \
+    secret_enc, previous_secret_enc, previous_secret_expires_at, status, created_at";
+
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "id, merchant_id, channel, endpoint_id, event_id, status, \
+    attempt_count, next_attempt_at, lease_owner, lease_until, last_status_code, created_at, \
+    updated_at";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl Merchant {
+    pub(crate) fn from_row(r: &AnyRow) -> Self {
+        Merchant {
+            id: r.get("id"),
+            name: r.get("name"),
+            created_at: r.get("created_at"),
+        }
+    }
+}
+
+/// One try at paying an intent. A 3-D Secure challenge keeps its attempt in `requires_action`
+/// with the processor's opaque challenge state (never card data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentAttempt {
+    pub id: String,
+    pub payment_intent_id: String,
+    pub status: String,
+    pub payment_method: Option<String>,
+    pub processor_ref: Option<String>,
+    pub challenge_state: Option<String>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl PaymentAttempt {
+    pub(crate) fn from_row(r: &AnyRow) -> Self {
+        PaymentAttempt {
+            id: r.get("id"),
+            payment_intent_id: r.get("payment_intent_id"),
+            status: r.get("status"),
+            payment_method: r.get("payment_method"),
+            processor_ref: r.get("processor_ref"),
+            challenge_state: r.get("challenge_state"),
+            error: r.get("error"),
+            created_at: r.get("created_at"),
+            updated_at: r.get("updated_at"),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub merchant_id: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub enabled_events: Vec<String>,
+    /// The signing secret, encrypted under the master key.
+    pub secret_enc: String,
+    /// The secret before the last rotation, still used to sign until it expires.
+    pub previous_secret_enc: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+    pub status: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for WebhookEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpoint")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookEndpoint {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(WebhookEndpoint {
+            id: r.get("id"),
+            merchant_id: r.get("merchant_id"),
+            url: r.get("url"),
+            description: r.get("description"),
+            enabled_events: from_json(&r.get::<String, _>("enabled_events"))?,
+            secret_enc: r.get("secret_enc"),
+            previous_secret_enc: r.get("previous_secret_enc"),
+            previous_secret_expires_at: r.get("previous_secret_expires_at"),
+            status: r.get("status"),
+            created_at: r.get("created_at"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    pub merchant_id: String,
+    pub channel: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub status: String,
+    pub attempt_count: i64,
+    pub next_attempt_at: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub last_status_code: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Delivery {
+    pub(crate) fn from_row(r: &AnyRow) -> Self {
+        Delivery {
+            id: r.get("id"),
+            merchant_id: r.get("merchant_id"),
+            channel: r.get("channel"),
+            endpoint_id: r.get("endpoint_id"),
+            event_id: r.get("event_id"),
+            status: r.get("status"),
+            attempt_count: r.get("attempt_count"),
+            next_attempt_at: r.get("next_attempt_at"),
+            lease_owner: r.get("lease_owner"),
+            lease_until: r.get("lease_until"),
+            last_status_code: r.get("last_status_code"),
+            created_at: r.get("created_at"),
+            updated_at: r.get("updated_at"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub id: String,
+    pub delivery_id: String,
+    pub attempt_number: i64,
+    /// `automatic` or `manual`.
+    pub trigger: String,
+    pub started_at: i64,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub response_excerpt: Option<String>,
+    pub error: Option<String>,
+}
+
+impl DeliveryAttempt {
+    pub(crate) fn from_row(r: &AnyRow) -> Self {
+        DeliveryAttempt {
+            id: r.get("id"),
+            delivery_id: r.get("delivery_id"),
+            attempt_number: r.get("attempt_number"),
+            trigger: r.get("trigger"),
+            started_at: r.get("started_at"),
+            status_code: r.get("status_code"),
+            latency_ms: r.get("latency_ms"),
+            response_excerpt: r.get("response_excerpt"),
+            error: r.get("error"),
+        }
+    }
+}
+
+pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
+    let status: String = r.get("status");
+    let capture: String = r.get("capture_method");
+    let currency: String = r.get("currency");
+    Ok(PaymentIntent {
+        id: r.get("id"),
+        merchant_id: r.get("merchant_id"),
+        amount: r.get("amount"),
+        currency: parse::<Currency>(&currency, "currency")?,
+        status: IntentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("bad status {status}")))?,
+        capture_method: CaptureMethod::parse(&capture)
+            .ok_or_else(|| StoreError::Corrupt(format!("bad capture method {capture}")))?,
+        amount_capturable: r.get("amount_capturable"),
+        amount_received: r.get("amount_received"),
+        amount_refunded: r.get("amount_refunded"),
+        description: r.get("description"),
+        metadata: from_json(&r.get::<String, _>("metadata"))?,
+        return_url: r.get("return_url"),
+        receipt_email: r.get("receipt_email"),
+        client_secret: r.get("client_secret"),
+        checkout_token: r.get("checkout_token"),
+        last_payment_error: opt_from_json(r.get("last_payment_error"))?,
+        payment_method: opt_from_json::<Value>(r.get("payment_method"))?,
+        next_action: opt_from_json(r.get("next_action"))?,
+        processor_ref: r.get("processor_ref"),
+        canceled_at: r.get("canceled_at"),
+        cancellation_reason: r.get("cancellation_reason"),
+        created: r.get("created_at"),
+        updated: r.get("updated_at"),
+        version: r.get("version"),
+    })
+}
+
+fn opt_from_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>> {
+    s.as_deref().map(from_json).transpose()
+}
+
+pub(crate) fn bind_intent<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    pi: &PaymentIntent,
+) -> Result<Query<'q, Any, AnyArguments<'q>>> {
+    Ok(q.bind(pi.id.clone())
+        .bind(pi.merchant_id.clone())
+        .bind(pi.amount)
+        .bind(pi.currency.code())
+        .bind(pi.status.as_str())
+        .bind(pi.capture_method.as_str())
+        .bind(pi.amount_capturable)
+        .bind(pi.amount_received)
+        .bind(pi.amount_refunded)
+        .bind(pi.description.clone())
+        .bind(to_json(&pi.metadata)?)
+        .bind(pi.return_url.clone())
+        .bind(pi.receipt_email.clone())
+        .bind(pi.client_secret.clone())
+        .bind(pi.checkout_token.clone())
+        .bind(opt_json(&pi.last_payment_error)?)
+        .bind(opt_json(&pi.payment_method)?)
+        .bind(opt_json(&pi.next_action)?)
+        .bind(pi.processor_ref.clone())
+        .bind(pi.canceled_at)
+        .bind(pi.cancellation_reason.clone())
+        .bind(pi.created)
+        .bind(pi.updated)
+        .bind(pi.version))
+}
+
+pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {
+    let status: String = r.get("status");
+    let currency: String = r.get("currency");
+    Ok(Refund {
+        id: r.get("id"),
+        merchant_id: r.get("merchant_id"),
+        payment_intent_id: r.get("payment_intent_id"),
+        amount: r.get("amount"),
+        currency: parse::<Currency>(&currency, "currency")?,
+        status: RefundStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("bad refund status {status}")))?,
+        reason: r.get("reason"),
+        metadata: from_json(&r.get::<String, _>("metadata"))?,
+        processor_ref: r.get("processor_ref"),
+        created: r.get("created_at"),
+    })
+}
+
+pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event> {
+    let ty: String = r.get("type");
+    Ok(Event {
+        id: r.get("id"),
+        merchant_id: r.get("merchant_id"),
+        event_type: EventType::parse(&ty)
+            .ok_or_else(|| StoreError::Corrupt(format!("bad event type {ty}")))?,
+        object: from_json(&r.get::<String, _>("data"))?,
+        created: r.get("created_at"),
+    })
+}

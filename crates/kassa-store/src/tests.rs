@@ -1,0 +1,1 @@
+//! Store conformance tests (filled in below).

@@ -1,0 +1,278 @@
+//! Layered configuration: built-in defaults, then an optional TOML file, then `KASSA_*`
+//! environment variables and command-line flags. `kassa serve` runs with nothing set.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// `sqlite://path` (embedded default) or `postgres://…`.
+    pub database_url: String,
+    /// Public base URL used in checkout links; defaults to `http://<listen>`.
+    pub base_url: Option<String>,
+    /// Master key (at least 32 characters; 64 hex digits recommended). Encrypts stored secrets
+    /// and keys card fingerprints. With SQLite and none set, one is generated next to the
+    /// database file.
+    pub master_key: Option<String>,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Database connections per process.
+    pub max_connections: u32,
+    /// Create (on first start) and print a demo merchant.
+    pub demo_merchant: bool,
+    pub webhooks: WebhookConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Delays between attempts, e.g. `"5s,5m,30m,2h,5h,10h,10h,24h,24h"`.
+    pub retry_schedule: Option<String>,
+    /// Add ±10 % jitter to each delay.
+    pub jitter: bool,
+    /// Receiver timeout in seconds.
+    pub timeout_secs: u64,
+    /// How often idle workers look for due deliveries, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            retry_schedule: None,
+            jitter: true,
+            timeout_secs: 15,
+            poll_interval_ms: 500,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/kassa.db".into(),
+            base_url: None,
+            master_key: None,
+            log_format: "text".into(),
+            max_connections: 10,
+            demo_merchant: true,
+            webhooks: WebhookConfig::default(),
+        }
+    }
+}
+
+/// Values given on the command line or in the environment; they win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub base_url: Option<String>,
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if any), then environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("KASSA_MASTER_KEY") {
+            cfg.master_key = Some(v);
+        }
+        if let Some(v) = env("KASSA_LOG_FORMAT") {
+            cfg.log_format = v;
+        }
+        if let Some(v) = env("KASSA_MAX_CONNECTIONS") {
+            cfg.max_connections = v.parse().context("KASSA_MAX_CONNECTIONS")?;
+        }
+        if let Some(v) = env("KASSA_DEMO_MERCHANT") {
+            cfg.demo_merchant = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("KASSA_WEBHOOK_RETRY_SCHEDULE") {
+            cfg.webhooks.retry_schedule = Some(v);
+        }
+        if let Some(v) = env("KASSA_WEBHOOK_JITTER") {
+            cfg.webhooks.jitter = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("KASSA_WEBHOOK_TIMEOUT_SECS") {
+            cfg.webhooks.timeout_secs = v.parse().context("KASSA_WEBHOOK_TIMEOUT_SECS")?;
+        }
+        if let Some(v) = env("KASSA_WEBHOOK_POLL_INTERVAL_MS") {
+            cfg.webhooks.poll_interval_ms = v.parse().context("KASSA_WEBHOOK_POLL_INTERVAL_MS")?;
+        }
+        if let Some(v) = overrides.listen {
+            cfg.listen = v;
+        }
+        if let Some(v) = overrides.database_url {
+            cfg.database_url = v;
+        }
+        if let Some(v) = overrides.base_url {
+            cfg.base_url = Some(v);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be `text` or `json`");
+        }
+        if let Some(k) = &self.master_key {
+            if k.len() < 32 {
+                bail!("the master key must be at least 32 characters (64 hex digits recommended)");
+            }
+        }
+        if self.max_connections == 0 {
+            bail!("max_connections must be at least 1");
+        }
+        if self.webhooks.timeout_secs == 0 {
+            bail!("webhooks.timeout_secs must be at least 1");
+        }
+        if let Some(s) = &self.webhooks.retry_schedule {
+            kassa_notify::parse_schedule(s)
+                .map_err(|e| anyhow::anyhow!("webhook retry schedule: {e}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn notifier(&self) -> kassa_notify::NotifierConfig {
+        let mut n = kassa_notify::NotifierConfig {
+            timeout: Duration::from_secs(self.webhooks.timeout_secs),
+            poll_interval: Duration::from_millis(self.webhooks.poll_interval_ms.max(10)),
+            ..Default::default()
+        };
+        if let Some(s) = &self.webhooks.retry_schedule {
+            let delays = kassa_notify::parse_schedule(s).unwrap_or_default();
+            n.schedule = kassa_notify::RetrySchedule::new(delays, self.webhooks.jitter);
+        }
+        n
+    }
+
+    /// The master key bytes: configured, or (SQLite only) read from / created at
+    /// `<database dir>/master.key`.
+    pub fn master_key_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(k) = &self.master_key {
+            return Ok(k.as_bytes().to_vec());
+        }
+        let Some(path) = self.sqlite_path() else {
+            bail!("set KASSA_MASTER_KEY (or master_key in the config file) when using PostgreSQL; every process sharing the database needs the same key");
+        };
+        let key_path = path
+            .parent()
+            .map(|p| p.join("master.key"))
+            .unwrap_or_else(|| PathBuf::from("master.key"));
+        if let Ok(existing) = std::fs::read_to_string(&key_path) {
+            let k = existing.trim().to_string();
+            if k.len() >= 32 {
+                return Ok(k.into_bytes());
+            }
+            bail!("{} is too short to be a master key", key_path.display());
+        }
+        if let Some(dir) = key_path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let key = hex::encode(rand::random::<[u8; 32]>());
+        write_private(&key_path, &key)?;
+        tracing::warn!(path = %key_path.display(), "generated a new master key; keep it with the database");
+        Ok(key.into_bytes())
+    }
+
+    fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    std::fs::write(path, content).with_context(|| format!("creating {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_sets_values_and_overrides_win_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kassa.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nbase_url = \"https://pay.example\"\n[webhooks]\ntimeout_secs = 5\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:9000");
+        assert_eq!(cfg.webhooks.timeout_secs, 5);
+        let cfg = Config::load(
+            Some(&path),
+            Overrides {
+                listen: Some("127.0.0.1:1".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:1");
+        assert_eq!(cfg.base_url.as_deref(), Some("https://pay.example"));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kassa.toml");
+        std::fs::write(&path, "lissen = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("lissen"));
+    }
+
+    #[test]
+    fn a_sqlite_setup_without_a_master_key_generates_and_reuses_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config {
+            database_url: format!("sqlite://{}/db/kassa.db", dir.path().display()),
+            ..Config::default()
+        };
+        let a = cfg.master_key_bytes().unwrap();
+        let b = cfg.master_key_bytes().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        let pg = Config {
+            database_url: "postgres://x/y".into(),
+            ..Config::default()
+        };
+        assert!(pg.master_key_bytes().is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! The Kassa server: builds the application from a [`Config`] (binding its port, connecting and
+//! migrating the database, starting the outbox workers) separately from running it, so tests can
+//! start it on port 0 and learn the port.
+#![forbid(unsafe_code)]
+
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use kassa_http::{AppState, HttpMetrics};
+use kassa_notify::Notifier;
+use kassa_processor::SandboxProcessor;
+use kassa_service::{NewMerchant, Services};
+use kassa_store::{now_ms, Store};
+use prometheus::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, Overrides};
+
+pub struct App {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    notifier: Arc<Notifier>,
+    /// Demo merchant keys, when one exists.
+    pub demo: Option<NewMerchant>,
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&cfg.database_url, cfg.max_connections)
+        .await
+        .with_context(|| "connecting to the database".to_string())?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// Builds the services over an open store (shared by `serve` and the CLI).
+pub fn services(
+    cfg: &Config,
+    store: Store,
+    base_url: String,
+    registry: &Registry,
+) -> anyhow::Result<(Arc<Services>, Arc<Notifier>)> {
+    let master = cfg.master_key_bytes()?;
+    let notifier = Notifier::new(
+        store.clone(),
+        kassa_core::secret_box::SecretBox::new(&master),
+        cfg.notifier(),
+        registry,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let svc = Services::new(
+        store,
+        Arc::new(SandboxProcessor),
+        notifier.clone(),
+        &master,
+        base_url,
+        registry,
+    )?;
+    Ok((Arc::new(svc), notifier))
+}
+
+const DEMO_SETTING: &str = "demo_merchant";
+
+impl App {
+    pub async fn build(cfg: Config) -> anyhow::Result<App> {
+        let listener = TcpListener::bind(&cfg.listen)
+            .await
+            .with_context(|| format!("binding {}", cfg.listen))?;
+        let addr = listener.local_addr()?;
+        let base_url = cfg
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let store = open_store(&cfg).await?;
+        let registry = Registry::new();
+        let (svc, notifier) = services(&cfg, store, base_url, &registry)?;
+        let demo = if cfg.demo_merchant {
+            Some(ensure_demo_merchant(&svc).await?)
+        } else {
+            None
+        };
+        let master = cfg.master_key_bytes()?;
+        let state = AppState {
+            metrics: HttpMetrics::new(&registry)?,
+            csrf_key: kassa_core::secret::derive_key(&master, "checkout csrf v1"),
+            registry,
+            svc,
+        };
+        Ok(App {
+            listener,
+            addr,
+            state,
+            notifier,
+            demo,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.state.svc.base_url
+    }
+
+    pub fn services(&self) -> Arc<Services> {
+        self.state.svc.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled, then finishes in-flight requests and deliveries.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let workers = tokio::spawn(self.notifier.clone().run(shutdown.clone()));
+        let janitor = tokio::spawn(janitor(self.state.svc.clone(), shutdown.clone()));
+        let router = kassa_http::router(self.state.clone());
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        shutdown.cancel();
+        let _ = workers.await;
+        let _ = janitor.await;
+        self.state.svc.store.close().await;
+        served.context("serving HTTP")
+    }
+}
+
+/// Creates the demo merchant on first start; its keys are kept sealed under the master key so
+/// they can be printed on every start.
+async fn ensure_demo_merchant(svc: &Services) -> anyhow::Result<NewMerchant> {
+    if let Some(stored) = svc.store.setting(DEMO_SETTING).await? {
+        if let Some(json) = svc.secrets.open(&stored) {
+            if let Ok(m) = serde_json::from_str::<serde_json::Value>(&json) {
+                let get = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+                return Ok(NewMerchant {
+                    id: get("id"),
+                    name: get("name"),
+                    secret_key: get("secret_key"),
+                    publishable_key: get("publishable_key"),
+                });
+            }
+        }
+        anyhow::bail!("the demo merchant's keys cannot be read: was the master key changed?");
+    }
+    let m = svc.create_merchant("Demo Shop").await?;
+    let sealed = svc.secrets.seal(&serde_json::to_string(&m)?);
+    let mut tx = svc.store.begin().await?;
+    tx.put_setting(DEMO_SETTING, &sealed).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Periodic housekeeping: forgets idempotency keys past their retention.
+async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
+    loop {
+        let cutoff = now_ms() - 2 * kassa_http::native::IDEMPOTENCY_RETENTION_MS;
+        if let Err(e) = svc.store.purge_idempotency_keys(cutoff).await {
+            tracing::warn!(error = %e, "purging idempotency keys failed");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}
