@@ -171,3 +171,10 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
         }
     }
 }
+
+/// Crates the integration tests reach through the binary crate.
+#[doc(hidden)]
+pub mod reexport {
+    pub use kassa_store as store;
+    pub use prometheus;
+}

@@ -1,0 +1,363 @@
+//! Test kit: starts Kassa on a random port with a fresh database (SQLite file or a new
+//! PostgreSQL database), and a webhook receiver that records what it gets.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use kassa::{App, Config};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+pub const MASTER_KEY: &str = "test-master-key-0123456789abcdef0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$scenario(app)` once on SQLite and once on PostgreSQL (when configured).
+#[macro_export]
+macro_rules! on_both {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::spawn($crate::common::Db::Sqlite).await.unwrap();
+                super::$scenario(&app).await;
+                app.stop().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::common::TestApp::spawn($crate::common::Db::Postgres).await {
+                    super::$scenario(&app).await;
+                    app.stop().await;
+                }
+            }
+        }
+    )*};
+}
+
+/// The PostgreSQL server to test against, from `KASSA_TEST_POSTGRES_URL`. Unset: PostgreSQL
+/// variants are skipped (CI sets it, so there they always run).
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("KASSA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A fresh database URL of the given kind; the guard removes it.
+pub async fn fresh_database(db: Db) -> Option<(String, DbGuard)> {
+    match db {
+        Db::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/kassa.db", dir.path().display());
+            Some((url, DbGuard::Sqlite(dir)))
+        }
+        Db::Postgres => {
+            let Some(admin) = postgres_admin_url() else {
+                eprintln!("KASSA_TEST_POSTGRES_URL is not set: skipping the PostgreSQL variant");
+                return None;
+            };
+            sqlx::any::install_default_drivers();
+            let name = format!(
+                "kassa_t_{}",
+                kassa_core::ids::random_token(12).to_lowercase()
+            );
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("KASSA_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            Some((format!("{base}/{name}"), DbGuard::Postgres { admin, name }))
+        }
+    }
+}
+
+pub enum DbGuard {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin: String, name: String },
+}
+
+impl DbGuard {
+    pub async fn drop_database(self) {
+        if let DbGuard::Postgres { admin, name } = self {
+            if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}
+
+pub fn test_config(database_url: &str) -> Config {
+    let mut cfg = Config::default();
+    cfg.listen = "127.0.0.1:0".into();
+    cfg.database_url = database_url.to_string();
+    cfg.master_key = Some(MASTER_KEY.into());
+    cfg.max_connections = 5;
+    cfg.webhooks.retry_schedule = Some("200ms,300ms,400ms".into());
+    cfg.webhooks.jitter = false;
+    cfg.webhooks.timeout_secs = 3;
+    cfg.webhooks.poll_interval_ms = 50;
+    cfg
+}
+
+pub struct TestApp {
+    pub db: Db,
+    pub base: String,
+    pub database_url: String,
+    pub http: reqwest::Client,
+    pub merchant_id: String,
+    pub sk: String,
+    pub pk: String,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    guard: Option<DbGuard>,
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> Option<TestApp> {
+        let (url, guard) = fresh_database(db).await?;
+        let mut app = TestApp::start(db, test_config(&url)).await;
+        app.guard = Some(guard);
+        Some(app)
+    }
+
+    /// Starts a server with this configuration (several may share one database).
+    pub async fn start(db: Db, cfg: Config) -> TestApp {
+        let database_url = cfg.database_url.clone();
+        let app = App::build(cfg).await.expect("building the app");
+        let demo = app.demo.clone().expect("demo merchant");
+        let base = format!("http://{}", app.addr());
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        TestApp {
+            db,
+            base,
+            database_url,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            merchant_id: demo.id,
+            sk: demo.secret_key,
+            pk: demo.publishable_key,
+            shutdown,
+            handle,
+            guard: None,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(20), self.handle).await;
+        if let Some(g) = self.guard {
+            g.drop_database().await;
+        }
+    }
+
+    /// Stops the server but keeps the database (for restart tests).
+    pub async fn stop_keep_db(mut self) -> Option<DbGuard> {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(20), self.handle).await;
+        self.guard.take()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.post_as(&self.sk, path, body, None).await
+    }
+
+    pub async fn post_as(
+        &self,
+        key: &str,
+        path: &str,
+        body: Value,
+        idem: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.post(self.url(path)).bearer_auth(key).json(&body);
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        let resp = req.send().await.unwrap();
+        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.get_as(&self.sk, path).await
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn create_intent(&self, amount: i64, extra: Value) -> Value {
+        let mut body = json!({"amount": amount, "currency": "usd"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let (status, pi) = self.post("/v1/payment_intents", body).await;
+        assert_eq!(status, StatusCode::OK, "{pi}");
+        pi
+    }
+
+    pub async fn paid_intent(&self, amount: i64) -> Value {
+        let pi = self.create_intent(amount, json!({})).await;
+        let (status, pi) = self
+            .post(
+                &format!("/v1/payment_intents/{}/confirm", pi["id"].as_str().unwrap()),
+                json!({"payment_method": "pm_card_visa"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{pi}");
+        assert_eq!(pi["status"], "succeeded");
+        pi
+    }
+
+    /// A second merchant on the same server, through the CLI's code path.
+    pub async fn other_merchant_key(&self) -> String {
+        let store = kassa_store_for(&self.database_url).await;
+        let registry = prometheus_free_registry();
+        let cfg = test_config(&self.database_url);
+        let (svc, _) = kassa::services(&cfg, store.clone(), self.base.clone(), &registry).unwrap();
+        let m = svc.create_merchant("Other Shop").await.unwrap();
+        store.close().await;
+        m.secret_key
+    }
+}
+
+async fn kassa_store_for(url: &str) -> kassa_store_reexport::Store {
+    kassa_store_reexport::Store::connect(url, 2).await.unwrap()
+}
+
+fn prometheus_free_registry() -> prometheus_reexport::Registry {
+    prometheus_reexport::Registry::new()
+}
+
+pub use kassa::reexport::prometheus as prometheus_reexport;
+pub use kassa::reexport::store as kassa_store_reexport;
+
+/// What the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// A webhook receiver on a random port. It answers `fail_first` requests with 500, then 200.
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    pub got: Arc<Mutex<Vec<Received>>>,
+    fail_first: Arc<AtomicUsize>,
+    delay: Arc<Mutex<Duration>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let r = Receiver {
+            url,
+            got: Arc::default(),
+            fail_first: Arc::new(AtomicUsize::new(0)),
+            delay: Arc::new(Mutex::new(Duration::ZERO)),
+        };
+        let state = r.clone();
+        let router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let state = state.clone();
+                async move {
+                    let delay = *state.delay.lock().unwrap();
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    state.got.lock().unwrap().push(Received { headers, body });
+                    let failing = state
+                        .fail_first
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    if failing {
+                        (StatusCode::INTERNAL_SERVER_ERROR, "not now")
+                    } else {
+                        (StatusCode::OK, "thanks")
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        r
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        self.fail_first.store(n, Ordering::SeqCst);
+    }
+
+    pub fn set_delay(&self, d: Duration) {
+        *self.delay.lock().unwrap() = d;
+    }
+
+    pub fn all(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits until `pred` holds over what was received (at most 10 s).
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        for _ in 0..200 {
+            let got = self.all();
+            if pred(&got) {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "timed out waiting for {what}; got {:?}",
+            self.all()
+                .iter()
+                .map(|r| r.body.clone())
+                .collect::<Vec<_>>()
+        );
+    }
+
+    pub fn of_type(&self, ty: &str) -> Vec<Received> {
+        self.all()
+            .into_iter()
+            .filter(|r| r.json()["type"] == ty)
+            .collect()
+    }
+}
