@@ -1,0 +1,209 @@
+//! What the checkout pages show: pure formatting helpers and the askama page models. Nothing
+//! here sees a card number or CVC; the models hold only what may be printed.
+
+use askama::Template;
+use kassa_core::card::CardBrand;
+use kassa_core::money::{Currency, Money};
+use serde_json::Value;
+
+/// An amount as a customer reads it: currency code, then the decimal amount with exactly the
+/// currency's minor digits and thousands grouped: `USD 1,234.50`, `JPY 5,000`, `OMR 1.500`.
+pub fn format_amount(amount: i64, currency: Currency) -> String {
+    let decimal = match Money::new(amount, currency) {
+        Ok(m) => m.to_decimal_string(),
+        // Stored amounts are always in range; show something honest if one is not.
+        Err(_) => return format!("{} {amount} (minor units)", currency.code()),
+    };
+    let (int_part, frac) = match decimal.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (decimal.as_str(), None),
+    };
+    let mut grouped = String::with_capacity(int_part.len() + int_part.len() / 3 + 4);
+    for (i, c) in int_part.chars().enumerate() {
+        if i > 0 && (int_part.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if let Some(f) = frac {
+        grouped.push('.');
+        grouped.push_str(f);
+    }
+    format!("{} {grouped}", currency.code())
+}
+
+/// The merchant's `return_url` with `payment_intent` and `redirect_status` appended after any
+/// query it already has (left byte for byte as it was); the fragment stays last. `None` when the
+/// URL is not an absolute http(s) URL, so a bad value can never become a `javascript:` link.
+pub fn return_link(return_url: &str, intent_id: &str, redirect_status: &str) -> Option<String> {
+    let mut url = url::Url::parse(return_url).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    url.query_pairs_mut()
+        .append_pair("payment_intent", intent_id)
+        .append_pair("redirect_status", redirect_status);
+    Some(url.into())
+}
+
+/// "Visa •••• 3155" from an attempt's stored payment-method JSON (brand and last 4 only).
+pub fn card_label(payment_method: Option<&str>) -> Option<String> {
+    let v: Value = serde_json::from_str(payment_method?).ok()?;
+    let last4: String = v
+        .get("last4")?
+        .as_str()?
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(4)
+        .collect();
+    let brand = v
+        .get("brand")
+        .cloned()
+        .and_then(|b| serde_json::from_value::<CardBrand>(b).ok())
+        .map(|b| b.display_name())
+        .unwrap_or("Card");
+    Some(format!("{brand} •••• {last4}"))
+}
+
+/// Per-field problems found in a submitted card form.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors {
+    pub number: Option<&'static str>,
+    pub exp: Option<&'static str>,
+    pub cvc: Option<&'static str>,
+    pub name: Option<&'static str>,
+}
+
+impl FieldErrors {
+    pub fn any(&self) -> bool {
+        self.number.is_some() || self.exp.is_some() || self.cvc.is_some() || self.name.is_some()
+    }
+}
+
+/// The card form as rendered. Only the expiry and the name are ever written back into it.
+pub struct FormView {
+    pub csrf: String,
+    pub nonce: String,
+    pub exp: String,
+    pub name: String,
+    /// The last decline, shown when the customer is back at the form.
+    pub decline: Option<String>,
+    pub errors: FieldErrors,
+}
+
+pub struct Done {
+    /// `requires_capture`: authorized, not yet captured.
+    pub authorized: bool,
+    pub return_link: Option<String>,
+}
+
+/// The part of the checkout page that depends on the intent's status.
+pub enum Body {
+    Form(FormView),
+    /// 3-D Secure: the issuer page to continue to.
+    Action(String),
+    Processing,
+    Done(Done),
+    /// Canceled, with the merchant link carrying `redirect_status=failed`.
+    Canceled(Option<String>),
+}
+
+#[derive(Template)]
+#[template(path = "checkout/page.html")]
+pub struct CheckoutPage {
+    pub title: String,
+    /// `<meta http-equiv="refresh">` content, e.g. `2` or `2;url=...`.
+    pub refresh: Option<String>,
+    pub token: String,
+    pub merchant: String,
+    pub amount: String,
+    pub description: Option<String>,
+    pub intent_id: String,
+    pub status: &'static str,
+    pub body: Body,
+}
+
+#[derive(Template)]
+#[template(path = "checkout/challenge.html")]
+pub struct ChallengePage {
+    pub title: String,
+    pub refresh: Option<String>,
+    pub attempt_id: String,
+    pub merchant: String,
+    pub amount: String,
+    pub card: Option<String>,
+    pub csrf: String,
+}
+
+/// A page with a heading, a sentence and an optional way forward (errors, 404, 403).
+#[derive(Template)]
+#[template(path = "checkout/message.html")]
+pub struct MessagePage {
+    pub title: String,
+    pub refresh: Option<String>,
+    pub heading: String,
+    pub message: String,
+    pub link: Option<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    #[test]
+    fn amounts_show_the_code_and_the_currencys_own_decimals() {
+        assert_eq!(format_amount(1000, cur("usd")), "USD 10.00");
+        assert_eq!(format_amount(5, cur("eur")), "EUR 0.05");
+        assert_eq!(format_amount(500, cur("jpy")), "JPY 500");
+        assert_eq!(format_amount(1500, cur("omr")), "OMR 1.500");
+        assert_eq!(format_amount(1, cur("kwd")), "KWD 0.001");
+    }
+
+    #[test]
+    fn large_amounts_group_thousands_in_the_integer_part_only() {
+        assert_eq!(format_amount(123_456_789, cur("usd")), "USD 1,234,567.89");
+        assert_eq!(format_amount(100_000, cur("jpy")), "JPY 100,000");
+        assert_eq!(format_amount(1_000_000, cur("omr")), "OMR 1,000.000");
+        assert_eq!(format_amount(99_999, cur("usd")), "USD 999.99");
+    }
+
+    #[test]
+    fn the_return_link_appends_to_an_existing_query_and_keeps_the_fragment() {
+        assert_eq!(
+            return_link("https://shop.example/done?order=42&x=a+b#top", "pi_1", "succeeded").unwrap(),
+            "https://shop.example/done?order=42&x=a+b&payment_intent=pi_1&redirect_status=succeeded#top"
+        );
+    }
+
+    #[test]
+    fn the_return_link_starts_a_query_when_there_is_none() {
+        assert_eq!(
+            return_link("http://localhost:8080/back", "pi_2", "failed").unwrap(),
+            "http://localhost:8080/back?payment_intent=pi_2&redirect_status=failed"
+        );
+    }
+
+    #[test]
+    fn the_return_link_refuses_anything_but_absolute_http_urls() {
+        assert_eq!(
+            return_link("javascript:alert(1)", "pi_1", "succeeded"),
+            None
+        );
+        assert_eq!(return_link("/relative", "pi_1", "succeeded"), None);
+        assert_eq!(return_link("data:text/html,hi", "pi_1", "succeeded"), None);
+    }
+
+    #[test]
+    fn the_card_label_names_the_brand_and_last_four_only() {
+        let pm = r#"{"kind":"card","brand":"visa","bin":"400000","last4":"3155"}"#;
+        assert_eq!(card_label(Some(pm)).unwrap(), "Visa •••• 3155");
+        let odd = r#"{"brand":"martian","last4":"12<b>34"}"#;
+        assert_eq!(card_label(Some(odd)).unwrap(), "Card •••• 1234");
+        assert_eq!(card_label(None), None);
+        assert_eq!(card_label(Some("not json")), None);
+    }
+}
