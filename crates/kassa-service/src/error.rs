@@ -20,7 +20,10 @@ pub enum ServiceError {
     Conflict,
     /// The card was declined; the intent (now back in `requires_payment_method`) is attached.
     #[error("{}", .error.message)]
-    Declined { error: PaymentError, intent: Value },
+    Declined {
+        error: Box<PaymentError>,
+        intent: Box<Value>,
+    },
     #[error("The payment processor is unavailable: {0}")]
     Processor(String),
     #[error(transparent)]

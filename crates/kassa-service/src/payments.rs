@@ -388,8 +388,8 @@ impl Services {
                 self.notifier.wake();
                 self.count_payment("failed");
                 Err(ServiceError::Declined {
-                    error,
-                    intent: body,
+                    error: Box::new(error),
+                    intent: Box::new(body),
                 })
             }
             None => {

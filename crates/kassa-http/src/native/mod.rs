@@ -179,11 +179,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
 
 fn publishable_may(method: &Method, path: &str) -> bool {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match (method, parts.as_slice()) {
-        (&Method::GET, ["", "v1", "payment_intents", _]) => true,
-        (&Method::POST, ["", "v1", "payment_intents", _, "confirm"]) => true,
-        _ => false,
-    }
+    matches!(
+        (method, parts.as_slice()),
+        (&Method::GET, ["", "v1", "payment_intents", _])
+            | (&Method::POST, ["", "v1", "payment_intents", _, "confirm"])
+    )
 }
 
 async fn with_idempotency(

@@ -98,11 +98,13 @@ impl DbGuard {
 }
 
 pub fn test_config(database_url: &str) -> Config {
-    let mut cfg = Config::default();
-    cfg.listen = "127.0.0.1:0".into();
-    cfg.database_url = database_url.to_string();
-    cfg.master_key = Some(MASTER_KEY.into());
-    cfg.max_connections = 5;
+    let mut cfg = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: database_url.to_string(),
+        master_key: Some(MASTER_KEY.into()),
+        max_connections: 5,
+        ..Config::default()
+    };
     cfg.webhooks.retry_schedule = Some("200ms,300ms,400ms".into());
     cfg.webhooks.jitter = false;
     cfg.webhooks.timeout_secs = 3;
