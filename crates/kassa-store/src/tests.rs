@@ -1,1 +1,242 @@
-//! Store conformance tests (filled in below).
+//! Store conformance tests: the same assertions on SQLite and on PostgreSQL (when
+//! `KASSA_TEST_POSTGRES_URL` names a server; each test makes its own database).
+
+use kassa_core::events::{Event, EventType};
+use kassa_core::intent::{CaptureMethod, IntentStatus, Metadata, PaymentIntent};
+use kassa_core::money::Currency;
+
+use super::*;
+
+async fn stores() -> Vec<(Store, Option<(String, String)>, Option<tempfile::TempDir>)> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()), 4)
+        .await
+        .unwrap();
+    s.migrate().await.unwrap();
+    out.push((s, None, Some(dir)));
+    if let Ok(admin) = std::env::var("KASSA_TEST_POSTGRES_URL") {
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "kassa_s_{}",
+            kassa_core::ids::random_token(12).to_lowercase()
+        );
+        let admin_pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin_pool)
+            .await
+            .unwrap();
+        admin_pool.close().await;
+        let base = admin.rsplit_once('/').unwrap().0;
+        let s = Store::connect(&format!("{base}/{name}"), 4).await.unwrap();
+        s.migrate().await.unwrap();
+        out.push((s, Some((admin, name)), None));
+    }
+    out
+}
+
+async fn cleanup(s: Store, pg: Option<(String, String)>) {
+    s.close().await;
+    if let Some((admin, name)) = pg {
+        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+    }
+}
+
+async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
+    let m = Merchant {
+        id: kassa_core::ids::new_id("acct"),
+        name: "m".into(),
+        created_at: 1,
+    };
+    let pi = PaymentIntent {
+        id: kassa_core::ids::new_id("pi"),
+        merchant_id: m.id.clone(),
+        amount,
+        currency: Currency::parse("usd").unwrap(),
+        status: IntentStatus::Succeeded,
+        capture_method: CaptureMethod::Automatic,
+        amount_capturable: 0,
+        amount_received: amount,
+        amount_refunded: 0,
+        description: None,
+        metadata: Metadata::new(),
+        return_url: None,
+        receipt_email: None,
+        client_secret: "s".into(),
+        checkout_token: kassa_core::ids::new_id("cs"),
+        last_payment_error: None,
+        payment_method: None,
+        next_action: None,
+        processor_ref: Some("sbx_x".into()),
+        canceled_at: None,
+        cancellation_reason: None,
+        created: 1,
+        updated: 1,
+        version: 0,
+    };
+    let mut tx = s.begin().await.unwrap();
+    tx.insert_merchant(&m).await.unwrap();
+    tx.insert_intent(&pi).await.unwrap();
+    tx.commit().await.unwrap();
+    pi
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_written_from_a_stale_version_is_a_conflict() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 100).await;
+        let mut a = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        let mut b = a.clone();
+        let mut tx = s.begin().await.unwrap();
+        a.description = Some("first".into());
+        tx.update_intent(&mut a).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        b.description = Some("second".into());
+        assert!(matches!(
+            tx.update_intent(&mut b).await,
+            Err(StoreError::Conflict)
+        ));
+        drop(tx);
+        let now = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        assert_eq!(now.description.as_deref(), Some("first"));
+        assert_eq!(now.version, 1);
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refunded_total_cannot_pass_the_received_amount() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 100).await;
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.add_refunded(&pi.id, 60, 2).await.unwrap());
+        assert!(!tx.add_refunded(&pi.id, 41, 2).await.unwrap());
+        assert!(tx.add_refunded(&pi.id, 40, 2).await.unwrap());
+        tx.commit().await.unwrap();
+        let now = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        assert_eq!(now.amount_refunded, 100);
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_is_leased_to_one_worker_until_its_lease_runs_out() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 100).await;
+        let ev = Event {
+            id: kassa_core::ids::new_id("evt"),
+            merchant_id: pi.merchant_id.clone(),
+            event_type: EventType::PaymentIntentSucceeded,
+            object: serde_json::json!({}),
+            created: 10,
+        };
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_event(&ev, &pi.id).await.unwrap();
+        let d = tx
+            .insert_delivery(&pi.merchant_id, "webhook", "we_x", &ev.id, 10)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let a = s.claim_deliveries("a", 100, 1_000, 10).await.unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].id, d);
+        assert!(s
+            .claim_deliveries("b", 200, 1_200, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        // a dies; after its lease b takes over, and a can no longer record its attempt.
+        let b = s.claim_deliveries("b", 1_001, 2_000, 10).await.unwrap();
+        assert_eq!(b.len(), 1);
+        let attempt = DeliveryAttempt {
+            id: kassa_core::ids::new_id("atmpt"),
+            delivery_id: d.clone(),
+            attempt_number: 1,
+            trigger: "automatic".into(),
+            started_at: 1_100,
+            status_code: Some(200),
+            latency_ms: 3,
+            response_excerpt: Some("ok".into()),
+            error: None,
+        };
+        assert!(!s
+            .record_attempt("a", &attempt, DeliveryOutcome::Succeeded)
+            .await
+            .unwrap());
+        assert!(s
+            .record_attempt("b", &attempt, DeliveryOutcome::Succeeded)
+            .await
+            .unwrap());
+        assert!(s
+            .claim_deliveries("c", 5_000, 6_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(s.delivery_attempts(&d).await.unwrap().len(), 1);
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_proceed_once_then_replay_or_refuse() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 1).await;
+        let m = &pi.merchant_id;
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h1", 0, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h1", 10, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::InProgress
+        );
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h2", 10, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Mismatch
+        );
+        s.idempotency_complete(m, "k", 200, "{\"a\":1}")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h1", 20, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Replay {
+                status: 200,
+                body: "{\"a\":1}".into()
+            }
+        );
+        // Past retention the key is new again.
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h2", 5_000, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
+        // An abandoned in-progress key can be taken over after its lock.
+        assert_eq!(
+            s.idempotency_begin(m, "z", "h", 0, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
+        assert_eq!(
+            s.idempotency_begin(m, "z", "h", 500, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
+        cleanup(s, pg).await;
+    }
+}
