@@ -63,8 +63,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The schema is portable SQL shared by both backends; a backend-specific directory is the place
+/// for the first migration that cannot be.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -138,10 +139,7 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
-        }
+        MIGRATIONS.run(&self.writer).await?;
         Ok(())
     }
 
@@ -1048,6 +1046,7 @@ impl Tx {
         Ok(())
     }
 
+    /// Queues a delivery for the workers.
     pub async fn insert_delivery(
         &mut self,
         merchant_id: &str,
@@ -1056,21 +1055,15 @@ impl Tx {
         event_id: &str,
         now: i64,
     ) -> Result<String> {
-        let id = kassa_core::ids::new_id(kassa_core::ids::prefix::DELIVERY);
-        sqlx::query(
-            "INSERT INTO deliveries (id, merchant_id, channel, endpoint_id, event_id, status, \
-             attempt_count, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6)",
+        self.insert_delivery_with_status(
+            merchant_id,
+            channel,
+            endpoint_id,
+            event_id,
+            now,
+            "pending",
         )
-        .bind(&id)
-        .bind(merchant_id)
-        .bind(channel)
-        .bind(endpoint_id)
-        .bind(event_id)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(id)
+        .await
     }
 
     /// A delivery made for a manual resend only: not pending, so no worker picks it up.
@@ -1082,11 +1075,24 @@ impl Tx {
         event_id: &str,
         now: i64,
     ) -> Result<String> {
+        self.insert_delivery_with_status(merchant_id, channel, endpoint_id, event_id, now, "manual")
+            .await
+    }
+
+    async fn insert_delivery_with_status(
+        &mut self,
+        merchant_id: &str,
+        channel: &str,
+        endpoint_id: &str,
+        event_id: &str,
+        now: i64,
+        status: &str,
+    ) -> Result<String> {
         let id = kassa_core::ids::new_id(kassa_core::ids::prefix::DELIVERY);
         sqlx::query(
             "INSERT INTO deliveries (id, merchant_id, channel, endpoint_id, event_id, status, \
              attempt_count, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'manual', 0, $6, $6, $6)",
+             VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6)",
         )
         .bind(&id)
         .bind(merchant_id)
@@ -1094,6 +1100,7 @@ impl Tx {
         .bind(endpoint_id)
         .bind(event_id)
         .bind(now)
+        .bind(status)
         .execute(&mut *self.tx)
         .await?;
         Ok(id)

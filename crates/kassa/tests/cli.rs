@@ -117,22 +117,7 @@ async fn sigterm_finishes_the_delivery_in_flight_before_exiting() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let sk = {
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut sk = String::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            if let Some(rest) = line.trim().strip_prefix("secret key:") {
-                sk = rest.trim().to_string();
-            }
-            if line.starts_with("API reference") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        sk
-    };
+    let sk = common::read_secret_key(&mut child);
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     http.post(format!("{base}/v1/webhook_endpoints"))

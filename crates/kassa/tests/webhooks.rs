@@ -359,7 +359,7 @@ async fn pending_deliveries_survive_kill_9(db: Db) {
             .unwrap()
     };
     let mut child = spawn(port);
-    let sk = read_secret_key(&mut child);
+    let sk = common::read_secret_key(&mut child);
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     // A receiver address that refuses connections for now.
@@ -416,25 +416,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn read_secret_key(child: &mut std::process::Child) -> String {
-    use std::io::BufRead;
-    let out = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(out).lines();
-    let mut sk = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.trim().strip_prefix("secret key:") {
-            sk = Some(rest.trim().to_string());
-        }
-        if line.starts_with("API reference") {
-            break;
-        }
-    }
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    sk.expect("the server prints the demo merchant's secret key")
 }
 
 async fn receiver_on(port: u16) -> Receiver {

@@ -369,3 +369,23 @@ impl Receiver {
             .collect()
     }
 }
+
+/// Reads the demo merchant's secret key from a `kassa serve` child's stdout, then keeps draining
+/// stdout so the child never blocks on a full pipe.
+pub fn read_secret_key(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let out = child.stdout.take().expect("stdout is piped");
+    let mut lines = std::io::BufReader::new(out).lines();
+    let mut sk = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("secret key:") {
+            sk = Some(rest.trim().to_string());
+        }
+        if line.starts_with("API reference") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    sk.expect("the server prints the demo merchant's secret key")
+}
