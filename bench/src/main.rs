@@ -550,25 +550,6 @@ async fn run_db_inner(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::url_host;
-
-    #[test]
-    fn host_of_urls() {
-        assert_eq!(
-            url_host("postgres://postgres@127.0.0.1:5432"),
-            Some("127.0.0.1")
-        );
-        assert_eq!(url_host("postgres://u:p@localhost/x"), Some("localhost"));
-        assert_eq!(url_host("postgres://[::1]:5432"), Some("::1"));
-        assert_eq!(
-            url_host("postgres://db.example.com"),
-            Some("db.example.com")
-        );
-    }
-}
-
 struct BaselineCtx {
     db: Db,
     url: String,
@@ -665,5 +646,24 @@ async fn baseline_round(
                 (None, s) => (s, None),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_host;
+
+    #[test]
+    fn host_of_urls() {
+        assert_eq!(
+            url_host("postgres://postgres@127.0.0.1:5432"),
+            Some("127.0.0.1")
+        );
+        assert_eq!(url_host("postgres://u:p@localhost/x"), Some("localhost"));
+        assert_eq!(url_host("postgres://[::1]:5432"), Some("::1"));
+        assert_eq!(
+            url_host("postgres://db.example.com"),
+            Some("db.example.com")
+        );
     }
 }
