@@ -42,6 +42,38 @@ pub struct Services {
     pub fingerprint_key: [u8; 32],
     pub base_url: String,
     payments: IntCounterVec,
+    keys: KeyCache,
+}
+
+/// Recently authenticated API keys (by hash), so a request does not cost a database round trip
+/// just to learn who is calling. Entries expire after [`KEY_CACHE_TTL`]; a key revoked in the
+/// database stops working within that time.
+#[derive(Default)]
+struct KeyCache(
+    std::sync::Mutex<std::collections::HashMap<String, (Merchant, KeyKind, std::time::Instant)>>,
+);
+
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<(Merchant, KeyKind)> {
+        let map = self.0.lock().ok()?;
+        let (m, k, at) = map.get(hash)?;
+        (at.elapsed() < KEY_CACHE_TTL).then(|| (m.clone(), *k))
+    }
+
+    fn put(&self, hash: String, m: &Merchant, k: KeyKind) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= KEY_CACHE_MAX {
+                map.retain(|_, (_, _, at)| at.elapsed() < KEY_CACHE_TTL);
+                if map.len() >= KEY_CACHE_MAX {
+                    map.clear();
+                }
+            }
+            map.insert(hash, (m.clone(), k, std::time::Instant::now()));
+        }
+    }
 }
 
 /// A new merchant's keys, shown once.
@@ -78,6 +110,7 @@ impl Services {
             fingerprint_key: kassa_core::secret::derive_key(master_key, "card fingerprint v1"),
             base_url: base_url.trim_end_matches('/').to_string(),
             payments,
+            keys: KeyCache::default(),
         })
     }
 
@@ -137,9 +170,13 @@ impl Services {
         {
             return Ok(None);
         }
-        Ok(self
+        let hash = hash_api_key(api_key);
+        if let Some(hit) = self.keys.get(&hash) {
+            return Ok(Some(hit));
+        }
+        let found = self
             .store
-            .merchant_by_key_hash(&hash_api_key(api_key))
+            .merchant_by_key_hash(&hash)
             .await?
             .map(|(m, kind)| {
                 let kind = if kind == "secret" {
@@ -148,7 +185,11 @@ impl Services {
                     KeyKind::Publishable
                 };
                 (m, kind)
-            }))
+            });
+        if let Some((m, k)) = &found {
+            self.keys.put(hash, m, *k);
+        }
+        Ok(found)
     }
 }
 

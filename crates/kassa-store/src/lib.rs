@@ -1022,27 +1022,30 @@ impl Tx {
         .bind(event.created)
         .execute(&mut *self.tx)
         .await?;
-        let endpoints = sqlx::query(
-            "SELECT id, enabled_events FROM webhook_endpoints WHERE merchant_id = $1 \
-             AND status = 'enabled'",
+        // One statement queues a delivery for every enabled endpoint subscribed to this type
+        // (or to `*`), so an event costs the same round trips with or without endpoints. The
+        // delivery id is derived from the event and endpoint ids: unique per pair.
+        let pattern = format!("%\"{}\"%", event.event_type.as_str().replace('_', "\\_"));
+        let event_rand = event
+            .id
+            .split_once('_')
+            .map(|(_, r)| r)
+            .unwrap_or(&event.id);
+        sqlx::query(
+            "INSERT INTO deliveries (id, merchant_id, channel, endpoint_id, event_id, status, \
+             attempt_count, next_attempt_at, created_at, updated_at) \
+             SELECT 'msg_' || $1 || SUBSTR(id, 4), merchant_id, 'webhook', id, $2, 'pending', \
+             0, $3, $3, $3 FROM webhook_endpoints \
+             WHERE merchant_id = $4 AND status = 'enabled' \
+             AND (enabled_events LIKE '%\"*\"%' OR enabled_events LIKE $5 ESCAPE '\\')",
         )
+        .bind(event_rand)
+        .bind(&event.id)
+        .bind(event.created)
         .bind(&event.merchant_id)
-        .fetch_all(&mut *self.tx)
+        .bind(pattern)
+        .execute(&mut *self.tx)
         .await?;
-        for ep in endpoints {
-            let enabled: Vec<String> = from_json(&ep.get::<String, _>("enabled_events"))?;
-            if kassa_core::events::subscribed(&enabled, event.event_type) {
-                let ep_id: String = ep.get("id");
-                self.insert_delivery(
-                    &event.merchant_id,
-                    "webhook",
-                    &ep_id,
-                    &event.id,
-                    event.created,
-                )
-                .await?;
-            }
-        }
         Ok(())
     }
 
