@@ -219,6 +219,49 @@ struct PayForm {
     name: String,
 }
 
+/// A form that carries a CSRF field.
+trait CsrfForm {
+    fn csrf(&self) -> &str;
+}
+
+impl CsrfForm for PayForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for ChallengeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The gate every checkout POST passes: not cross-site, a well-formed form, and a CSRF field
+/// that matches the cookie for this page's scope. Returns the form and the cookie's secret.
+#[allow(clippy::result_large_err)]
+fn checked_form<F: CsrfForm>(
+    st: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<F>, FormRejection>,
+    back: &str,
+    scope: &str,
+) -> Result<(F, String), Response> {
+    if is_cross_site(headers) {
+        return Err(forbidden(back));
+    }
+    let Ok(Form(form)) = form else {
+        return Err(bad_request(back));
+    };
+    let cookie = csrf::secret_from_cookies(headers);
+    if !csrf::verify(&st.csrf_key, cookie.as_deref(), form.csrf(), scope) {
+        return Err(forbidden(back));
+    }
+    match cookie {
+        Some(secret) => Ok((form, secret)),
+        None => Err(forbidden(back)),
+    }
+}
+
 async fn pay(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -229,24 +272,11 @@ async fn pay(
         return not_found();
     };
     let back = format!("/checkout/{token}");
-    if is_cross_site(&headers) {
-        return forbidden(&back);
-    }
-    let Ok(Form(form)) = form else {
-        return bad_request(&back);
-    };
-    let cookie = csrf::secret_from_cookies(&headers);
-    if !csrf::verify(
-        &st.csrf_key,
-        cookie.as_deref(),
-        &form.csrf,
-        &csrf_scope_checkout(&token),
-    ) {
-        return forbidden(&back);
-    }
-    let Some(secret) = cookie else {
-        return forbidden(&back);
-    };
+    let (form, secret) =
+        match checked_form(&st, &headers, form, &back, &csrf_scope_checkout(&token)) {
+            Ok(ok) => ok,
+            Err(resp) => return resp,
+        };
     let pi = match load_by_token(&st, &token).await {
         Ok(pi) => pi,
         Err(resp) => return resp,
@@ -471,21 +501,10 @@ async fn challenge_answer(
         return not_found();
     };
     let back = format!("/sandbox/3ds/{attempt_id}");
-    if is_cross_site(&headers) {
-        return forbidden(&back);
-    }
-    let Ok(Form(form)) = form else {
-        return bad_request(&back);
+    let (form, _) = match checked_form(&st, &headers, form, &back, &csrf_scope_3ds(&attempt_id)) {
+        Ok(ok) => ok,
+        Err(resp) => return resp,
     };
-    let cookie = csrf::secret_from_cookies(&headers);
-    if !csrf::verify(
-        &st.csrf_key,
-        cookie.as_deref(),
-        &form.csrf,
-        &csrf_scope_3ds(&attempt_id),
-    ) {
-        return forbidden(&back);
-    }
     let approve = match form.action.as_str() {
         "approve" => true,
         "fail" => false,
