@@ -78,16 +78,6 @@ async fn migrate_and_create_a_merchant_from_the_command_line(db: Db) {
     guard.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_and_create_a_merchant_from_the_command_line_sqlite() {
-    migrate_and_create_a_merchant_from_the_command_line(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_and_create_a_merchant_from_the_command_line_postgres() {
-    migrate_and_create_a_merchant_from_the_command_line(Db::Postgres).await;
-}
-
 /// SIGTERM while a delivery is in flight to a slow receiver: the process waits for it, records
 /// it, and exits cleanly; nothing is sent again by the next start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,3 +144,5 @@ async fn sigterm_finishes_the_delivery_in_flight_before_exiting() {
     app.stop().await;
     guard.drop_database().await;
 }
+
+for_both_databases!(migrate_and_create_a_merchant_from_the_command_line);

@@ -320,16 +320,6 @@ async fn two_processes_never_send_the_same_attempt_twice(db: Db) {
     guard.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_never_send_the_same_attempt_twice_sqlite() {
-    two_processes_never_send_the_same_attempt_twice(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_never_send_the_same_attempt_twice_postgres() {
-    two_processes_never_send_the_same_attempt_twice(Db::Postgres).await;
-}
-
 /// Deliveries pending when the server is killed with SIGKILL are delivered by the next start.
 async fn pending_deliveries_survive_kill_9(db: Db) {
     let Some((url, guard)) = common::fresh_database(db).await else {
@@ -400,16 +390,6 @@ async fn pending_deliveries_survive_kill_9(db: Db) {
     guard.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pending_deliveries_survive_kill_9_sqlite() {
-    pending_deliveries_survive_kill_9(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pending_deliveries_survive_kill_9_postgres() {
-    pending_deliveries_survive_kill_9(Db::Postgres).await;
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -422,3 +402,8 @@ async fn receiver_on(port: u16) -> Receiver {
     // Bind a receiver on a known port (the one the endpoint points at).
     common::Receiver::start_on(port).await
 }
+
+for_both_databases!(
+    two_processes_never_send_the_same_attempt_twice,
+    pending_deliveries_survive_kill_9
+);

@@ -41,6 +41,24 @@ macro_rules! on_both {
     )*};
 }
 
+/// Runs `$scenario(db)` once with `Db::Sqlite` and once with `Db::Postgres`, for scenarios that
+/// start their own servers (the scenario skips itself when PostgreSQL is not configured).
+#[macro_export]
+macro_rules! for_both_databases {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario($crate::common::Db::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario($crate::common::Db::Postgres).await;
+            }
+        }
+    )*};
+}
+
 /// The PostgreSQL server to test against, from `KASSA_TEST_POSTGRES_URL`. Unset: PostgreSQL
 /// variants are skipped (CI sets it, so there they always run).
 pub fn postgres_admin_url() -> Option<String> {
