@@ -282,6 +282,11 @@ pub trait Processor: Send + Sync + 'static {
 
     /// Refunds (part of) a captured payment, returning the refund's reference.
     async fn refund(&self, processor_ref: &str, amount: Money) -> Result<String, ProcessorError>;
+
+    /// What became of an authorization whose answer Kassa never recorded (its process died
+    /// while asking). `None`: the processor has no record of `attempt_id`, so nothing was
+    /// authorized or charged.
+    async fn lookup(&self, attempt_id: &str) -> Result<Option<AuthorizeOutcome>, ProcessorError>;
 }
 
 /// Failures that are not a decline: the request could not be judged at all.

@@ -210,6 +210,12 @@ impl Processor for SandboxProcessor {
         ensure_sandbox_ref(processor_ref)?;
         Ok(new_ref())
     }
+
+    /// The sandbox runs inside Kassa's process and keeps no ledger: an authorization that was
+    /// interrupted together with the process never happened.
+    async fn lookup(&self, _attempt_id: &str) -> Result<Option<AuthorizeOutcome>, ProcessorError> {
+        Ok(None)
+    }
 }
 
 /// Rejects references the sandbox cannot have issued, such as a live

@@ -400,6 +400,77 @@ impl Services {
         }
     }
 
+    /// Settles attempts left `processing` by a process that died between claiming the intent and
+    /// recording the processor's answer: the processor is asked what happened, and the answer
+    /// (or "no record": nothing was charged) is applied as if it had just arrived. Safe to run
+    /// from several processes at once: the attempt's own status guards the write.
+    pub async fn recover_interrupted(&self, older_than_ms: i64) -> Result<usize> {
+        let stale = self
+            .store
+            .stale_processing_attempts(now_ms() - older_than_ms, 100)
+            .await?;
+        let mut settled = 0;
+        for mut attempt in stale {
+            let Some(pi) = self
+                .store
+                .intent_by_id_any_merchant(&attempt.payment_intent_id)
+                .await?
+            else {
+                continue;
+            };
+            let outcome = match self.processor.lookup(&attempt.id).await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(attempt = %attempt.id, error = %e, "processor lookup failed; will retry");
+                    continue;
+                }
+            };
+            let core = match outcome {
+                Some(AuthorizeOutcome::Approved { processor_ref }) => {
+                    attempt.status = "succeeded".into();
+                    attempt.processor_ref = Some(processor_ref.clone());
+                    AuthorizationResult::Approved { processor_ref }
+                }
+                Some(AuthorizeOutcome::Declined(d)) => {
+                    attempt.status = "failed".into();
+                    attempt.error = serde_json::to_string(&d).ok();
+                    AuthorizationResult::Declined(decline_error(&d))
+                }
+                Some(AuthorizeOutcome::ChallengeRequired { .. }) | None => {
+                    attempt.status = "failed".into();
+                    attempt.error = Some("interrupted; the processor has no record".into());
+                    AuthorizationResult::Declined(PaymentError {
+                        kind: "api_error".into(),
+                        code: "processing_error".into(),
+                        decline_code: None,
+                        message:
+                            "The payment was interrupted and nothing was charged. Please try again."
+                                .into(),
+                    })
+                }
+            };
+            attempt.updated_at = now_ms();
+            tracing::warn!(attempt = %attempt.id, intent = %pi.id, status = %attempt.status, "settled an interrupted payment attempt");
+            match self
+                .apply_result(
+                    &pi.merchant_id,
+                    &pi.id,
+                    &attempt,
+                    "processing",
+                    core,
+                    None,
+                    None,
+                )
+                .await
+            {
+                Ok(_) | Err(ServiceError::Declined { .. }) => settled += 1,
+                Err(ServiceError::Conflict) | Err(ServiceError::State(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(settled)
+    }
+
     pub fn challenge_url(&self, attempt_id: &str) -> String {
         format!("{}/sandbox/3ds/{attempt_id}", self.base_url)
     }

@@ -318,6 +318,24 @@ impl Store {
         Ok(row.map(|r| PaymentAttempt::from_row(&r)))
     }
 
+    /// Attempts still `processing` since before `cutoff`: their process died while asking the
+    /// processor (a live request finishes within the processor's timeout).
+    pub async fn stale_processing_attempts(
+        &self,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<Vec<PaymentAttempt>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE status = 'processing' \
+             AND updated_at < $1 ORDER BY updated_at LIMIT $2"
+        ))
+        .bind(cutoff)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PaymentAttempt::from_row).collect())
+    }
+
     pub async fn attempt(&self, id: &str) -> Result<Option<PaymentAttempt>> {
         let row = sqlx::query(&format!(
             "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1"

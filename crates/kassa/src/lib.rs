@@ -158,16 +158,30 @@ async fn ensure_demo_merchant(svc: &Services) -> anyhow::Result<NewMerchant> {
     Ok(m)
 }
 
-/// Periodic housekeeping: forgets idempotency keys past their retention.
+/// A payment attempt still `processing` after this long was interrupted (processor calls time
+/// out well before).
+pub const INTERRUPTED_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// Periodic housekeeping: settles payment attempts interrupted by a crash, and forgets
+/// idempotency keys past their retention.
 async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
-        let cutoff = now_ms() - 2 * kassa_http::native::IDEMPOTENCY_RETENTION_MS;
-        if let Err(e) = svc.store.purge_idempotency_keys(cutoff).await {
-            tracing::warn!(error = %e, "purging idempotency keys failed");
+        match svc.recover_interrupted(INTERRUPTED_AFTER_MS).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(count = n, "settled interrupted payment attempts"),
+            Err(e) => tracing::warn!(error = %e, "settling interrupted payment attempts failed"),
+        }
+        if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            let cutoff = now_ms() - 2 * kassa_http::native::IDEMPOTENCY_RETENTION_MS;
+            if let Err(e) = svc.store.purge_idempotency_keys(cutoff).await {
+                tracing::warn!(error = %e, "purging idempotency keys failed");
+            }
+            last_purge = Some(std::time::Instant::now());
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
     }
 }
@@ -175,6 +189,7 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
 /// Crates the integration tests reach through the binary crate.
 #[doc(hidden)]
 pub mod reexport {
+    pub use kassa_service as service;
     pub use kassa_store as store;
     pub use prometheus;
 }

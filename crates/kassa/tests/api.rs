@@ -709,7 +709,78 @@ async fn operations_endpoints_answer(app: &TestApp) {
     }
 }
 
+/// A process that dies between claiming an intent (`processing`) and recording the processor's
+/// answer leaves the intent stuck; the recovery sweep asks the processor and settles it.
+async fn an_interrupted_confirmation_is_settled_and_the_customer_can_retry(app: &TestApp) {
+    use kassa::reexport::store::{now_ms, PaymentAttempt};
+    let pi = app.create_intent(1000, json!({})).await;
+    let svc = &app.svc;
+    let mut tx = svc.store.begin().await.unwrap();
+    let mut stuck = tx
+        .intent(&app.merchant_id, &id(&pi))
+        .await
+        .unwrap()
+        .unwrap();
+    let long_ago = now_ms() - 10 * 60 * 1000;
+    stuck.begin_confirm(long_ago).unwrap();
+    tx.update_intent(&mut stuck).await.unwrap();
+    tx.insert_attempt(&PaymentAttempt {
+        id: kassa_core::ids::new_id("pa"),
+        payment_intent_id: id(&pi),
+        status: "processing".into(),
+        payment_method: None,
+        processor_ref: None,
+        challenge_state: None,
+        error: None,
+        created_at: long_ago,
+        updated_at: long_ago,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let (_, now) = app.get(&format!("/v1/payment_intents/{}", id(&pi))).await;
+    assert_eq!(now["status"], "processing");
+    let (s, _) = app
+        .post(
+            &format!("/v1/payment_intents/{}/confirm", id(&pi)),
+            json!({"payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a processing intent cannot be confirmed again"
+    );
+    // A fresh attempt is left alone; a stale one is settled (the sandbox has no record of it).
+    assert_eq!(svc.recover_interrupted(60 * 60 * 1000).await.unwrap(), 0);
+    assert_eq!(svc.recover_interrupted(5 * 60 * 1000).await.unwrap(), 1);
+    assert_eq!(
+        svc.recover_interrupted(5 * 60 * 1000).await.unwrap(),
+        0,
+        "settled once"
+    );
+    let (_, now) = app.get(&format!("/v1/payment_intents/{}", id(&pi))).await;
+    assert_eq!(now["status"], "requires_payment_method");
+    assert_eq!(now["last_payment_error"]["code"], "processing_error");
+    let (_, events) = app.get("/v1/events?limit=5").await;
+    assert!(events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["type"] == "payment_intent.payment_failed"
+            && e["data"]["object"]["id"] == pi["id"]));
+    let (s, paid) = app
+        .post(
+            &format!("/v1/payment_intents/{}/confirm", id(&pi)),
+            json!({"payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(paid["status"], "succeeded");
+}
+
 on_both!(
+    an_interrupted_confirmation_is_settled_and_the_customer_can_retry,
     a_created_intent_can_be_retrieved_and_listed_page_by_page,
     test_cards_give_their_documented_outcomes,
     raw_card_numbers_are_accepted_but_never_stored_or_returned,

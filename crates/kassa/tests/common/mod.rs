@@ -138,6 +138,8 @@ pub struct TestApp {
     pub merchant_id: String,
     pub sk: String,
     pub pk: String,
+    /// The running server's services, for tests that stage what HTTP cannot (a crash).
+    pub svc: std::sync::Arc<kassa::reexport::service::Services>,
     shutdown: CancellationToken,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
     guard: Option<DbGuard>,
@@ -156,6 +158,7 @@ impl TestApp {
         let database_url = cfg.database_url.clone();
         let app = App::build(cfg).await.expect("building the app");
         let demo = app.demo.clone().expect("demo merchant");
+        let svc = app.services();
         let base = format!("http://{}", app.addr());
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
@@ -170,6 +173,7 @@ impl TestApp {
             merchant_id: demo.id,
             sk: demo.secret_key,
             pk: demo.publishable_key,
+            svc,
             shutdown,
             handle,
             guard: None,
