@@ -25,7 +25,10 @@ pub use schedule::{parse_schedule, RetrySchedule};
 
 #[derive(Debug, Clone)]
 pub struct NotifierConfig {
+    /// Native webhooks.
     pub schedule: RetrySchedule,
+    /// Paymentwall pingbacks: every 30 minutes, 72 tries (36 hours) by default.
+    pub pingback_schedule: RetrySchedule,
     pub timeout: Duration,
     /// How often to look for due work when nothing woke the worker.
     pub poll_interval: Duration,
@@ -38,6 +41,7 @@ impl Default for NotifierConfig {
     fn default() -> Self {
         NotifierConfig {
             schedule: RetrySchedule::default(),
+            pingback_schedule: RetrySchedule::new(vec![Duration::from_secs(1800); 71], false),
             timeout: Duration::from_secs(15),
             poll_interval: Duration::from_millis(500),
             batch: 32,
@@ -159,11 +163,15 @@ impl Notifier {
     async fn deliver_claimed(&self, d: Delivery) {
         let attempt_number = d.attempt_count + 1;
         let sent = self.send(&d).await;
-        let ok = sent.status.is_some_and(|s| (200..300).contains(&s));
+        let ok = accepted(&d.channel, &sent);
+        let schedule = match d.channel.as_str() {
+            "pingback" => &self.cfg.pingback_schedule,
+            _ => &self.cfg.schedule,
+        };
         let outcome = if ok {
             DeliveryOutcome::Succeeded
         } else {
-            match self.cfg.schedule.delay_after(attempt_number) {
+            match schedule.delay_after(attempt_number) {
                 Some(delay) => DeliveryOutcome::Retry {
                     at: now_ms() + delay.as_millis() as i64,
                 },
@@ -205,7 +213,7 @@ impl Notifier {
             .await?
             .ok_or(NotifyError::NotFound)?;
         let sent = self.send(&d).await;
-        let ok = sent.status.is_some_and(|s| (200..300).contains(&s));
+        let ok = accepted(&d.channel, &sent);
         let attempt = self.attempt_row(&d, 0, "manual", sent);
         self.store.record_manual_attempt(&attempt, ok).await?;
         self.outcomes
@@ -232,6 +240,15 @@ impl Notifier {
     async fn send(&self, d: &Delivery) -> Sent {
         match d.channel.as_str() {
             "webhook" => self.send_webhook(d).await,
+            "pingback" => match &d.request_url {
+                Some(url) => self.send_get(url).await,
+                None => Sent {
+                    status: None,
+                    excerpt: None,
+                    error: Some("pingback without a rendered request".into()),
+                    latency_ms: 0,
+                },
+            },
             other => Sent {
                 status: None,
                 excerpt: None,
@@ -289,13 +306,36 @@ impl Notifier {
             Err(e) => Sent {
                 status: None,
                 excerpt: None,
-                error: Some(if e.is_timeout() {
-                    format!("timed out after {} s", self.cfg.timeout.as_secs())
-                } else if e.is_connect() {
-                    "could not connect".into()
-                } else {
-                    "request failed".into()
-                }),
+                error: Some(transport_error(&e, self.cfg.timeout)),
+                latency_ms: started.elapsed().as_millis() as i64,
+            },
+        }
+    }
+
+    /// Sends a pre-rendered GET request (the query is exactly what was signed when queued).
+    async fn send_get(&self, url: &str) -> Sent {
+        let started = Instant::now();
+        match self
+            .http
+            .get(url)
+            .header("user-agent", "Kassa Pingback")
+            .send()
+            .await
+        {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let excerpt = read_excerpt(resp).await;
+                Sent {
+                    status: Some(status),
+                    excerpt: Some(excerpt),
+                    error: None,
+                    latency_ms: started.elapsed().as_millis() as i64,
+                }
+            }
+            Err(e) => Sent {
+                status: None,
+                excerpt: None,
+                error: Some(transport_error(&e, self.cfg.timeout)),
                 latency_ms: started.elapsed().as_millis() as i64,
             },
         }
@@ -327,6 +367,32 @@ impl Notifier {
     }
 }
 
+fn transport_error(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("timed out after {} s", timeout.as_secs())
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else {
+        "request failed".into()
+    }
+}
+
+/// Each channel's rule for a delivered notification: any 2xx for webhooks; for Paymentwall
+/// pingbacks HTTP 200 with the body `OK` (whitespace, a BOM and case tolerated).
+fn accepted(channel: &str, sent: &Sent) -> bool {
+    match channel {
+        "pingback" => {
+            sent.status == Some(200)
+                && sent.excerpt.as_deref().is_some_and(|b| {
+                    b.trim_start_matches('\u{feff}')
+                        .trim()
+                        .eq_ignore_ascii_case("ok")
+                })
+        }
+        _ => sent.status.is_some_and(|s| (200..300).contains(&s)),
+    }
+}
+
 const EXCERPT_BYTES: usize = 1024;
 
 async fn read_excerpt(mut resp: reqwest::Response) -> String {
@@ -339,6 +405,37 @@ async fn read_excerpt(mut resp: reqwest::Response) -> String {
     }
     buf.truncate(EXCERPT_BYTES);
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(status: u16, body: &str) -> Sent {
+        Sent {
+            status: Some(status),
+            excerpt: Some(body.into()),
+            error: None,
+            latency_ms: 1,
+        }
+    }
+
+    #[test]
+    fn a_pingback_counts_only_with_status_200_and_the_body_ok() {
+        assert!(accepted("pingback", &sent(200, "OK")));
+        assert!(accepted("pingback", &sent(200, " ok\n")));
+        assert!(accepted("pingback", &sent(200, "\u{feff}OK")));
+        assert!(!accepted("pingback", &sent(200, "")));
+        assert!(!accepted("pingback", &sent(200, "OK thanks")));
+        assert!(!accepted("pingback", &sent(201, "OK")));
+        assert!(!accepted("pingback", &sent(500, "OK")));
+    }
+
+    #[test]
+    fn a_webhook_counts_with_any_2xx() {
+        assert!(accepted("webhook", &sent(204, "")));
+        assert!(!accepted("webhook", &sent(301, "")));
+    }
 }
 
 /// A tiny error type so this crate needs no `anyhow`.

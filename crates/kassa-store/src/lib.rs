@@ -14,6 +14,7 @@
 //! and a separate reader pool over WAL.
 #![forbid(unsafe_code)]
 
+mod paymentwall;
 mod rows;
 
 use std::str::FromStr;
@@ -24,6 +25,7 @@ use kassa_core::intent::{PaymentIntent, Refund};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use paymentwall::{PwOrder, PwProject};
 pub use rows::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -1116,6 +1118,29 @@ impl Tx {
             .await
     }
 
+    /// Queues a notification whose request is rendered now (`request_url`), so every retry
+    /// sends it byte for byte. `target_id` names what it goes to (e.g. a Paymentwall project).
+    pub async fn insert_request_delivery(
+        &mut self,
+        merchant_id: &str,
+        channel: &str,
+        target_id: &str,
+        event_id: &str,
+        request_url: &str,
+        now: i64,
+    ) -> Result<String> {
+        self.insert_delivery_row(
+            merchant_id,
+            channel,
+            target_id,
+            event_id,
+            now,
+            "pending",
+            Some(request_url),
+        )
+        .await
+    }
+
     async fn insert_delivery_with_status(
         &mut self,
         merchant_id: &str,
@@ -1125,11 +1150,34 @@ impl Tx {
         now: i64,
         status: &str,
     ) -> Result<String> {
+        self.insert_delivery_row(
+            merchant_id,
+            channel,
+            endpoint_id,
+            event_id,
+            now,
+            status,
+            None,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_delivery_row(
+        &mut self,
+        merchant_id: &str,
+        channel: &str,
+        endpoint_id: &str,
+        event_id: &str,
+        now: i64,
+        status: &str,
+        request_url: Option<&str>,
+    ) -> Result<String> {
         let id = kassa_core::ids::new_id(kassa_core::ids::prefix::DELIVERY);
         sqlx::query(
             "INSERT INTO deliveries (id, merchant_id, channel, endpoint_id, event_id, status, \
-             attempt_count, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6)",
+             attempt_count, next_attempt_at, created_at, updated_at, request_url) \
+             VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6, $8)",
         )
         .bind(&id)
         .bind(merchant_id)
@@ -1138,9 +1186,15 @@ impl Tx {
         .bind(event_id)
         .bind(now)
         .bind(status)
+        .bind(request_url)
         .execute(&mut *self.tx)
         .await?;
         Ok(id)
+    }
+
+    /// The transaction's connection, for the dialect modules of this crate.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
     }
 
     pub async fn insert_endpoint(&mut self, ep: &WebhookEndpoint) -> Result<()> {

@@ -30,7 +30,7 @@ pub(crate) const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, description, en
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, merchant_id, channel, endpoint_id, event_id, status, \
     attempt_count, next_attempt_at, lease_owner, lease_until, last_status_code, created_at, \
-    updated_at";
+    updated_at, request_url";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merchant {
@@ -138,6 +138,8 @@ pub struct Delivery {
     pub last_status_code: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The request rendered when the notification was queued (channels other than webhooks).
+    pub request_url: Option<String>,
 }
 
 impl Delivery {
@@ -156,6 +158,7 @@ impl Delivery {
             last_status_code: r.get("last_status_code"),
             created_at: r.get("created_at"),
             updated_at: r.get("updated_at"),
+            request_url: r.get("request_url"),
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct WebhookConfig {
     pub timeout_secs: u64,
     /// How often idle workers look for due deliveries, in milliseconds.
     pub poll_interval_ms: u64,
+    /// Delays between Paymentwall pingback attempts (default: every 30 min, 72 tries).
+    pub pingback_retry_schedule: Option<String>,
 }
 
 impl Default for WebhookConfig {
@@ -49,6 +51,7 @@ impl Default for WebhookConfig {
             jitter: true,
             timeout_secs: 15,
             poll_interval_ms: 500,
+            pingback_retry_schedule: None,
         }
     }
 }
@@ -104,6 +107,9 @@ impl Config {
         if let Some(v) = env("KASSA_WEBHOOK_RETRY_SCHEDULE") {
             cfg.webhooks.retry_schedule = Some(v);
         }
+        if let Some(v) = env("KASSA_PINGBACK_RETRY_SCHEDULE") {
+            cfg.webhooks.pingback_retry_schedule = Some(v);
+        }
         if let Some(v) = env("KASSA_WEBHOOK_JITTER") {
             cfg.webhooks.jitter = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -157,6 +163,11 @@ impl Config {
         if let Some(s) = &self.webhooks.retry_schedule {
             let delays = kassa_notify::parse_schedule(s).unwrap_or_default();
             n.schedule = kassa_notify::RetrySchedule::new(delays, self.webhooks.jitter);
+        }
+        if let Some(s) = &self.webhooks.pingback_retry_schedule {
+            // Pingbacks are resent byte for byte on a fixed cadence; no jitter.
+            let delays = kassa_notify::parse_schedule(s).unwrap_or_default();
+            n.pingback_schedule = kassa_notify::RetrySchedule::new(delays, false);
         }
         n
     }

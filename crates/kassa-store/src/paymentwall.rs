@@ -1,0 +1,266 @@
+//! Paymentwall-compatible projects and the orders opened from their signed links.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{Result, Store, Tx};
+
+const PROJECT_COLUMNS: &str = "id, merchant_id, name, project_key, secret_enc, api_type, \
+    pingback_url, pingback_sign_version, widgets, payment_systems, test_method, custom_pingback, \
+    frame_ancestors, created_at";
+
+const ORDER_COLUMNS: &str = "id, project_id, merchant_id, payment_intent_id, uid, widget, params, \
+    product, ref, is_test, created_at";
+
+/// A project as stored. JSON columns stay JSON text here; the service gives them meaning.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PwProject {
+    pub id: String,
+    pub merchant_id: String,
+    pub name: String,
+    pub project_key: String,
+    /// The project's secret key, encrypted under the master key.
+    pub secret_enc: String,
+    pub api_type: String,
+    pub pingback_url: Option<String>,
+    pub pingback_sign_version: i64,
+    pub widgets: String,
+    pub payment_systems: String,
+    pub test_method: bool,
+    pub custom_pingback: String,
+    pub frame_ancestors: Option<String>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for PwProject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PwProject")
+            .field("id", &self.id)
+            .field("project_key", &self.project_key)
+            .field("api_type", &self.api_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PwProject {
+    fn from_row(r: &AnyRow) -> Self {
+        PwProject {
+            id: r.get("id"),
+            merchant_id: r.get("merchant_id"),
+            name: r.get("name"),
+            project_key: r.get("project_key"),
+            secret_enc: r.get("secret_enc"),
+            api_type: r.get("api_type"),
+            pingback_url: r.get("pingback_url"),
+            pingback_sign_version: r.get("pingback_sign_version"),
+            widgets: r.get("widgets"),
+            payment_systems: r.get("payment_systems"),
+            test_method: r.get::<i64, _>("test_method") != 0,
+            custom_pingback: r.get("custom_pingback"),
+            frame_ancestors: r.get("frame_ancestors"),
+            created_at: r.get("created_at"),
+        }
+    }
+}
+
+/// A payment page opened from a signed link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PwOrder {
+    pub id: String,
+    pub project_id: String,
+    pub merchant_id: String,
+    pub payment_intent_id: String,
+    pub uid: String,
+    pub widget: String,
+    /// The link's decoded parameters (JSON array of pairs), for custom pingback parameters.
+    pub params: String,
+    /// What is being bought (JSON), as the dialect understood the link.
+    pub product: String,
+    /// The Paymentwall-style transaction reference, set when paid.
+    pub r#ref: Option<String>,
+    pub is_test: bool,
+    pub created_at: i64,
+}
+
+impl PwOrder {
+    fn from_row(r: &AnyRow) -> Self {
+        PwOrder {
+            id: r.get("id"),
+            project_id: r.get("project_id"),
+            merchant_id: r.get("merchant_id"),
+            payment_intent_id: r.get("payment_intent_id"),
+            uid: r.get("uid"),
+            widget: r.get("widget"),
+            params: r.get("params"),
+            product: r.get("product"),
+            r#ref: r.get("ref"),
+            is_test: r.get::<i64, _>("is_test") != 0,
+            created_at: r.get("created_at"),
+        }
+    }
+}
+
+impl Store {
+    pub async fn pw_project_by_key(&self, key: &str) -> Result<Option<PwProject>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE project_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwProject::from_row(&r)))
+    }
+
+    pub async fn pw_project(&self, merchant_id: &str, id: &str) -> Result<Option<PwProject>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwProject::from_row(&r)))
+    }
+
+    pub async fn pw_project_by_id(&self, id: &str) -> Result<Option<PwProject>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwProject::from_row(&r)))
+    }
+
+    pub async fn pw_projects(&self, merchant_id: &str) -> Result<Vec<PwProject>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE merchant_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(merchant_id)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PwProject::from_row).collect())
+    }
+
+    pub async fn pw_order_by_intent(&self, intent_id: &str) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE payment_intent_id = $1"
+        ))
+        .bind(intent_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+
+    pub async fn pw_order_by_ref(&self, project_id: &str, r#ref: &str) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND ref = $2"
+        ))
+        .bind(project_id)
+        .bind(r#ref)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+}
+
+impl Tx {
+    pub async fn insert_pw_project(&mut self, p: &PwProject) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pw_projects ({PROJECT_COLUMNS}) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+        ))
+        .bind(&p.id)
+        .bind(&p.merchant_id)
+        .bind(&p.name)
+        .bind(&p.project_key)
+        .bind(&p.secret_enc)
+        .bind(&p.api_type)
+        .bind(p.pingback_url.clone())
+        .bind(p.pingback_sign_version)
+        .bind(&p.widgets)
+        .bind(&p.payment_systems)
+        .bind(i64::from(p.test_method))
+        .bind(&p.custom_pingback)
+        .bind(p.frame_ancestors.clone())
+        .bind(p.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_pw_project(&mut self, p: &PwProject) -> Result<()> {
+        sqlx::query(
+            "UPDATE pw_projects SET name = $1, api_type = $2, pingback_url = $3, \
+             pingback_sign_version = $4, widgets = $5, payment_systems = $6, test_method = $7, \
+             custom_pingback = $8, frame_ancestors = $9, secret_enc = $10 \
+             WHERE id = $11 AND merchant_id = $12",
+        )
+        .bind(&p.name)
+        .bind(&p.api_type)
+        .bind(p.pingback_url.clone())
+        .bind(p.pingback_sign_version)
+        .bind(&p.widgets)
+        .bind(&p.payment_systems)
+        .bind(i64::from(p.test_method))
+        .bind(&p.custom_pingback)
+        .bind(p.frame_ancestors.clone())
+        .bind(&p.secret_enc)
+        .bind(&p.id)
+        .bind(&p.merchant_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_pw_order(&mut self, o: &PwOrder) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pw_orders ({ORDER_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
+        ))
+        .bind(&o.id)
+        .bind(&o.project_id)
+        .bind(&o.merchant_id)
+        .bind(&o.payment_intent_id)
+        .bind(&o.uid)
+        .bind(&o.widget)
+        .bind(&o.params)
+        .bind(&o.product)
+        .bind(o.r#ref.clone())
+        .bind(i64::from(o.is_test))
+        .bind(o.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Gives a paid order its reference, once.
+    pub async fn set_pw_order_ref(&mut self, order_id: &str, r#ref: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE pw_orders SET ref = $1 WHERE id = $2 AND ref IS NULL")
+            .bind(r#ref)
+            .bind(order_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn pw_order_by_intent(&mut self, intent_id: &str) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE payment_intent_id = $1"
+        ))
+        .bind(intent_id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+
+    pub async fn pw_project_by_id(&mut self, id: &str) -> Result<Option<PwProject>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|r| PwProject::from_row(&r)))
+    }
+}
