@@ -240,3 +240,90 @@ async fn idempotency_keys_proceed_once_then_replay_or_refuse() {
         cleanup(s, pg).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 999).await;
+        let project = PwProject {
+            id: kassa_core::ids::new_id("pwp"),
+            merchant_id: pi.merchant_id.clone(),
+            name: "shop".into(),
+            project_key: "c22f895840bf2391f67a40da64bfed26".into(),
+            secret_enc: "v1:sealed".into(),
+            api_type: "digital_goods".into(),
+            pingback_url: Some("http://127.0.0.1:1/pb".into()),
+            pingback_sign_version: 3,
+            widgets: "[\"p1_1\"]".into(),
+            payment_systems: "{\"*\":[\"cc\"]}".into(),
+            test_method: true,
+            custom_pingback: "[]".into(),
+            frame_ancestors: None,
+            created_at: 5,
+        };
+        let order = PwOrder {
+            id: kassa_core::ids::new_id("pwo"),
+            project_id: project.id.clone(),
+            merchant_id: pi.merchant_id.clone(),
+            payment_intent_id: pi.id.clone(),
+            uid: "user40012".into(),
+            widget: "p1_1".into(),
+            params: "[]".into(),
+            product: "{}".into(),
+            r#ref: None,
+            is_test: false,
+            created_at: 6,
+        };
+        let ev = Event {
+            id: kassa_core::ids::new_id("evt"),
+            merchant_id: pi.merchant_id.clone(),
+            event_type: EventType::PaymentIntentSucceeded,
+            object: serde_json::json!({}),
+            created: 7,
+        };
+        let url = "http://127.0.0.1:1/pb?uid=user40012&goodsid=product301&slength=&speriod=&type=0&ref=b1&sign_version=3&sig=x";
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_pw_project(&project).await.unwrap();
+        tx.insert_pw_order(&order).await.unwrap();
+        assert!(tx.set_pw_order_ref(&order.id, "b1").await.unwrap());
+        assert!(
+            !tx.set_pw_order_ref(&order.id, "b2").await.unwrap(),
+            "a ref is set once"
+        );
+        tx.insert_event(&ev, &pi.id).await.unwrap();
+        tx.insert_request_delivery(&pi.merchant_id, "pingback", &project.id, &ev.id, url, 7)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let found = s
+            .pw_project_by_key(&project.project_key)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found, project);
+        assert!(s
+            .pw_project("acct_other", &project.id)
+            .await
+            .unwrap()
+            .is_none());
+        let o = s.pw_order_by_intent(&pi.id).await.unwrap().unwrap();
+        assert_eq!(o.r#ref.as_deref(), Some("b1"));
+        assert_eq!(
+            s.pw_order_by_ref(&project.id, "b1")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            order.id
+        );
+        let claimed = s.claim_deliveries("w", 100, 1_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].channel, "pingback");
+        assert_eq!(
+            claimed[0].request_url.as_deref(),
+            Some(url),
+            "the query is stored byte for byte"
+        );
+        cleanup(s, pg).await;
+    }
+}
