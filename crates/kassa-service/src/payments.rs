@@ -297,37 +297,10 @@ impl Services {
             Ok(r) => {
                 let details = serde_json::to_value(&r.details).ok();
                 attempt.payment_method = details.as_ref().map(|d| d.to_string());
-                let core = match r.outcome {
-                    AuthorizeOutcome::Approved { processor_ref } => {
-                        attempt.status = "succeeded".into();
-                        attempt.processor_ref = Some(processor_ref.clone());
-                        AuthorizationResult::Approved { processor_ref }
-                    }
-                    AuthorizeOutcome::ChallengeRequired {
-                        processor_ref,
-                        challenge_state,
-                    } => {
-                        attempt.status = "requires_action".into();
-                        attempt.processor_ref = Some(processor_ref);
-                        attempt.challenge_state = Some(challenge_state);
-                        AuthorizationResult::ChallengeRequired {
-                            redirect_url: self.challenge_url(&attempt.id),
-                        }
-                    }
-                    AuthorizeOutcome::Declined(d) => {
-                        attempt.status = "failed".into();
-                        attempt.error = serde_json::to_string(&d).ok();
-                        AuthorizationResult::Declined(decline_error(&d))
-                    }
-                };
+                let core = self.record_outcome(&mut attempt, Ok(r.outcome), true);
                 (core, details)
             }
-            Err(e) => {
-                attempt.status = "failed".into();
-                let err = processor_failure(&e);
-                attempt.error = Some(err.message.clone());
-                (AuthorizationResult::Declined(err), None)
-            }
+            Err(e) => (self.record_outcome(&mut attempt, Err(e), true), None),
         };
         attempt.updated_at = now;
         self.apply_result(
@@ -426,17 +399,8 @@ impl Services {
                 }
             };
             let core = match outcome {
-                Some(AuthorizeOutcome::Approved { processor_ref }) => {
-                    attempt.status = "succeeded".into();
-                    attempt.processor_ref = Some(processor_ref.clone());
-                    AuthorizationResult::Approved { processor_ref }
-                }
-                Some(AuthorizeOutcome::Declined(d)) => {
-                    attempt.status = "failed".into();
-                    attempt.error = serde_json::to_string(&d).ok();
-                    AuthorizationResult::Declined(decline_error(&d))
-                }
-                Some(AuthorizeOutcome::ChallengeRequired { .. }) | None => {
+                Some(o) => self.record_outcome(&mut attempt, Ok(o), false),
+                None => {
                     attempt.status = "failed".into();
                     attempt.error = Some("interrupted; the processor has no record".into());
                     AuthorizationResult::Declined(PaymentError {
@@ -469,6 +433,49 @@ impl Services {
             }
         }
         Ok(settled)
+    }
+
+    /// Records what the processor answered on the attempt and turns it into the core's terms.
+    /// A challenge is only a legal answer to a first authorization (`challenge_allowed`);
+    /// anywhere else it, like a processor error, fails the attempt without a charge.
+    fn record_outcome(
+        &self,
+        attempt: &mut PaymentAttempt,
+        outcome: Result<AuthorizeOutcome, ProcessorError>,
+        challenge_allowed: bool,
+    ) -> AuthorizationResult {
+        match outcome {
+            Ok(AuthorizeOutcome::Approved { processor_ref }) => {
+                attempt.status = "succeeded".into();
+                attempt.processor_ref = Some(processor_ref.clone());
+                AuthorizationResult::Approved { processor_ref }
+            }
+            Ok(AuthorizeOutcome::ChallengeRequired {
+                processor_ref,
+                challenge_state,
+            }) if challenge_allowed => {
+                attempt.status = "requires_action".into();
+                attempt.processor_ref = Some(processor_ref);
+                attempt.challenge_state = Some(challenge_state);
+                AuthorizationResult::ChallengeRequired {
+                    redirect_url: self.challenge_url(&attempt.id),
+                }
+            }
+            Ok(AuthorizeOutcome::Declined(d)) => {
+                attempt.status = "failed".into();
+                attempt.error = serde_json::to_string(&d).ok();
+                AuthorizationResult::Declined(decline_error(&d))
+            }
+            Ok(AuthorizeOutcome::ChallengeRequired { .. }) => {
+                self.record_outcome(attempt, Err(ProcessorError::InvalidState), false)
+            }
+            Err(e) => {
+                attempt.status = "failed".into();
+                let err = processor_failure(&e);
+                attempt.error = Some(err.message.clone());
+                AuthorizationResult::Declined(err)
+            }
+        }
     }
 
     pub fn challenge_url(&self, attempt_id: &str) -> String {
@@ -534,26 +541,7 @@ impl Services {
                 claimed.capture_method == CaptureMethod::Automatic,
             )
             .await;
-        let core = match result {
-            Ok(AuthorizeOutcome::Approved { processor_ref }) => {
-                attempt.status = "succeeded".into();
-                attempt.processor_ref = Some(processor_ref.clone());
-                AuthorizationResult::Approved { processor_ref }
-            }
-            Ok(AuthorizeOutcome::Declined(d)) => {
-                attempt.status = "failed".into();
-                attempt.error = serde_json::to_string(&d).ok();
-                AuthorizationResult::Declined(decline_error(&d))
-            }
-            Ok(AuthorizeOutcome::ChallengeRequired { .. }) | Err(_) => {
-                attempt.status = "failed".into();
-                let err = match result {
-                    Err(e) => processor_failure(&e),
-                    _ => processor_failure(&ProcessorError::InvalidState),
-                };
-                AuthorizationResult::Declined(err)
-            }
-        };
+        let core = self.record_outcome(&mut attempt, result, false);
         attempt.challenge_state = None;
         attempt.updated_at = now_ms();
         match self

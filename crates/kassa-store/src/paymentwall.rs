@@ -101,35 +101,36 @@ impl PwOrder {
 }
 
 impl Store {
-    pub async fn pw_project_by_key(&self, key: &str) -> Result<Option<PwProject>> {
+    /// One project where `column` (a fixed column name, never input) equals `value`, optionally
+    /// only if it belongs to `merchant_id`.
+    async fn pw_project_where(
+        &self,
+        column: &str,
+        value: &str,
+        merchant_id: Option<&str>,
+    ) -> Result<Option<PwProject>> {
         let row = sqlx::query(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE project_key = $1"
+            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE {column} = $1 \
+             AND ($2 IS NULL OR merchant_id = $2)"
         ))
-        .bind(key)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(row.map(|r| PwProject::from_row(&r)))
-    }
-
-    pub async fn pw_project(&self, merchant_id: &str, id: &str) -> Result<Option<PwProject>> {
-        let row = sqlx::query(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE id = $1 AND merchant_id = $2"
-        ))
-        .bind(id)
+        .bind(value)
         .bind(merchant_id)
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|r| PwProject::from_row(&r)))
     }
 
+    pub async fn pw_project_by_key(&self, key: &str) -> Result<Option<PwProject>> {
+        self.pw_project_where("project_key", key, None).await
+    }
+
+    /// A project of this merchant (another merchant's is `None`).
+    pub async fn pw_project(&self, merchant_id: &str, id: &str) -> Result<Option<PwProject>> {
+        self.pw_project_where("id", id, Some(merchant_id)).await
+    }
+
     pub async fn pw_project_by_id(&self, id: &str) -> Result<Option<PwProject>> {
-        let row = sqlx::query(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM pw_projects WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(row.map(|r| PwProject::from_row(&r)))
+        self.pw_project_where("id", id, None).await
     }
 
     pub async fn pw_projects(&self, merchant_id: &str) -> Result<Vec<PwProject>> {
