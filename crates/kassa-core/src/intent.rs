@@ -169,6 +169,9 @@ pub struct PaymentIntent {
 #[derive(Debug, Clone)]
 pub enum AuthorizationResult {
     Approved { processor_ref: String },
+    /// Authorized but held (a risk review): the money is reserved and nothing is captured until
+    /// the review accepts it, whatever the capture method.
+    Held { processor_ref: String },
     ChallengeRequired { redirect_url: String },
     Declined(PaymentError),
 }
@@ -228,13 +231,9 @@ impl PaymentIntent {
                     self.amount_capturable = 0;
                     Ok(vec![EventType::PaymentIntentSucceeded])
                 }
-                CaptureMethod::Manual => {
-                    self.transition(IntentStatus::RequiresCapture, now)?;
-                    self.processor_ref = Some(processor_ref);
-                    self.amount_capturable = self.amount;
-                    Ok(vec![EventType::PaymentIntentAmountCapturableUpdated])
-                }
+                CaptureMethod::Manual => self.hold(processor_ref, now),
             },
+            AuthorizationResult::Held { processor_ref } => self.hold(processor_ref, now),
             AuthorizationResult::ChallengeRequired { redirect_url } => {
                 self.transition(IntentStatus::RequiresAction, now)?;
                 self.next_action = Some(NextAction {
@@ -253,6 +252,13 @@ impl PaymentIntent {
                 Ok(vec![EventType::PaymentIntentPaymentFailed])
             }
         }
+    }
+
+    fn hold(&mut self, processor_ref: String, now: i64) -> Result<Vec<EventType>, TransitionError> {
+        self.transition(IntentStatus::RequiresCapture, now)?;
+        self.processor_ref = Some(processor_ref);
+        self.amount_capturable = self.amount;
+        Ok(vec![EventType::PaymentIntentAmountCapturableUpdated])
     }
 
     /// Captures `amount` (all that is capturable when `None`) of an authorized intent.
@@ -472,6 +478,21 @@ mod tests {
         assert_eq!(pi.status, IntentStatus::Succeeded);
         assert_eq!(pi.amount_received, 1000);
         assert_eq!(pi.refundable(), 1000);
+    }
+
+    #[test]
+    fn a_held_authorization_waits_for_capture_even_when_capture_is_automatic() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.begin_confirm(1).unwrap();
+        let held = AuthorizationResult::Held {
+            processor_ref: "sbx_2".into(),
+        };
+        let ev = pi.apply_authorization(held, None, 2).unwrap();
+        assert_eq!(ev, vec![EventType::PaymentIntentAmountCapturableUpdated]);
+        assert_eq!(pi.status, IntentStatus::RequiresCapture);
+        assert_eq!(pi.amount_capturable, 1000);
+        assert_eq!(pi.amount_received, 0);
+        assert_eq!(pi.refundable(), 0);
     }
 
     #[test]
