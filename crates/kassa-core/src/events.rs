@@ -22,6 +22,16 @@ pub enum EventType {
     RefundCreated,
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
+    #[serde(rename = "subscription.created")]
+    SubscriptionCreated,
+    #[serde(rename = "subscription.renewed")]
+    SubscriptionRenewed,
+    #[serde(rename = "subscription.canceled")]
+    SubscriptionCanceled,
+    #[serde(rename = "subscription.expired")]
+    SubscriptionExpired,
+    #[serde(rename = "subscription.payment_failed")]
+    SubscriptionPaymentFailed,
 }
 
 impl EventType {
@@ -34,6 +44,11 @@ impl EventType {
         EventType::PaymentIntentAmountCapturableUpdated,
         EventType::RefundCreated,
         EventType::RefundSucceeded,
+        EventType::SubscriptionCreated,
+        EventType::SubscriptionRenewed,
+        EventType::SubscriptionCanceled,
+        EventType::SubscriptionExpired,
+        EventType::SubscriptionPaymentFailed,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -48,6 +63,11 @@ impl EventType {
             }
             EventType::RefundCreated => "refund.created",
             EventType::RefundSucceeded => "refund.succeeded",
+            EventType::SubscriptionCreated => "subscription.created",
+            EventType::SubscriptionRenewed => "subscription.renewed",
+            EventType::SubscriptionCanceled => "subscription.canceled",
+            EventType::SubscriptionExpired => "subscription.expired",
+            EventType::SubscriptionPaymentFailed => "subscription.payment_failed",
         }
     }
 

@@ -168,11 +168,17 @@ pub struct PaymentIntent {
 /// What an authorization came back with, as the core needs it.
 #[derive(Debug, Clone)]
 pub enum AuthorizationResult {
-    Approved { processor_ref: String },
+    Approved {
+        processor_ref: String,
+    },
     /// Authorized but held (a risk review): the money is reserved and nothing is captured until
     /// the review accepts it, whatever the capture method.
-    Held { processor_ref: String },
-    ChallengeRequired { redirect_url: String },
+    Held {
+        processor_ref: String,
+    },
+    ChallengeRequired {
+        redirect_url: String,
+    },
     Declined(PaymentError),
 }
 

@@ -24,13 +24,23 @@
 
 mod base;
 mod codes;
+pub mod geo;
 mod hash;
+pub mod methods;
 mod pingback;
 mod query;
 mod widget;
 
 pub use base::{signature_base, Ordering};
 pub use codes::*;
+#[cfg(any(test, feature = "test-db"))]
+pub use geo::write_test_country_db;
+pub use geo::{client_ip, resolve_country, valid_country_code, CountryDb};
+pub use methods::{
+    catalog, default_country_methods, find, logo_svg, methods_for, validate_country_methods,
+    CountryMethods, MethodKind, PaymentSystem, ANY_COUNTRY, MAX_COUNTRY_METHODS_ENTRIES,
+    TEST_METHOD_ID,
+};
 pub use pingback::{verify_pingback, ApiType, Pingback};
 pub use query::{encode_query, parse_query, Params, QueryError};
 pub use widget::{sign_widget, verify_widget, widget_base, SignError, SignVersion};

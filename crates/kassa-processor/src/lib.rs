@@ -1,11 +1,11 @@
 //! The processor interface Kassa uses to move money, and the built-in sandbox.
 //!
-//! Invariant: raw card data (the full card number and the security code)
-//! exists only inside [`PaymentMethodInput`], which is borrowed for the
-//! duration of one [`Processor::authorize`] call. Everything a processor hands
-//! back for Kassa to store — [`PaymentMethodDetails`], processor references and
-//! the 3-D Secure `challenge_state` — is built without the PAN or CVC, so no
-//! stored value can leak them.
+//! Invariant: raw card data (the full card number and the security code) and
+//! the wallet phone number exist only inside [`PaymentMethodInput`], which is
+//! borrowed for the duration of one [`Processor::authorize`] call. Everything a
+//! processor hands back for Kassa to store — [`PaymentMethodDetails`],
+//! processor references and the `challenge_state` — is built without the PAN,
+//! the CVC or the full phone number, so no stored value can leak them.
 
 #![forbid(unsafe_code)]
 
@@ -13,10 +13,11 @@ use std::fmt;
 
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::money::Money;
+use kassa_core::secret::hmac_sha256;
 
 mod sandbox;
 
-pub use sandbox::{test_tokens, SandboxProcessor};
+pub use sandbox::{challenge_kind, test_tokens, voucher_number, SandboxProcessor};
 
 /// What the customer presented. Card data lives only in memory for the
 /// duration of one authorization.
@@ -36,6 +37,43 @@ pub enum PaymentMethodInput {
     /// A test payment-method token for merchants' automated tests (no
     /// browser), such as `"pm_card_visa"`; see [`test_tokens`].
     TestToken(String),
+    /// A mobile wallet, paid by phone number and a one-time code the customer
+    /// receives on that phone.
+    Wallet {
+        /// The phone number as typed: an optional leading `+` and 8 to 15
+        /// digits; spaces and dashes are ignored. Checked by the processor, so
+        /// a bad one becomes an `invalid_phone` decline, not a hard error.
+        phone: String,
+    },
+    /// A redirect to the customer's online bank, which authorizes the payment.
+    BankRedirect {
+        /// The bank's code: 2 to 32 characters out of `a-z`, `0-9` and `_`.
+        bank: String,
+    },
+    /// A voucher the customer pays later in cash; the payment completes when
+    /// the cash arrives.
+    Voucher,
+    /// Paymentwall's "Test" method: approved at once, for trying out a flow.
+    TestMethod,
+}
+
+/// The digits of a well-formed phone number (without the leading `+`), or
+/// `None`. Spaces and dashes are ignored; what is left must be an optional
+/// `+` followed by 8 to 15 ASCII digits.
+pub(crate) fn phone_digits(phone: &str) -> Option<String> {
+    let compact: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let digits = compact.strip_prefix('+').unwrap_or(&compact);
+    let well_formed =
+        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    well_formed.then(|| digits.to_string())
+}
+
+/// `"***"` followed by the last two ASCII digits of `phone`: enough for a
+/// person reading a log to tell two numbers apart, too little to call one.
+fn redacted_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
+    format!("***{tail}")
 }
 
 impl fmt::Debug for PaymentMethodInput {
@@ -58,27 +96,40 @@ impl fmt::Debug for PaymentMethodInput {
             PaymentMethodInput::TestToken(token) => {
                 f.debug_tuple("TestToken").field(token).finish()
             }
+            PaymentMethodInput::Wallet { phone } => f
+                .debug_struct("Wallet")
+                .field("phone", &redacted_phone(phone))
+                .finish(),
+            PaymentMethodInput::BankRedirect { bank } => {
+                f.debug_struct("BankRedirect").field("bank", bank).finish()
+            }
+            PaymentMethodInput::Voucher => f.write_str("Voucher"),
+            PaymentMethodInput::TestMethod => f.write_str("TestMethod"),
         }
     }
 }
 
-/// Safe-to-store description of the method used (no PAN, no CVC).
+/// Safe-to-store description of the method used (no PAN, no CVC, no full
+/// phone number).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PaymentMethodDetails {
-    /// Always `"card"` for now.
+    /// `"card"`, `"wallet"`, `"bank_redirect"`, `"voucher"` or `"test"`.
     pub kind: String,
-    /// Lower-case brand, e.g. `"visa"`.
+    /// Lower-case brand, e.g. `"visa"`; for other kinds `"sandbox_wallet"`,
+    /// the bank code, `"sandbox_voucher"` or `"test"`.
     pub brand: String,
-    /// First six digits, when the processor reports them.
+    /// First six digits, when the processor reports them (cards only).
     pub bin: Option<String>,
-    /// Last four digits.
+    /// Last four digits of the card or of the wallet's phone number; empty
+    /// for other kinds.
     pub last4: String,
-    /// Expiry month, 1 to 12.
+    /// Expiry month, 1 to 12; 0 for methods that do not expire.
     pub exp_month: u32,
-    /// Four-digit expiry year.
+    /// Four-digit expiry year; 0 for methods that do not expire.
     pub exp_year: u32,
-    /// Keyed fingerprint from [`CardNumber::fingerprint`], equal for equal
-    /// cards under the same key.
+    /// Keyed fingerprint from [`CardNumber::fingerprint`] (or of the phone
+    /// number for a wallet), equal for equal cards or phones under the same
+    /// key; empty for other kinds.
     pub fingerprint: String,
 }
 
@@ -95,6 +146,49 @@ impl PaymentMethodDetails {
             fingerprint: number.fingerprint(fingerprint_key),
         }
     }
+
+    /// A method that is neither a card nor a wallet: no number, no expiry,
+    /// no fingerprint.
+    pub(crate) fn without_number(kind: &str, brand: &str) -> Self {
+        PaymentMethodDetails {
+            kind: kind.to_string(),
+            brand: brand.to_string(),
+            bin: None,
+            last4: String::new(),
+            exp_month: 0,
+            exp_year: 0,
+            fingerprint: String::new(),
+        }
+    }
+
+    /// Describes a wallet by the digits of its phone number (as returned by
+    /// [`phone_digits`]), keeping only the last four and a keyed fingerprint.
+    ///
+    /// The fingerprint is built like a card's — HMAC-SHA256 under the
+    /// fingerprint key, first 128 bits in lower-case hex — over the digits
+    /// behind a `"phone:"` label, so a phone number can never share a
+    /// fingerprint with a card number made of the same digits.
+    pub(crate) fn for_wallet(phone_digits: &str, fingerprint_key: &[u8]) -> Self {
+        let mut labelled = Vec::with_capacity(6 + phone_digits.len());
+        labelled.extend_from_slice(b"phone:");
+        labelled.extend_from_slice(phone_digits.as_bytes());
+        let tag = hmac_sha256(fingerprint_key, &labelled);
+        let mut details = PaymentMethodDetails::without_number("wallet", "sandbox_wallet");
+        details.last4 = phone_digits[phone_digits.len().saturating_sub(4)..].to_string();
+        details.fingerprint = lower_hex(&tag[..16]);
+        details
+    }
+}
+
+/// Lower-case hexadecimal, two characters a byte.
+fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// One authorization request.
@@ -107,8 +201,11 @@ pub struct AuthorizeRequest<'a> {
     /// What the customer presented.
     pub method: &'a PaymentMethodInput,
     /// `true` to authorize and capture at once, `false` to authorize only.
+    /// An authorization held for review
+    /// ([`AuthorizeOutcome::UnderReview`]) is never captured here.
     pub capture: bool,
-    /// Server secret for [`CardNumber::fingerprint`].
+    /// Server secret for [`CardNumber::fingerprint`] and the wallet
+    /// fingerprint.
     pub fingerprint_key: &'a [u8],
     /// Current year, passed in so expiry checks are deterministic in tests.
     pub now_year: u32,
@@ -135,9 +232,13 @@ impl fmt::Debug for AuthorizeRequest<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Decline {
     /// `"card_declined"`, `"expired_card"`, `"incorrect_cvc"`,
-    /// `"processing_error"` or `"incorrect_number"`.
+    /// `"processing_error"` or `"incorrect_number"` for cards;
+    /// `"invalid_phone"`, `"wallet_declined"` or `"incorrect_otp"` for
+    /// wallets; `"invalid_bank"` or `"bank_declined"` for bank redirects;
+    /// `"voucher_expired"` for vouchers.
     pub code: String,
-    /// Finer reason, e.g. `"generic_decline"` or `"insufficient_funds"`.
+    /// Finer reason, e.g. `"generic_decline"`, `"insufficient_funds"` or
+    /// `"call_issuer"`.
     pub decline_code: Option<String>,
     /// A sentence that can be shown to the customer.
     pub message: String,
@@ -220,14 +321,26 @@ pub enum AuthorizeOutcome {
         /// The processor's id for the authorization.
         processor_ref: String,
     },
-    /// Issuer wants a 3-D Secure challenge. `challenge_state` is opaque state
+    /// The customer has to do something first: a 3-D Secure challenge, a
+    /// wallet's one-time code, the bank's authorization or paying a voucher
+    /// ([`challenge_kind`] tells which). `challenge_state` is opaque state
     /// that Kassa stores with the attempt and hands back to
-    /// [`Processor::complete_challenge`]; it must NOT contain the PAN or CVC.
+    /// [`Processor::complete_challenge`]; it must NOT contain the PAN, the
+    /// CVC or the phone number.
     ChallengeRequired {
         /// The processor's id for the pending authorization.
         processor_ref: String,
         /// Opaque, storable state for finishing the challenge.
         challenge_state: String,
+    },
+    /// Authorized and held for the processor's risk review: the money is
+    /// reserved but never captured at this point, even when capture was
+    /// requested. Ask [`Processor::review_verdict`] later, then
+    /// [`Processor::capture`] (accepted) or [`Processor::void`] (declined)
+    /// with this reference.
+    UnderReview {
+        /// The processor's id for the held authorization.
+        processor_ref: String,
     },
     /// The payment was refused.
     Declined(Decline),
@@ -242,16 +355,31 @@ pub struct AuthorizeResult {
     pub outcome: AuthorizeOutcome,
 }
 
-/// What the (simulated) cardholder did on the issuer's challenge page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the (simulated) customer did on the challenge page.
+#[derive(Clone, PartialEq, Eq)]
 pub enum ChallengeResult {
-    /// The cardholder authenticated.
+    /// The cardholder authenticated, the bank authorized or the voucher was
+    /// paid.
     Approve,
-    /// The cardholder failed or cancelled authentication.
+    /// The customer failed or cancelled, or the voucher expired unpaid.
     Fail,
+    /// The customer typed this one-time code (a wallet's confirmation).
+    Otp(String),
 }
 
-/// A way to authorize, capture, void and refund card payments.
+impl fmt::Debug for ChallengeResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A one-time code is a credential while it is valid: keep it out of
+        // log lines.
+        match self {
+            ChallengeResult::Approve => f.write_str("Approve"),
+            ChallengeResult::Fail => f.write_str("Fail"),
+            ChallengeResult::Otp(_) => f.debug_tuple("Otp").field(&"<redacted>").finish(),
+        }
+    }
+}
+
+/// A way to authorize, capture, void and refund payments.
 #[async_trait::async_trait]
 pub trait Processor: Send + Sync + 'static {
     /// Short, stable name stored with each payment, e.g. `"sandbox"`.
@@ -263,8 +391,10 @@ pub trait Processor: Send + Sync + 'static {
     async fn authorize(&self, req: AuthorizeRequest<'_>)
         -> Result<AuthorizeResult, ProcessorError>;
 
-    /// Finishes a 3-D Secure challenge started by authorize. Never returns
-    /// [`AuthorizeOutcome::ChallengeRequired`].
+    /// Finishes a challenge started by authorize (3-D Secure, a wallet's
+    /// one-time code, a bank redirect or a voucher). Never returns
+    /// [`AuthorizeOutcome::ChallengeRequired`]; may return
+    /// [`AuthorizeOutcome::UnderReview`].
     async fn complete_challenge(
         &self,
         processor_ref: &str,
@@ -272,6 +402,26 @@ pub trait Processor: Send + Sync + 'static {
         result: ChallengeResult,
         amount: Money,
         capture: bool,
+    ) -> Result<AuthorizeOutcome, ProcessorError>;
+
+    /// The verdict of the risk review on an authorization that ended in
+    /// [`AuthorizeOutcome::UnderReview`]: `Some(true)` accepted (capture it),
+    /// `Some(false)` declined (void it), `None` still pending or never under
+    /// review. How long to wait before asking is the caller's business.
+    async fn review_verdict(&self, processor_ref: &str) -> Result<Option<bool>, ProcessorError>;
+
+    /// Charges the method behind an earlier approved payment (captured, or
+    /// accepted after review) again, without the customer: a merchant-
+    /// initiated recurring charge. `original_ref` is the earlier payment's
+    /// reference or that of an earlier successful `charge_stored`;
+    /// `attempt_id` is Kassa's id for this charge. Approved means charged
+    /// (captured). Never returns [`AuthorizeOutcome::ChallengeRequired`]:
+    /// nobody is there to answer one.
+    async fn charge_stored(
+        &self,
+        original_ref: &str,
+        attempt_id: &str,
+        amount: Money,
     ) -> Result<AuthorizeOutcome, ProcessorError>;
 
     /// Captures (part of) an authorization.
@@ -301,4 +451,8 @@ pub enum ProcessorError {
     /// A reference or challenge state the processor did not issue.
     #[error("invalid processor state")]
     InvalidState,
+    /// [`Processor::charge_stored`] was given a reference this processor did
+    /// not issue, so there is no stored method to charge.
+    #[error("unknown processor reference {0}")]
+    UnknownReference(String),
 }

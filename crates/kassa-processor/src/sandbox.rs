@@ -1,32 +1,70 @@
 //! The sandbox processor: deterministic outcomes chosen by card number.
 //!
 //! Invariant: the sandbox is stateless and its outcome depends only on the
-//! card digits (or test token), the expiry against the supplied date, and the
-//! CVC format — never on the amount, the time of day or earlier calls — so
-//! merchants' tests are reproducible. The only randomness is in the
-//! processor references, which carry no card data.
+//! card digits (or test token), the expiry against the supplied date, the
+//! CVC, the phone number or bank code, and what the customer does on the
+//! challenge page — never on the amount, the time of day or earlier calls —
+//! so merchants' tests are reproducible. Whatever a later call needs to know
+//! (a pending risk review's verdict, whether renewals of a card decline, what
+//! follows a challenge) travels in the references and challenge states the
+//! sandbox hands out, not in memory. The only randomness is in the random
+//! part of references and in voucher numbers, which carry no customer data.
+//!
+//! Test data beyond the card table:
+//!
+//! | Input | Outcome |
+//! |---|---|
+//! | card CVC `111` | declined, `incorrect_cvc` |
+//! | card CVC `222` | declined, `card_declined` / `insufficient_funds` |
+//! | card CVC `333` | declined, `card_declined` / `call_issuer` |
+//! | card CVC `555` | held for review; the review accepts |
+//! | card CVC `556` | held for review; the review declines |
+//! | card `4000000000000341` | approved; every [`Processor::charge_stored`] declines |
+//! | wallet phone ending `0002` | declined, `wallet_declined` / `insufficient_funds` |
+//! | any other valid wallet phone | one-time code; `123456` approves |
+//!
+//! The CVC rules apply only where the card would otherwise be approved
+//! (after a successful 3-D Secure challenge for the cards that ask for one).
 
 use kassa_core::card::{validate_cvc, CardNumber, Expiry};
 use kassa_core::money::Money;
 
 use crate::{
-    AuthorizeOutcome, AuthorizeRequest, AuthorizeResult, ChallengeResult, Decline,
+    phone_digits, AuthorizeOutcome, AuthorizeRequest, AuthorizeResult, ChallengeResult, Decline,
     PaymentMethodDetails, PaymentMethodInput, Processor, ProcessorError,
 };
 
 /// Prefix of every sandbox reference, so a live processor's reference can
 /// never be mistaken for a sandbox one or the other way round.
 const REF_PREFIX: &str = "sbx_";
-/// Random characters after the prefix: 24 base-36 characters is about 124
-/// bits, ample to make collisions and guessing irrelevant.
+/// Random characters at the end of a reference: 24 base-36 characters is
+/// about 124 bits, ample to make collisions and guessing irrelevant.
 const REF_RANDOM_LEN: usize = 24;
 const REF_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Reference tag: held for risk review, and the review accepts.
+const TAG_REVIEW_ACCEPT: &str = "rvaccept";
+/// Reference tag: held for risk review, and the review declines.
+const TAG_REVIEW_DECLINE: &str = "rvdecline";
+/// Reference tag: merchant-initiated charges on this method decline.
+const TAG_RENEWALS_DECLINE: &str = "mitdecline";
 
 /// Challenge state meaning "a successful challenge approves the payment".
 const STATE_APPROVE: &str = "3ds:approve";
 /// Challenge state meaning "the issuer declines even after a successful
 /// challenge".
 const STATE_DECLINE: &str = "3ds:decline";
+/// Challenge state of a wallet waiting for its one-time code.
+const STATE_WALLET: &str = "wallet:otp";
+/// Challenge state of a bank redirect waiting for the bank's answer.
+const STATE_BANK: &str = "bank:redirect";
+/// Prefix of a voucher's challenge state; the voucher number follows.
+const STATE_VOUCHER_PREFIX: &str = "voucher:";
+/// Digits in a voucher number.
+const VOUCHER_DIGITS: usize = 12;
+
+/// The one-time code that confirms a sandbox wallet payment.
+const WALLET_OTP: &str = "123456";
 
 /// Expiry given to every test token; far enough ahead that merchants' test
 /// suites keep passing for years.
@@ -72,13 +110,42 @@ pub fn test_tokens() -> &'static [&'static str] {
     TOKEN_NAMES
 }
 
+/// What kind of page a pending challenge needs, from the `challenge_state`
+/// the sandbox handed out: `"3ds"`, `"wallet"` (ask for the one-time code),
+/// `"bank"` (the bank's authorization page) or `"voucher"` (show
+/// [`voucher_number`]). `None` for a state the sandbox did not issue.
+pub fn challenge_kind(challenge_state: &str) -> Option<&'static str> {
+    Some(match Challenge::parse(challenge_state)? {
+        Challenge::ThreeDs(_) => "3ds",
+        Challenge::Wallet => "wallet",
+        Challenge::Bank => "bank",
+        Challenge::Voucher => "voucher",
+    })
+}
+
+/// The 12-digit number of a pending voucher, for the page to show; `None`
+/// unless `challenge_state` is a voucher's.
+pub fn voucher_number(challenge_state: &str) -> Option<String> {
+    let number = challenge_state.strip_prefix(STATE_VOUCHER_PREFIX)?;
+    is_voucher_number(number).then(|| number.to_string())
+}
+
+fn is_voucher_number(s: &str) -> bool {
+    s.len() == VOUCHER_DIGITS && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// What the sandbox does with a given card.
 enum Scenario {
-    Approve,
+    /// Approve; `renewals_decline` makes every later merchant-initiated
+    /// charge on the payment decline.
+    Approve {
+        renewals_decline: bool,
+    },
     Decline(Decline),
-    /// Ask for 3-D Secure; `state` records what happens afterwards.
+    /// Ask for 3-D Secure; `approve` says whether a successful challenge
+    /// approves the payment or the issuer declines anyway.
     Challenge {
-        state: &'static str,
+        approve: bool,
     },
 }
 
@@ -89,19 +156,365 @@ fn scenario_for(digits: &str) -> Scenario {
         "4000000000009995" => Scenario::Decline(Decline::insufficient_funds()),
         "4000000000000069" => Scenario::Decline(Decline::expired_card()),
         "4000000000000127" => Scenario::Decline(Decline::incorrect_cvc()),
-        "4000002500003155" | "4000000000003220" => Scenario::Challenge {
-            state: STATE_APPROVE,
+        "4000002500003155" | "4000000000003220" => Scenario::Challenge { approve: true },
+        "4000008400001629" => Scenario::Challenge { approve: false },
+        "4000000000000341" => Scenario::Approve {
+            renewals_decline: true,
         },
-        "4000008400001629" => Scenario::Challenge {
-            state: STATE_DECLINE,
+        _ => Scenario::Approve {
+            renewals_decline: false,
         },
-        _ => Scenario::Approve,
+    }
+}
+
+/// What a card's security code does to a payment that would otherwise be
+/// approved (Paymentwall's sandbox codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CvcRule {
+    /// Any other code, or none (test tokens): approve.
+    Pass,
+    /// `111`.
+    Incorrect,
+    /// `222`.
+    InsufficientBalance,
+    /// `333`.
+    CallIssuer,
+    /// `555` (`accept`) or `556`: authorize and hold for a risk review.
+    Review { accept: bool },
+}
+
+/// Every rule that changes the outcome, with the suffix that carries it in a
+/// 3-D Secure challenge state. This is the rule's effect, never the code
+/// itself. A review's verdict is also written in the reference, which is all
+/// [`Processor::review_verdict`] gets to see.
+const CVC_RULE_SUFFIXES: &[(CvcRule, &str)] = &[
+    (CvcRule::Incorrect, ":cvc_incorrect"),
+    (CvcRule::InsufficientBalance, ":cvc_balance"),
+    (CvcRule::CallIssuer, ":cvc_issuer"),
+    (CvcRule::Review { accept: true }, ":review_accept"),
+    (CvcRule::Review { accept: false }, ":review_decline"),
+];
+
+impl CvcRule {
+    fn for_cvc(cvc: Option<&str>) -> Self {
+        match cvc {
+            Some("111") => CvcRule::Incorrect,
+            Some("222") => CvcRule::InsufficientBalance,
+            Some("333") => CvcRule::CallIssuer,
+            Some("555") => CvcRule::Review { accept: true },
+            Some("556") => CvcRule::Review { accept: false },
+            _ => CvcRule::Pass,
+        }
+    }
+
+    /// The decline this rule turns an approval into, if any.
+    fn decline(self) -> Option<Decline> {
+        match self {
+            CvcRule::Pass | CvcRule::Review { .. } => None,
+            CvcRule::Incorrect => Some(Decline::new(
+                "incorrect_cvc",
+                "incorrect_cvc",
+                "Please ensure the CVV/CSC number is correct.",
+            )),
+            CvcRule::InsufficientBalance => Some(Decline::new(
+                "card_declined",
+                "insufficient_funds",
+                "The card has insufficient balance.",
+            )),
+            CvcRule::CallIssuer => Some(Decline::new(
+                "card_declined",
+                "call_issuer",
+                "Please contact your issuing bank to approve the payment.",
+            )),
+        }
+    }
+
+    /// The review verdict to encode in the reference, if the rule holds the
+    /// payment for review.
+    fn review(self) -> Option<bool> {
+        match self {
+            CvcRule::Review { accept } => Some(accept),
+            _ => None,
+        }
+    }
+
+    fn state_suffix(self) -> &'static str {
+        CVC_RULE_SUFFIXES
+            .iter()
+            .find(|(rule, _)| *rule == self)
+            .map_or("", |(_, suffix)| suffix)
+    }
+}
+
+/// What a 3-D Secure challenge leads to once the cardholder authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterThreeDs {
+    /// The issuer declines anyway.
+    Decline,
+    /// The payment goes on to the CVC rule.
+    Approve(CvcRule),
+}
+
+/// A parsed challenge state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Challenge {
+    ThreeDs(AfterThreeDs),
+    Wallet,
+    Bank,
+    Voucher,
+}
+
+impl Challenge {
+    fn parse(state: &str) -> Option<Self> {
+        if state == STATE_DECLINE {
+            return Some(Challenge::ThreeDs(AfterThreeDs::Decline));
+        }
+        if let Some(suffix) = state.strip_prefix(STATE_APPROVE) {
+            let rule = if suffix.is_empty() {
+                CvcRule::Pass
+            } else {
+                CVC_RULE_SUFFIXES
+                    .iter()
+                    .find(|(_, s)| *s == suffix)
+                    .map(|(rule, _)| *rule)?
+            };
+            return Some(Challenge::ThreeDs(AfterThreeDs::Approve(rule)));
+        }
+        match state {
+            STATE_WALLET => Some(Challenge::Wallet),
+            STATE_BANK => Some(Challenge::Bank),
+            _ => voucher_number(state).map(|_| Challenge::Voucher),
+        }
+    }
+}
+
+/// What a sandbox reference remembers for later calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RefFlags {
+    /// `Some(accept)`: the authorization is held for a risk review whose
+    /// verdict is `accept`.
+    review: Option<bool>,
+    /// Merchant-initiated charges on the method behind the reference
+    /// decline.
+    renewals_decline: bool,
+}
+
+impl RefFlags {
+    /// Reads the flags of a reference the sandbox issued:
+    /// `sbx_[rvaccept_|rvdecline_][mitdecline_]` and then 24 random
+    /// characters. Tags appear at most once, in that order, so every set of
+    /// flags has exactly one spelling. `None` for anything else.
+    fn parse(processor_ref: &str) -> Option<Self> {
+        let rest = processor_ref.strip_prefix(REF_PREFIX)?;
+        let (tags, random) = match rest.rsplit_once('_') {
+            Some((tags, random)) => (Some(tags), random),
+            None => (None, rest),
+        };
+        let random_ok =
+            random.len() == REF_RANDOM_LEN && random.bytes().all(|b| REF_ALPHABET.contains(&b));
+        if !random_ok {
+            return None;
+        }
+        let mut flags = RefFlags::default();
+        let mut tags = tags.map(|t| t.split('_')).into_iter().flatten().peekable();
+        match tags.peek() {
+            Some(&TAG_REVIEW_ACCEPT) => flags.review = Some(true),
+            Some(&TAG_REVIEW_DECLINE) => flags.review = Some(false),
+            _ => {}
+        }
+        if flags.review.is_some() {
+            tags.next();
+        }
+        if tags.peek() == Some(&TAG_RENEWALS_DECLINE) {
+            flags.renewals_decline = true;
+            tags.next();
+        }
+        tags.next().is_none().then_some(flags)
+    }
+
+    /// A fresh reference carrying these flags.
+    fn new_ref(self) -> String {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        let mut out = String::from(REF_PREFIX);
+        match self.review {
+            Some(true) => out.extend([TAG_REVIEW_ACCEPT, "_"]),
+            Some(false) => out.extend([TAG_REVIEW_DECLINE, "_"]),
+            None => {}
+        }
+        if self.renewals_decline {
+            out.extend([TAG_RENEWALS_DECLINE, "_"]);
+        }
+        for _ in 0..REF_RANDOM_LEN {
+            out.push(char::from(
+                REF_ALPHABET[rng.gen_range(0..REF_ALPHABET.len())],
+            ));
+        }
+        out
+    }
+}
+
+/// A decline with the same word as code and decline code.
+fn decline(code: &str, message: &str) -> Decline {
+    Decline::new(code, code, message)
+}
+
+fn invalid_phone() -> Decline {
+    decline("invalid_phone", "The phone number is not valid.")
+}
+
+fn wallet_insufficient_funds() -> Decline {
+    Decline::new(
+        "wallet_declined",
+        "insufficient_funds",
+        "The wallet has insufficient funds.",
+    )
+}
+
+fn incorrect_otp() -> Decline {
+    decline("incorrect_otp", "The confirmation code is incorrect.")
+}
+
+fn wallet_not_confirmed() -> Decline {
+    decline("wallet_declined", "The wallet payment was not confirmed.")
+}
+
+fn invalid_bank() -> Decline {
+    decline("invalid_bank", "The bank is not valid.")
+}
+
+fn bank_declined() -> Decline {
+    decline("bank_declined", "The bank did not authorize the payment.")
+}
+
+fn voucher_expired() -> Decline {
+    decline("voucher_expired", "The voucher expired before it was paid.")
+}
+
+/// A bank code the sandbox accepts: 2 to 32 characters of `a-z`, `0-9`, `_`.
+fn is_bank_code(bank: &str) -> bool {
+    (2..=32).contains(&bank.len())
+        && bank
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// A fresh 12-digit voucher number.
+fn new_voucher_number() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..VOUCHER_DIGITS)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
+}
+
+/// The end of a card payment that the issuer would approve: the CVC rule
+/// decides between approval, a hold for review and a decline.
+/// `processor_ref` must already carry the rule's review verdict.
+fn settle_card(rule: CvcRule, processor_ref: String) -> AuthorizeOutcome {
+    if let Some(decline) = rule.decline() {
+        AuthorizeOutcome::Declined(decline)
+    } else if rule.review().is_some() {
+        AuthorizeOutcome::UnderReview { processor_ref }
+    } else {
+        AuthorizeOutcome::Approved { processor_ref }
     }
 }
 
 /// A processor that never moves money, for development and merchants' tests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SandboxProcessor;
+
+impl SandboxProcessor {
+    fn authorize_card(
+        req: &AuthorizeRequest<'_>,
+        number: &CardNumber,
+        expiry: Expiry,
+        cvc: Option<&str>,
+    ) -> AuthorizeResult {
+        let details = PaymentMethodDetails::for_card(number, expiry, req.fingerprint_key);
+        // Local checks come first, as at a real acquirer: a card past its
+        // expiry or with a malformed CVC never reaches the issuer, whatever
+        // the number would otherwise do.
+        let local_decline = if expiry.is_expired_at(req.now_year, req.now_month) {
+            Some(Decline::expired_card())
+        } else if cvc.is_some_and(|cvc| validate_cvc(cvc, number.brand()).is_err()) {
+            Some(Decline::incorrect_cvc())
+        } else {
+            None
+        };
+        if let Some(decline) = local_decline {
+            return AuthorizeResult {
+                details,
+                outcome: AuthorizeOutcome::Declined(decline),
+            };
+        }
+
+        let rule = CvcRule::for_cvc(cvc);
+        let outcome = match scenario_for(number.digits()) {
+            Scenario::Approve { renewals_decline } => {
+                let flags = RefFlags {
+                    review: rule.review(),
+                    renewals_decline,
+                };
+                settle_card(rule, flags.new_ref())
+            }
+            Scenario::Decline(decline) => AuthorizeOutcome::Declined(decline),
+            // The CVC rule only applies once the issuer would approve, so it
+            // rides along in the challenge state (as the rule, never the
+            // code) and in the reference (the review's verdict).
+            Scenario::Challenge { approve: true } => AuthorizeOutcome::ChallengeRequired {
+                processor_ref: RefFlags {
+                    review: rule.review(),
+                    renewals_decline: false,
+                }
+                .new_ref(),
+                challenge_state: format!("{STATE_APPROVE}{}", rule.state_suffix()),
+            },
+            Scenario::Challenge { approve: false } => AuthorizeOutcome::ChallengeRequired {
+                processor_ref: new_ref(),
+                challenge_state: STATE_DECLINE.to_string(),
+            },
+        };
+        AuthorizeResult { details, outcome }
+    }
+
+    fn authorize_wallet(phone: &str, fingerprint_key: &[u8]) -> AuthorizeResult {
+        let Some(digits) = phone_digits(phone) else {
+            // Nothing about a malformed number is worth storing.
+            return AuthorizeResult {
+                details: PaymentMethodDetails::without_number("wallet", "sandbox_wallet"),
+                outcome: AuthorizeOutcome::Declined(invalid_phone()),
+            };
+        };
+        let details = PaymentMethodDetails::for_wallet(&digits, fingerprint_key);
+        let outcome = if digits.ends_with("0002") {
+            AuthorizeOutcome::Declined(wallet_insufficient_funds())
+        } else {
+            AuthorizeOutcome::ChallengeRequired {
+                processor_ref: new_ref(),
+                challenge_state: STATE_WALLET.to_string(),
+            }
+        };
+        AuthorizeResult { details, outcome }
+    }
+
+    fn authorize_bank(bank: &str) -> AuthorizeResult {
+        if !is_bank_code(bank) {
+            return AuthorizeResult {
+                details: PaymentMethodDetails::without_number("bank_redirect", ""),
+                outcome: AuthorizeOutcome::Declined(invalid_bank()),
+            };
+        }
+        AuthorizeResult {
+            details: PaymentMethodDetails::without_number("bank_redirect", bank),
+            outcome: AuthorizeOutcome::ChallengeRequired {
+                processor_ref: new_ref(),
+                challenge_state: STATE_BANK.to_string(),
+            },
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl Processor for SandboxProcessor {
@@ -113,14 +526,13 @@ impl Processor for SandboxProcessor {
         &self,
         req: AuthorizeRequest<'_>,
     ) -> Result<AuthorizeResult, ProcessorError> {
-        let token_card;
-        let (number, expiry, cvc) = match req.method {
+        Ok(match req.method {
             PaymentMethodInput::Card {
                 number,
                 expiry,
                 cvc,
                 ..
-            } => (number, *expiry, Some(cvc.as_str())),
+            } => Self::authorize_card(&req, number, *expiry, Some(cvc)),
             PaymentMethodInput::TestToken(token) => {
                 let digits = TOKENS
                     .iter()
@@ -129,44 +541,29 @@ impl Processor for SandboxProcessor {
                     .ok_or_else(|| ProcessorError::UnknownToken(token.clone()))?;
                 // The table holds valid test numbers (a unit test checks), so
                 // failure here would be a bug in this file, not bad input.
-                token_card = CardNumber::parse(digits).map_err(|_| ProcessorError::InvalidState)?;
+                let card = CardNumber::parse(digits).map_err(|_| ProcessorError::InvalidState)?;
                 // Tokens carry no CVC and a fixed expiry, so only the card's
                 // own scenario decides their outcome.
-                (&token_card, TOKEN_EXPIRY, None)
+                Self::authorize_card(&req, &card, TOKEN_EXPIRY, None)
             }
-        };
-
-        let details = PaymentMethodDetails::for_card(number, expiry, req.fingerprint_key);
-        let declined = |decline| {
-            Ok(AuthorizeResult {
-                details: details.clone(),
-                outcome: AuthorizeOutcome::Declined(decline),
-            })
-        };
-
-        // Local checks come first, as at a real acquirer: a card past its
-        // expiry or with a malformed CVC never reaches the issuer, whatever
-        // the number would otherwise do.
-        if expiry.is_expired_at(req.now_year, req.now_month) {
-            return declined(Decline::expired_card());
-        }
-        if let Some(cvc) = cvc {
-            if validate_cvc(cvc, number.brand()).is_err() {
-                return declined(Decline::incorrect_cvc());
+            PaymentMethodInput::Wallet { phone } => {
+                Self::authorize_wallet(phone, req.fingerprint_key)
             }
-        }
-
-        let outcome = match scenario_for(number.digits()) {
-            Scenario::Approve => AuthorizeOutcome::Approved {
-                processor_ref: new_ref(),
+            PaymentMethodInput::BankRedirect { bank } => Self::authorize_bank(bank),
+            PaymentMethodInput::Voucher => AuthorizeResult {
+                details: PaymentMethodDetails::without_number("voucher", "sandbox_voucher"),
+                outcome: AuthorizeOutcome::ChallengeRequired {
+                    processor_ref: new_ref(),
+                    challenge_state: format!("{STATE_VOUCHER_PREFIX}{}", new_voucher_number()),
+                },
             },
-            Scenario::Decline(decline) => AuthorizeOutcome::Declined(decline),
-            Scenario::Challenge { state } => AuthorizeOutcome::ChallengeRequired {
-                processor_ref: new_ref(),
-                challenge_state: state.to_string(),
+            PaymentMethodInput::TestMethod => AuthorizeResult {
+                details: PaymentMethodDetails::without_number("test", "test"),
+                outcome: AuthorizeOutcome::Approved {
+                    processor_ref: new_ref(),
+                },
             },
-        };
-        Ok(AuthorizeResult { details, outcome })
+        })
     }
 
     async fn complete_challenge(
@@ -177,22 +574,80 @@ impl Processor for SandboxProcessor {
         _amount: Money,
         _capture: bool,
     ) -> Result<AuthorizeOutcome, ProcessorError> {
-        ensure_sandbox_ref(processor_ref)?;
-        let approve_after_success = match challenge_state {
-            STATE_APPROVE => true,
-            STATE_DECLINE => false,
-            _ => return Err(ProcessorError::InvalidState),
-        };
-        Ok(match (result, approve_after_success) {
-            // The authorization continues under the reference issued when
-            // the challenge started, so Kassa's stored ref stays valid.
-            (ChallengeResult::Approve, true) => AuthorizeOutcome::Approved {
-                processor_ref: processor_ref.to_string(),
+        let flags = RefFlags::parse(processor_ref).ok_or(ProcessorError::InvalidState)?;
+        let challenge = Challenge::parse(challenge_state).ok_or(ProcessorError::InvalidState)?;
+        // The sandbox issues a review verdict in a challenge's reference
+        // only together with the same verdict in its state, and never the
+        // renewals flag; any other pairing is not one it handed out.
+        let expected = RefFlags {
+            review: match challenge {
+                Challenge::ThreeDs(AfterThreeDs::Approve(rule)) => rule.review(),
+                _ => None,
             },
-            (ChallengeResult::Approve, false) => AuthorizeOutcome::Declined(Decline::generic()),
-            (ChallengeResult::Fail, _) => {
-                AuthorizeOutcome::Declined(Decline::authentication_failed())
+            renewals_decline: false,
+        };
+        if flags != expected {
+            return Err(ProcessorError::InvalidState);
+        }
+
+        // The authorization continues under the reference issued when the
+        // challenge started, so Kassa's stored ref stays valid.
+        let approved = || AuthorizeOutcome::Approved {
+            processor_ref: processor_ref.to_string(),
+        };
+        let declined = AuthorizeOutcome::Declined;
+        Ok(match challenge {
+            Challenge::ThreeDs(after) => match (result, after) {
+                (ChallengeResult::Approve, AfterThreeDs::Approve(rule)) => {
+                    settle_card(rule, processor_ref.to_string())
+                }
+                (ChallengeResult::Approve, AfterThreeDs::Decline) => declined(Decline::generic()),
+                (ChallengeResult::Fail | ChallengeResult::Otp(_), _) => {
+                    declined(Decline::authentication_failed())
+                }
+            },
+            Challenge::Wallet => match result {
+                ChallengeResult::Otp(code) if code == WALLET_OTP => approved(),
+                ChallengeResult::Otp(_) | ChallengeResult::Approve => declined(incorrect_otp()),
+                ChallengeResult::Fail => declined(wallet_not_confirmed()),
+            },
+            Challenge::Bank => match result {
+                ChallengeResult::Approve => approved(),
+                ChallengeResult::Fail | ChallengeResult::Otp(_) => declined(bank_declined()),
+            },
+            Challenge::Voucher => match result {
+                ChallengeResult::Approve => approved(),
+                ChallengeResult::Fail | ChallengeResult::Otp(_) => declined(voucher_expired()),
+            },
+        })
+    }
+
+    /// The verdict was decided when the payment was authorized and is
+    /// written in its reference, so it is available at once.
+    async fn review_verdict(&self, processor_ref: &str) -> Result<Option<bool>, ProcessorError> {
+        let flags = RefFlags::parse(processor_ref).ok_or(ProcessorError::InvalidState)?;
+        Ok(flags.review)
+    }
+
+    async fn charge_stored(
+        &self,
+        original_ref: &str,
+        _attempt_id: &str,
+        _amount: Money,
+    ) -> Result<AuthorizeOutcome, ProcessorError> {
+        let flags = RefFlags::parse(original_ref)
+            .ok_or_else(|| ProcessorError::UnknownReference(original_ref.to_string()))?;
+        if flags.renewals_decline {
+            return Ok(AuthorizeOutcome::Declined(Decline::generic()));
+        }
+        // A renewal is not reviewed; the renewals flag is passed on so a
+        // chain of renewals behaves like its first payment.
+        Ok(AuthorizeOutcome::Approved {
+            processor_ref: RefFlags {
+                review: None,
+                ..flags
             }
+            .new_ref(),
         })
     }
 
@@ -221,33 +676,16 @@ impl Processor for SandboxProcessor {
 /// Rejects references the sandbox cannot have issued, such as a live
 /// processor's, so a misrouted call fails loudly instead of "succeeding".
 fn ensure_sandbox_ref(processor_ref: &str) -> Result<(), ProcessorError> {
-    let valid = processor_ref.strip_prefix(REF_PREFIX).is_some_and(|rest| {
-        rest.len() == REF_RANDOM_LEN && rest.bytes().all(|b| REF_ALPHABET.contains(&b))
-    });
-    if valid {
-        Ok(())
-    } else {
-        Err(ProcessorError::InvalidState)
-    }
+    RefFlags::parse(processor_ref)
+        .map(|_| ())
+        .ok_or(ProcessorError::InvalidState)
 }
 
-/// A fresh `sbx_` reference with 24 random lower-case alphanumerics.
-///
-/// This crate has no `rand` dependency, so randomness comes from std's
-/// `RandomState`, whose SipHash keys are seeded from the operating system.
-/// Hashing a process-wide counter under those keys gives unique,
-/// unpredictable-enough values: references are identifiers, not secrets.
+/// A fresh `sbx_` reference with 24 random lower-case alphanumerics and no
+/// flags. References are identifiers, not secrets, so `rand`'s thread-local
+/// generator is plenty.
 fn new_ref() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    let mut out = String::with_capacity(REF_PREFIX.len() + REF_RANDOM_LEN);
-    out.push_str(REF_PREFIX);
-    for _ in 0..REF_RANDOM_LEN {
-        out.push(char::from(
-            REF_ALPHABET[rng.gen_range(0..REF_ALPHABET.len())],
-        ));
-    }
-    out
+    RefFlags::default().new_ref()
 }
 
 #[cfg(test)]
@@ -841,5 +1279,784 @@ mod tests {
         }))
         .unwrap();
         assert_approved(&result.outcome);
+    }
+
+    // --- Card security-code rules -------------------------------------
+
+    fn card_with_cvc(number: &str, cvc: &str) -> PaymentMethodInput {
+        card_input(number, 12, 2030, cvc)
+    }
+
+    fn verdict(processor_ref: &str) -> Option<bool> {
+        block_on(SandboxProcessor.review_verdict(processor_ref)).unwrap()
+    }
+
+    /// Returns the reference after checking the outcome is a hold for review.
+    fn assert_under_review(outcome: &AuthorizeOutcome) -> String {
+        match outcome {
+            AuthorizeOutcome::UnderReview { processor_ref } => {
+                assert!(ensure_sandbox_ref(processor_ref).is_ok(), "{processor_ref}");
+                processor_ref.clone()
+            }
+            other => panic!("expected a hold for review, got {other:?}"),
+        }
+    }
+
+    const CVC_INCORRECT: (&str, &str, &str) = (
+        "incorrect_cvc",
+        "incorrect_cvc",
+        "Please ensure the CVV/CSC number is correct.",
+    );
+    const CVC_BALANCE: (&str, &str, &str) = (
+        "card_declined",
+        "insufficient_funds",
+        "The card has insufficient balance.",
+    );
+    const CVC_ISSUER: (&str, &str, &str) = (
+        "card_declined",
+        "call_issuer",
+        "Please contact your issuing bank to approve the payment.",
+    );
+
+    #[test]
+    fn cvc_111_222_and_333_decline_an_otherwise_approved_card() {
+        for number in ["4242424242424242", "5555555555554444", "4000000000000341"] {
+            for (cvc, (code, decline_code, message)) in [
+                ("111", CVC_INCORRECT),
+                ("222", CVC_BALANCE),
+                ("333", CVC_ISSUER),
+            ] {
+                assert_declined(
+                    &outcome(&card_with_cvc(number, cvc)),
+                    code,
+                    decline_code,
+                    message,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cvc_555_holds_for_a_review_that_accepts() {
+        let held = outcome(&card_with_cvc("4242424242424242", "555"));
+        let processor_ref = assert_under_review(&held);
+        assert_eq!(verdict(&processor_ref), Some(true));
+        block_on(SandboxProcessor.capture(&processor_ref, usd(1000))).unwrap();
+        let refund_ref = block_on(SandboxProcessor.refund(&processor_ref, usd(1000))).unwrap();
+        assert!(ensure_sandbox_ref(&refund_ref).is_ok());
+    }
+
+    #[test]
+    fn cvc_556_holds_for_a_review_that_declines() {
+        let held = outcome(&card_with_cvc("5555555555554444", "556"));
+        let processor_ref = assert_under_review(&held);
+        assert_eq!(verdict(&processor_ref), Some(false));
+        block_on(SandboxProcessor.void(&processor_ref)).unwrap();
+    }
+
+    #[test]
+    fn a_held_authorization_is_not_captured_even_when_capture_is_requested() {
+        // `authorize` in these tests always asks for capture.
+        let method = card_with_cvc("4242424242424242", "555");
+        let result = block_on(SandboxProcessor.authorize(AuthorizeRequest {
+            attempt_id: "att_hold",
+            amount: usd(1000),
+            method: &method,
+            capture: true,
+            fingerprint_key: KEY,
+            now_year: NOW_YEAR,
+            now_month: NOW_MONTH,
+        }))
+        .unwrap();
+        assert_under_review(&result.outcome);
+        assert_eq!(result.details.last4, "4242");
+    }
+
+    #[test]
+    fn other_cvcs_approve_and_are_not_under_review() {
+        for cvc in ["123", "000", "999", "112", "554", "557"] {
+            let approved = outcome(&card_with_cvc("4242424242424242", cvc));
+            assert_approved(&approved);
+            let AuthorizeOutcome::Approved { processor_ref } = approved else {
+                unreachable!()
+            };
+            assert_eq!(verdict(&processor_ref), None, "{cvc}");
+        }
+        // Only the exact three-digit codes are special: an Amex "1111" or
+        // "5555" is an ordinary code.
+        for cvc in ["1111", "5555"] {
+            assert_approved(&outcome(&card_with_cvc("378282246310005", cvc)));
+        }
+        // Amex also takes a three-digit code, and then the rules apply.
+        assert_under_review(&outcome(&card_with_cvc("378282246310005", "555")));
+    }
+
+    #[test]
+    fn cvc_rules_do_not_change_a_decline() {
+        let (code, decline_code, message) = GENERIC;
+        for cvc in ["111", "222", "333", "555", "556"] {
+            assert_declined(
+                &outcome(&card_with_cvc("4000000000000002", cvc)),
+                code,
+                decline_code,
+                message,
+            );
+            assert_declined(
+                &outcome(&card_with_cvc("4000000000009995", cvc)),
+                "card_declined",
+                "insufficient_funds",
+                "Your card has insufficient funds.",
+            );
+        }
+        // And an expired card is expired whatever its code.
+        assert_declined(
+            &outcome(&card_input("4242424242424242", 1, 2020, "555")),
+            "expired_card",
+            "expired_card",
+            "Your card has expired.",
+        );
+    }
+
+    #[test]
+    fn cvc_rules_apply_after_a_successful_3ds_challenge() {
+        for number in ["4000002500003155", "4000000000003220"] {
+            for (cvc, (code, decline_code, message)) in [
+                ("111", CVC_INCORRECT),
+                ("222", CVC_BALANCE),
+                ("333", CVC_ISSUER),
+            ] {
+                let started = outcome(&card_with_cvc(number, cvc));
+                let state = assert_challenge(&started);
+                assert_eq!(challenge_kind(&state), Some("3ds"));
+                assert_declined(
+                    &finish(&started, ChallengeResult::Approve),
+                    code,
+                    decline_code,
+                    message,
+                );
+            }
+            for (cvc, accept) in [("555", true), ("556", false)] {
+                let started = outcome(&card_with_cvc(number, cvc));
+                let AuthorizeOutcome::ChallengeRequired { processor_ref, .. } = &started else {
+                    panic!("expected a challenge, got {started:?}");
+                };
+                let finished = finish(&started, ChallengeResult::Approve);
+                assert_eq!(
+                    &assert_under_review(&finished),
+                    processor_ref,
+                    "the hold keeps the challenge's ref"
+                );
+                assert_eq!(verdict(processor_ref), Some(accept));
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_3ds_challenge_declines_whatever_the_cvc() {
+        let (code, decline_code, message) = AUTH_FAILED;
+        for cvc in ["111", "222", "333", "555", "556", "123"] {
+            let started = outcome(&card_with_cvc("4000002500003155", cvc));
+            for result in [
+                ChallengeResult::Fail,
+                ChallengeResult::Otp("123456".to_string()),
+            ] {
+                assert_declined(&finish(&started, result), code, decline_code, message);
+            }
+        }
+    }
+
+    #[test]
+    fn the_issuer_declines_after_3ds_whatever_the_cvc() {
+        let (code, decline_code, message) = GENERIC;
+        for cvc in ["111", "555", "556"] {
+            let started = outcome(&card_with_cvc("4000008400001629", cvc));
+            assert_declined(
+                &finish(&started, ChallengeResult::Approve),
+                code,
+                decline_code,
+                message,
+            );
+        }
+    }
+
+    #[test]
+    fn challenge_state_carries_the_cvc_rule_but_never_the_cvc() {
+        for cvc in ["111", "222", "333", "555", "556"] {
+            let state = assert_challenge(&outcome(&card_with_cvc("4000002500003155", cvc)));
+            assert!(!state.contains(cvc), "{state}");
+            assert!(!state.contains("3155"), "{state}");
+            assert!(state.len() <= 32, "{state}");
+            assert_ne!(state, STATE_APPROVE);
+        }
+    }
+
+    #[test]
+    fn complete_challenge_rejects_a_reference_that_does_not_match_the_state() {
+        let review_ref = RefFlags {
+            review: Some(true),
+            renewals_decline: false,
+        }
+        .new_ref();
+        let renewals_ref = RefFlags {
+            review: None,
+            renewals_decline: true,
+        }
+        .new_ref();
+        let plain_ref = new_ref();
+        for (processor_ref, state) in [
+            (review_ref.as_str(), STATE_APPROVE),
+            (review_ref.as_str(), "3ds:approve:review_decline"),
+            (review_ref.as_str(), STATE_WALLET),
+            (renewals_ref.as_str(), STATE_APPROVE),
+            (plain_ref.as_str(), "3ds:approve:review_accept"),
+            (plain_ref.as_str(), "3ds:approve:review"),
+            (plain_ref.as_str(), "3ds:decline:cvc_incorrect"),
+        ] {
+            let result = block_on(SandboxProcessor.complete_challenge(
+                processor_ref,
+                state,
+                ChallengeResult::Approve,
+                usd(1),
+                true,
+            ));
+            assert!(
+                matches!(result, Err(ProcessorError::InvalidState)),
+                "{processor_ref} {state}: {result:?}"
+            );
+        }
+    }
+
+    // --- Risk review ---------------------------------------------------
+
+    #[test]
+    fn review_verdict_is_none_for_references_not_under_review() {
+        assert_eq!(verdict(&new_ref()), None);
+        let started = outcome(&good_card("4000002500003155"));
+        let AuthorizeOutcome::ChallengeRequired { processor_ref, .. } = &started else {
+            panic!("expected a challenge");
+        };
+        assert_eq!(verdict(processor_ref), None);
+    }
+
+    #[test]
+    fn review_verdict_rejects_foreign_refs() {
+        for foreign in ["pi_3Mtw", "sbx_", "sbx_rvaccept", "sbx_rvaccept_"] {
+            assert!(
+                matches!(
+                    block_on(SandboxProcessor.review_verdict(foreign)),
+                    Err(ProcessorError::InvalidState)
+                ),
+                "{foreign}"
+            );
+        }
+    }
+
+    // --- Stored (merchant-initiated) charges ---------------------------
+
+    fn charge_stored(original_ref: &str) -> Result<AuthorizeOutcome, ProcessorError> {
+        block_on(SandboxProcessor.charge_stored(original_ref, "att_renewal", usd(1000)))
+    }
+
+    fn approved_ref(outcome: &AuthorizeOutcome) -> String {
+        assert_approved(outcome);
+        let AuthorizeOutcome::Approved { processor_ref } = outcome else {
+            unreachable!()
+        };
+        processor_ref.clone()
+    }
+
+    #[test]
+    fn charge_stored_approves_a_chain_of_renewals() {
+        let first = approved_ref(&outcome(&good_card("4242424242424242")));
+        let second = approved_ref(&charge_stored(&first).unwrap());
+        let third = approved_ref(&charge_stored(&second).unwrap());
+        assert_ne!(first, second);
+        assert_ne!(second, third);
+        for r in [&second, &third] {
+            assert_eq!(verdict(r), None);
+            block_on(SandboxProcessor.refund(r, usd(1000))).unwrap();
+        }
+    }
+
+    #[test]
+    fn charge_stored_declines_every_renewal_of_the_0341_card() {
+        let first = approved_ref(&outcome(&good_card("4000000000000341")));
+        let (code, decline_code, message) = GENERIC;
+        for _ in 0..2 {
+            assert_declined(&charge_stored(&first).unwrap(), code, decline_code, message);
+        }
+        // The customer-present payment itself is an ordinary approval.
+        block_on(SandboxProcessor.capture(&first, usd(1000))).unwrap();
+        assert_eq!(verdict(&first), None);
+    }
+
+    #[test]
+    fn charge_stored_declines_renewals_of_a_reviewed_0341_payment() {
+        let held = outcome(&card_with_cvc("4000000000000341", "555"));
+        let processor_ref = assert_under_review(&held);
+        assert_eq!(verdict(&processor_ref), Some(true));
+        let (code, decline_code, message) = GENERIC;
+        assert_declined(
+            &charge_stored(&processor_ref).unwrap(),
+            code,
+            decline_code,
+            message,
+        );
+    }
+
+    #[test]
+    fn charge_stored_after_an_accepted_review_is_not_reviewed_again() {
+        let held = outcome(&card_with_cvc("4242424242424242", "555"));
+        let processor_ref = assert_under_review(&held);
+        let renewal = approved_ref(&charge_stored(&processor_ref).unwrap());
+        assert_eq!(verdict(&renewal), None);
+    }
+
+    #[test]
+    fn the_renewals_flag_survives_in_renewal_references() {
+        // No renewal of a flagged payment succeeds, so this checks the
+        // reference encoding directly: whatever carries the flag keeps it.
+        let flagged = RefFlags {
+            review: None,
+            renewals_decline: true,
+        };
+        let r = flagged.new_ref();
+        assert_eq!(RefFlags::parse(&r), Some(flagged));
+        assert!(matches!(
+            charge_stored(&r).unwrap(),
+            AuthorizeOutcome::Declined(_)
+        ));
+    }
+
+    #[test]
+    fn charge_stored_approves_wallet_bank_voucher_and_test_payments() {
+        let wallet = finish(
+            &outcome(&wallet("+4915112345678")),
+            ChallengeResult::Otp("123456".to_string()),
+        );
+        let bank = finish(&outcome(&bank("ing_nl")), ChallengeResult::Approve);
+        let voucher = finish(
+            &outcome(&PaymentMethodInput::Voucher),
+            ChallengeResult::Approve,
+        );
+        let test = outcome(&PaymentMethodInput::TestMethod);
+        for paid in [wallet, bank, voucher, test] {
+            let first = approved_ref(&paid);
+            let second = approved_ref(&charge_stored(&first).unwrap());
+            approved_ref(&charge_stored(&second).unwrap());
+        }
+    }
+
+    #[test]
+    fn charge_stored_rejects_references_the_sandbox_did_not_issue() {
+        for foreign in [
+            "pi_3Mtw",
+            "",
+            "sbx_",
+            "sbx_ABCDEFGHIJKLMNOPQRSTUVWX",
+            "sbx_unknowntag_abcdefghijklmnopqrstuvwx",
+        ] {
+            let err = charge_stored(foreign).unwrap_err();
+            assert!(
+                matches!(&err, ProcessorError::UnknownReference(r) if r == foreign),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn flagged_references_round_trip_and_work_everywhere() {
+        for review in [None, Some(true), Some(false)] {
+            for renewals_decline in [false, true] {
+                let flags = RefFlags {
+                    review,
+                    renewals_decline,
+                };
+                let r = flags.new_ref();
+                assert_eq!(RefFlags::parse(&r), Some(flags), "{r}");
+                assert!(r.starts_with("sbx_"), "{r}");
+                block_on(SandboxProcessor.capture(&r, usd(1))).unwrap();
+                block_on(SandboxProcessor.void(&r)).unwrap();
+                block_on(SandboxProcessor.refund(&r, usd(1))).unwrap();
+                assert_eq!(verdict(&r), review);
+            }
+        }
+    }
+
+    #[test]
+    fn references_with_misplaced_or_unknown_tags_are_rejected() {
+        let random = "abcdefghijklmnopqrstuvwx";
+        for bad in [
+            format!("sbx_mitdecline_rvaccept_{random}"),
+            format!("sbx_rvaccept_rvdecline_{random}"),
+            format!("sbx_rvaccept_rvaccept_{random}"),
+            format!("sbx_mitdecline_mitdecline_{random}"),
+            format!("sbx_RVACCEPT_{random}"),
+            format!("sbx__{random}"),
+            format!("sbx_rvaccept__{random}"),
+            format!("sbx_rvaccept_{random}x"),
+            format!("sbx_rvaccept_{}", &random[1..]),
+            format!("xbx_rvaccept_{random}"),
+        ] {
+            assert_eq!(RefFlags::parse(&bad), None, "{bad}");
+            assert!(ensure_sandbox_ref(&bad).is_err(), "{bad}");
+        }
+    }
+
+    // --- Wallets -------------------------------------------------------
+
+    fn wallet(phone: &str) -> PaymentMethodInput {
+        PaymentMethodInput::Wallet {
+            phone: phone.to_string(),
+        }
+    }
+
+    fn wallet_fingerprint(digits: &str, key: &[u8]) -> String {
+        let tag = kassa_core::secret::hmac_sha256(key, format!("phone:{digits}").as_bytes());
+        tag[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn a_wallet_asks_for_a_one_time_code_that_approves() {
+        for phone in [
+            "+4915112345678",
+            "4915112345678",
+            "+49 151 1234 5678",
+            "+49-151-1234-5678",
+            "12345678",
+            "123456789012345",
+        ] {
+            let started = outcome(&wallet(phone));
+            let state = assert_challenge(&started);
+            assert_eq!(challenge_kind(&state), Some("wallet"), "{phone}");
+            assert_eq!(voucher_number(&state), None);
+            assert_approved(&finish(
+                &started,
+                ChallengeResult::Otp("123456".to_string()),
+            ));
+        }
+    }
+
+    #[test]
+    fn a_wrong_code_or_no_code_declines_a_wallet() {
+        let started = outcome(&wallet("+4915112345678"));
+        for result in [
+            ChallengeResult::Otp("654321".to_string()),
+            ChallengeResult::Otp(String::new()),
+            ChallengeResult::Otp(" 123456".to_string()),
+            ChallengeResult::Approve,
+        ] {
+            assert_declined(
+                &finish(&started, result),
+                "incorrect_otp",
+                "incorrect_otp",
+                "The confirmation code is incorrect.",
+            );
+        }
+        assert_declined(
+            &finish(&started, ChallengeResult::Fail),
+            "wallet_declined",
+            "wallet_declined",
+            "The wallet payment was not confirmed.",
+        );
+    }
+
+    #[test]
+    fn a_wallet_phone_ending_in_0002_has_insufficient_funds() {
+        for phone in ["+4915112340002", "1234 0002", "+1-555-000-0002"] {
+            let result = authorize(&wallet(phone)).unwrap();
+            assert_declined(
+                &result.outcome,
+                "wallet_declined",
+                "insufficient_funds",
+                "The wallet has insufficient funds.",
+            );
+            assert_eq!(result.details.last4, "0002");
+        }
+    }
+
+    #[test]
+    fn a_malformed_phone_declines_as_invalid_phone() {
+        for phone in [
+            "",
+            "+",
+            "1234567",
+            "1234567890123456",
+            "++4915112345678",
+            "49+15112345678",
+            "+49 (151) 12345678",
+            "+49.151.12345678",
+            "4915112345678x",
+            "١٢٣٤٥٦٧٨٩",
+            "+49\t15112345678",
+        ] {
+            let result = authorize(&wallet(phone)).unwrap();
+            assert_declined(
+                &result.outcome,
+                "invalid_phone",
+                "invalid_phone",
+                "The phone number is not valid.",
+            );
+            assert_eq!(result.details.kind, "wallet", "{phone:?}");
+            assert_eq!(result.details.last4, "", "{phone:?}");
+            assert_eq!(result.details.fingerprint, "", "{phone:?}");
+        }
+    }
+
+    #[test]
+    fn wallet_details_keep_only_the_last_four_digits_and_a_keyed_fingerprint() {
+        let a = authorize(&wallet("+49 151 1234 5678")).unwrap().details;
+        assert_eq!(
+            a,
+            PaymentMethodDetails {
+                kind: "wallet".to_string(),
+                brand: "sandbox_wallet".to_string(),
+                bin: None,
+                last4: "5678".to_string(),
+                exp_month: 0,
+                exp_year: 0,
+                fingerprint: wallet_fingerprint("4915112345678", KEY),
+            }
+        );
+        assert_eq!(a.fingerprint.len(), 32);
+        let same = authorize(&wallet("4915112345678")).unwrap().details;
+        let other_phone = authorize(&wallet("4915112345679")).unwrap().details;
+        let other_key = authorize_with_key(&wallet("4915112345678"), b"other")
+            .unwrap()
+            .details;
+        assert_eq!(a.fingerprint, same.fingerprint);
+        assert_ne!(a.fingerprint, other_phone.fingerprint);
+        assert_ne!(a.fingerprint, other_key.fingerprint);
+        // A card made of the same digits does not share the fingerprint.
+        let card = CardNumber::parse("378282246310005").unwrap();
+        let as_phone = authorize(&wallet("378282246310005")).unwrap().details;
+        assert_ne!(as_phone.fingerprint, card.fingerprint(KEY));
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(!json.contains("4915112345678"), "{json}");
+    }
+
+    #[test]
+    fn wallet_state_and_reference_never_contain_the_phone() {
+        let started = outcome(&wallet("+4915112345678"));
+        let AuthorizeOutcome::ChallengeRequired {
+            processor_ref,
+            challenge_state,
+        } = &started
+        else {
+            panic!("expected a challenge");
+        };
+        assert_eq!(challenge_state, STATE_WALLET);
+        // Beyond the prefix, the reference is only its random part.
+        assert_eq!(RefFlags::parse(processor_ref), Some(RefFlags::default()));
+        assert_eq!(processor_ref.len(), REF_PREFIX.len() + REF_RANDOM_LEN);
+    }
+
+    #[test]
+    fn wallet_debug_shows_only_the_last_two_digits() {
+        let method = wallet("+49 151 1234 5678");
+        let debug = format!("{method:?}");
+        assert!(debug.contains("***78"), "{debug}");
+        for leaked in ["5678", "678", "1234", "49 151", "+49"] {
+            assert!(!debug.contains(leaked), "{leaked} in {debug}");
+        }
+        let request = AuthorizeRequest {
+            attempt_id: "att_1",
+            amount: usd(1),
+            method: &method,
+            capture: false,
+            fingerprint_key: KEY,
+            now_year: NOW_YEAR,
+            now_month: NOW_MONTH,
+        };
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("5678"), "{debug}");
+        assert!(debug.contains("***78"), "{debug}");
+        assert_eq!(format!("{:?}", wallet("")), "Wallet { phone: \"***\" }");
+    }
+
+    #[test]
+    fn card_debug_hides_number_cvc_and_name_for_every_rule_cvc() {
+        for cvc in ["111", "222", "333", "555", "556"] {
+            let method = card_with_cvc("4000000000000341", cvc);
+            let debug = format!("{method:?}");
+            assert!(!debug.contains("4000000000000341"), "{debug}");
+            assert!(!debug.contains(cvc), "{debug}");
+            assert!(!debug.contains("Jenny"), "{debug}");
+            assert!(debug.contains("0341"), "{debug}");
+        }
+    }
+
+    #[test]
+    fn otp_debug_hides_the_code() {
+        let debug = format!("{:?}", ChallengeResult::Otp("123456".to_string()));
+        assert!(!debug.contains("123456"), "{debug}");
+        assert_eq!(format!("{:?}", ChallengeResult::Approve), "Approve");
+    }
+
+    // --- Bank redirects ------------------------------------------------
+
+    fn bank(code: &str) -> PaymentMethodInput {
+        PaymentMethodInput::BankRedirect {
+            bank: code.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_bank_redirect_approves_when_the_bank_authorizes() {
+        let long = "a".repeat(32);
+        for code in ["ing_nl", "ab", "bank_2", long.as_str()] {
+            let result = authorize(&bank(code)).unwrap();
+            assert_eq!(
+                result.details,
+                PaymentMethodDetails {
+                    kind: "bank_redirect".to_string(),
+                    brand: code.to_string(),
+                    bin: None,
+                    last4: String::new(),
+                    exp_month: 0,
+                    exp_year: 0,
+                    fingerprint: String::new(),
+                }
+            );
+            let state = assert_challenge(&result.outcome);
+            assert_eq!(challenge_kind(&state), Some("bank"));
+            assert_approved(&finish(&result.outcome, ChallengeResult::Approve));
+        }
+    }
+
+    #[test]
+    fn a_bank_redirect_declines_when_the_bank_refuses() {
+        let started = outcome(&bank("ing_nl"));
+        for result in [
+            ChallengeResult::Fail,
+            ChallengeResult::Otp("123456".to_string()),
+        ] {
+            assert_declined(
+                &finish(&started, result),
+                "bank_declined",
+                "bank_declined",
+                "The bank did not authorize the payment.",
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_bank_code_declines_as_invalid_bank() {
+        let long = "a".repeat(33);
+        for code in ["", "a", long.as_str(), "ING", "ing-nl", "ing nl", "ïng"] {
+            let result = authorize(&bank(code)).unwrap();
+            assert_declined(
+                &result.outcome,
+                "invalid_bank",
+                "invalid_bank",
+                "The bank is not valid.",
+            );
+            assert_eq!(result.details.kind, "bank_redirect");
+            assert_eq!(result.details.brand, "", "{code:?}");
+        }
+    }
+
+    // --- Vouchers and the test method ----------------------------------
+
+    #[test]
+    fn a_voucher_shows_a_number_and_approves_once_paid() {
+        let result = authorize(&PaymentMethodInput::Voucher).unwrap();
+        assert_eq!(
+            result.details,
+            PaymentMethodDetails::without_number("voucher", "sandbox_voucher")
+        );
+        let state = assert_challenge(&result.outcome);
+        assert_eq!(challenge_kind(&state), Some("voucher"));
+        let number = voucher_number(&state).unwrap();
+        assert_eq!(number.len(), 12);
+        assert!(number.bytes().all(|b| b.is_ascii_digit()), "{number}");
+        assert_approved(&finish(&result.outcome, ChallengeResult::Approve));
+    }
+
+    #[test]
+    fn an_unpaid_voucher_expires() {
+        let started = outcome(&PaymentMethodInput::Voucher);
+        for result in [
+            ChallengeResult::Fail,
+            ChallengeResult::Otp("123456".to_string()),
+        ] {
+            assert_declined(
+                &finish(&started, result),
+                "voucher_expired",
+                "voucher_expired",
+                "The voucher expired before it was paid.",
+            );
+        }
+    }
+
+    #[test]
+    fn voucher_numbers_differ() {
+        let numbers: std::collections::HashSet<String> = (0..50)
+            .map(|_| {
+                let state = assert_challenge(&outcome(&PaymentMethodInput::Voucher));
+                voucher_number(&state).unwrap()
+            })
+            .collect();
+        assert!(numbers.len() > 45, "{numbers:?}");
+    }
+
+    #[test]
+    fn the_test_method_is_approved_at_once() {
+        let result = authorize(&PaymentMethodInput::TestMethod).unwrap();
+        assert_approved(&result.outcome);
+        assert_eq!(
+            result.details,
+            PaymentMethodDetails {
+                kind: "test".to_string(),
+                brand: "test".to_string(),
+                bin: None,
+                last4: String::new(),
+                exp_month: 0,
+                exp_year: 0,
+                fingerprint: String::new(),
+            }
+        );
+    }
+
+    // --- Challenge kinds -----------------------------------------------
+
+    #[test]
+    fn challenge_kind_names_every_state_the_sandbox_issues() {
+        for (state, kind) in [
+            (STATE_APPROVE, "3ds"),
+            (STATE_DECLINE, "3ds"),
+            ("3ds:approve:cvc_incorrect", "3ds"),
+            ("3ds:approve:cvc_balance", "3ds"),
+            ("3ds:approve:cvc_issuer", "3ds"),
+            ("3ds:approve:review_accept", "3ds"),
+            ("3ds:approve:review_decline", "3ds"),
+            (STATE_WALLET, "wallet"),
+            (STATE_BANK, "bank"),
+            ("voucher:012345678901", "voucher"),
+        ] {
+            assert_eq!(challenge_kind(state), Some(kind), "{state}");
+        }
+        for state in [
+            "",
+            "3ds",
+            "3ds:maybe",
+            "3ds:approve:",
+            "3ds:approve:review",
+            "3ds:decline:cvc_incorrect",
+            "wallet",
+            "bank:",
+            "voucher:",
+            "voucher:12345678901",
+            "voucher:1234567890123",
+            "voucher:12345678901a",
+        ] {
+            assert_eq!(challenge_kind(state), None, "{state}");
+            assert_eq!(voucher_number(state), None, "{state}");
+        }
+        assert_eq!(
+            voucher_number("voucher:012345678901").as_deref(),
+            Some("012345678901")
+        );
+        assert_eq!(voucher_number(STATE_WALLET), None);
     }
 }

@@ -7,6 +7,7 @@
 mod endpoints;
 mod error;
 mod payments;
+pub mod paymentwall;
 
 use std::sync::Arc;
 

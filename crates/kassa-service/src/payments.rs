@@ -120,7 +120,7 @@ impl Services {
     }
 
     /// Writes the events of one change (with their deliveries) inside `tx`.
-    async fn emit(
+    pub(crate) async fn emit(
         &self,
         tx: &mut Tx,
         pi: &PaymentIntent,
@@ -128,10 +128,14 @@ impl Services {
         now: i64,
     ) -> Result<()> {
         let object = pi.to_json(&self.base_url);
+        let mut written = Vec::with_capacity(types.len());
         for ty in types {
             let ev = self.new_event(&pi.merchant_id, *ty, object.clone(), now);
             tx.insert_event(&ev, &pi.id).await?;
+            written.push((*ty, ev.id));
         }
+        // The Paymentwall dialect's notifications for the same change, in the same transaction.
+        self.pw_after_intent_events(tx, pi, &written, now).await?;
         Ok(())
     }
 
@@ -150,6 +154,23 @@ impl Services {
         merchant_id: &str,
         p: CreateIntentParams,
         idem: Option<&Idem>,
+    ) -> Result<PaymentIntent> {
+        let now = now_ms();
+        let pi = self.build_intent(merchant_id, p, now)?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_intent(&pi).await?;
+        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
+            .await?;
+        self.finish(tx, idem, &pi.to_json(&self.base_url)).await?;
+        Ok(pi)
+    }
+
+    /// A new intent in `requires_payment_method`, checked but not yet written.
+    pub(crate) fn build_intent(
+        &self,
+        merchant_id: &str,
+        p: CreateIntentParams,
+        now: i64,
     ) -> Result<PaymentIntent> {
         let currency = p.currency.ok_or_else(|| {
             ServiceError::invalid("currency", "Missing required param: currency.")
@@ -175,7 +196,6 @@ impl Services {
         check_metadata(&p.metadata)?;
         let return_url = p.return_url.as_deref().map(check_return_url).transpose()?;
         let receipt_email = p.receipt_email.as_deref().map(check_email).transpose()?;
-        let now = now_ms();
         let id = new_id(prefix::PAYMENT_INTENT);
         let pi = PaymentIntent {
             client_secret: format!("{id}_secret_{}", random_token(24)),
@@ -203,11 +223,6 @@ impl Services {
             updated: now,
             version: 0,
         };
-        let mut tx = self.store.begin().await?;
-        tx.insert_intent(&pi).await?;
-        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
-            .await?;
-        self.finish(tx, idem, &pi.to_json(&self.base_url)).await?;
         Ok(pi)
     }
 
@@ -317,7 +332,7 @@ impl Services {
 
     /// Writes a processor's answer for an intent in `processing`.
     #[allow(clippy::too_many_arguments)]
-    async fn apply_result(
+    pub(crate) async fn apply_result(
         &self,
         merchant_id: &str,
         intent_id: &str,
@@ -438,7 +453,7 @@ impl Services {
     /// Records what the processor answered on the attempt and turns it into the core's terms.
     /// A challenge is only a legal answer to a first authorization (`challenge_allowed`);
     /// anywhere else it, like a processor error, fails the attempt without a charge.
-    fn record_outcome(
+    pub(crate) fn record_outcome(
         &self,
         attempt: &mut PaymentAttempt,
         outcome: Result<AuthorizeOutcome, ProcessorError>,
@@ -449,6 +464,12 @@ impl Services {
                 attempt.status = "succeeded".into();
                 attempt.processor_ref = Some(processor_ref.clone());
                 AuthorizationResult::Approved { processor_ref }
+            }
+            Ok(AuthorizeOutcome::UnderReview { processor_ref }) => {
+                // Authorized but held for the processor's risk review: nothing is captured yet.
+                attempt.status = "succeeded".into();
+                attempt.processor_ref = Some(processor_ref.clone());
+                AuthorizationResult::Held { processor_ref }
             }
             Ok(AuthorizeOutcome::ChallengeRequired {
                 processor_ref,
@@ -503,6 +524,21 @@ impl Services {
         attempt_id: &str,
         approve: bool,
     ) -> Result<PaymentIntent> {
+        let result = if approve {
+            ChallengeResult::Approve
+        } else {
+            ChallengeResult::Fail
+        };
+        self.complete_challenge_with(attempt_id, result).await
+    }
+
+    /// The customer answered a pending challenge (3-D Secure, a wallet's one-time code, a bank
+    /// redirect or a voucher) with `result`.
+    pub async fn complete_challenge_with(
+        &self,
+        attempt_id: &str,
+        result: ChallengeResult,
+    ) -> Result<PaymentIntent> {
         let (pi, mut attempt) = self.challenge(attempt_id).await?;
         if attempt.status != "requires_action" {
             // Already answered (a double submit or the back button): report the current state.
@@ -529,11 +565,7 @@ impl Services {
             .complete_challenge(
                 attempt.processor_ref.as_deref().unwrap_or_default(),
                 attempt.challenge_state.as_deref().unwrap_or_default(),
-                if approve {
-                    ChallengeResult::Approve
-                } else {
-                    ChallengeResult::Fail
-                },
+                result,
                 kassa_core::money::Money {
                     amount: claimed.amount,
                     currency: claimed.currency,
@@ -719,16 +751,19 @@ impl Services {
                 refund.status = RefundStatus::Succeeded;
                 refund.processor_ref = Some(r);
                 tx.update_refund(&refund).await?;
-                tx.insert_event(
-                    &self.new_event(
-                        merchant_id,
-                        EventType::RefundSucceeded,
-                        refund.to_json(),
-                        now,
-                    ),
-                    &refund.id,
-                )
-                .await?;
+                let ev = self.new_event(
+                    merchant_id,
+                    EventType::RefundSucceeded,
+                    refund.to_json(),
+                    now,
+                );
+                tx.insert_event(&ev, &refund.id).await?;
+                let reason = refund
+                    .metadata
+                    .get(crate::paymentwall::CHARGEBACK_REASON_KEY)
+                    .and_then(|r| r.parse::<u8>().ok());
+                self.pw_after_refund(&mut tx, &pi.id, reason, &ev.id, now)
+                    .await?;
             }
             Err(e) => {
                 tracing::warn!(refund = %refund.id, error = %e, "refund failed at the processor");

@@ -25,7 +25,7 @@ use kassa_core::intent::{PaymentIntent, Refund};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-pub use paymentwall::{PwOrder, PwProject};
+pub use paymentwall::{PwDeliveryConfirmation, PwOrder, PwProject, PwSubscription};
 pub use rows::*;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,10 @@ use crate::{Result, Store, Tx};
 
 const PROJECT_COLUMNS: &str = "id, merchant_id, name, project_key, secret_enc, api_type, \
     pingback_url, pingback_sign_version, widgets, payment_systems, test_method, custom_pingback, \
-    frame_ancestors, created_at";
+    frame_ancestors, created_at, settings, secret_hash";
 
 const ORDER_COLUMNS: &str = "id, project_id, merchant_id, payment_intent_id, uid, widget, params, \
-    product, ref, is_test, created_at";
+    product, ref, is_test, created_at, link_hash, country, method, subscription_id, review_at";
 
 /// A project as stored. JSON columns stay JSON text here; the service gives them meaning.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,6 +30,10 @@ pub struct PwProject {
     pub custom_pingback: String,
     pub frame_ancestors: Option<String>,
     pub created_at: i64,
+    /// Further settings (JSON object) the service gives meaning to.
+    pub settings: String,
+    /// SHA-256 (hex) of the secret key, for finding a project by its secret.
+    pub secret_hash: Option<String>,
 }
 
 impl std::fmt::Debug for PwProject {
@@ -59,6 +63,8 @@ impl PwProject {
             custom_pingback: r.get("custom_pingback"),
             frame_ancestors: r.get("frame_ancestors"),
             created_at: r.get("created_at"),
+            settings: r.get("settings"),
+            secret_hash: r.get("secret_hash"),
         }
     }
 }
@@ -80,6 +86,15 @@ pub struct PwOrder {
     pub r#ref: Option<String>,
     pub is_test: bool,
     pub created_at: i64,
+    /// SHA-256 of the signed link's query, so reopening the same link finds the same order.
+    pub link_hash: Option<String>,
+    /// The customer's country as the page resolved it.
+    pub country: Option<String>,
+    /// The payment system (`ps` id) the customer paid with.
+    pub method: Option<String>,
+    pub subscription_id: Option<String>,
+    /// When a held payment's risk review is to be decided.
+    pub review_at: Option<i64>,
 }
 
 impl PwOrder {
@@ -96,6 +111,11 @@ impl PwOrder {
             r#ref: r.get("ref"),
             is_test: r.get::<i64, _>("is_test") != 0,
             created_at: r.get("created_at"),
+            link_hash: r.get("link_hash"),
+            country: r.get("country"),
+            method: r.get("method"),
+            subscription_id: r.get("subscription_id"),
+            review_at: r.get("review_at"),
         }
     }
 }
@@ -118,6 +138,10 @@ impl Store {
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|r| PwProject::from_row(&r)))
+    }
+
+    pub async fn pw_project_by_secret_hash(&self, hash: &str) -> Result<Option<PwProject>> {
+        self.pw_project_where("secret_hash", hash, None).await
     }
 
     pub async fn pw_project_by_key(&self, key: &str) -> Result<Option<PwProject>> {
@@ -169,7 +193,7 @@ impl Tx {
     pub async fn insert_pw_project(&mut self, p: &PwProject) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO pw_projects ({PROJECT_COLUMNS}) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
         ))
         .bind(&p.id)
         .bind(&p.merchant_id)
@@ -185,6 +209,8 @@ impl Tx {
         .bind(&p.custom_pingback)
         .bind(p.frame_ancestors.clone())
         .bind(p.created_at)
+        .bind(&p.settings)
+        .bind(p.secret_hash.clone())
         .execute(self.conn())
         .await?;
         Ok(())
@@ -194,8 +220,8 @@ impl Tx {
         sqlx::query(
             "UPDATE pw_projects SET name = $1, api_type = $2, pingback_url = $3, \
              pingback_sign_version = $4, widgets = $5, payment_systems = $6, test_method = $7, \
-             custom_pingback = $8, frame_ancestors = $9, secret_enc = $10 \
-             WHERE id = $11 AND merchant_id = $12",
+             custom_pingback = $8, frame_ancestors = $9, secret_enc = $10, settings = $11 \
+             WHERE id = $12 AND merchant_id = $13",
         )
         .bind(&p.name)
         .bind(&p.api_type)
@@ -207,6 +233,7 @@ impl Tx {
         .bind(&p.custom_pingback)
         .bind(p.frame_ancestors.clone())
         .bind(&p.secret_enc)
+        .bind(&p.settings)
         .bind(&p.id)
         .bind(&p.merchant_id)
         .execute(self.conn())
@@ -216,7 +243,8 @@ impl Tx {
 
     pub async fn insert_pw_order(&mut self, o: &PwOrder) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO pw_orders ({ORDER_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
+            "INSERT INTO pw_orders ({ORDER_COLUMNS}) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
         ))
         .bind(&o.id)
         .bind(&o.project_id)
@@ -229,6 +257,11 @@ impl Tx {
         .bind(o.r#ref.clone())
         .bind(i64::from(o.is_test))
         .bind(o.created_at)
+        .bind(o.link_hash.clone())
+        .bind(o.country.clone())
+        .bind(o.method.clone())
+        .bind(o.subscription_id.clone())
+        .bind(o.review_at)
         .execute(self.conn())
         .await?;
         Ok(())
@@ -263,5 +296,409 @@ impl Tx {
         .fetch_optional(self.conn())
         .await?;
         Ok(row.map(|r| PwProject::from_row(&r)))
+    }
+}
+
+const SUBSCRIPTION_COLUMNS: &str = "id, project_id, merchant_id, initial_order_id, uid, status, \
+    plan, phase, payments, period_end, next_attempt_at, failed_attempts, clock_offset_ms, \
+    credential, is_test, lease_until, created_at, updated_at, version";
+
+/// A subscription bought through a signed link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PwSubscription {
+    pub id: String,
+    pub project_id: String,
+    pub merchant_id: String,
+    pub initial_order_id: String,
+    pub uid: String,
+    /// `active`, `cancelled` (paid until `period_end`), `expired` or `failed`.
+    pub status: String,
+    /// The plan (JSON) as the link described it: trial and main product.
+    pub plan: String,
+    /// `trial` or `main`: which product the current period is.
+    pub phase: String,
+    /// Successful payments so far.
+    pub payments: i64,
+    /// End of the paid period, on the subscription clock.
+    pub period_end: Option<i64>,
+    /// When the scheduler acts next (renewal, retry or expiry), on the subscription clock.
+    pub next_attempt_at: Option<i64>,
+    /// Failed renewal attempts for the current period.
+    pub failed_attempts: i64,
+    /// Test clock: how far this subscription's clock runs ahead of real time.
+    pub clock_offset_ms: i64,
+    /// The processor reference a renewal charges again (not a card number).
+    pub credential: Option<String>,
+    pub is_test: bool,
+    pub lease_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+impl PwSubscription {
+    fn from_row(r: &AnyRow) -> Self {
+        PwSubscription {
+            id: r.get("id"),
+            project_id: r.get("project_id"),
+            merchant_id: r.get("merchant_id"),
+            initial_order_id: r.get("initial_order_id"),
+            uid: r.get("uid"),
+            status: r.get("status"),
+            plan: r.get("plan"),
+            phase: r.get("phase"),
+            payments: r.get("payments"),
+            period_end: r.get("period_end"),
+            next_attempt_at: r.get("next_attempt_at"),
+            failed_attempts: r.get("failed_attempts"),
+            clock_offset_ms: r.get("clock_offset_ms"),
+            credential: r.get("credential"),
+            is_test: r.get::<i64, _>("is_test") != 0,
+            lease_until: r.get("lease_until"),
+            created_at: r.get("created_at"),
+            updated_at: r.get("updated_at"),
+            version: r.get("version"),
+        }
+    }
+}
+
+/// A Delivery Confirmation API submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PwDeliveryConfirmation {
+    pub id: String,
+    pub project_id: String,
+    pub payment_ref: String,
+    pub status: String,
+    /// The submitted fields (JSON object).
+    pub payload: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    pub async fn pw_order(&self, id: &str) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+
+    /// The newest unpaid order opened from the same signed link, if any.
+    pub async fn pw_open_order_by_link(
+        &self,
+        project_id: &str,
+        link_hash: &str,
+    ) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND link_hash = $2 \
+             AND ref IS NULL ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(project_id)
+        .bind(link_hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+
+    /// Paid orders of one end user, newest first.
+    pub async fn pw_paid_orders_by_uid(
+        &self,
+        project_id: &str,
+        uid: &str,
+        limit: i64,
+    ) -> Result<Vec<PwOrder>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND uid = $2 \
+             AND ref IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(project_id)
+        .bind(uid)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PwOrder::from_row).collect())
+    }
+
+    /// The newest paid order of a subscription.
+    pub async fn pw_last_paid_order_of_subscription(
+        &self,
+        sub_id: &str,
+    ) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE subscription_id = $1 AND ref IS NOT NULL \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(sub_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+
+    /// Orders whose held payment is due for its risk-review decision.
+    pub async fn pw_due_reviews(&self, now: i64, limit: i64) -> Result<Vec<PwOrder>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE review_at IS NOT NULL AND review_at <= $1 \
+             ORDER BY review_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PwOrder::from_row).collect())
+    }
+
+    pub async fn pw_subscription(&self, id: &str) -> Result<Option<PwSubscription>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PwSubscription::from_row(&r)))
+    }
+
+    pub async fn pw_subscriptions_of_project(
+        &self,
+        project_id: &str,
+    ) -> Result<Vec<PwSubscription>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions WHERE project_id = $1 \
+             ORDER BY created_at, id"
+        ))
+        .bind(project_id)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PwSubscription::from_row).collect())
+    }
+
+    /// Subscriptions the scheduler has something to do for (on their own clock), not leased.
+    pub async fn pw_due_subscriptions(&self, now: i64, limit: i64) -> Result<Vec<PwSubscription>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions \
+             WHERE status IN ('active', 'cancelled') AND next_attempt_at IS NOT NULL \
+             AND next_attempt_at <= $1 + clock_offset_ms \
+             AND (lease_until IS NULL OR lease_until < $1) \
+             ORDER BY next_attempt_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PwSubscription::from_row).collect())
+    }
+
+    pub async fn pw_delivery_confirmations(
+        &self,
+        project_id: &str,
+        payment_ref: &str,
+    ) -> Result<Vec<PwDeliveryConfirmation>> {
+        let rows = sqlx::query(
+            "SELECT id, project_id, payment_ref, status, payload, created_at \
+             FROM pw_delivery_confirmations WHERE project_id = $1 AND payment_ref = $2 \
+             ORDER BY created_at, id",
+        )
+        .bind(project_id)
+        .bind(payment_ref)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PwDeliveryConfirmation {
+                id: r.get("id"),
+                project_id: r.get("project_id"),
+                payment_ref: r.get("payment_ref"),
+                status: r.get("status"),
+                payload: r.get("payload"),
+                created_at: r.get("created_at"),
+            })
+            .collect())
+    }
+}
+
+impl Tx {
+    /// Is this reference already used by any order?
+    pub async fn pw_ref_taken(&mut self, r#ref: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM pw_orders WHERE ref = $1")
+            .bind(r#ref)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn pw_order(&mut self, id: &str) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+
+    /// Records the payment system chosen on the page (the Test method makes the order a test).
+    pub async fn set_pw_order_method(
+        &mut self,
+        order_id: &str,
+        method: &str,
+        is_test: bool,
+    ) -> Result<()> {
+        sqlx::query("UPDATE pw_orders SET method = $1, is_test = $2 WHERE id = $3")
+            .bind(method)
+            .bind(i64::from(is_test))
+            .bind(order_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_pw_order_review(&mut self, order_id: &str, at: Option<i64>) -> Result<()> {
+        sqlx::query("UPDATE pw_orders SET review_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(order_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Clears a due review, once: false when another process took it first.
+    pub async fn take_pw_order_review(&mut self, order_id: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE pw_orders SET review_at = NULL WHERE id = $1 AND review_at IS NOT NULL",
+        )
+        .bind(order_id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn set_pw_order_subscription(&mut self, order_id: &str, sub_id: &str) -> Result<()> {
+        sqlx::query("UPDATE pw_orders SET subscription_id = $1 WHERE id = $2")
+            .bind(sub_id)
+            .bind(order_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pw_last_paid_order_of_subscription(
+        &mut self,
+        sub_id: &str,
+    ) -> Result<Option<PwOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE subscription_id = $1 AND ref IS NOT NULL \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(sub_id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+
+    pub async fn pw_subscription(&mut self, id: &str) -> Result<Option<PwSubscription>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|r| PwSubscription::from_row(&r)))
+    }
+
+    pub async fn insert_pw_subscription(&mut self, s: &PwSubscription) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pw_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES \
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
+        ))
+        .bind(&s.id)
+        .bind(&s.project_id)
+        .bind(&s.merchant_id)
+        .bind(&s.initial_order_id)
+        .bind(&s.uid)
+        .bind(&s.status)
+        .bind(&s.plan)
+        .bind(&s.phase)
+        .bind(s.payments)
+        .bind(s.period_end)
+        .bind(s.next_attempt_at)
+        .bind(s.failed_attempts)
+        .bind(s.clock_offset_ms)
+        .bind(s.credential.clone())
+        .bind(i64::from(s.is_test))
+        .bind(s.lease_until)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(s.version)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Writes a subscription changed from the version that was read (and releases its lease).
+    /// Fails with `Conflict` when someone else changed it meanwhile.
+    pub async fn update_pw_subscription(&mut self, s: &mut PwSubscription) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE pw_subscriptions SET status = $1, phase = $2, payments = $3, period_end = $4, \
+             next_attempt_at = $5, failed_attempts = $6, clock_offset_ms = $7, credential = $8, \
+             lease_until = NULL, updated_at = $9, version = version + 1 \
+             WHERE id = $10 AND version = $11",
+        )
+        .bind(&s.status)
+        .bind(&s.phase)
+        .bind(s.payments)
+        .bind(s.period_end)
+        .bind(s.next_attempt_at)
+        .bind(s.failed_attempts)
+        .bind(s.clock_offset_ms)
+        .bind(s.credential.clone())
+        .bind(s.updated_at)
+        .bind(&s.id)
+        .bind(s.version)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(crate::StoreError::Conflict);
+        }
+        s.version += 1;
+        s.lease_until = None;
+        Ok(())
+    }
+
+    /// Leases a subscription for the scheduler until `until`; false when it is leased already.
+    pub async fn lease_pw_subscription(&mut self, id: &str, now: i64, until: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE pw_subscriptions SET lease_until = $1 WHERE id = $2 \
+             AND (lease_until IS NULL OR lease_until < $3)",
+        )
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn insert_pw_delivery_confirmation(
+        &mut self,
+        d: &PwDeliveryConfirmation,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pw_delivery_confirmations \
+             (id, project_id, payment_ref, status, payload, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(&d.id)
+        .bind(&d.project_id)
+        .bind(&d.payment_ref)
+        .bind(&d.status)
+        .bind(&d.payload)
+        .bind(d.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 }

@@ -260,6 +260,8 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
             custom_pingback: "[]".into(),
             frame_ancestors: None,
             created_at: 5,
+            settings: "{}".into(),
+            secret_hash: None,
         };
         let order = PwOrder {
             id: kassa_core::ids::new_id("pwo"),
@@ -273,6 +275,11 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
             r#ref: None,
             is_test: false,
             created_at: 6,
+            link_hash: Some("h".into()),
+            country: Some("DE".into()),
+            method: None,
+            subscription_id: None,
+            review_at: None,
         };
         let ev = Event {
             id: kassa_core::ids::new_id("evt"),

@@ -1,0 +1,401 @@
+//! Opening a signed payment-page link (an order backed by a core payment intent) and paying it.
+
+use kassa_core::events::EventType;
+use kassa_core::intent::{IntentStatus, PaymentIntent};
+use kassa_core::secret::hash_api_key as sha256_hex;
+use kassa_paymentwall::methods::{find, methods_for, PaymentSystem};
+use kassa_paymentwall::{parse_query, verify_widget, SignError, SignVersion};
+use kassa_processor::PaymentMethodInput;
+use kassa_store::{now_ms, PwOrder};
+
+use super::product::{parse_product, ApiType, Product, ProductRules};
+use super::projects::{is_payment_widget, Project};
+use crate::{ConfirmParams, CreateIntentParams, Idem, Result, ServiceError, Services};
+
+/// Which path a link arrived on. `/api/` takes every API type (SDK routing quirks send some
+/// widgets there); the others must match the project's API type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPath {
+    Any,
+    Subscription,
+    Ps,
+    Cart,
+}
+
+/// Why a link is refused; each is one of Paymentwall's error pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// "Parameter key or uid is missing (error code 05)" — 400.
+    MissingKeyOrUid,
+    /// "It looks like you're not authorized to view this content." — 403: unknown key, bad or
+    /// missing signature, expired timestamp.
+    NotAuthorized,
+    /// "This application is using X. The Widget URL should be different: …" — 400.
+    WrongPath { api: ApiType },
+    /// Anything else about the link — 400, with a message for the customer.
+    Invalid(String),
+}
+
+impl From<SignError> for LinkError {
+    fn from(e: SignError) -> Self {
+        match e {
+            SignError::MissingSign | SignError::WrongSignature => LinkError::NotAuthorized,
+            other => LinkError::Invalid(other.to_string()),
+        }
+    }
+}
+
+fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The widget a link names, if the project has it: exactly, or by its base code (`p1_1` when
+/// `p1` is configured, `p1` when `p1_1` is).
+fn widget_allowed(project: &Project, widget: &str) -> bool {
+    let base = |w: &str| w.split('_').next().unwrap_or("").to_string();
+    project
+        .widgets
+        .iter()
+        .any(|w| w == widget || base(w) == widget || *w == base(widget))
+}
+
+/// Is the Test method offered for this order? When the project's switch is on, or the link
+/// asks for test mode (`test_mode=1` / `evaluation=1`, which need sign_version ≥ 2).
+fn test_method_on(project: &Project, params: &[(String, String)]) -> bool {
+    project.row.test_method
+        || get(params, "test_mode") == Some("1")
+        || get(params, "evaluation") == Some("1")
+}
+
+/// An order as the payment page needs it.
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    pub order: PwOrder,
+    pub project: Project,
+    pub intent: PaymentIntent,
+    pub product: Product,
+    pub methods: Vec<&'static PaymentSystem>,
+    /// `ps` from the link when it names one method.
+    pub preselected: Option<&'static PaymentSystem>,
+    /// `success_url` with `$ref` replaced, once paid.
+    pub success_url: Option<String>,
+    pub failure_url: Option<String>,
+    pub lang: Option<String>,
+}
+
+impl OrderView {
+    pub fn param(&self, name: &str) -> Option<String> {
+        let params: Vec<(String, String)> =
+            serde_json::from_str(&self.order.params).unwrap_or_default();
+        get(&params, name).map(str::to_string)
+    }
+}
+
+fn http_url(u: &str) -> Option<String> {
+    let parsed = url::Url::parse(u).ok()?;
+    (matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() && u.len() <= 2048)
+        .then(|| u.to_string())
+}
+
+impl Services {
+    /// Opens a signed link: checks it as Paymentwall does and returns the order it pays,
+    /// reusing the unpaid order of the same link (a refresh does not create a second payment).
+    pub async fn pw_open_link(
+        &self,
+        path: LinkPath,
+        raw_query: &str,
+        country: Option<String>,
+    ) -> Result<std::result::Result<PwOrder, LinkError>> {
+        let params = match parse_query(raw_query) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(LinkError::Invalid(e.to_string()))),
+        };
+        let (Some(key), Some(uid)) = (
+            get(&params, "key").filter(|v| !v.is_empty()),
+            get(&params, "uid").filter(|v| !v.is_empty()),
+        ) else {
+            return Ok(Err(LinkError::MissingKeyOrUid));
+        };
+        if uid.chars().count() > 64 || uid.chars().any(char::is_control) {
+            return Ok(Err(LinkError::Invalid(
+                "uid must be at most 64 characters.".into(),
+            )));
+        }
+        let Some(project) = self.pw_project_by_key(key).await? else {
+            return Ok(Err(LinkError::NotAuthorized));
+        };
+        let version = match verify_widget(&params, &project.secret) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let expected = match project.api_type {
+            ApiType::DigitalGoods => LinkPath::Subscription,
+            ApiType::VirtualCurrency => LinkPath::Ps,
+            ApiType::Cart => LinkPath::Cart,
+        };
+        if path != LinkPath::Any && path != expected {
+            return Ok(Err(LinkError::WrongPath {
+                api: project.api_type,
+            }));
+        }
+        if let Some(ts) = get(&params, "timestamp").filter(|t| !t.is_empty()) {
+            let fresh = ts.len() <= 10
+                && ts.bytes().all(|b| b.is_ascii_digit())
+                && ts.parse::<i64>().is_ok_and(|t| {
+                    let now = now_ms() / 1000;
+                    t <= now + 300 && now - t <= project.settings.link_max_age_seconds as i64
+                });
+            if !fresh {
+                return Ok(Err(LinkError::NotAuthorized));
+            }
+        }
+        let widget = get(&params, "widget").unwrap_or("");
+        if widget.is_empty() {
+            return Ok(Err(LinkError::Invalid(
+                "Parameter widget is missing.".into(),
+            )));
+        }
+        if !is_payment_widget(widget) {
+            return Ok(Err(LinkError::Invalid(
+                "Offer widgets (offerwalls) are not available on this gateway.".into(),
+            )));
+        }
+        if !widget_allowed(&project, widget) {
+            return Ok(Err(LinkError::Invalid(format!(
+                "Widget {} is not configured for this project.",
+                widget.chars().take(32).collect::<String>()
+            ))));
+        }
+        let rules = ProductRules {
+            vc_name: project.settings.vc_name.clone(),
+            vc_rate: project.settings.vc_rate.clone(),
+        };
+        let product = match parse_product(project.api_type, &params, &rules) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(LinkError::Invalid(e.0))),
+        };
+        for name in ["success_url", "failure_url"] {
+            if let Some(u) = get(&params, name).filter(|u| !u.is_empty()) {
+                if http_url(&u.replace("$ref", "x")).is_none() {
+                    return Ok(Err(LinkError::Invalid(format!(
+                        "{name} must be an absolute http or https URL."
+                    ))));
+                }
+            }
+        }
+        if let Some(email) = get(&params, "email").filter(|e| !e.is_empty()) {
+            if email.len() > 254 || !email.contains('@') {
+                return Ok(Err(LinkError::Invalid(
+                    "email is not a valid address.".into(),
+                )));
+            }
+        }
+        // The method choice must be possible before anything is written.
+        let test_on = test_method_on(&project, &params);
+        let methods = methods_for(
+            &project.payment_systems,
+            country.as_deref(),
+            test_on,
+            product.is_subscription(),
+        );
+        match get(&params, "ps").filter(|p| !p.is_empty() && *p != "all") {
+            Some(ps) if !methods.iter().any(|m| m.id == ps) => {
+                return Ok(Err(LinkError::Invalid(format!(
+                    "Payment system {} is not available here.",
+                    ps.chars().take(32).collect::<String>()
+                ))));
+            }
+            None if widget.starts_with("p2") => {
+                return Ok(Err(LinkError::Invalid(
+                    "Widget p2 shows one payment system: the link needs ps=<id>.".into(),
+                )));
+            }
+            _ => {}
+        }
+        if methods.is_empty() {
+            return Ok(Err(LinkError::Invalid(
+                "No payment system is available in your country.".into(),
+            )));
+        }
+        let _ = version == SignVersion::V1;
+
+        let link_hash = sha256_hex(&format!("{}?{raw_query}", project.row.id));
+        if let Some(existing) = self
+            .store
+            .pw_open_order_by_link(&project.row.id, &link_hash)
+            .await?
+        {
+            if let Some(pi) = self
+                .store
+                .intent_by_id_any_merchant(&existing.payment_intent_id)
+                .await?
+            {
+                if pi.status != IntentStatus::Canceled {
+                    return Ok(Ok(existing));
+                }
+            }
+        }
+
+        let now = now_ms();
+        let (amount, currency) = product.first_charge();
+        let currency = kassa_core::money::Currency::parse(currency)
+            .map_err(|e| ServiceError::invalid("currencyCode", e.to_string()))?;
+        let mut metadata = kassa_core::intent::Metadata::new();
+        metadata.insert("paymentwall_project".into(), project.row.id.clone());
+        metadata.insert("paymentwall_uid".into(), uid.to_string());
+        let receipt_email = get(&params, "email")
+            .filter(|e| !e.is_empty())
+            .map(str::to_string);
+        let mut description: String = product.description().chars().take(900).collect();
+        if description.is_empty() {
+            description = "Payment".into();
+        }
+        let pi = match self.build_intent(
+            &project.row.merchant_id,
+            CreateIntentParams {
+                amount,
+                currency: Some(currency),
+                description: Some(description),
+                metadata,
+                receipt_email: receipt_email.clone(),
+                ..Default::default()
+            },
+            now,
+        ) {
+            Ok(pi) => pi,
+            // A malformed email is the link's problem, not a reason to fail.
+            Err(ServiceError::Invalid { param: Some(p), .. }) if p == "receipt_email" => self
+                .build_intent(
+                    &project.row.merchant_id,
+                    CreateIntentParams {
+                        amount,
+                        currency: Some(currency),
+                        description: Some(product.description().chars().take(900).collect()),
+                        ..Default::default()
+                    },
+                    now,
+                )?,
+            Err(e) => return Err(e),
+        };
+        let order = PwOrder {
+            id: kassa_core::ids::new_id(super::ORDER_PREFIX),
+            project_id: project.row.id.clone(),
+            merchant_id: project.row.merchant_id.clone(),
+            payment_intent_id: pi.id.clone(),
+            uid: uid.to_string(),
+            widget: widget.to_string(),
+            params: serde_json::to_string(&params).unwrap_or_default(),
+            product: serde_json::to_string(&product).unwrap_or_default(),
+            r#ref: None,
+            is_test: get(&params, "test_mode") == Some("1")
+                || get(&params, "evaluation") == Some("1"),
+            created_at: now,
+            link_hash: Some(link_hash),
+            country,
+            method: None,
+            subscription_id: None,
+            review_at: None,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_intent(&pi).await?;
+        tx.insert_pw_order(&order).await?;
+        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
+            .await?;
+        tx.commit().await?;
+        self.notifier.wake();
+        Ok(Ok(order))
+    }
+
+    /// Everything the payment page shows for an order.
+    pub async fn pw_order_view(&self, order_id: &str) -> Result<OrderView> {
+        let order = self
+            .store
+            .pw_order(order_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("order", order_id))?;
+        let project = self.pw_project_by_id(&order.project_id).await?;
+        let intent = self
+            .store
+            .intent_by_id_any_merchant(&order.payment_intent_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("payment_intent", &order.payment_intent_id))?;
+        let product: Product = serde_json::from_str(&order.product).map_err(|_| {
+            ServiceError::Store(kassa_store::StoreError::Corrupt(format!(
+                "order {} product",
+                order.id
+            )))
+        })?;
+        let params: Vec<(String, String)> = serde_json::from_str(&order.params).unwrap_or_default();
+        let methods = methods_for(
+            &project.payment_systems,
+            order.country.as_deref(),
+            test_method_on(&project, &params),
+            product.is_subscription(),
+        );
+        let preselected = get(&params, "ps")
+            .filter(|p| *p != "all")
+            .and_then(|p| methods.iter().copied().find(|m| m.id == p));
+        let success_url = get(&params, "success_url")
+            .filter(|u| !u.is_empty())
+            .map(|u| u.replace("$ref", order.r#ref.as_deref().unwrap_or("")))
+            .and_then(|u| http_url(&u));
+        let failure_url = get(&params, "failure_url")
+            .filter(|u| !u.is_empty())
+            .and_then(http_url);
+        let lang = get(&params, "lang")
+            .filter(|l| l.len() == 2 && l.bytes().all(|b| b.is_ascii_alphabetic()))
+            .map(|l| l.to_ascii_lowercase());
+        Ok(OrderView {
+            order,
+            project,
+            intent,
+            product,
+            methods,
+            preselected,
+            success_url,
+            failure_url,
+            lang,
+        })
+    }
+
+    /// Pays an order with a method offered on its page. Same outcomes as
+    /// [`Services::confirm_intent`]; the Test method makes the order a test payment.
+    pub async fn pw_pay(
+        &self,
+        view: &OrderView,
+        ps: &str,
+        method: PaymentMethodInput,
+        idem: Option<&Idem>,
+    ) -> Result<PaymentIntent> {
+        let Some(system) = view.methods.iter().find(|m| m.id == ps) else {
+            return Err(ServiceError::invalid(
+                "ps",
+                "This payment system is not offered for this payment.",
+            ));
+        };
+        debug_assert!(find(system.id).is_some());
+        if view.intent.status != IntentStatus::RequiresPaymentMethod {
+            return Err(ServiceError::State(
+                "This payment is not waiting for a payment method.".into(),
+            ));
+        }
+        let is_test = view.order.is_test || system.id == "test";
+        let mut tx = self.store.begin().await?;
+        tx.set_pw_order_method(&view.order.id, system.id, is_test)
+            .await?;
+        tx.commit().await?;
+        self.confirm_intent(
+            &view.order.merchant_id,
+            &view.intent.id,
+            ConfirmParams {
+                method,
+                return_url: None,
+            },
+            idem,
+        )
+        .await
+    }
+}

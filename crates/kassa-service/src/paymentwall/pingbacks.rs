@@ -1,0 +1,474 @@
+//! Pingbacks: rendered once, in the same transaction as the change they report, and queued in
+//! the core outbox (channel `pingback`), so every retry sends the byte-identical query and a
+//! pingback exists exactly when its change was committed.
+
+use kassa_core::events::EventType;
+use kassa_core::intent::PaymentIntent;
+use kassa_paymentwall::{
+    Pingback, SignVersion, REASON_CANCELLED_ORDER, TYPE_AUTHORIZATION_VOIDED, TYPE_NEGATIVE,
+    TYPE_PAYMENT, TYPE_RISK_REVIEW_ACCEPTED, TYPE_RISK_REVIEW_DECLINED, TYPE_RISK_REVIEW_PENDING,
+};
+use kassa_store::{PwOrder, PwSubscription, Tx};
+use rand::Rng;
+
+use super::product::{ApiType, Product};
+use super::projects::Project;
+use crate::{Result, ServiceError, Services};
+
+/// What a pingback reports beyond the order itself.
+#[derive(Debug, Clone, Default)]
+pub struct PingbackFacts {
+    pub reason: Option<u8>,
+    /// The reference of the subscription's first payment (`UNIQUE_REF_INITIAL`).
+    pub initial_ref: Option<String>,
+    /// `refund` or `chargeback` for type 2.
+    pub chargeback_type: Option<&'static str>,
+    pub now_ms: i64,
+}
+
+/// A new transaction reference: `t<unix seconds>` for test payments (the next free second when
+/// taken), `b<10 digits>` otherwise.
+pub(crate) async fn new_ref(tx: &mut Tx, is_test: bool, now_ms: i64) -> Result<String> {
+    if is_test {
+        let mut t = now_ms / 1000;
+        loop {
+            let r = format!("t{t}");
+            if !tx.pw_ref_taken(&r).await? {
+                return Ok(r);
+            }
+            t += 1;
+        }
+    }
+    loop {
+        let n: u64 = rand::thread_rng().gen_range(1_000_000_000..10_000_000_000);
+        let r = format!("b{n}");
+        if !tx.pw_ref_taken(&r).await? {
+            return Ok(r);
+        }
+    }
+}
+
+fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn datetime_utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m) = crate::payments::year_month(ms);
+    // day of month: days since the first of the month
+    let first = days_from_ym(i64::from(y), i64::from(m));
+    format!(
+        "{y:04}-{m:02}-{:02} {:02}:{:02}:{:02}",
+        days - first + 1,
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60
+    )
+}
+
+fn days_from_ym(y: i64, m: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Builds the pingback of `type_code` for a paid order.
+pub(crate) fn build(
+    project: &Project,
+    order: &PwOrder,
+    product: &Product,
+    sub: Option<&PwSubscription>,
+    type_code: u16,
+    r#ref: &str,
+    facts: &PingbackFacts,
+) -> Pingback {
+    let negative = type_code == TYPE_NEGATIVE;
+    let mut pb = Pingback {
+        api_type: project.api_type.wire(),
+        uid: order.uid.clone(),
+        type_code,
+        r#ref: r#ref.to_string(),
+        goodsid: None,
+        goodsids: Vec::new(),
+        currency: None,
+        slength: None,
+        speriod: None,
+        reason: facts.reason,
+        is_test: order.is_test,
+        custom: Vec::new(),
+        sign_version: project.sign_version(),
+    };
+    let (price, price_currency) = product.first_charge();
+    let (price, price_currency) = (price, price_currency.to_string());
+    match product {
+        Product::Fixed { item } => {
+            pb.goodsid = Some(item.external_id.clone());
+            pb.slength = Some(String::new());
+            pb.speriod = Some(String::new());
+        }
+        Product::Subscription { plan } => {
+            // The product this order paid for: the trial (first order of a trial plan) or the
+            // main product.
+            let initial = sub.is_none_or(|s| s.initial_order_id == order.id);
+            let (item, period) = super::subscriptions::phase_of(plan, initial);
+            pb.goodsid = Some(item.external_id.clone());
+            let len = i64::from(period.length);
+            pb.slength = Some(if negative { -len } else { len }.to_string());
+            pb.speriod = Some(period.unit.as_str().to_string());
+        }
+        Product::Cart { items, .. } => {
+            pb.goodsids = items.iter().map(|i| i.external_id.clone()).collect();
+        }
+        Product::VirtualCurrency { virtual_amount, .. } => {
+            pb.currency = Some(if negative {
+                format!("-{virtual_amount}")
+            } else {
+                virtual_amount.clone()
+            });
+        }
+    }
+    let params: Vec<(String, String)> = serde_json::from_str(&order.params).unwrap_or_default();
+    let money = |minor: i64, code: &str| {
+        kassa_core::money::Currency::parse(code)
+            .ok()
+            .and_then(|c| kassa_core::money::Money::new(minor, c).ok())
+            .map(|m| m.to_decimal_string())
+            .unwrap_or_default()
+    };
+    for (name, value) in &project.custom_pingback {
+        let v = match value.as_str() {
+            "OWN" => match get(&params, name) {
+                Some(v) => v.to_string(),
+                None => continue,
+            },
+            "CHARGEBACK_REASON" => facts.reason.map(|r| r.to_string()).unwrap_or_default(),
+            "CHARGEBACK_TYPE" => facts.chargeback_type.unwrap_or("").to_string(),
+            "COUNTRY_CODE" => order.country.clone().unwrap_or_default(),
+            "CURRENCY_CODE" | "PRODUCT_CURRENCY_CODE" => price_currency.clone(),
+            "PAYMENT_DATETIME_UTC" => datetime_utc(facts.now_ms),
+            "PAYMENT_TYPE" => order.method.clone().unwrap_or_default(),
+            "PRODUCT_PRICE" | "REVENUE" => money(price, &price_currency),
+            "RECURRING_PAYMENT" => {
+                if sub.is_some_and(|s| s.initial_order_id != order.id) {
+                    "1".into()
+                } else {
+                    "0".into()
+                }
+            }
+            "SUBSCRIPTION_ID" => sub.map(|s| s.id.clone()).unwrap_or_default(),
+            "UNIQUE_REF" => format!("{}_{type_code}", r#ref),
+            "UNIQUE_REF_INITIAL" => facts
+                .initial_ref
+                .clone()
+                .unwrap_or_else(|| r#ref.to_string()),
+            "USER_ID" => order.uid.clone(),
+            _ => continue,
+        };
+        pb.custom.push((name.clone(), v));
+    }
+    pb
+}
+
+/// The full URL a pingback is sent to: the project's pingback URL plus the signed query.
+pub(crate) fn url_for(pingback_url: &str, query: &str) -> String {
+    let sep = if pingback_url.contains('?') { '&' } else { '?' };
+    format!("{pingback_url}{sep}{query}")
+}
+
+impl Services {
+    /// Queues pingback `type_code` for `order` on `event_id`, inside `tx`. Nothing is sent when
+    /// the project has no pingback URL (the native events still are).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn queue_pingback(
+        &self,
+        tx: &mut Tx,
+        project: &Project,
+        order: &PwOrder,
+        sub: Option<&PwSubscription>,
+        type_code: u16,
+        r#ref: &str,
+        facts: &PingbackFacts,
+        event_id: &str,
+    ) -> Result<()> {
+        let Some(url) = &project.row.pingback_url else {
+            return Ok(());
+        };
+        let product: Product = serde_json::from_str(&order.product).map_err(|_| {
+            ServiceError::Store(kassa_store::StoreError::Corrupt(format!(
+                "order {} product",
+                order.id
+            )))
+        })?;
+        let pb = build(project, order, &product, sub, type_code, r#ref, facts);
+        let full = url_for(url, &pb.query_string(&project.secret));
+        tx.insert_request_delivery(
+            &project.row.merchant_id,
+            "pingback",
+            &project.row.id,
+            event_id,
+            &full,
+            facts.now_ms,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Called for every intent event written: turns the ones a Paymentwall merchant hears about
+    /// into pingbacks (payment 0, risk review 200/201/202, void 203) and starts a subscription
+    /// on its first payment. Intents that did not come from a signed link are left alone.
+    pub(crate) async fn pw_after_intent_events(
+        &self,
+        tx: &mut Tx,
+        pi: &PaymentIntent,
+        events: &[(EventType, String)],
+        now: i64,
+    ) -> Result<()> {
+        let relevant = events.iter().any(|(t, _)| {
+            matches!(
+                t,
+                EventType::PaymentIntentSucceeded
+                    | EventType::PaymentIntentAmountCapturableUpdated
+                    | EventType::PaymentIntentCanceled
+                    | EventType::PaymentIntentPaymentFailed
+            )
+        });
+        if !relevant {
+            return Ok(());
+        }
+        let Some(mut order) = tx.pw_order_by_intent(&pi.id).await? else {
+            return Ok(());
+        };
+        let project = self.pw_project_by_id(&order.project_id).await?;
+        for (ty, event_id) in events {
+            let facts = PingbackFacts {
+                now_ms: now,
+                ..Default::default()
+            };
+            match ty {
+                EventType::PaymentIntentSucceeded => {
+                    if order.review_at.is_some() {
+                        tx.set_pw_order_review(&order.id, None).await?;
+                    }
+                    let type_code = match &order.r#ref {
+                        // Held for review earlier: the review accepted it.
+                        Some(_) => TYPE_RISK_REVIEW_ACCEPTED,
+                        None => {
+                            let r = new_ref(tx, order.is_test, now).await?;
+                            tx.set_pw_order_ref(&order.id, &r).await?;
+                            order.r#ref = Some(r);
+                            TYPE_PAYMENT
+                        }
+                    };
+                    let sub = self
+                        .pw_subscription_after_payment(tx, &project, &order, pi, now)
+                        .await?;
+                    if let Some(s) = &sub {
+                        order.subscription_id = Some(s.id.clone());
+                    }
+                    let r = order.r#ref.clone().unwrap_or_default();
+                    let facts = PingbackFacts {
+                        initial_ref: self.pw_initial_ref(tx, sub.as_ref()).await?,
+                        ..facts
+                    };
+                    self.queue_pingback(
+                        tx,
+                        &project,
+                        &order,
+                        sub.as_ref(),
+                        type_code,
+                        &r,
+                        &facts,
+                        event_id,
+                    )
+                    .await?;
+                }
+                EventType::PaymentIntentAmountCapturableUpdated => {
+                    if order.r#ref.is_some() {
+                        continue;
+                    }
+                    let r = new_ref(tx, order.is_test, now).await?;
+                    tx.set_pw_order_ref(&order.id, &r).await?;
+                    order.r#ref = Some(r.clone());
+                    let delay = project.settings.risk_review_delay_seconds as i64 * 1000;
+                    tx.set_pw_order_review(&order.id, Some(now + delay)).await?;
+                    self.queue_pingback(
+                        tx,
+                        &project,
+                        &order,
+                        None,
+                        TYPE_RISK_REVIEW_PENDING,
+                        &r,
+                        &facts,
+                        event_id,
+                    )
+                    .await?;
+                }
+                EventType::PaymentIntentPaymentFailed
+                    if order.subscription_id.is_some() && order.r#ref.is_none() =>
+                {
+                    // A renewal charged without the customer failed (no pingback per attempt).
+                    self.pw_renewal_failed(tx, &project, &order, now).await?;
+                }
+                EventType::PaymentIntentCanceled => {
+                    // Only an authorization the merchant heard about (200) gets a pingback.
+                    let Some(r) = order.r#ref.clone() else {
+                        continue;
+                    };
+                    let type_code = if pi.cancellation_reason.as_deref() == Some("fraudulent") {
+                        TYPE_RISK_REVIEW_DECLINED
+                    } else {
+                        TYPE_AUTHORIZATION_VOIDED
+                    };
+                    self.queue_pingback(
+                        tx, &project, &order, None, type_code, &r, &facts, event_id,
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Called when a refund succeeded: a type 2 pingback with the payment's own `ref`, reason 9
+    /// (cancelled order) for a refund, or the reason the refund carries (chargeback helper).
+    pub(crate) async fn pw_after_refund(
+        &self,
+        tx: &mut Tx,
+        intent_id: &str,
+        reason: Option<u8>,
+        event_id: &str,
+        now: i64,
+    ) -> Result<()> {
+        let Some(order) = tx.pw_order_by_intent(intent_id).await? else {
+            return Ok(());
+        };
+        let Some(r) = order.r#ref.clone() else {
+            return Ok(());
+        };
+        let project = self.pw_project_by_id(&order.project_id).await?;
+        let sub = match &order.subscription_id {
+            Some(id) => tx.pw_subscription(id).await?,
+            None => None,
+        };
+        let reason = reason.unwrap_or(REASON_CANCELLED_ORDER);
+        let facts = PingbackFacts {
+            reason: Some(reason),
+            chargeback_type: Some(if reason == REASON_CANCELLED_ORDER {
+                "refund"
+            } else {
+                "chargeback"
+            }),
+            initial_ref: self.pw_initial_ref(tx, sub.as_ref()).await?,
+            now_ms: now,
+        };
+        self.queue_pingback(
+            tx,
+            &project,
+            &order,
+            sub.as_ref(),
+            TYPE_NEGATIVE,
+            &r,
+            &facts,
+            event_id,
+        )
+        .await
+    }
+
+    pub(crate) async fn pw_initial_ref(
+        &self,
+        tx: &mut Tx,
+        sub: Option<&PwSubscription>,
+    ) -> Result<Option<String>> {
+        match sub {
+            Some(s) => Ok(tx
+                .pw_order(&s.initial_order_id)
+                .await?
+                .and_then(|o| o.r#ref)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The Test Pingback Tool: a pingback of the project's kind with the given values, `is_test=1`.
+#[derive(Debug, Clone)]
+pub struct TestPingback {
+    pub url: String,
+    pub query: String,
+    pub base_string: String,
+    pub sign_version: SignVersion,
+}
+
+pub fn test_pingback(
+    project: &Project,
+    type_code: u16,
+    uid: &str,
+    goodsid: &str,
+    r#ref: Option<&str>,
+    reason: Option<u8>,
+) -> Option<TestPingback> {
+    let url = project.row.pingback_url.clone()?;
+    let r = r#ref
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("t{}", kassa_store::now_ms() / 1000));
+    let mut pb = Pingback {
+        api_type: project.api_type.wire(),
+        uid: uid.to_string(),
+        type_code,
+        r#ref: r,
+        goodsid: None,
+        goodsids: Vec::new(),
+        currency: None,
+        slength: None,
+        speriod: None,
+        reason,
+        is_test: true,
+        custom: Vec::new(),
+        sign_version: project.sign_version(),
+    };
+    match project.api_type {
+        ApiType::DigitalGoods => {
+            pb.goodsid = Some(goodsid.to_string());
+            pb.slength = Some(String::new());
+            pb.speriod = Some(String::new());
+        }
+        ApiType::Cart => pb.goodsids = vec![goodsid.to_string()],
+        ApiType::VirtualCurrency => pb.currency = Some("100".into()),
+    }
+    let query = pb.query_string(&project.secret);
+    Some(TestPingback {
+        url: url_for(&url, &query),
+        query,
+        base_string: pb.base_string(),
+        sign_version: pb.effective_sign_version(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_datetimes() {
+        assert_eq!(datetime_utc(0), "1970-01-01 00:00:00");
+        // 2017-04-25T04:46:30Z
+        assert_eq!(datetime_utc(1_493_095_590_000), "2017-04-25 04:46:30");
+        assert_eq!(datetime_utc(1_709_251_199_000), "2024-02-29 23:59:59");
+    }
+
+    #[test]
+    fn pingback_urls_keep_an_existing_query() {
+        assert_eq!(url_for("http://a/pb", "x=1"), "http://a/pb?x=1");
+        assert_eq!(url_for("http://a/pb?k=v", "x=1"), "http://a/pb?k=v&x=1");
+    }
+}
