@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod native;
 pub mod ops;
+pub mod paymentwall;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,11 @@ pub struct AppState {
     pub metrics: HttpMetrics,
     /// Key for the checkout forms' CSRF tokens.
     pub csrf_key: [u8; 32],
+    /// IP-to-country database for the Paymentwall payment page's method list, if configured.
+    pub country_db: Option<Arc<kassa_paymentwall::geo::CountryDb>>,
+    /// Header a trusted reverse proxy puts the client address in (e.g. `x-forwarded-for`);
+    /// without it the TCP peer address is the client.
+    pub client_ip_header: Option<String>,
 }
 
 /// Largest request body accepted (the native API's objects are small).
@@ -35,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(native::router(state.clone()))
         .merge(checkout::router())
+        .merge(paymentwall::router())
         .merge(ops::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

@@ -214,16 +214,28 @@ impl Services {
         endpoint_id: &str,
     ) -> Result<Value> {
         self.event(merchant_id, event_id).await?;
-        let ep = self.endpoint(merchant_id, endpoint_id).await?;
-        let existing = self
+        let deliveries = self
             .store
             .deliveries_for_event(merchant_id, event_id)
-            .await?
-            .into_iter()
-            .find(|d| d.endpoint_id == ep.id);
+            .await?;
+        // A Paymentwall project as the target: resend the pingback rendered for this event
+        // (the identical query; a pingback is only ever rendered with its change).
+        let project_prefix = format!("{}_", crate::paymentwall::PROJECT_PREFIX);
+        let existing = if endpoint_id.starts_with(&project_prefix) {
+            let p = self.pw_project(merchant_id, endpoint_id).await?;
+            let d = deliveries
+                .into_iter()
+                .find(|d| d.endpoint_id == p.row.id && d.channel == "pingback")
+                .ok_or_else(|| ServiceError::not_found("pingback for this event", event_id))?;
+            Some(d)
+        } else {
+            let ep = self.endpoint(merchant_id, endpoint_id).await?;
+            deliveries.into_iter().find(|d| d.endpoint_id == ep.id)
+        };
         let delivery_id = match existing {
             Some(d) => d.id,
             None => {
+                let ep = self.endpoint(merchant_id, endpoint_id).await?;
                 let mut tx = self.store.begin().await?;
                 // Created already finished-by-hand so the automatic worker leaves it alone.
                 let id = tx

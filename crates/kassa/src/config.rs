@@ -26,6 +26,15 @@ pub struct Config {
     pub max_connections: u32,
     /// Create (on first start) and print a demo merchant.
     pub demo_merchant: bool,
+    /// MaxMind-format (`.mmdb`) IP-to-country database for the Paymentwall payment page's
+    /// method list (GeoLite2-Country or an `ip-location-db` country file).
+    pub country_db: Option<PathBuf>,
+    /// Header a trusted reverse proxy puts the client address in (e.g. `x-forwarded-for`).
+    /// Set it only behind such a proxy: clients can send the header themselves.
+    pub client_ip_header: Option<String>,
+    /// How often the Paymentwall scheduler (risk-review verdicts, subscription renewals and
+    /// expiry) looks for due work, in milliseconds (at least 50).
+    pub scheduler_interval_ms: u64,
     pub webhooks: WebhookConfig,
 }
 
@@ -66,6 +75,9 @@ impl Default for Config {
             log_format: "text".into(),
             max_connections: 10,
             demo_merchant: true,
+            country_db: None,
+            client_ip_header: None,
+            scheduler_interval_ms: 5000,
             webhooks: WebhookConfig::default(),
         }
     }
@@ -77,6 +89,9 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub database_url: Option<String>,
     pub base_url: Option<String>,
+    pub country_db: Option<PathBuf>,
+    pub client_ip_header: Option<String>,
+    pub scheduler_interval_ms: Option<u64>,
 }
 
 impl Config {
@@ -119,6 +134,15 @@ impl Config {
         if let Some(v) = env("KASSA_WEBHOOK_POLL_INTERVAL_MS") {
             cfg.webhooks.poll_interval_ms = v.parse().context("KASSA_WEBHOOK_POLL_INTERVAL_MS")?;
         }
+        if let Some(v) = env("KASSA_COUNTRY_DB") {
+            cfg.country_db = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("KASSA_CLIENT_IP_HEADER") {
+            cfg.client_ip_header = Some(v);
+        }
+        if let Some(v) = env("KASSA_SCHEDULER_INTERVAL_MS") {
+            cfg.scheduler_interval_ms = v.parse().context("KASSA_SCHEDULER_INTERVAL_MS")?;
+        }
         if let Some(v) = overrides.listen {
             cfg.listen = v;
         }
@@ -128,8 +152,29 @@ impl Config {
         if let Some(v) = overrides.base_url {
             cfg.base_url = Some(v);
         }
+        if let Some(v) = overrides.country_db {
+            cfg.country_db = Some(v);
+        }
+        if let Some(v) = overrides.client_ip_header {
+            cfg.client_ip_header = Some(v);
+        }
+        if let Some(v) = overrides.scheduler_interval_ms {
+            cfg.scheduler_interval_ms = v;
+        }
+        cfg.normalize();
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Header names are case-insensitive: kept lowercase; an empty one (or an empty database
+    /// path) means none.
+    fn normalize(&mut self) {
+        self.client_ip_header = self
+            .client_ip_header
+            .take()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty());
+        self.country_db = self.country_db.take().filter(|p| !p.as_os_str().is_empty());
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -143,6 +188,14 @@ impl Config {
         }
         if self.max_connections == 0 {
             bail!("max_connections must be at least 1");
+        }
+        if self.scheduler_interval_ms < 50 {
+            bail!("scheduler_interval_ms must be at least 50");
+        }
+        if let Some(h) = &self.client_ip_header {
+            if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                bail!("client_ip_header `{h}` is not a valid HTTP header name");
+            }
         }
         if self.webhooks.timeout_secs == 0 {
             bail!("webhooks.timeout_secs must be at least 1");
@@ -258,6 +311,50 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.listen, "127.0.0.1:1");
         assert_eq!(cfg.base_url.as_deref(), Some("https://pay.example"));
+    }
+
+    #[test]
+    fn paymentwall_settings_have_defaults_and_are_checked() {
+        let cfg = Config::load(None, Overrides::default()).unwrap();
+        assert_eq!(cfg.scheduler_interval_ms, 5000);
+        assert!(cfg.country_db.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kassa.toml");
+        std::fs::write(
+            &path,
+            "country_db = \"/var/lib/kassa/country.mmdb\"\nclient_ip_header = \" X-Forwarded-For \"\nscheduler_interval_ms = 250\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(
+            cfg.country_db.as_deref(),
+            Some(Path::new("/var/lib/kassa/country.mmdb"))
+        );
+        assert_eq!(cfg.client_ip_header.as_deref(), Some("x-forwarded-for"));
+        assert_eq!(cfg.scheduler_interval_ms, 250);
+        let cfg = Config::load(
+            Some(&path),
+            Overrides {
+                client_ip_header: Some("".into()),
+                scheduler_interval_ms: Some(60),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.client_ip_header, None);
+        assert_eq!(cfg.scheduler_interval_ms, 60);
+        for bad in [
+            Overrides {
+                scheduler_interval_ms: Some(49),
+                ..Default::default()
+            },
+            Overrides {
+                client_ip_header: Some("x forwarded".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(Config::load(None, bad).is_err());
+        }
     }
 
     #[test]

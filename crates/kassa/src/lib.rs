@@ -26,6 +26,8 @@ pub struct App {
     addr: SocketAddr,
     state: AppState,
     notifier: Arc<Notifier>,
+    /// How often the Paymentwall scheduler runs.
+    scheduler_interval: Duration,
     /// Demo merchant keys, when one exists.
     pub demo: Option<NewMerchant>,
 }
@@ -69,6 +71,22 @@ const DEMO_SETTING: &str = "demo_merchant";
 
 impl App {
     pub async fn build(cfg: Config) -> anyhow::Result<App> {
+        // Read first: a bad path stops the start before anything is bound or written.
+        let country_db = match &cfg.country_db {
+            Some(path) => {
+                let db = kassa_paymentwall::geo::CountryDb::open(path)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| {
+                        format!(
+                            "opening the country database (country_db = {})",
+                            path.display()
+                        )
+                    })?;
+                tracing::info!(path = %path.display(), kind = db.database_type(), "country database loaded");
+                Some(Arc::new(db))
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(&cfg.listen)
             .await
             .with_context(|| format!("binding {}", cfg.listen))?;
@@ -89,6 +107,8 @@ impl App {
         let state = AppState {
             metrics: HttpMetrics::new(&registry)?,
             csrf_key: kassa_core::secret::derive_key(&master, "checkout csrf v1"),
+            country_db,
+            client_ip_header: cfg.client_ip_header.clone(),
             registry,
             svc,
         };
@@ -97,6 +117,7 @@ impl App {
             addr,
             state,
             notifier,
+            scheduler_interval: Duration::from_millis(cfg.scheduler_interval_ms),
             demo,
         })
     }
@@ -121,13 +142,23 @@ impl App {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let workers = tokio::spawn(self.notifier.clone().run(shutdown.clone()));
         let janitor = tokio::spawn(janitor(self.state.svc.clone(), shutdown.clone()));
+        let scheduler = tokio::spawn(scheduler(
+            self.state.svc.clone(),
+            self.scheduler_interval,
+            shutdown.clone(),
+        ));
         let router = kassa_http::router(self.state.clone());
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+        // Handlers may ask for the peer address (`ConnectInfo<SocketAddr>`).
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
         shutdown.cancel();
         let _ = workers.await;
         let _ = janitor.await;
+        let _ = scheduler.await;
         self.state.svc.store.close().await;
         served.context("serving HTTP")
     }
@@ -182,6 +213,22 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+}
+
+/// The Paymentwall scheduler: decides due risk reviews and renews or ends due subscriptions,
+/// one pass every `interval`. Several processes may run it on one database.
+async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: CancellationToken) {
+    loop {
+        match svc.pw_run_due().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(count = n, "paymentwall scheduler pass"),
+            Err(e) => tracing::warn!(error = %e, "paymentwall scheduler pass failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
         }
     }
 }

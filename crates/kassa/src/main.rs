@@ -27,6 +27,42 @@ enum Command {
     /// Manage merchants.
     #[command(subcommand)]
     Merchant(MerchantCmd),
+    /// Manage the Paymentwall dialect.
+    #[command(subcommand)]
+    Paymentwall(PaymentwallCmd),
+}
+
+#[derive(Subcommand)]
+enum PaymentwallCmd {
+    /// Manage Paymentwall projects.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+}
+
+#[derive(Subcommand)]
+enum ProjectCmd {
+    /// Create a project for a merchant and print it with its keys (the secret key is shown
+    /// only now).
+    Create {
+        /// The merchant (acct_…).
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["digital_goods", "virtual_currency", "cart"])]
+        api_type: String,
+        /// Where pingbacks are sent.
+        #[arg(long)]
+        pingback_url: Option<String>,
+        /// Pingback signature version: 1, 2 or 3 [default: 3; Cart is always 2].
+        #[arg(long)]
+        sign_version: Option<i64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -57,6 +93,17 @@ struct Common {
     /// TOML configuration file.
     #[arg(long, env = "KASSA_CONFIG")]
     config: Option<PathBuf>,
+    /// MaxMind-format (.mmdb) IP-to-country database [env: KASSA_COUNTRY_DB].
+    #[arg(long)]
+    country_db: Option<PathBuf>,
+    /// Header a trusted reverse proxy puts the client address in, e.g. x-forwarded-for
+    /// [env: KASSA_CLIENT_IP_HEADER].
+    #[arg(long)]
+    client_ip_header: Option<String>,
+    /// Paymentwall scheduler interval in milliseconds [default: 5000; env:
+    /// KASSA_SCHEDULER_INTERVAL_MS].
+    #[arg(long)]
+    scheduler_interval_ms: Option<u64>,
 }
 
 impl Common {
@@ -67,6 +114,9 @@ impl Common {
                 listen: self.listen.clone(),
                 database_url: self.database_url.clone(),
                 base_url: self.base_url.clone(),
+                country_db: self.country_db.clone(),
+                client_ip_header: self.client_ip_header.clone(),
+                scheduler_interval_ms: self.scheduler_interval_ms,
             },
         )
     }
@@ -121,7 +171,72 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Paymentwall(PaymentwallCmd::Project(ProjectCmd::Create {
+            merchant,
+            name,
+            api_type,
+            pingback_url,
+            sign_version,
+            json,
+            common,
+        })) => {
+            let cfg = common.load()?;
+            init_logging(&cfg.log_format);
+            let store = kassa::open_store(&cfg).await?;
+            let registry = prometheus::Registry::new();
+            let base = cfg
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", cfg.listen));
+            let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+            let created = create_project(
+                &svc,
+                &merchant,
+                kassa_service::paymentwall::ProjectInput {
+                    name: Some(name),
+                    api_type: Some(api_type),
+                    pingback_url,
+                    pingback_sign_version: sign_version,
+                    ..Default::default()
+                },
+            )
+            .await;
+            store.close().await;
+            let p = created?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                let text = |k: &str| p[k].as_str().unwrap_or("-").to_string();
+                println!(
+                    "project         {}\nname            {}\napi type        {}\nproject key     {}\nsecret key      {}\npingback url    {}\nsign version    {}",
+                    text("id"),
+                    text("name"),
+                    text("api_type"),
+                    text("project_key"),
+                    text("secret_key"),
+                    text("pingback_url"),
+                    p["pingback_sign_version"]
+                );
+            }
+            Ok(())
+        }
     }
+}
+
+/// Creates a Paymentwall project for an existing merchant; its JSON with the secret key.
+async fn create_project(
+    svc: &kassa_service::Services,
+    merchant: &str,
+    input: kassa_service::paymentwall::ProjectInput,
+) -> anyhow::Result<serde_json::Value> {
+    if svc.store.merchant(merchant).await?.is_none() {
+        anyhow::bail!("no such merchant: {merchant}");
+    }
+    let p = svc
+        .pw_create_project(merchant, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(p.to_json(true))
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {

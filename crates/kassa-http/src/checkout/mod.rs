@@ -16,7 +16,7 @@
 //!   party) and `X-Frame-Options: DENY`; bad input gets a 4xx page, never a 500.
 
 mod csrf;
-mod view;
+pub(crate) mod view;
 
 use askama::Template;
 use axum::extract::rejection::{FormRejection, PathRejection};
@@ -209,14 +209,14 @@ async fn checkout_page(
 /// The card form. Field names are the page's contract with its tests and with `checkout.js`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PayForm {
-    csrf: String,
-    nonce: String,
-    number: String,
-    exp: String,
-    cvc: String,
+pub(crate) struct PayForm {
+    pub(crate) csrf: String,
+    pub(crate) nonce: String,
+    pub(crate) number: String,
+    pub(crate) exp: String,
+    pub(crate) cvc: String,
     #[serde(default)]
-    name: String,
+    pub(crate) name: String,
 }
 
 /// A form that carries a CSRF field.
@@ -371,13 +371,13 @@ async fn pay(
     see_other(&location)
 }
 
-fn is_valid_nonce(n: &str) -> bool {
+pub(crate) fn is_valid_nonce(n: &str) -> bool {
     (16..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Turns the typed card into a payment method, or says which fields are wrong. Only formats
 /// are judged here (and expiry against the current month); the issuer judges everything else.
-fn parse_card(form: &PayForm, now: i64) -> Result<PaymentMethodInput, FieldErrors> {
+pub(crate) fn parse_card(form: &PayForm, now: i64) -> Result<PaymentMethodInput, FieldErrors> {
     let mut errors = FieldErrors::default();
     let number_text = form.number.trim();
     let number = if number_text.is_empty() {

@@ -5,6 +5,7 @@
 
 mod intents;
 mod openapi;
+mod paymentwall;
 mod refunds;
 mod webhooks;
 
@@ -89,6 +90,42 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(webhooks::event_deliveries),
         )
         .route("/v1/events/{id}/resend", post(webhooks::resend))
+        .route(
+            "/v1/paymentwall/projects",
+            post(paymentwall::create_project).get(paymentwall::list_projects),
+        )
+        .route(
+            "/v1/paymentwall/projects/{id}",
+            get(paymentwall::retrieve_project).post(paymentwall::update_project),
+        )
+        .route(
+            "/v1/paymentwall/projects/{id}/test_pingback",
+            post(paymentwall::test_pingback),
+        )
+        .route(
+            "/v1/paymentwall/projects/{id}/subscriptions",
+            get(paymentwall::project_subscriptions),
+        )
+        .route(
+            "/v1/paymentwall/projects/{id}/payments/{ref}",
+            get(paymentwall::retrieve_payment),
+        )
+        .route(
+            "/v1/paymentwall/projects/{id}/payments/{ref}/chargeback",
+            post(paymentwall::chargeback),
+        )
+        .route(
+            "/v1/paymentwall/subscriptions/{id}",
+            get(paymentwall::retrieve_subscription),
+        )
+        .route(
+            "/v1/paymentwall/subscriptions/{id}/cancel",
+            post(paymentwall::cancel_subscription),
+        )
+        .route(
+            "/v1/paymentwall/subscriptions/{id}/advance_clock",
+            post(paymentwall::advance_clock),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, authenticate));
     Router::new()

@@ -4,16 +4,19 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, refunds, webhooks};
+use super::{intents, paymentwall, refunds, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa native API", description = "Payment intents, refunds, webhook endpoints and events. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
+    info(title = "Kassa native API", description = "Payment intents, refunds, webhook endpoints, events and Paymentwall projects, subscriptions and payments. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
     paths(
         intents::create, intents::retrieve, intents::list, intents::confirm, intents::capture, intents::cancel,
         refunds::create, refunds::retrieve, refunds::list,
         webhooks::create, webhooks::list, webhooks::retrieve, webhooks::update, webhooks::delete, webhooks::rotate,
         webhooks::list_events, webhooks::retrieve_event, webhooks::event_deliveries, webhooks::resend,
+        paymentwall::create_project, paymentwall::list_projects, paymentwall::retrieve_project, paymentwall::update_project,
+        paymentwall::test_pingback, paymentwall::project_subscriptions, paymentwall::retrieve_subscription,
+        paymentwall::cancel_subscription, paymentwall::advance_clock, paymentwall::retrieve_payment, paymentwall::chargeback,
     ),
     modifiers(&Bearer)
 )]

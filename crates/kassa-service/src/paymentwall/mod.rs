@@ -12,7 +12,7 @@ pub use apis::{ApiError, PaymentStatus, TicketOutcome};
 pub use orders::{LinkError, LinkPath, OrderView};
 pub use pingbacks::{datetime_utc, test_pingback, TestPingback};
 pub use product::{ApiType, Product};
-pub use projects::{Project, ProjectInput, ProjectSettings, CUSTOM_MACROS};
+pub use projects::{Project, ProjectInput, ProjectSettings, CUSTOM_MACROS, PROJECT_PREFIX};
 pub use subscriptions::{subscription_json, RENEWAL_ATTEMPTS};
 
 pub const ORDER_PREFIX: &str = "pwo";

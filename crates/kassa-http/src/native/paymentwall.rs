@@ -1,0 +1,479 @@
+//! `/v1/paymentwall/…`: the merchant's side of the Paymentwall dialect. Projects (keys, API
+//! type, pingback settings), the Test Pingback Tool, subscriptions with their test clock, and
+//! paid orders with their delivery confirmations and a sandbox chargeback.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use kassa_paymentwall::{
+    CountryMethods, TYPE_AUTHORIZATION_VOIDED, TYPE_GOODWILL, TYPE_NEGATIVE, TYPE_PAYMENT,
+    TYPE_RISK_REVIEW_ACCEPTED, TYPE_RISK_REVIEW_DECLINED, TYPE_RISK_REVIEW_PENDING,
+    TYPE_SUBSCRIPTION_CANCELLED, TYPE_SUBSCRIPTION_EXPIRED, TYPE_SUBSCRIPTION_PAYMENT_FAILED,
+};
+use kassa_service::paymentwall::{self as pw, ProjectInput, ProjectSettings};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::{list_body, Caller};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::AppState;
+
+/// A project's fields. On create `name` and `api_type` are required; on update every field is
+/// optional and an absent one keeps its value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectParams {
+    pub name: Option<String>,
+    /// `digital_goods`, `virtual_currency` or `cart`.
+    pub api_type: Option<String>,
+    /// Where pingbacks are sent (http or https). `""` clears it.
+    pub pingback_url: Option<String>,
+    /// 1, 2 or 3 (default 3; Cart projects are always 2).
+    pub pingback_sign_version: Option<i64>,
+    /// Payment widget codes such as `p1_1`, `pw_1`, `m2_1`.
+    pub widgets: Option<Vec<String>>,
+    /// Payment system ids by country code (`"*"` for every other country).
+    #[schema(value_type = Option<Object>)]
+    pub payment_systems: Option<CountryMethods>,
+    /// Offer the Test payment method on the payment page.
+    pub test_method: Option<bool>,
+    /// Extra pingback parameters: name → `OWN` (the link's own parameter) or a macro.
+    #[schema(value_type = Option<Object>)]
+    pub custom_pingback: Option<BTreeMap<String, String>>,
+    /// Origins allowed to frame the payment page. `""` clears it.
+    pub frame_ancestors: Option<String>,
+    /// `vc_name`, `vc_rate`, `risk_review_delay_seconds`, `renewal_retry_seconds`,
+    /// `link_max_age_seconds`, `client_callbacks`.
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<ProjectSettings>,
+}
+
+impl From<ProjectParams> for ProjectInput {
+    fn from(p: ProjectParams) -> Self {
+        ProjectInput {
+            name: p.name,
+            api_type: p.api_type,
+            pingback_url: p.pingback_url,
+            pingback_sign_version: p.pingback_sign_version,
+            widgets: p.widgets,
+            payment_systems: p.payment_systems,
+            test_method: p.test_method,
+            custom_pingback: p.custom_pingback,
+            frame_ancestors: p.frame_ancestors,
+            settings: p.settings,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestPingbackParams {
+    /// Pingback type: 0, 1, 2, 12, 13, 14, 200, 201, 202 or 203.
+    #[serde(rename = "type")]
+    pub kind: u16,
+    /// The user id to send.
+    pub uid: String,
+    /// The product id (default `test_product`); ignored by Virtual Currency projects.
+    pub goodsid: Option<String>,
+    /// The transaction reference (default `t<unix time>`).
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    /// Chargeback reason 1 to 10; only with type 2.
+    pub reason: Option<u8>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceClock {
+    /// How far to move the subscription's clock forward, in seconds.
+    pub seconds: i64,
+}
+
+const PINGBACK_TYPES: [u16; 10] = [
+    TYPE_PAYMENT,
+    TYPE_GOODWILL,
+    TYPE_NEGATIVE,
+    TYPE_SUBSCRIPTION_CANCELLED,
+    TYPE_SUBSCRIPTION_EXPIRED,
+    TYPE_SUBSCRIPTION_PAYMENT_FAILED,
+    TYPE_RISK_REVIEW_PENDING,
+    TYPE_RISK_REVIEW_ACCEPTED,
+    TYPE_RISK_REVIEW_DECLINED,
+    TYPE_AUTHORIZATION_VOIDED,
+];
+
+/// How long the Test Pingback Tool waits for the merchant's answer.
+const TEST_PINGBACK_TIMEOUT: Duration = Duration::from_secs(15);
+/// Characters of the merchant's answer shown back.
+const RESPONSE_EXCERPT_CHARS: usize = 1000;
+
+/// Create a Paymentwall project; the response carries its `secret_key`, shown this once.
+#[utoipa::path(post, path = "/v1/paymentwall/projects", request_body = ProjectParams,
+    responses((status = 200, description = "The project with its secret key", body = Object), (status = 400, description = "Invalid parameters")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn create_project(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(req): ApiJson<ProjectParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let p = state
+        .svc
+        .pw_create_project(&caller.merchant.id, req.into())
+        .await?;
+    Ok(Json(p.to_json(true)))
+}
+
+/// List Paymentwall projects.
+#[utoipa::path(get, path = "/v1/paymentwall/projects",
+    responses((status = 200, description = "All projects (without secret keys)", body = Object)),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn list_projects(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let items: Vec<Value> = state
+        .svc
+        .pw_projects(&caller.merchant.id)
+        .await?
+        .iter()
+        .map(|p| p.to_json(false))
+        .collect();
+    let n = items.len() as i64;
+    Ok(Json(list_body("/v1/paymentwall/projects", items, n)))
+}
+
+/// Retrieve a Paymentwall project (without its secret key).
+#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "The project", body = Object), (status = 404, description = "No such project")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn retrieve_project(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let p = state.svc.pw_project(&caller.merchant.id, &id).await?;
+    Ok(Json(p.to_json(false)))
+}
+
+/// Update a Paymentwall project; absent fields keep their values.
+#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}", params(("id" = String, Path)), request_body = ProjectParams,
+    responses((status = 200, description = "The project", body = Object), (status = 400, description = "Invalid parameters"), (status = 404, description = "No such project")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn update_project(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ProjectParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let p = state
+        .svc
+        .pw_update_project(&caller.merchant.id, &id, req.into())
+        .await?;
+    Ok(Json(p.to_json(false)))
+}
+
+/// The Test Pingback Tool: sends a signed test pingback (`is_test=1`) to the project's pingback
+/// URL now and reports the query, the signature base string and the merchant's answer.
+#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}/test_pingback", params(("id" = String, Path)), request_body = TestPingbackParams,
+    responses((status = 200, description = "What was sent and how the merchant answered (`success`: HTTP 200 with the body OK)", body = Object),
+        (status = 400, description = "Invalid parameters, or the project has no pingback URL")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn test_pingback(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TestPingbackParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    if !PINGBACK_TYPES.contains(&req.kind) {
+        return Err(ApiError::invalid(
+            Some("type"),
+            "type must be one of 0, 1, 2, 12, 13, 14, 200, 201, 202, 203.",
+        ));
+    }
+    check_text("uid", &req.uid, 256)?;
+    if let Some(g) = &req.goodsid {
+        check_text("goodsid", g, 256)?;
+    }
+    if let Some(r) = &req.reference {
+        check_text("ref", r, 64)?;
+    }
+    if let Some(reason) = req.reason {
+        if req.kind != TYPE_NEGATIVE {
+            return Err(ApiError::invalid(
+                Some("reason"),
+                "reason is only sent with type 2.",
+            ));
+        }
+        if !(1..=10).contains(&reason) {
+            return Err(ApiError::invalid(
+                Some("reason"),
+                "reason must be from 1 to 10.",
+            ));
+        }
+    }
+    let project = state.svc.pw_project(&caller.merchant.id, &id).await?;
+    let Some(t) = pw::test_pingback(
+        &project,
+        req.kind,
+        &req.uid,
+        req.goodsid.as_deref().unwrap_or("test_product"),
+        req.reference.as_deref(),
+        req.reason,
+    ) else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "pingback_url_missing",
+            "This project has no pingback_url; set one first.",
+        ));
+    };
+    let (response, error) = match send_test_get(&t.url).await {
+        Ok((status, body)) => {
+            let error = if status != 200 {
+                Some(format!(
+                    "Pingback wasn't successful: the HTTP status code {status} is different from 200."
+                ))
+            } else if !is_ok_body(&body) {
+                Some("Pingback wasn't successful: the response body is not OK.".to_string())
+            } else {
+                None
+            };
+            (Some(json!({"status": status, "body": body})), error)
+        }
+        Err(e) => (None, Some(format!("Pingback wasn't successful: {e}."))),
+    };
+    Ok(Json(json!({
+        "url": t.url,
+        "query": t.query,
+        "signature_base_string": t.base_string,
+        "sign_version": t.sign_version.as_u8(),
+        "success": error.is_none(),
+        "response": response,
+        "error": error,
+    })))
+}
+
+fn check_text(param: &str, v: &str, max: usize) -> Result<(), ApiError> {
+    if v.is_empty() || v.chars().count() > max {
+        return Err(ApiError::invalid(
+            Some(param),
+            format!("{param} must be 1 to {max} characters."),
+        ));
+    }
+    Ok(())
+}
+
+/// Paymentwall's rule for an accepted pingback: the body `OK`, whitespace, a BOM and case
+/// tolerated (the worker in kassa-notify applies the same rule).
+fn is_ok_body(body: &str) -> bool {
+    body.trim_start_matches('\u{feff}')
+        .trim()
+        .eq_ignore_ascii_case("ok")
+}
+
+fn http_client() -> Result<&'static reqwest::Client, String> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(TEST_PINGBACK_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Kassa Pingback")
+        .build()
+        .map_err(|e| format!("the HTTP client could not start ({e})"))?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
+/// GETs `url`; the status and the first [`RESPONSE_EXCERPT_CHARS`] characters of the body, or
+/// why nothing came back.
+async fn send_test_get(url: &str) -> Result<(u16, String), String> {
+    let mut resp = http_client()?.get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            format!("no answer within {} s", TEST_PINGBACK_TIMEOUT.as_secs())
+        } else if e.is_connect() {
+            "could not connect to the pingback URL".to_string()
+        } else {
+            "the request failed".to_string()
+        }
+    })?;
+    let status = resp.status().as_u16();
+    // A character is at most 4 bytes: this is enough for the excerpt.
+    let max_bytes = RESPONSE_EXCERPT_CHARS * 4;
+    let mut buf: Vec<u8> = Vec::new();
+    while buf.len() < max_bytes {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    buf.truncate(max_bytes);
+    let body: String = String::from_utf8_lossy(&buf)
+        .chars()
+        .take(RESPONSE_EXCERPT_CHARS)
+        .collect();
+    Ok((status, body))
+}
+
+/// List a project's subscriptions.
+#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}/subscriptions", params(("id" = String, Path)),
+    responses((status = 200, description = "The project's subscriptions", body = Object), (status = 404, description = "No such project")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn project_subscriptions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let items: Vec<Value> = state
+        .svc
+        .pw_subscriptions_of_project(&caller.merchant.id, &id)
+        .await?
+        .iter()
+        .map(pw::subscription_json)
+        .collect();
+    let n = items.len() as i64;
+    Ok(Json(list_body(
+        &format!("/v1/paymentwall/projects/{id}/subscriptions"),
+        items,
+        n,
+    )))
+}
+
+/// Retrieve a subscription.
+#[utoipa::path(get, path = "/v1/paymentwall/subscriptions/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "The subscription", body = Object), (status = 404, description = "No such subscription")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn retrieve_subscription(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let s = state.svc.pw_subscription(&caller.merchant.id, &id).await?;
+    Ok(Json(pw::subscription_json(&s)))
+}
+
+/// Cancel an active subscription: no more renewals; a type 12 pingback is sent now and the paid
+/// period ends with type 13.
+#[utoipa::path(post, path = "/v1/paymentwall/subscriptions/{id}/cancel", params(("id" = String, Path)),
+    responses((status = 200, description = "The cancelled subscription", body = Object), (status = 400, description = "Not active")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn cancel_subscription(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let s = state
+        .svc
+        .pw_cancel_subscription(&caller.merchant.id, &id)
+        .await?;
+    Ok(Json(pw::subscription_json(&s)))
+}
+
+/// Test clock: moves a test subscription's clock forward, then runs the scheduler once so
+/// renewals and expiry that came due happen now.
+#[utoipa::path(post, path = "/v1/paymentwall/subscriptions/{id}/advance_clock", params(("id" = String, Path)), request_body = AdvanceClock,
+    responses((status = 200, description = "The subscription after the scheduler ran", body = Object), (status = 400, description = "Invalid seconds, or not a test subscription")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn advance_clock(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AdvanceClock>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    state
+        .svc
+        .pw_advance_clock(&caller.merchant.id, &id, req.seconds)
+        .await?;
+    // The clock moved (committed); a failed pass is retried by the scheduler task.
+    if let Err(e) = state.svc.pw_run_due().await {
+        tracing::warn!(error = %e, "scheduler pass after advancing a test clock failed");
+    }
+    let s = state.svc.pw_subscription(&caller.merchant.id, &id).await?;
+    Ok(Json(pw::subscription_json(&s)))
+}
+
+/// A paid order by its `ref`: the Paymentwall payment object, the Kassa payment intent behind
+/// it, and the delivery confirmations the merchant sent.
+#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}/payments/{ref}", params(("id" = String, Path), ("ref" = String, Path)),
+    responses((status = 200, description = "`payment`, `payment_intent` and `delivery_confirmations`", body = Object), (status = 404, description = "No such payment")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn retrieve_payment(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, reference)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let order = state
+        .svc
+        .pw_order_by_ref(&caller.merchant.id, &id, &reference)
+        .await?;
+    let payment = state.svc.pw_payment_object(&order).await?;
+    let confirmations: Vec<Value> = state
+        .svc
+        .pw_delivery_confirmations(&caller.merchant.id, &id, &reference)
+        .await?
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "status": d.status,
+                "payload": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
+                "created": d.created_at / 1000,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "payment": payment,
+        "payment_intent": order.payment_intent_id,
+        "delivery_confirmations": confirmations,
+    })))
+}
+
+/// Sandbox: the customer's bank takes a payment back. The payment is refunded in full and the
+/// merchant gets a type 2 pingback with reason 1.
+#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}/payments/{ref}/chargeback", params(("id" = String, Path), ("ref" = String, Path)),
+    responses((status = 200, description = "The refund", body = Object), (status = 400, description = "Not refundable"), (status = 404, description = "No such payment")),
+    security(("bearer" = [])), tag = "paymentwall")]
+pub async fn chargeback(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, reference)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    Ok(Json(
+        state
+            .svc
+            .pw_sandbox_chargeback(&caller.merchant.id, &id, &reference)
+            .await?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ok_bodies() {
+        for ok in ["OK", "ok", " OK\n", "\u{feff}OK", "Ok"] {
+            assert!(is_ok_body(ok), "{ok:?}");
+        }
+        for bad in ["", "OK thanks", "K", "NOT OK", "0"] {
+            assert!(!is_ok_body(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+// Paymentwall-compatible payment page: client-side callbacks to the parent window (when framed)
+// and the redirect to success_url (when not framed). Messages are JSON strings
+// {"event": name, "data": {...}}, posted with target origin "*" (the merchant's origin is not
+// known to the page; frame-ancestors limits who may frame it).
+(function () {
+  "use strict";
+  var root = document.getElementById("pw");
+  if (!root) { return; }
+  var framed = window.parent && window.parent !== window;
+  var callbacks = root.getAttribute("data-callbacks") === "1";
+  var state = root.getAttribute("data-state");
+
+  function post(name, data) {
+    if (!framed || !callbacks) { return; }
+    var msg = { event: name };
+    if (data !== undefined) { msg.data = data; }
+    try { window.parent.postMessage(JSON.stringify(msg), "*"); } catch (e) { /* parent gone */ }
+  }
+
+  function size() {
+    var d = document.documentElement;
+    post("widgetSizeChanged", { height: d.scrollHeight + "px", width: d.scrollWidth + "px" });
+  }
+
+  post("widgetLoaded");
+  size();
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    if (resizeTimer) { clearTimeout(resizeTimer); }
+    resizeTimer = setTimeout(size, 150);
+  });
+
+  var forms = document.querySelectorAll("#pay-form, #action-form");
+  Array.prototype.forEach.call(forms, function (form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[type=submit]");
+      post("paymentProcessingStart");
+      // One submission per rendered form; the server would ignore a second one anyway.
+      setTimeout(function () {
+        Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = true; });
+      }, 0);
+      if (button) { button.setAttribute("aria-busy", "true"); }
+    });
+  });
+
+  if (state === "methods" || (state === "form" && document.getElementById("decline"))) {
+    post("paymentProcessingEnd");
+  }
+
+  if (state === "success") {
+    var payment = null;
+    try { payment = JSON.parse(root.getAttribute("data-payment") || "null"); } catch (e) { payment = null; }
+    post("paymentProcessingEnd");
+    post("paymentSuccess", payment || {});
+    var url = root.getAttribute("data-success-url");
+    if (url && !framed) {
+      setTimeout(function () { window.location.assign(url); }, 3000);
+    }
+  }
+
+  if (state === "processing") {
+    setTimeout(function () { window.location.reload(); }, 1500);
+  }
+})();
