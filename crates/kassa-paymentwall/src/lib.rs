@@ -3,8 +3,9 @@
 //! SDKs compute them (spec: `shared/reference/paymentwall.md` §3 and §4).
 //!
 //! Invariants:
-//! - Everything here is pure: no I/O, no clocks, no randomness, no async. The same input always
-//!   gives the same output, so a retried pingback carries the identical query and `sig`.
+//! - Everything here but [`geo::CountryDb::open`] (which reads the configured database file) is
+//!   pure: no I/O, no clocks, no randomness, no async. The same input always gives the same
+//!   output, so a retried pingback carries the identical query and `sig`.
 //! - Signatures are computed over the decoded values **exactly as received** (never normalised:
 //!   `10`, `10.0` and `10.00` are three different amounts to sign), and every parameter except
 //!   `sign` (widget) or `sig` (pingback) is signed.

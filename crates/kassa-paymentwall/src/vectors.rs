@@ -1,4 +1,4 @@
-//! Every test vector and worked example of `shared/reference/paymentwall.md` (§3.3, §3.4, §4.5),
+//! Every test vector and worked example of `shared/reference/paymentwall.md` (§3.3, §3.4, §4.5, §5, §6),
 //! checked against this crate. The literal values are copied from the spec; they were produced
 //! by running the official SDKs ([RUN]).
 
@@ -720,4 +720,53 @@ fn the_real_world_test_tool_v1_pingback_is_reproduced() {
     );
     let params = parse_query(&pingback.query_string(secret)).unwrap();
     assert!(verify_pingback(&params, secret, ApiType::VirtualCurrency));
+}
+
+// ---- §5 / §6: the REST APIs are signed with the widget algorithm ----
+
+#[test]
+fn the_payment_systems_api_vectors_are_reproduced() {
+    let mut q = p(&[("key", KEY), ("country_code", "US"), ("sign_version", "2")]);
+    assert_eq!(
+        widget_base(&q, Ordering::Flat),
+        "country_code=USkey=c22f895840bf2391f67a40da64bfed26sign_version=2"
+    );
+    assert_eq!(
+        sign_widget(&q, SECRET, SignVersion::V2),
+        "a12c197e26f8bc7c9b3ccb176ca26476"
+    );
+    q[2].1 = "3".into();
+    let v3 = sign_widget(&q, SECRET, SignVersion::V3);
+    assert_eq!(
+        v3,
+        "6216c697eac62c737eb8d9674fdaac183ce529c695ae71cdc3209821e1bbc6b6"
+    );
+    q.push(("sign".into(), v3));
+    assert_eq!(verify_widget(&q, SECRET), Ok(SignVersion::V3));
+}
+
+#[test]
+fn the_cancellation_ticket_and_payment_status_vectors_are_reproduced() {
+    let mut ticket = p(&[
+        ("key", KEY),
+        ("ref", "b1493096790"),
+        ("uid", "user40012"),
+        ("type", "1"),
+        ("message", "cancelled order"),
+        ("test_mode", "1"),
+        ("sign_version", "3"),
+    ]);
+    let sign = sign_widget(&ticket, SECRET, SignVersion::V3);
+    assert_eq!(
+        sign,
+        "d637f183af4c9c8b75856af7e64ae592767c054d85a78d1e7b704bfa562b7ba3"
+    );
+    ticket.push(("sign".into(), sign));
+    assert_eq!(verify_widget(&ticket, SECRET), Ok(SignVersion::V3));
+
+    let status = p(&[("key", KEY), ("ref", "b1493096790"), ("sign_version", "3")]);
+    assert_eq!(
+        sign_widget(&status, SECRET, SignVersion::V3),
+        "8bfb990ae775f72ca7f473a7311fbbc8556b9cd91e7c591737d921b8ea0dfba7"
+    );
 }
