@@ -758,10 +758,13 @@ impl Services {
                     now,
                 );
                 tx.insert_event(&ev, &refund.id).await?;
+                // Paymentwall's reason: the chargeback helper's, 10 for a partial refund,
+                // otherwise 9 (cancelled order).
                 let reason = refund
                     .metadata
                     .get(crate::paymentwall::CHARGEBACK_REASON_KEY)
-                    .and_then(|r| r.parse::<u8>().ok());
+                    .and_then(|r| r.parse::<u8>().ok())
+                    .or((amount < pi.amount_received).then_some(10));
                 self.pw_after_refund(&mut tx, &pi.id, reason, &ev.id, now)
                     .await?;
             }

@@ -879,7 +879,64 @@ async fn payment_systems_by_country(app: &TestApp) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// Refunds through the native API and the sandbox chargeback helper reach the Paymentwall
+/// merchant as type 2 pingbacks: partial refund `reason=10`, chargeback `reason=1`.
+async fn native_refunds_and_chargebacks(app: &TestApp) {
+    let rx = PingbackReceiver::start().await;
+    let p = project(app, "digital_goods", &rx.url, Value::Null).await;
+    let mut refs = Vec::new();
+    for item in ["r1", "r2"] {
+        let mut params = FIXED.to_vec();
+        params.retain(|(k, _)| *k != "ag_external_id");
+        params.push(("ag_external_id", item));
+        params.push(("ps", "cc"));
+        let order = open(
+            app,
+            &link(&p, "/api/subscription", &params, SignVersion::V3),
+        )
+        .await;
+        submit(app, &order, "pay", &card("123")).await;
+        let n = refs.len();
+        refs.push(get(&rx.wait_for(n + 1).await[n], "ref").to_string());
+    }
+    let (status, payment) = app
+        .get(&format!(
+            "/v1/paymentwall/projects/{}/payments/{}",
+            p.id, refs[0]
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{payment}");
+    let pi = payment["payment_intent"].as_str().unwrap();
+    let (status, refund) = app
+        .post(
+            "/v1/refunds",
+            serde_json::json!({"payment_intent": pi, "amount": 100}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refund}");
+    let partial = rx.wait_for(3).await[2].clone();
+    assert_valid(&p, &partial);
+    assert_eq!(get(&partial, "type"), "2");
+    assert_eq!(get(&partial, "reason"), "10");
+    assert_eq!(get(&partial, "ref"), refs[0]);
+    let (status, _) = app
+        .post(
+            &format!(
+                "/v1/paymentwall/projects/{}/payments/{}/chargeback",
+                p.id, refs[1]
+            ),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let cb = rx.wait_for(4).await[3].clone();
+    assert_valid(&p, &cb);
+    assert_eq!(get(&cb, "reason"), "1");
+    assert_eq!(get(&cb, "ref"), refs[1]);
+}
+
 on_both!(
+    native_refunds_and_chargebacks,
     one_time_card_payment_refund_and_apis,
     refused_links,
     test_method_and_other_methods,
@@ -969,7 +1026,10 @@ async fn methods_follow_the_ip_country(db: Db) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let order = r.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = page(&app, &order).await;
-    assert!(html.contains("Mobile wallet") && !html.contains("id=\"ps-sandboxbank\""), "{html}");
+    assert!(
+        html.contains("Mobile wallet") && !html.contains("id=\"ps-sandboxbank\""),
+        "{html}"
+    );
     app.stop().await;
     guard.drop_database().await;
 }
