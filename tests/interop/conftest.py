@@ -444,3 +444,22 @@ def browser(tmp_path):
         yield driver
     finally:
         driver.quit()
+
+
+# ---------------------------------------------------------------------------------------------
+# Paymentwall dialect: the merchant's pingback endpoint
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pingbacks():
+    """A merchant pingback endpoint on a free loopback port (`paymentwall_support.PingbackServer`):
+    GET /pb/<name> answers `OK` only when the validator registered for <name> (an SDK's
+    pingback check) accepts the pingback; every request is recorded."""
+    from paymentwall_support import start_pingback_server
+
+    server, stop = start_pingback_server()
+    try:
+        yield server
+    finally:
+        stop()

@@ -38,7 +38,10 @@ fn find_python(root: &Path) -> Result<PathBuf, String> {
         ));
     }
     let probe = Command::new(&python)
-        .args(["-c", "import pytest, selenium, standardwebhooks"])
+        .args([
+            "-c",
+            "import pytest, selenium, standardwebhooks, paymentwall",
+        ])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
