@@ -42,7 +42,7 @@ pub use methods::{
     CountryMethods, MethodKind, PaymentSystem, ANY_COUNTRY, MAX_COUNTRY_METHODS_ENTRIES,
     TEST_METHOD_ID,
 };
-pub use pingback::{verify_pingback, ApiType, Pingback};
+pub use pingback::{verify_pingback, ApiType, Pingback, RESERVED as PINGBACK_PARAMETERS};
 pub use query::{encode_query, parse_query, Params, QueryError};
 pub use widget::{sign_widget, verify_widget, widget_base, SignError, SignVersion};
 

@@ -36,7 +36,7 @@ impl ApiType {
 
 /// Parameter names the pingback itself uses; a custom parameter may not reuse one (nor
 /// `name[…]` of one), as the merchant would then see the name twice.
-const RESERVED: [&str; 11] = [
+pub const RESERVED: [&str; 11] = [
     "uid",
     "type",
     "ref",

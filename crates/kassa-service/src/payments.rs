@@ -799,17 +799,7 @@ fn processor_failure(e: &ProcessorError) -> PaymentError {
 
 /// The calendar year and month of a Unix-millisecond time (UTC), for card expiry checks.
 pub fn year_month(ms: i64) -> (u32, u32) {
-    // Days since 1970-01-01 to civil date (proleptic Gregorian).
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
+    let (y, m, _) = crate::paymentwall::product::civil_from_days(ms.div_euclid(86_400_000));
     (y as u32, m as u32)
 }
 

@@ -78,7 +78,7 @@ async fn js() -> Response {
     asset("text/javascript; charset=utf-8", JS)
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
             (CONTENT_TYPE, content_type),

@@ -35,7 +35,7 @@ use kassa_service::{Idem, ServiceError};
 use kassa_store::{now_ms, IdemBegin};
 use serde::Deserialize;
 
-use crate::checkout::{is_valid_nonce, parse_card, PayForm};
+use crate::checkout::{asset, is_valid_nonce, parse_card, PayForm};
 use crate::AppState;
 use view::{ErrorPage, Mode, OrderPage};
 
@@ -142,17 +142,6 @@ async fn css() -> Response {
 
 async fn js() -> Response {
     asset("text/javascript; charset=utf-8", JS)
-}
-
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (CONTENT_TYPE, content_type),
-            (CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 async fn logo(Path(file): Path<String>) -> Response {

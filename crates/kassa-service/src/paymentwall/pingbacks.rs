@@ -58,28 +58,14 @@ fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn datetime_utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
+    let (y, m, d) = super::product::civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    let (y, m) = crate::payments::year_month(ms);
-    // day of month: days since the first of the month
-    let first = days_from_ym(i64::from(y), i64::from(m));
     format!(
-        "{y:04}-{m:02}-{:02} {:02}:{:02}:{:02}",
-        days - first + 1,
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
         sod / 3600,
         (sod % 3600) / 60,
         sod % 60
     )
-}
-
-fn days_from_ym(y: i64, m: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Builds the pingback of `type_code` for a paid order.

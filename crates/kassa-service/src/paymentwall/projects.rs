@@ -158,20 +158,6 @@ pub const CUSTOM_MACROS: &[&str] = &[
     "USER_ID",
 ];
 
-const RESERVED_PINGBACK_NAMES: &[&str] = &[
-    "uid",
-    "type",
-    "ref",
-    "sig",
-    "sign_version",
-    "is_test",
-    "reason",
-    "goodsid",
-    "currency",
-    "slength",
-    "speriod",
-];
-
 fn check_pingback_url(url: &str) -> Result<()> {
     let parsed = url::Url::parse(url).map_err(|_| {
         ServiceError::invalid("pingback_url", "pingback_url must be an absolute URL.")
@@ -322,7 +308,7 @@ impl Services {
                     && name
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                    && !RESERVED_PINGBACK_NAMES.contains(&name.as_str());
+                    && !kassa_paymentwall::PINGBACK_PARAMETERS.contains(&name.as_str());
                 if !name_ok {
                     return Err(ServiceError::invalid(
                         "custom_pingback",
