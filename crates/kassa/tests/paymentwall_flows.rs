@@ -433,6 +433,17 @@ async fn refused_links(app: &TestApp) {
     ];
     let (status, _) = page(app, &link(&p, "/api/subscription", &bad, SignVersion::V3)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // An email the core refuses (no dotted domain) is dropped; the payment keeps its metadata.
+    let mut odd = FIXED.to_vec();
+    odd.push(("email", "buyer@localhost"));
+    let order = open(app, &link(&p, "/api/subscription", &odd, SignVersion::V3)).await;
+    let view = app
+        .svc
+        .pw_order_view(order.rsplit('/').next().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(view.intent.receipt_email, None);
+    assert_eq!(view.intent.metadata.get("paymentwall_project"), Some(&p.id));
     // An expired timestamp.
     let mut old = FIXED.to_vec();
     old.push(("timestamp", "1500000000"));

@@ -526,19 +526,24 @@ async fn pay(
     {
         tracing::warn!(error = %e, "could not complete a payment page idempotency key");
     }
-    // A decline shows the chosen method's form again with the message.
-    let loc = match st
+    back_to_page(&st, &view, system.id).await
+}
+
+/// After the customer answered: the order page, which shows the outcome; after a decline, the
+/// chosen method's form again (with the message).
+async fn back_to_page(st: &AppState, view: &OrderView, ps: &str) -> Response {
+    let back = format!("/pw/orders/{}", view.order.id);
+    match st
         .svc
         .store
         .intent_by_id_any_merchant(&view.intent.id)
         .await
     {
         Ok(Some(pi)) if pi.status == IntentStatus::RequiresPaymentMethod => {
-            format!("{back}?ps={}", system.id)
+            see_other(&format!("{back}?ps={ps}"))
         }
-        _ => back,
-    };
-    see_other(&loc)
+        _ => see_other(&back),
+    }
 }
 
 #[derive(Deserialize)]
@@ -592,18 +597,7 @@ async fn action(
         Err(ServiceError::NotFound { .. }) => return not_found(),
         Err(e) => return internal(&e),
     }
-    let loc = match st
-        .svc
-        .store
-        .intent_by_id_any_merchant(&view.intent.id)
-        .await
-    {
-        Ok(Some(pi)) if pi.status == IntentStatus::RequiresPaymentMethod => {
-            format!("{back}?ps={}", view.order.method.as_deref().unwrap_or(""))
-        }
-        _ => back,
-    };
-    see_other(&loc)
+    back_to_page(&st, &view, view.order.method.as_deref().unwrap_or("")).await
 }
 
 // ---- REST APIs ----

@@ -4,7 +4,7 @@ use kassa_core::events::EventType;
 use kassa_core::intent::{IntentStatus, PaymentIntent};
 use kassa_core::secret::hash_api_key as sha256_hex;
 use kassa_paymentwall::methods::{find, methods_for, PaymentSystem};
-use kassa_paymentwall::{parse_query, verify_widget, SignError, SignVersion};
+use kassa_paymentwall::{parse_query, verify_widget, SignError};
 use kassa_processor::PaymentMethodInput;
 use kassa_store::{now_ms, PwOrder};
 
@@ -127,10 +127,9 @@ impl Services {
         let Some(project) = self.pw_project_by_key(key).await? else {
             return Ok(Err(LinkError::NotAuthorized));
         };
-        let version = match verify_widget(&params, &project.secret) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        if let Err(e) = verify_widget(&params, &project.secret) {
+            return Ok(Err(e.into()));
+        }
         let expected = match project.api_type {
             ApiType::DigitalGoods => LinkPath::Subscription,
             ApiType::VirtualCurrency => LinkPath::Ps,
@@ -220,7 +219,6 @@ impl Services {
                 "No payment system is available in your country.".into(),
             )));
         }
-        let _ = version == SignVersion::V1;
 
         let link_hash = sha256_hex(&format!("{}?{raw_query}", project.row.id));
         if let Some(existing) = self
@@ -253,31 +251,21 @@ impl Services {
         if description.is_empty() {
             description = "Payment".into();
         }
-        let pi = match self.build_intent(
-            &project.row.merchant_id,
-            CreateIntentParams {
-                amount,
-                currency: Some(currency),
-                description: Some(description),
-                metadata,
-                receipt_email: receipt_email.clone(),
-                ..Default::default()
-            },
-            now,
-        ) {
+        let intent_params = |receipt_email: Option<String>| CreateIntentParams {
+            amount,
+            currency: Some(currency),
+            description: Some(description.clone()),
+            metadata: metadata.clone(),
+            receipt_email,
+            ..Default::default()
+        };
+        let merchant = &project.row.merchant_id;
+        let pi = match self.build_intent(merchant, intent_params(receipt_email), now) {
             Ok(pi) => pi,
-            // A malformed email is the link's problem, not a reason to fail.
-            Err(ServiceError::Invalid { param: Some(p), .. }) if p == "receipt_email" => self
-                .build_intent(
-                    &project.row.merchant_id,
-                    CreateIntentParams {
-                        amount,
-                        currency: Some(currency),
-                        description: Some(product.description().chars().take(900).collect()),
-                        ..Default::default()
-                    },
-                    now,
-                )?,
+            // A malformed email is the link's problem, not a reason to refuse the payment.
+            Err(ServiceError::Invalid { param: Some(p), .. }) if p == "receipt_email" => {
+                self.build_intent(merchant, intent_params(None), now)?
+            }
             Err(e) => return Err(e),
         };
         let order = PwOrder {

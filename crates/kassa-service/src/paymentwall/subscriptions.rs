@@ -130,12 +130,8 @@ impl Services {
             s.payments += 1;
             s.failed_attempts = 0;
             s.period_end = Some(plan.period.add_to(start));
-            if s.status == "active" {
-                s.next_attempt_at = s.period_end;
-            } else {
-                // Cancelled while the renewal was in flight: it runs out at the new end.
-                s.next_attempt_at = s.period_end;
-            }
+            // Renewed (or, if cancelled while the renewal was in flight, expires) at the new end.
+            s.next_attempt_at = s.period_end;
             if pi.processor_ref.is_some() {
                 s.credential = pi.processor_ref.clone();
             }
