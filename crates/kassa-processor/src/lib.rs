@@ -204,6 +204,9 @@ pub struct AuthorizeRequest<'a> {
     /// An authorization held for review
     /// ([`AuthorizeOutcome::UnderReview`]) is never captured here.
     pub capture: bool,
+    /// `true` when the merchant's account requires 3-D Secure for every card payment: an
+    /// approvable card is then challenged even where the issuer would not ask.
+    pub three_d_secure: bool,
     /// Server secret for [`CardNumber::fingerprint`] and the wallet
     /// fingerprint.
     pub fingerprint_key: &'a [u8],
@@ -221,6 +224,7 @@ impl fmt::Debug for AuthorizeRequest<'_> {
             .field("amount", &self.amount)
             .field("method", self.method)
             .field("capture", &self.capture)
+            .field("three_d_secure", &self.three_d_secure)
             .field("fingerprint_key", &"<redacted>")
             .field("now_year", &self.now_year)
             .field("now_month", &self.now_month)

@@ -451,7 +451,11 @@ impl SandboxProcessor {
         }
 
         let rule = CvcRule::for_cvc(cvc);
-        let outcome = match scenario_for(number.digits()) {
+        let scenario = match scenario_for(number.digits()) {
+            Scenario::Approve { .. } if req.three_d_secure => Scenario::Challenge { approve: true },
+            other => other,
+        };
+        let outcome = match scenario {
             Scenario::Approve { renewals_decline } => {
                 let flags = RefFlags {
                     review: rule.review(),
@@ -750,6 +754,7 @@ mod tests {
         key: &[u8],
     ) -> Result<AuthorizeResult, ProcessorError> {
         block_on(SandboxProcessor.authorize(AuthorizeRequest {
+            three_d_secure: false,
             attempt_id: "att_test",
             amount: usd(1000),
             method,
@@ -1173,6 +1178,7 @@ mod tests {
         assert!(!debug.contains("987"), "{debug}");
         assert!(!debug.contains("Jenny"), "{debug}");
         let request = AuthorizeRequest {
+            three_d_secure: false,
             attempt_id: "att_1",
             amount: usd(1),
             method: &method,
@@ -1269,6 +1275,7 @@ mod tests {
         assert_eq!(processor.name(), "sandbox");
         let method = PaymentMethodInput::TestToken("pm_card_visa".to_string());
         let result = block_on(processor.authorize(AuthorizeRequest {
+            three_d_secure: false,
             attempt_id: "att_dyn",
             amount: usd(1),
             method: &method,
@@ -1359,6 +1366,7 @@ mod tests {
         // `authorize` in these tests always asks for capture.
         let method = card_with_cvc("4242424242424242", "555");
         let result = block_on(SandboxProcessor.authorize(AuthorizeRequest {
+            three_d_secure: false,
             attempt_id: "att_hold",
             amount: usd(1000),
             method: &method,
@@ -1860,6 +1868,7 @@ mod tests {
             assert!(!debug.contains(leaked), "{leaked} in {debug}");
         }
         let request = AuthorizeRequest {
+            three_d_secure: false,
             attempt_id: "att_1",
             amount: usd(1),
             method: &method,

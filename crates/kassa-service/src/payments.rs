@@ -34,6 +34,8 @@ pub struct CreateIntentParams {
 pub struct ConfirmParams {
     pub method: PaymentMethodInput,
     pub return_url: Option<String>,
+    /// Challenge every approvable card with 3-D Secure (a Paymob 3-D Secure integration).
+    pub three_d_secure: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -300,6 +302,7 @@ impl Services {
                 },
                 method: &p.method,
                 capture: pi.capture_method == CaptureMethod::Automatic,
+                three_d_secure: p.three_d_secure,
                 fingerprint_key: &self.fingerprint_key,
                 now_year: year,
                 now_month: month,

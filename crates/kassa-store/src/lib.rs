@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod paymentwall;
+mod paymob;
 mod rows;
 
 use std::str::FromStr;
@@ -26,6 +27,10 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use paymentwall::{PwDeliveryConfirmation, PwOrder, PwProject, PwSubscription};
+pub use paymob::{
+    PmCardToken, PmIntegration, PmIntention, PmOrder, PmPlan, PmProfile, PmSubscription,
+    PmTransaction,
+};
 pub use rows::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -1137,6 +1142,33 @@ impl Tx {
             now,
             "pending",
             Some(request_url),
+            None,
+        )
+        .await
+    }
+
+    /// Queues a POST of `request_body` (JSON) to `request_url`, both rendered now so every
+    /// retry sends the identical request (Paymob callbacks).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_post_delivery(
+        &mut self,
+        merchant_id: &str,
+        channel: &str,
+        target_id: &str,
+        event_id: &str,
+        request_url: &str,
+        request_body: &str,
+        now: i64,
+    ) -> Result<String> {
+        self.insert_delivery_row(
+            merchant_id,
+            channel,
+            target_id,
+            event_id,
+            now,
+            "pending",
+            Some(request_url),
+            Some(request_body),
         )
         .await
     }
@@ -1158,6 +1190,7 @@ impl Tx {
             now,
             status,
             None,
+            None,
         )
         .await
     }
@@ -1172,12 +1205,13 @@ impl Tx {
         now: i64,
         status: &str,
         request_url: Option<&str>,
+        request_body: Option<&str>,
     ) -> Result<String> {
         let id = kassa_core::ids::new_id(kassa_core::ids::prefix::DELIVERY);
         sqlx::query(
             "INSERT INTO deliveries (id, merchant_id, channel, endpoint_id, event_id, status, \
-             attempt_count, next_attempt_at, created_at, updated_at, request_url) \
-             VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6, $8)",
+             attempt_count, next_attempt_at, created_at, updated_at, request_url, request_body) \
+             VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6, $8, $9)",
         )
         .bind(&id)
         .bind(merchant_id)
@@ -1187,6 +1221,7 @@ impl Tx {
         .bind(now)
         .bind(status)
         .bind(request_url)
+        .bind(request_body)
         .execute(&mut *self.tx)
         .await?;
         Ok(id)

@@ -30,7 +30,7 @@ pub(crate) const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, description, en
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, merchant_id, channel, endpoint_id, event_id, status, \
     attempt_count, next_attempt_at, lease_owner, lease_until, last_status_code, created_at, \
-    updated_at, request_url";
+    updated_at, request_url, request_body";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merchant {
@@ -140,6 +140,8 @@ pub struct Delivery {
     pub updated_at: i64,
     /// The request rendered when the notification was queued (channels other than webhooks).
     pub request_url: Option<String>,
+    /// The rendered request body (Paymob callbacks: JSON, POSTed to `request_url`).
+    pub request_body: Option<String>,
 }
 
 impl Delivery {
@@ -159,6 +161,7 @@ impl Delivery {
             created_at: r.get("created_at"),
             updated_at: r.get("updated_at"),
             request_url: r.get("request_url"),
+            request_body: r.get("request_body"),
         }
     }
 }

@@ -335,6 +335,7 @@ async fn pay(
             ConfirmParams {
                 method,
                 return_url: None,
+                three_d_secure: false,
             },
             Some(&idem),
         )

@@ -266,6 +266,7 @@ pub async fn confirm(
             ConfirmParams {
                 method,
                 return_url: req.return_url,
+                three_d_secure: false,
             },
             idem.as_ref().map(|e| &e.0),
         )

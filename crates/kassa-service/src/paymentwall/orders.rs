@@ -381,6 +381,7 @@ impl Services {
             ConfirmParams {
                 method,
                 return_url: None,
+                three_d_secure: false,
             },
             idem,
         )

@@ -1,0 +1,513 @@
+//! Paymob-compatible accounts: profiles, integrations, orders, intentions, transactions, saved
+//! cards, subscription plans and subscriptions. JSON documents stay JSON text here; the service
+//! gives them meaning.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{Result, Store, Tx};
+
+/// Declares a row struct, its column list and its `from_row`. Booleans are stored as BIGINT.
+macro_rules! pm_row {
+    ($(#[$m:meta])* $name:ident, $cols:ident = $table:literal { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name { $(pub $field: $ty),* }
+        const $cols: &str = pm_row!(@cols $($field),*);
+        impl $name {
+            fn from_row(r: &AnyRow) -> Self {
+                $name { $($field: pm_row!(@get r, $field, $ty)),* }
+            }
+        }
+    };
+    (@cols $first:ident $(, $rest:ident)*) => { concat!(stringify!($first) $(, ", ", stringify!($rest))*) };
+    (@get $r:ident, $field:ident, bool) => { $r.get::<i64, _>(stringify!($field)) != 0 };
+    (@get $r:ident, $field:ident, $ty:ty) => { $r.get::<$ty, _>(stringify!($field)) };
+}
+
+pm_row!(
+    /// A merchant's Paymob account. `id` is Paymob's profile id (`owner` of transactions).
+    PmProfile, PROFILE_COLUMNS = "pm_profiles" {
+        id: i64, merchant_id: String, country: String, live: bool, secret_key_hash: String,
+        public_key: String, api_key_hash: String, hmac_enc: String, iframe_id: i64, doc: String,
+        created_at: i64,
+    }
+);
+pm_row!(PmIntegration, INTEGRATION_COLUMNS = "pm_integrations" {
+    id: i64, profile_id: i64, name: String, doc: String, created_at: i64,
+});
+pm_row!(PmOrder, ORDER_COLUMNS = "pm_orders" {
+    id: i64, profile_id: i64, merchant_order_id: Option<String>, intention_id: Option<String>,
+    doc: String, created_at: i64, updated_at: i64,
+});
+pm_row!(PmIntention, INTENTION_COLUMNS = "pm_intentions" {
+    id: String, profile_id: i64, client_secret: String, order_id: i64, expires_at: i64,
+    doc: String, created_at: i64, updated_at: i64,
+});
+pm_row!(
+    /// A payment attempt or a refund, void or capture of one (`parent_id`).
+    PmTransaction, TRANSACTION_COLUMNS = "pm_transactions" {
+        id: i64, profile_id: i64, order_id: i64, intent_id: Option<String>, parent_id: Option<i64>,
+        kind: String, obj: String, extra: String, auto_void_at: Option<i64>, created_at: i64,
+        updated_at: i64,
+    }
+);
+pm_row!(
+    /// A saved card. The token itself is only stored encrypted (`token_enc`).
+    PmCardToken, CARD_TOKEN_COLUMNS = "pm_card_tokens" {
+        id: i64, profile_id: i64, token_hash: String, token_enc: String, order_id: i64,
+        processor_ref: String, obj: String, created_at: i64,
+    }
+);
+pm_row!(PmPlan, PLAN_COLUMNS = "pm_plans" {
+    id: i64, profile_id: i64, doc: String, created_at: i64, updated_at: i64,
+});
+pm_row!(PmSubscription, SUBSCRIPTION_COLUMNS = "pm_subscriptions" {
+    id: i64, profile_id: i64, plan_id: i64, state: String, next_billing_at: Option<i64>,
+    leased_until: Option<i64>, clock_offset_ms: i64, version: i64, doc: String, created_at: i64,
+    updated_at: i64,
+});
+
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+}
+
+fn count(cols: &str) -> usize {
+    cols.split(',').count()
+}
+
+/// One lookup: `SELECT <cols> FROM <table> WHERE <column> = $1`, on the reader or in `tx`.
+macro_rules! by {
+    ($exec:expr, $ty:ident, $cols:ident, $table:literal, $col:literal, $val:expr) => {{
+        let row = sqlx::query(concat!("SELECT ", "{cols}", " FROM ", $table, " WHERE ", $col, " = $1")
+            .replace("{cols}", $cols)
+            .as_str())
+        .bind($val)
+        .fetch_optional($exec)
+        .await?;
+        Ok(row.map(|r| $ty::from_row(&r)))
+    }};
+}
+
+macro_rules! all_by {
+    ($exec:expr, $ty:ident, $cols:ident, $table:literal, $col:literal, $val:expr, $order:literal) => {{
+        let rows = sqlx::query(
+            concat!("SELECT {cols} FROM ", $table, " WHERE ", $col, " = $1 ORDER BY ", $order)
+                .replace("{cols}", $cols)
+                .as_str(),
+        )
+        .bind($val)
+        .fetch_all($exec)
+        .await?;
+        Ok(rows.iter().map($ty::from_row).collect())
+    }};
+}
+
+impl Store {
+    pub async fn pm_profile(&self, id: i64) -> Result<Option<PmProfile>> {
+        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "id", id)
+    }
+    pub async fn pm_profile_by_secret_hash(&self, hash: &str) -> Result<Option<PmProfile>> {
+        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "secret_key_hash", hash)
+    }
+    pub async fn pm_profile_by_api_key_hash(&self, hash: &str) -> Result<Option<PmProfile>> {
+        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "api_key_hash", hash)
+    }
+    pub async fn pm_profile_by_public_key(&self, key: &str) -> Result<Option<PmProfile>> {
+        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "public_key", key)
+    }
+    pub async fn pm_profile_by_iframe(&self, iframe_id: i64) -> Result<Option<PmProfile>> {
+        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "iframe_id", iframe_id)
+    }
+    pub async fn pm_profiles_of(&self, merchant_id: &str) -> Result<Vec<PmProfile>> {
+        all_by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "merchant_id", merchant_id, "id")
+    }
+    pub async fn pm_integration(&self, id: i64) -> Result<Option<PmIntegration>> {
+        by!(&self.reader, PmIntegration, INTEGRATION_COLUMNS, "pm_integrations", "id", id)
+    }
+    pub async fn pm_integrations_of(&self, profile_id: i64) -> Result<Vec<PmIntegration>> {
+        all_by!(&self.reader, PmIntegration, INTEGRATION_COLUMNS, "pm_integrations", "profile_id", profile_id, "id")
+    }
+    pub async fn pm_order(&self, id: i64) -> Result<Option<PmOrder>> {
+        by!(&self.reader, PmOrder, ORDER_COLUMNS, "pm_orders", "id", id)
+    }
+    pub async fn pm_order_by_merchant_order_id(
+        &self,
+        profile_id: i64,
+        merchant_order_id: &str,
+    ) -> Result<Option<PmOrder>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM pm_orders WHERE profile_id = $1 AND merchant_order_id = $2"
+        ))
+        .bind(profile_id)
+        .bind(merchant_order_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| PmOrder::from_row(&r)))
+    }
+    pub async fn pm_intention(&self, id: &str) -> Result<Option<PmIntention>> {
+        by!(&self.reader, PmIntention, INTENTION_COLUMNS, "pm_intentions", "id", id)
+    }
+    pub async fn pm_intention_by_client_secret(&self, cs: &str) -> Result<Option<PmIntention>> {
+        by!(&self.reader, PmIntention, INTENTION_COLUMNS, "pm_intentions", "client_secret", cs)
+    }
+    pub async fn pm_transaction(&self, id: i64) -> Result<Option<PmTransaction>> {
+        by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "id", id)
+    }
+    pub async fn pm_transaction_by_intent(&self, intent_id: &str) -> Result<Option<PmTransaction>> {
+        by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "intent_id", intent_id)
+    }
+    pub async fn pm_transactions_of_order(&self, order_id: i64) -> Result<Vec<PmTransaction>> {
+        all_by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "order_id", order_id, "id")
+    }
+    pub async fn pm_children(&self, parent_id: i64) -> Result<Vec<PmTransaction>> {
+        all_by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "parent_id", parent_id, "id")
+    }
+    /// Uncaptured authorisations whose auto-void time has come.
+    pub async fn pm_due_auto_voids(&self, now: i64, limit: i64) -> Result<Vec<PmTransaction>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM pm_transactions \
+             WHERE auto_void_at IS NOT NULL AND auto_void_at <= $1 ORDER BY auto_void_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PmTransaction::from_row).collect())
+    }
+    pub async fn pm_card_token_by_hash(&self, hash: &str) -> Result<Option<PmCardToken>> {
+        by!(&self.reader, PmCardToken, CARD_TOKEN_COLUMNS, "pm_card_tokens", "token_hash", hash)
+    }
+    pub async fn pm_card_token(&self, id: i64) -> Result<Option<PmCardToken>> {
+        by!(&self.reader, PmCardToken, CARD_TOKEN_COLUMNS, "pm_card_tokens", "id", id)
+    }
+    pub async fn pm_card_tokens_of_order(&self, order_id: i64) -> Result<Vec<PmCardToken>> {
+        all_by!(&self.reader, PmCardToken, CARD_TOKEN_COLUMNS, "pm_card_tokens", "order_id", order_id, "id")
+    }
+    pub async fn pm_plan(&self, id: i64) -> Result<Option<PmPlan>> {
+        by!(&self.reader, PmPlan, PLAN_COLUMNS, "pm_plans", "id", id)
+    }
+    pub async fn pm_plans_of(&self, profile_id: i64) -> Result<Vec<PmPlan>> {
+        all_by!(&self.reader, PmPlan, PLAN_COLUMNS, "pm_plans", "profile_id", profile_id, "id")
+    }
+    pub async fn pm_subscription(&self, id: i64) -> Result<Option<PmSubscription>> {
+        by!(&self.reader, PmSubscription, SUBSCRIPTION_COLUMNS, "pm_subscriptions", "id", id)
+    }
+    pub async fn pm_subscriptions_of(&self, profile_id: i64) -> Result<Vec<PmSubscription>> {
+        all_by!(&self.reader, PmSubscription, SUBSCRIPTION_COLUMNS, "pm_subscriptions", "profile_id", profile_id, "id")
+    }
+    /// Active subscriptions whose next billing (on their own clock) has come and that no
+    /// process holds a lease on.
+    pub async fn pm_due_subscriptions(&self, now: i64, limit: i64) -> Result<Vec<PmSubscription>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM pm_subscriptions \
+             WHERE state = 'active' AND next_billing_at IS NOT NULL \
+             AND next_billing_at - clock_offset_ms <= $1 \
+             AND (leased_until IS NULL OR leased_until < $1) ORDER BY next_billing_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(PmSubscription::from_row).collect())
+    }
+}
+
+impl Tx {
+    /// The next id of a kind (`profile`, `order`, `transaction`, …).
+    pub async fn pm_next_id(&mut self, kind: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "UPDATE pm_counters SET next_value = next_value + 1 WHERE name = $1 \
+             RETURNING next_value - 1 AS id",
+        )
+        .bind(kind)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(row.get::<i64, _>("id"))
+    }
+
+    pub async fn insert_pm_profile(&mut self, p: &PmProfile) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pm_profiles ({PROFILE_COLUMNS}) VALUES ({})",
+            placeholders(count(PROFILE_COLUMNS))
+        ))
+        .bind(p.id)
+        .bind(&p.merchant_id)
+        .bind(&p.country)
+        .bind(p.live as i64)
+        .bind(&p.secret_key_hash)
+        .bind(&p.public_key)
+        .bind(&p.api_key_hash)
+        .bind(&p.hmac_enc)
+        .bind(p.iframe_id)
+        .bind(&p.doc)
+        .bind(p.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_pm_integration(&mut self, i: &PmIntegration) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pm_integrations ({INTEGRATION_COLUMNS}) VALUES ({})",
+            placeholders(count(INTEGRATION_COLUMNS))
+        ))
+        .bind(i.id)
+        .bind(i.profile_id)
+        .bind(&i.name)
+        .bind(&i.doc)
+        .bind(i.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_pm_integration(&mut self, i: &PmIntegration) -> Result<()> {
+        sqlx::query("UPDATE pm_integrations SET name = $2, doc = $3 WHERE id = $1")
+            .bind(i.id)
+            .bind(&i.name)
+            .bind(&i.doc)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts an order; `false` when the profile already has one with this merchant order id.
+    pub async fn insert_pm_order(&mut self, o: &PmOrder) -> Result<bool> {
+        if let Some(moid) = &o.merchant_order_id {
+            let taken = sqlx::query(
+                "SELECT 1 FROM pm_orders WHERE profile_id = $1 AND merchant_order_id = $2",
+            )
+            .bind(o.profile_id)
+            .bind(moid)
+            .fetch_optional(self.conn())
+            .await?;
+            if taken.is_some() {
+                return Ok(false);
+            }
+        }
+        sqlx::query(&format!(
+            "INSERT INTO pm_orders ({ORDER_COLUMNS}) VALUES ({})",
+            placeholders(count(ORDER_COLUMNS))
+        ))
+        .bind(o.id)
+        .bind(o.profile_id)
+        .bind(&o.merchant_order_id)
+        .bind(&o.intention_id)
+        .bind(&o.doc)
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(true)
+    }
+
+    pub async fn pm_order(&mut self, id: i64) -> Result<Option<PmOrder>> {
+        by!(self.conn(), PmOrder, ORDER_COLUMNS, "pm_orders", "id", id)
+    }
+
+    /// Rewrites an order's document (and merchant order id); `false` when that id is taken.
+    pub async fn update_pm_order(&mut self, o: &PmOrder) -> Result<bool> {
+        if let Some(moid) = &o.merchant_order_id {
+            let taken = sqlx::query(
+                "SELECT 1 FROM pm_orders WHERE profile_id = $1 AND merchant_order_id = $2 AND id <> $3",
+            )
+            .bind(o.profile_id)
+            .bind(moid)
+            .bind(o.id)
+            .fetch_optional(self.conn())
+            .await?;
+            if taken.is_some() {
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "UPDATE pm_orders SET merchant_order_id = $2, intention_id = $3, doc = $4, \
+             updated_at = $5 WHERE id = $1",
+        )
+        .bind(o.id)
+        .bind(&o.merchant_order_id)
+        .bind(&o.intention_id)
+        .bind(&o.doc)
+        .bind(o.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(true)
+    }
+
+    pub async fn insert_pm_intention(&mut self, i: &PmIntention) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pm_intentions ({INTENTION_COLUMNS}) VALUES ({})",
+            placeholders(count(INTENTION_COLUMNS))
+        ))
+        .bind(&i.id)
+        .bind(i.profile_id)
+        .bind(&i.client_secret)
+        .bind(i.order_id)
+        .bind(i.expires_at)
+        .bind(&i.doc)
+        .bind(i.created_at)
+        .bind(i.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn pm_intention(&mut self, id: &str) -> Result<Option<PmIntention>> {
+        by!(self.conn(), PmIntention, INTENTION_COLUMNS, "pm_intentions", "id", id)
+    }
+
+    pub async fn update_pm_intention(&mut self, i: &PmIntention) -> Result<()> {
+        sqlx::query(
+            "UPDATE pm_intentions SET expires_at = $2, doc = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(&i.id)
+        .bind(i.expires_at)
+        .bind(&i.doc)
+        .bind(i.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_pm_transaction(&mut self, t: &PmTransaction) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pm_transactions ({TRANSACTION_COLUMNS}) VALUES ({})",
+            placeholders(count(TRANSACTION_COLUMNS))
+        ))
+        .bind(t.id)
+        .bind(t.profile_id)
+        .bind(t.order_id)
+        .bind(&t.intent_id)
+        .bind(t.parent_id)
+        .bind(&t.kind)
+        .bind(&t.obj)
+        .bind(&t.extra)
+        .bind(t.auto_void_at)
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn pm_transaction(&mut self, id: i64) -> Result<Option<PmTransaction>> {
+        by!(self.conn(), PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "id", id)
+    }
+
+    pub async fn pm_transaction_by_intent(&mut self, intent_id: &str) -> Result<Option<PmTransaction>> {
+        by!(self.conn(), PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "intent_id", intent_id)
+    }
+
+    pub async fn pm_children(&mut self, parent_id: i64) -> Result<Vec<PmTransaction>> {
+        all_by!(self.conn(), PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "parent_id", parent_id, "id")
+    }
+
+    pub async fn update_pm_transaction(&mut self, t: &PmTransaction) -> Result<()> {
+        sqlx::query(
+            "UPDATE pm_transactions SET obj = $2, extra = $3, auto_void_at = $4, updated_at = $5 \
+             WHERE id = $1",
+        )
+        .bind(t.id)
+        .bind(&t.obj)
+        .bind(&t.extra)
+        .bind(t.auto_void_at)
+        .bind(t.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_pm_card_token(&mut self, c: &PmCardToken) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pm_card_tokens ({CARD_TOKEN_COLUMNS}) VALUES ({})",
+            placeholders(count(CARD_TOKEN_COLUMNS))
+        ))
+        .bind(c.id)
+        .bind(c.profile_id)
+        .bind(&c.token_hash)
+        .bind(&c.token_enc)
+        .bind(c.order_id)
+        .bind(&c.processor_ref)
+        .bind(&c.obj)
+        .bind(c.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_pm_plan(&mut self, p: &PmPlan) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pm_plans ({PLAN_COLUMNS}) VALUES ({})",
+            placeholders(count(PLAN_COLUMNS))
+        ))
+        .bind(p.id)
+        .bind(p.profile_id)
+        .bind(&p.doc)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_pm_plan(&mut self, p: &PmPlan) -> Result<()> {
+        sqlx::query("UPDATE pm_plans SET doc = $2, updated_at = $3 WHERE id = $1")
+            .bind(p.id)
+            .bind(&p.doc)
+            .bind(p.updated_at)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_pm_subscription(&mut self, s: &PmSubscription) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO pm_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ({})",
+            placeholders(count(SUBSCRIPTION_COLUMNS))
+        ))
+        .bind(s.id)
+        .bind(s.profile_id)
+        .bind(s.plan_id)
+        .bind(&s.state)
+        .bind(s.next_billing_at)
+        .bind(s.leased_until)
+        .bind(s.clock_offset_ms)
+        .bind(s.version)
+        .bind(&s.doc)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn pm_subscription(&mut self, id: i64) -> Result<Option<PmSubscription>> {
+        by!(self.conn(), PmSubscription, SUBSCRIPTION_COLUMNS, "pm_subscriptions", "id", id)
+    }
+
+    /// Writes a subscription read at `s.version`; `false` when another writer got there first.
+    pub async fn update_pm_subscription(&mut self, s: &mut PmSubscription) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE pm_subscriptions SET state = $3, next_billing_at = $4, leased_until = $5, \
+             clock_offset_ms = $6, doc = $7, updated_at = $8, version = version + 1 \
+             WHERE id = $1 AND version = $2",
+        )
+        .bind(s.id)
+        .bind(s.version)
+        .bind(&s.state)
+        .bind(s.next_billing_at)
+        .bind(s.leased_until)
+        .bind(s.clock_offset_ms)
+        .bind(&s.doc)
+        .bind(s.updated_at)
+        .execute(self.conn())
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            s.version += 1;
+        }
+        Ok(done)
+    }
+}
