@@ -8,6 +8,7 @@ pub mod extract;
 pub mod native;
 pub mod ops;
 pub mod paymentwall;
+pub mod paymob;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(native::router(state.clone()))
         .merge(checkout::router())
         .merge(paymentwall::router())
+        .merge(paymob::router())
         .merge(ops::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

@@ -221,7 +221,23 @@ impl Services {
         // A Paymentwall project as the target: resend the pingback rendered for this event
         // (the identical query; a pingback is only ever rendered with its change).
         let project_prefix = format!("{}_", crate::paymentwall::PROJECT_PREFIX);
-        let existing = if endpoint_id.starts_with(&project_prefix) {
+        let existing = if let Some(profile) = endpoint_id
+            .strip_prefix("pmp_")
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            // A Paymob profile: resend the callback rendered for this event (identical body
+            // and HMAC).
+            self.pm_profile_of(merchant_id, profile)
+                .await
+                .map_err(|_| ServiceError::not_found("paymob profile", endpoint_id))?;
+            let d = deliveries
+                .into_iter()
+                .find(|d| d.endpoint_id == endpoint_id && d.channel == "paymob")
+                .ok_or_else(|| {
+                    ServiceError::not_found("paymob callback for this event", event_id)
+                })?;
+            Some(d)
+        } else if endpoint_id.starts_with(&project_prefix) {
             let p = self.pw_project(merchant_id, endpoint_id).await?;
             let d = deliveries
                 .into_iter()

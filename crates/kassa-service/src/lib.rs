@@ -3,11 +3,13 @@
 //! transaction is held open while the processor is asked: a confirmation first claims the intent
 //! (`processing`), which is what stops a second confirmation from charging twice.
 #![forbid(unsafe_code)]
+#![recursion_limit = "256"]
 
 mod endpoints;
 mod error;
 mod payments;
 pub mod paymentwall;
+pub mod paymob;
 
 use std::sync::Arc;
 

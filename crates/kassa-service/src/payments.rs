@@ -111,7 +111,13 @@ fn decline_error(d: &Decline) -> PaymentError {
 }
 
 impl Services {
-    fn new_event(&self, merchant_id: &str, ty: EventType, object: Value, now: i64) -> Event {
+    pub(crate) fn new_event(
+        &self,
+        merchant_id: &str,
+        ty: EventType,
+        object: Value,
+        now: i64,
+    ) -> Event {
         Event {
             id: new_id(prefix::EVENT),
             merchant_id: merchant_id.to_string(),
@@ -138,6 +144,8 @@ impl Services {
         }
         // The Paymentwall dialect's notifications for the same change, in the same transaction.
         self.pw_after_intent_events(tx, pi, &written, now).await?;
+        // And the Paymob dialect's transaction object and callbacks.
+        self.pm_after_intent_events(tx, pi, &written, now).await?;
         Ok(())
     }
 
@@ -329,6 +337,65 @@ impl Services {
             core_result,
             details,
             idem,
+        )
+        .await
+    }
+
+    /// Charges an intent in `requires_payment_method` with the stored method behind
+    /// `original_ref` (a saved card), without the customer: a merchant-initiated payment.
+    /// `method` describes the stored method for the attempt's record. Same outcomes as
+    /// [`Services::confirm_intent`] except that no challenge is ever asked for.
+    pub(crate) async fn confirm_with_stored_method(
+        &self,
+        merchant_id: &str,
+        intent_id: &str,
+        original_ref: &str,
+        method: Option<String>,
+    ) -> Result<PaymentIntent> {
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let mut pi = tx
+            .intent(merchant_id, intent_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("payment_intent", intent_id))?;
+        pi.begin_confirm(now)?;
+        tx.update_intent(&mut pi).await?;
+        let mut attempt = PaymentAttempt {
+            id: new_id(prefix::PAYMENT_ATTEMPT),
+            payment_intent_id: pi.id.clone(),
+            status: "processing".into(),
+            payment_method: None,
+            processor_ref: None,
+            challenge_state: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_attempt(&attempt).await?;
+        tx.commit().await?;
+        let result = self
+            .processor
+            .charge_stored(
+                original_ref,
+                &attempt.id,
+                kassa_core::money::Money {
+                    amount: pi.amount,
+                    currency: pi.currency,
+                },
+            )
+            .await;
+        let core = self.record_outcome(&mut attempt, result, false);
+        attempt.payment_method = method.clone();
+        attempt.updated_at = now_ms();
+        let details = method.and_then(|m| serde_json::from_str(&m).ok());
+        self.apply_result(
+            merchant_id,
+            &pi.id,
+            &attempt,
+            "processing",
+            core,
+            details,
+            None,
         )
         .await
     }
@@ -769,6 +836,8 @@ impl Services {
                     .and_then(|r| r.parse::<u8>().ok())
                     .or((amount < pi.amount_received).then_some(10));
                 self.pw_after_refund(&mut tx, &pi.id, reason, &ev.id, now)
+                    .await?;
+                self.pm_after_refund(&mut tx, &pi.id, &refund, &ev.id, now)
                     .await?;
             }
             Err(e) => {

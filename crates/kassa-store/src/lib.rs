@@ -1227,6 +1227,17 @@ impl Tx {
         Ok(id)
     }
 
+    /// An attempt as this transaction sees it (including its own uncommitted writes).
+    pub async fn attempt(&mut self, id: &str) -> Result<Option<PaymentAttempt>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(|r| PaymentAttempt::from_row(&r)))
+    }
+
     /// The transaction's connection, for the dialect modules of this crate.
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx

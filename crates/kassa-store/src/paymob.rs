@@ -7,6 +7,28 @@ use sqlx::Row;
 
 use crate::{Result, Store, Tx};
 
+/// A column's value as its Rust field type (booleans are BIGINT 0/1 in both databases).
+trait Col: Sized {
+    fn get(r: &AnyRow, name: &str) -> Self;
+}
+
+macro_rules! plain_col {
+    ($($t:ty),*) => {$(
+        impl Col for $t {
+            fn get(r: &AnyRow, name: &str) -> Self {
+                r.get::<$t, _>(name)
+            }
+        }
+    )*};
+}
+plain_col!(i64, String, Option<i64>, Option<String>);
+
+impl Col for bool {
+    fn get(r: &AnyRow, name: &str) -> Self {
+        r.get::<i64, _>(name) != 0
+    }
+}
+
 /// Declares a row struct, its column list and its `from_row`. Booleans are stored as BIGINT.
 macro_rules! pm_row {
     ($(#[$m:meta])* $name:ident, $cols:ident = $table:literal { $($field:ident : $ty:ty),* $(,)? }) => {
@@ -16,13 +38,11 @@ macro_rules! pm_row {
         const $cols: &str = pm_row!(@cols $($field),*);
         impl $name {
             fn from_row(r: &AnyRow) -> Self {
-                $name { $($field: pm_row!(@get r, $field, $ty)),* }
+                $name { $($field: <$ty as Col>::get(r, stringify!($field))),* }
             }
         }
     };
     (@cols $first:ident $(, $rest:ident)*) => { concat!(stringify!($first) $(, ", ", stringify!($rest))*) };
-    (@get $r:ident, $field:ident, bool) => { $r.get::<i64, _>(stringify!($field)) != 0 };
-    (@get $r:ident, $field:ident, $ty:ty) => { $r.get::<$ty, _>(stringify!($field)) };
 }
 
 pm_row!(
@@ -69,7 +89,10 @@ pm_row!(PmSubscription, SUBSCRIPTION_COLUMNS = "pm_subscriptions" {
 });
 
 fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn count(cols: &str) -> usize {
@@ -79,9 +102,11 @@ fn count(cols: &str) -> usize {
 /// One lookup: `SELECT <cols> FROM <table> WHERE <column> = $1`, on the reader or in `tx`.
 macro_rules! by {
     ($exec:expr, $ty:ident, $cols:ident, $table:literal, $col:literal, $val:expr) => {{
-        let row = sqlx::query(concat!("SELECT ", "{cols}", " FROM ", $table, " WHERE ", $col, " = $1")
-            .replace("{cols}", $cols)
-            .as_str())
+        let row = sqlx::query(
+            concat!("SELECT ", "{cols}", " FROM ", $table, " WHERE ", $col, " = $1")
+                .replace("{cols}", $cols)
+                .as_str(),
+        )
         .bind($val)
         .fetch_optional($exec)
         .await?;
@@ -92,9 +117,16 @@ macro_rules! by {
 macro_rules! all_by {
     ($exec:expr, $ty:ident, $cols:ident, $table:literal, $col:literal, $val:expr, $order:literal) => {{
         let rows = sqlx::query(
-            concat!("SELECT {cols} FROM ", $table, " WHERE ", $col, " = $1 ORDER BY ", $order)
-                .replace("{cols}", $cols)
-                .as_str(),
+            concat!(
+                "SELECT {cols} FROM ",
+                $table,
+                " WHERE ",
+                $col,
+                " = $1 ORDER BY ",
+                $order
+            )
+            .replace("{cols}", $cols)
+            .as_str(),
         )
         .bind($val)
         .fetch_all($exec)
@@ -105,28 +137,86 @@ macro_rules! all_by {
 
 impl Store {
     pub async fn pm_profile(&self, id: i64) -> Result<Option<PmProfile>> {
-        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "id", id)
+        by!(
+            &self.reader,
+            PmProfile,
+            PROFILE_COLUMNS,
+            "pm_profiles",
+            "id",
+            id
+        )
     }
     pub async fn pm_profile_by_secret_hash(&self, hash: &str) -> Result<Option<PmProfile>> {
-        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "secret_key_hash", hash)
+        by!(
+            &self.reader,
+            PmProfile,
+            PROFILE_COLUMNS,
+            "pm_profiles",
+            "secret_key_hash",
+            hash
+        )
     }
     pub async fn pm_profile_by_api_key_hash(&self, hash: &str) -> Result<Option<PmProfile>> {
-        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "api_key_hash", hash)
+        by!(
+            &self.reader,
+            PmProfile,
+            PROFILE_COLUMNS,
+            "pm_profiles",
+            "api_key_hash",
+            hash
+        )
     }
     pub async fn pm_profile_by_public_key(&self, key: &str) -> Result<Option<PmProfile>> {
-        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "public_key", key)
+        by!(
+            &self.reader,
+            PmProfile,
+            PROFILE_COLUMNS,
+            "pm_profiles",
+            "public_key",
+            key
+        )
     }
     pub async fn pm_profile_by_iframe(&self, iframe_id: i64) -> Result<Option<PmProfile>> {
-        by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "iframe_id", iframe_id)
+        by!(
+            &self.reader,
+            PmProfile,
+            PROFILE_COLUMNS,
+            "pm_profiles",
+            "iframe_id",
+            iframe_id
+        )
     }
     pub async fn pm_profiles_of(&self, merchant_id: &str) -> Result<Vec<PmProfile>> {
-        all_by!(&self.reader, PmProfile, PROFILE_COLUMNS, "pm_profiles", "merchant_id", merchant_id, "id")
+        all_by!(
+            &self.reader,
+            PmProfile,
+            PROFILE_COLUMNS,
+            "pm_profiles",
+            "merchant_id",
+            merchant_id,
+            "id"
+        )
     }
     pub async fn pm_integration(&self, id: i64) -> Result<Option<PmIntegration>> {
-        by!(&self.reader, PmIntegration, INTEGRATION_COLUMNS, "pm_integrations", "id", id)
+        by!(
+            &self.reader,
+            PmIntegration,
+            INTEGRATION_COLUMNS,
+            "pm_integrations",
+            "id",
+            id
+        )
     }
     pub async fn pm_integrations_of(&self, profile_id: i64) -> Result<Vec<PmIntegration>> {
-        all_by!(&self.reader, PmIntegration, INTEGRATION_COLUMNS, "pm_integrations", "profile_id", profile_id, "id")
+        all_by!(
+            &self.reader,
+            PmIntegration,
+            INTEGRATION_COLUMNS,
+            "pm_integrations",
+            "profile_id",
+            profile_id,
+            "id"
+        )
     }
     pub async fn pm_order(&self, id: i64) -> Result<Option<PmOrder>> {
         by!(&self.reader, PmOrder, ORDER_COLUMNS, "pm_orders", "id", id)
@@ -146,22 +236,66 @@ impl Store {
         Ok(row.map(|r| PmOrder::from_row(&r)))
     }
     pub async fn pm_intention(&self, id: &str) -> Result<Option<PmIntention>> {
-        by!(&self.reader, PmIntention, INTENTION_COLUMNS, "pm_intentions", "id", id)
+        by!(
+            &self.reader,
+            PmIntention,
+            INTENTION_COLUMNS,
+            "pm_intentions",
+            "id",
+            id
+        )
     }
     pub async fn pm_intention_by_client_secret(&self, cs: &str) -> Result<Option<PmIntention>> {
-        by!(&self.reader, PmIntention, INTENTION_COLUMNS, "pm_intentions", "client_secret", cs)
+        by!(
+            &self.reader,
+            PmIntention,
+            INTENTION_COLUMNS,
+            "pm_intentions",
+            "client_secret",
+            cs
+        )
     }
     pub async fn pm_transaction(&self, id: i64) -> Result<Option<PmTransaction>> {
-        by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "id", id)
+        by!(
+            &self.reader,
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "id",
+            id
+        )
     }
     pub async fn pm_transaction_by_intent(&self, intent_id: &str) -> Result<Option<PmTransaction>> {
-        by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "intent_id", intent_id)
+        by!(
+            &self.reader,
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "intent_id",
+            intent_id
+        )
     }
     pub async fn pm_transactions_of_order(&self, order_id: i64) -> Result<Vec<PmTransaction>> {
-        all_by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "order_id", order_id, "id")
+        all_by!(
+            &self.reader,
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "order_id",
+            order_id,
+            "id"
+        )
     }
     pub async fn pm_children(&self, parent_id: i64) -> Result<Vec<PmTransaction>> {
-        all_by!(&self.reader, PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "parent_id", parent_id, "id")
+        all_by!(
+            &self.reader,
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "parent_id",
+            parent_id,
+            "id"
+        )
     }
     /// Uncaptured authorisations whose auto-void time has come.
     pub async fn pm_due_auto_voids(&self, now: i64, limit: i64) -> Result<Vec<PmTransaction>> {
@@ -176,25 +310,70 @@ impl Store {
         Ok(rows.iter().map(PmTransaction::from_row).collect())
     }
     pub async fn pm_card_token_by_hash(&self, hash: &str) -> Result<Option<PmCardToken>> {
-        by!(&self.reader, PmCardToken, CARD_TOKEN_COLUMNS, "pm_card_tokens", "token_hash", hash)
+        by!(
+            &self.reader,
+            PmCardToken,
+            CARD_TOKEN_COLUMNS,
+            "pm_card_tokens",
+            "token_hash",
+            hash
+        )
     }
     pub async fn pm_card_token(&self, id: i64) -> Result<Option<PmCardToken>> {
-        by!(&self.reader, PmCardToken, CARD_TOKEN_COLUMNS, "pm_card_tokens", "id", id)
+        by!(
+            &self.reader,
+            PmCardToken,
+            CARD_TOKEN_COLUMNS,
+            "pm_card_tokens",
+            "id",
+            id
+        )
     }
     pub async fn pm_card_tokens_of_order(&self, order_id: i64) -> Result<Vec<PmCardToken>> {
-        all_by!(&self.reader, PmCardToken, CARD_TOKEN_COLUMNS, "pm_card_tokens", "order_id", order_id, "id")
+        all_by!(
+            &self.reader,
+            PmCardToken,
+            CARD_TOKEN_COLUMNS,
+            "pm_card_tokens",
+            "order_id",
+            order_id,
+            "id"
+        )
     }
     pub async fn pm_plan(&self, id: i64) -> Result<Option<PmPlan>> {
         by!(&self.reader, PmPlan, PLAN_COLUMNS, "pm_plans", "id", id)
     }
     pub async fn pm_plans_of(&self, profile_id: i64) -> Result<Vec<PmPlan>> {
-        all_by!(&self.reader, PmPlan, PLAN_COLUMNS, "pm_plans", "profile_id", profile_id, "id")
+        all_by!(
+            &self.reader,
+            PmPlan,
+            PLAN_COLUMNS,
+            "pm_plans",
+            "profile_id",
+            profile_id,
+            "id"
+        )
     }
     pub async fn pm_subscription(&self, id: i64) -> Result<Option<PmSubscription>> {
-        by!(&self.reader, PmSubscription, SUBSCRIPTION_COLUMNS, "pm_subscriptions", "id", id)
+        by!(
+            &self.reader,
+            PmSubscription,
+            SUBSCRIPTION_COLUMNS,
+            "pm_subscriptions",
+            "id",
+            id
+        )
     }
     pub async fn pm_subscriptions_of(&self, profile_id: i64) -> Result<Vec<PmSubscription>> {
-        all_by!(&self.reader, PmSubscription, SUBSCRIPTION_COLUMNS, "pm_subscriptions", "profile_id", profile_id, "id")
+        all_by!(
+            &self.reader,
+            PmSubscription,
+            SUBSCRIPTION_COLUMNS,
+            "pm_subscriptions",
+            "profile_id",
+            profile_id,
+            "id"
+        )
     }
     /// Active subscriptions whose next billing (on their own clock) has come and that no
     /// process holds a lease on.
@@ -354,7 +533,14 @@ impl Tx {
     }
 
     pub async fn pm_intention(&mut self, id: &str) -> Result<Option<PmIntention>> {
-        by!(self.conn(), PmIntention, INTENTION_COLUMNS, "pm_intentions", "id", id)
+        by!(
+            self.conn(),
+            PmIntention,
+            INTENTION_COLUMNS,
+            "pm_intentions",
+            "id",
+            id
+        )
     }
 
     pub async fn update_pm_intention(&mut self, i: &PmIntention) -> Result<()> {
@@ -392,15 +578,40 @@ impl Tx {
     }
 
     pub async fn pm_transaction(&mut self, id: i64) -> Result<Option<PmTransaction>> {
-        by!(self.conn(), PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "id", id)
+        by!(
+            self.conn(),
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "id",
+            id
+        )
     }
 
-    pub async fn pm_transaction_by_intent(&mut self, intent_id: &str) -> Result<Option<PmTransaction>> {
-        by!(self.conn(), PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "intent_id", intent_id)
+    pub async fn pm_transaction_by_intent(
+        &mut self,
+        intent_id: &str,
+    ) -> Result<Option<PmTransaction>> {
+        by!(
+            self.conn(),
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "intent_id",
+            intent_id
+        )
     }
 
     pub async fn pm_children(&mut self, parent_id: i64) -> Result<Vec<PmTransaction>> {
-        all_by!(self.conn(), PmTransaction, TRANSACTION_COLUMNS, "pm_transactions", "parent_id", parent_id, "id")
+        all_by!(
+            self.conn(),
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "parent_id",
+            parent_id,
+            "id"
+        )
     }
 
     pub async fn update_pm_transaction(&mut self, t: &PmTransaction) -> Result<()> {
@@ -483,7 +694,14 @@ impl Tx {
     }
 
     pub async fn pm_subscription(&mut self, id: i64) -> Result<Option<PmSubscription>> {
-        by!(self.conn(), PmSubscription, SUBSCRIPTION_COLUMNS, "pm_subscriptions", "id", id)
+        by!(
+            self.conn(),
+            PmSubscription,
+            SUBSCRIPTION_COLUMNS,
+            "pm_subscriptions",
+            "id",
+            id
+        )
     }
 
     /// Writes a subscription read at `s.version`; `false` when another writer got there first.

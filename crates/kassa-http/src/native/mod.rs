@@ -6,6 +6,7 @@
 mod intents;
 mod openapi;
 mod paymentwall;
+mod paymob;
 mod refunds;
 mod webhooks;
 
@@ -125,6 +126,27 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/v1/paymentwall/subscriptions/{id}/advance_clock",
             post(paymentwall::advance_clock),
+        )
+        .route(
+            "/v1/paymob/profiles",
+            post(paymob::create_profile).get(paymob::list_profiles),
+        )
+        .route("/v1/paymob/profiles/{id}", get(paymob::retrieve_profile))
+        .route(
+            "/v1/paymob/profiles/{id}/integrations",
+            post(paymob::add_integration),
+        )
+        .route(
+            "/v1/paymob/profiles/{id}/integrations/{integration}",
+            post(paymob::update_integration),
+        )
+        .route(
+            "/v1/paymob/transactions/{id}/sandbox_settle",
+            post(paymob::sandbox_settle),
+        )
+        .route(
+            "/v1/paymob/subscriptions/{id}/advance_clock",
+            post(paymob::advance_clock),
         )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, authenticate));

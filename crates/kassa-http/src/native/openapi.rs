@@ -4,11 +4,11 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, paymentwall, refunds, webhooks};
+use super::{intents, paymentwall, paymob, refunds, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa native API", description = "Payment intents, refunds, webhook endpoints, events and Paymentwall projects, subscriptions and payments. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
+    info(title = "Kassa native API", description = "Payment intents, refunds, webhook endpoints, events Paymentwall projects, subscriptions and payments, and Paymob profiles. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
     paths(
         intents::create, intents::retrieve, intents::list, intents::confirm, intents::capture, intents::cancel,
         refunds::create, refunds::retrieve, refunds::list,
@@ -17,6 +17,8 @@ use super::{intents, paymentwall, refunds, webhooks};
         paymentwall::create_project, paymentwall::list_projects, paymentwall::retrieve_project, paymentwall::update_project,
         paymentwall::test_pingback, paymentwall::project_subscriptions, paymentwall::retrieve_subscription,
         paymentwall::cancel_subscription, paymentwall::advance_clock, paymentwall::retrieve_payment, paymentwall::chargeback,
+        paymob::create_profile, paymob::list_profiles, paymob::retrieve_profile, paymob::add_integration,
+        paymob::update_integration, paymob::sandbox_settle, paymob::advance_clock,
     ),
     modifiers(&Bearer)
 )]

@@ -1,0 +1,796 @@
+//! The Paymob-compatible face: the Intention API, the legacy Accept API, the unified checkout
+//! and Pixel's pages and script, the 3-D Secure / wallet pages, and the post-payment and
+//! subscription APIs. Handlers read credentials the ways Paymob's clients send them and map
+//! the service's answers to Paymob's status codes and bodies.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use kassa_service::paymob::PmError;
+use kassa_store::PmProfile;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+use crate::AppState;
+
+/// Kassa-origin pages: no inline code, embeddable anywhere (merchants frame the checkout and
+/// Pixel frames the card form).
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; form-action 'self' http: https:; \
+    base-uri 'none'; frame-ancestors *";
+
+macro_rules! assets {
+    ($($name:literal => $ty:literal),* $(,)?) => {
+        fn asset_body(name: &str) -> Option<(&'static str, &'static str)> {
+            match name {
+                $($name => Some(($ty, include_str!(concat!("../../static/pm/", $name)))),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+assets! {
+    "unified.html" => "text/html; charset=utf-8",
+    "unified.js" => "text/javascript; charset=utf-8",
+    "status.html" => "text/html; charset=utf-8",
+    "status.js" => "text/javascript; charset=utf-8",
+    "card-frame.html" => "text/html; charset=utf-8",
+    "card-frame.js" => "text/javascript; charset=utf-8",
+    "common.js" => "text/javascript; charset=utf-8",
+    "checkout.css" => "text/css; charset=utf-8",
+    "pixel.js" => "text/javascript; charset=utf-8",
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        // Intention API
+        .route("/v1/intention/", post(create_intention))
+        .route("/v1/intention", post(create_intention))
+        .route("/v1/intention/{cs}", axum::routing::put(update_intention))
+        .route("/v1/intention/{cs}/", axum::routing::put(update_intention))
+        .route(
+            "/v1/intention/element/{pk}/{cs}/",
+            get(intention_element).options(preflight),
+        )
+        .route(
+            "/v1/intention/element/{pk}/{cs}",
+            get(intention_element).options(preflight),
+        )
+        // Pages and scripts
+        .route("/unifiedcheckout/", get(unified_page))
+        .route("/unifiedcheckout", get(unified_page))
+        .route("/unifiedcheckout/payment-status", get(status_page))
+        .route("/unifiedcheckout/payment-status/", get(status_page))
+        .route("/api/acceptance/iframes/{id}", get(iframe_page))
+        .route("/api/acceptance/iframes/{id}/info", get(iframe_info))
+        .route("/iframe-card-v2/", get(card_frame))
+        .route("/iframe-card/", get(card_frame))
+        .route("/pixel/main.js", get(pixel_js))
+        .route("/pm/assets/{file}", get(pm_asset))
+        .route(
+            "/api/acceptance/challenge/{id}/{sig}",
+            get(challenge_page).post(challenge_answer),
+        )
+        // Legacy Accept API
+        .route("/api/auth/tokens", post(auth_tokens))
+        .route("/api/ecommerce/orders", post(create_order))
+        .route("/api/ecommerce/orders/", post(create_order))
+        .route("/api/ecommerce/orders/{id}", get(get_order))
+        .route(
+            "/api/ecommerce/orders/transaction_inquiry",
+            post(transaction_inquiry),
+        )
+        .route("/api/acceptance/payment_keys", post(payment_keys))
+        .route("/api/acceptance/payment_keys/", post(payment_keys))
+        .route("/api/acceptance/payments/pay", post(pay).options(preflight))
+        .route("/api/acceptance/transactions/{id}", get(get_transaction))
+        .route(
+            "/api/acceptance/transactions/{id}/hmac_calc",
+            get(hmac_calc),
+        )
+        .route("/api/acceptance/void_refund/refund", post(refund))
+        .route("/api/acceptance/void_refund/void", post(void))
+        .route("/api/acceptance/capture", post(capture))
+        // Subscriptions
+        .route(
+            "/api/acceptance/subscription-plans",
+            post(create_plan).get(list_plans),
+        )
+        .route(
+            "/api/acceptance/subscription-plans/",
+            post(create_plan).get(list_plans),
+        )
+        .route(
+            "/api/acceptance/subscription-plans/{id}",
+            get(get_plan).put(update_plan),
+        )
+        .route(
+            "/api/acceptance/subscription-plans/{id}/{action}",
+            post(plan_action),
+        )
+        .route("/api/acceptance/subscriptions", get(list_subscriptions))
+        .route("/api/acceptance/subscriptions/", get(list_subscriptions))
+        .route(
+            "/api/acceptance/subscriptions/{id}",
+            get(get_subscription).put(update_subscription),
+        )
+        .route(
+            "/api/acceptance/subscriptions/{id}/transactions",
+            get(subscription_transactions),
+        )
+        .route(
+            "/api/acceptance/subscriptions/{id}/last-transaction",
+            get(subscription_last_transaction),
+        )
+        .route(
+            "/api/acceptance/subscriptions/{id}/{action}",
+            post(subscription_action),
+        )
+}
+
+// ---- plumbing ----
+
+/// A Paymob-shaped answer.
+struct PmResponse(StatusCode, Value);
+
+impl IntoResponse for PmResponse {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+fn err(e: PmError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    PmResponse(status, e.body).into_response()
+}
+
+fn ok(status: StatusCode, body: Value) -> Response {
+    PmResponse(status, body).into_response()
+}
+
+fn answer(r: Result<Value, PmError>, status: StatusCode) -> Response {
+    match r {
+        Ok(v) => ok(status, v),
+        Err(e) => err(e),
+    }
+}
+
+/// The JSON body; an empty body is `{}`. Anything else that is not a JSON object is a 400.
+fn body_json(bytes: &Bytes) -> Result<Value, PmError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(PmError::detail(400, "Invalid data. Expected a dictionary.")),
+        Err(e) => Err(PmError::detail(400, format!("JSON parse error - {e}"))),
+    }
+}
+
+/// The credential a Paymob client sent, in any of the ways they send it: `Authorization:
+/// Token <k>`, `Bearer <k>` or the bare key, a `token` query parameter, or `auth_token` in the
+/// body.
+fn credential(
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: Option<&Value>,
+) -> Option<String> {
+    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        let key = v
+            .strip_prefix("Token ")
+            .or_else(|| v.strip_prefix("Bearer "))
+            .or_else(|| v.strip_prefix("token "))
+            .or_else(|| v.strip_prefix("bearer "))
+            .unwrap_or(v)
+            .trim();
+        if !key.is_empty() {
+            return Some(key.to_string());
+        }
+    }
+    if let Some(t) = query.get("token").filter(|t| !t.is_empty()) {
+        return Some(t.clone());
+    }
+    body.and_then(|b| b.get("auth_token"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+async fn profile(
+    st: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: Option<&Value>,
+) -> Result<PmProfile, PmError> {
+    st.svc
+        .pm_authenticate(credential(headers, query, body).as_deref())
+        .await
+}
+
+fn with_cors(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("content-type, authorization"),
+    );
+    h.insert("access-control-max-age", HeaderValue::from_static("600"));
+    resp
+}
+
+async fn preflight() -> Response {
+    with_cors(StatusCode::NO_CONTENT.into_response())
+}
+
+fn page(name: &str) -> Response {
+    let Some((ty, body)) = asset_body(name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut resp = ([(CONTENT_TYPE, ty), (CACHE_CONTROL, "no-store")], body).into_response();
+    resp.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    resp.headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    resp
+}
+
+fn id_of(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+fn not_found() -> Response {
+    err(PmError::detail(404, "Not found."))
+}
+
+// ---- Intention API ----
+
+async fn create_intention(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    let p = match profile(&st, &headers, &q, None).await {
+        Ok(p) => p,
+        Err(e) => return err(e),
+    };
+    let body = match body_json(&bytes) {
+        Ok(b) => b,
+        Err(e) => return err(e),
+    };
+    answer(
+        st.svc.pm_create_intention(&p, &body).await,
+        StatusCode::CREATED,
+    )
+}
+
+async fn update_intention(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    Path(cs): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let p = match profile(&st, &headers, &q, None).await {
+        Ok(p) => p,
+        Err(e) => return err(e),
+    };
+    let body = match body_json(&bytes) {
+        Ok(b) => b,
+        Err(e) => return err(e),
+    };
+    answer(
+        st.svc.pm_update_intention(&p, &cs, &body).await,
+        StatusCode::OK,
+    )
+}
+
+async fn intention_element(
+    State(st): State<AppState>,
+    Path((pk, cs)): Path<(String, String)>,
+) -> Response {
+    with_cors(answer(
+        st.svc.pm_intention_element(&pk, &cs).await,
+        StatusCode::OK,
+    ))
+}
+
+// ---- pages ----
+
+async fn unified_page() -> Response {
+    page("unified.html")
+}
+
+async fn status_page() -> Response {
+    page("status.html")
+}
+
+async fn card_frame() -> Response {
+    page("card-frame.html")
+}
+
+async fn iframe_page(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    match id_of(&id) {
+        Some(id) => match st.svc.store.pm_profile_by_iframe(id).await {
+            Ok(Some(_)) => page("unified.html"),
+            _ => not_found(),
+        },
+        None => not_found(),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    payment_token: Option<String>,
+}
+
+async fn iframe_info(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    let Some(token) = q.payment_token.filter(|t| !t.is_empty()) else {
+        return err(PmError::new(
+            400,
+            json!({"detail": "payment_token is required.", "msg": "payment_token is required."}),
+        ));
+    };
+    answer(st.svc.pm_iframe_info(id, &token).await, StatusCode::OK)
+}
+
+async fn pixel_js() -> Response {
+    pm_asset(Path("pixel.js".to_string())).await
+}
+
+async fn pm_asset(Path(file): Path<String>) -> Response {
+    match asset_body(&file) {
+        Some((ty, body)) if !file.ends_with(".html") => {
+            let mut resp = (
+                [(CONTENT_TYPE, ty), (CACHE_CONTROL, "public, max-age=300")],
+                body,
+            )
+                .into_response();
+            if file == "pixel.js" {
+                // Merchants load Pixel from their own pages.
+                resp.headers_mut()
+                    .insert("access-control-allow-origin", HeaderValue::from_static("*"));
+                resp.headers_mut().insert(
+                    "cross-origin-resource-policy",
+                    HeaderValue::from_static("cross-origin"),
+                );
+            }
+            resp
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pm/challenge.html")]
+struct ChallengeTemplate {
+    title: String,
+    refresh: Option<u32>,
+    wallet: bool,
+    merchant: String,
+    amount: String,
+    method: String,
+    action: String,
+}
+
+async fn challenge_page(
+    State(st): State<AppState>,
+    Path((id, sig)): Path<(String, String)>,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    match st.svc.pm_challenge_view(id, &sig).await {
+        Ok(v) => {
+            if let Some(url) = v.done_url {
+                return Redirect::to(&url).into_response();
+            }
+            let t = ChallengeTemplate {
+                title: if v.kind == "wallet" {
+                    "Confirm the wallet payment".into()
+                } else {
+                    "3-D Secure".into()
+                },
+                refresh: None,
+                wallet: v.kind == "wallet",
+                merchant: v.merchant_name,
+                amount: format!("{} {}", v.amount, v.currency),
+                method: v.method,
+                action: format!("/api/acceptance/challenge/{id}/{sig}"),
+            };
+            match t.render() {
+                Ok(html) => {
+                    let mut resp = (
+                        [
+                            (CONTENT_TYPE, "text/html; charset=utf-8"),
+                            (CACHE_CONTROL, "no-store"),
+                        ],
+                        html,
+                    )
+                        .into_response();
+                    resp.headers_mut().insert(
+                        "content-security-policy",
+                        HeaderValue::from_static(PAGE_CSP),
+                    );
+                    resp
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "challenge page failed to render");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                }
+            }
+        }
+        Err(e) => err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChallengeForm {
+    action: Option<String>,
+    mpin: Option<String>,
+    otp: Option<String>,
+}
+
+/// The sandbox wallet's PIN.
+const WALLET_MPIN: &str = "123456";
+
+async fn challenge_answer(
+    State(st): State<AppState>,
+    Path((id, sig)): Path<(String, String)>,
+    Form(f): Form<ChallengeForm>,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    let mut approve = f.action.as_deref() == Some("approve");
+    if f.mpin.is_some() && f.mpin.as_deref().map(str::trim) != Some(WALLET_MPIN) {
+        approve = false;
+    }
+    let otp = f.otp.map(|o| o.trim().to_string());
+    match st.svc.pm_answer_challenge(id, &sig, approve, otp).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => err(e),
+    }
+}
+
+// ---- legacy API ----
+
+async fn auth_tokens(State(st): State<AppState>, bytes: Bytes) -> Response {
+    let body = match body_json(&bytes) {
+        Ok(b) => b,
+        Err(e) => return err(e),
+    };
+    answer(st.svc.pm_auth_token(&body).await, StatusCode::CREATED)
+}
+
+/// Authenticates a request whose body may carry `auth_token`, then calls `f`.
+macro_rules! authed {
+    ($st:expr, $headers:expr, $q:expr, $bytes:expr, |$p:ident, $body:ident| $call:expr, $status:expr) => {{
+        let $body = match body_json(&$bytes) {
+            Ok(b) => b,
+            Err(e) => return err(e),
+        };
+        let $p = match profile(&$st, &$headers, &$q, Some(&$body)).await {
+            Ok(p) => p,
+            Err(e) => return err(e),
+        };
+        answer($call, $status)
+    }};
+}
+
+async fn create_order(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_create_order(&p, &body).await,
+        StatusCode::CREATED
+    )
+}
+
+async fn payment_keys(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_create_payment_key(&p, &body).await,
+        StatusCode::CREATED
+    )
+}
+
+async fn transaction_inquiry(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_transaction_inquiry(&p, &body).await,
+        StatusCode::OK
+    )
+}
+
+async fn refund(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_refund(&p, &body).await,
+        StatusCode::OK
+    )
+}
+
+async fn void(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_void(&p, &body).await,
+        StatusCode::OK
+    )
+}
+
+async fn capture(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_capture(&p, &body).await,
+        StatusCode::OK
+    )
+}
+
+async fn pay(State(st): State<AppState>, bytes: Bytes) -> Response {
+    let body = match body_json(&bytes) {
+        Ok(b) => b,
+        Err(e) => return with_cors(err(e)),
+    };
+    with_cors(match st.svc.pm_pay(&body).await {
+        Ok(r) => ok(
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),
+            r.body,
+        ),
+        Err(e) => err(e),
+    })
+}
+
+/// A GET whose resource is named by a numeric id in the path.
+macro_rules! get_by_id {
+    ($name:ident, $method:ident) => {
+        async fn $name(
+            State(st): State<AppState>,
+            headers: HeaderMap,
+            Query(q): Query<HashMap<String, String>>,
+            Path(id): Path<String>,
+        ) -> Response {
+            let Some(id) = id_of(&id) else {
+                return not_found();
+            };
+            let p = match profile(&st, &headers, &q, None).await {
+                Ok(p) => p,
+                Err(e) => return err(e),
+            };
+            answer(st.svc.$method(&p, id).await, StatusCode::OK)
+        }
+    };
+}
+
+get_by_id!(get_order, pm_get_order);
+get_by_id!(get_transaction, pm_get_transaction);
+get_by_id!(hmac_calc, pm_hmac_calc);
+get_by_id!(get_plan, pm_get_plan);
+get_by_id!(get_subscription, pm_get_subscription);
+get_by_id!(subscription_transactions, pm_subscription_transactions);
+
+async fn subscription_last_transaction(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    let p = match profile(&st, &headers, &q, None).await {
+        Ok(p) => p,
+        Err(e) => return err(e),
+    };
+    answer(
+        st.svc
+            .pm_subscription_transactions(&p, id)
+            .await
+            .and_then(|list| {
+                list["results"]
+                    .get(0)
+                    .cloned()
+                    .ok_or_else(|| PmError::detail(404, "No transactions."))
+            }),
+        StatusCode::OK,
+    )
+}
+
+// ---- subscriptions ----
+
+async fn create_plan(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Response {
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_create_plan(&p, &body).await,
+        StatusCode::CREATED
+    )
+}
+
+async fn list_plans(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match profile(&st, &headers, &q, None).await {
+        Ok(p) => answer(st.svc.pm_list_plans(&p).await, StatusCode::OK),
+        Err(e) => err(e),
+    }
+}
+
+async fn list_subscriptions(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match profile(&st, &headers, &q, None).await {
+        Ok(p) => answer(st.svc.pm_list_subscriptions(&p).await, StatusCode::OK),
+        Err(e) => err(e),
+    }
+}
+
+async fn update_plan(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_update_plan(&p, id, &body).await,
+        StatusCode::OK
+    )
+}
+
+async fn plan_action(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    Path((id, action)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    let active = match action.as_str() {
+        "suspend" => false,
+        "resume" => true,
+        _ => return not_found(),
+    };
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, _body| st
+            .svc
+            .pm_update_plan(&p, id, &json!({"is_active": active}))
+            .await,
+        StatusCode::OK
+    )
+}
+
+async fn update_subscription(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_change_subscription(&p, id, "update", &body).await,
+        StatusCode::OK
+    )
+}
+
+async fn subscription_action(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    Path((id, action)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    if !["suspend", "resume", "cancel", "register_webhook"].contains(&action.as_str()) {
+        return not_found();
+    }
+    authed!(
+        st,
+        headers,
+        q,
+        bytes,
+        |p, body| st.svc.pm_change_subscription(&p, id, &action, &body).await,
+        StatusCode::OK
+    )
+}

@@ -1,0 +1,413 @@
+// Shared by the Paymob-compatible pages served from Kassa's own origin (Unified Checkout, the
+// payment status page and the card frame that Pixel embeds): the one EN/AR dictionary, language
+// selection, amount formatting and the card-field helpers. Exposes window.KassaPM; no network.
+(function () {
+  "use strict";
+
+  var STRINGS = {
+    en: {
+      other_lang: "العربية",
+      other_lang_code: "ar",
+      title_checkout: "Checkout",
+      title_status: "Payment status",
+      title_card_frame: "Card details",
+      loading: "Loading payment details\u2026",
+      secured: "Secured by Kassa",
+      test_mode: "Test mode",
+      order_summary: "Order summary",
+      item_quantity: "Qty {n}",
+      choose_method: "Payment method",
+      method_card: "Card",
+      method_installments: "Card installments",
+      method_wallet: "Mobile wallet",
+      method_kiosk: "Kiosk (Aman / Masary)",
+      method_cash: "Cash on delivery",
+      card_number: "Card number",
+      card_name: "Name on card",
+      card_expiry: "Expiry date",
+      card_cvv: "CVV",
+      save_card: "Save card for future payments",
+      ph_card_number: "1234 5678 9012 3456",
+      ph_card_name: "Test Account",
+      ph_expiry: "MM/YY",
+      ph_cvv: "123",
+      cvv_hint: "3 or 4 digits, usually on the back of the card",
+      wallet_phone: "Mobile wallet number",
+      ph_wallet: "01010101010",
+      wallet_hint: "You will confirm the payment on the next page with your wallet PIN or a code we send you.",
+      kiosk_info: "Get a reference number, then pay it in cash at any Aman or Masary outlet.",
+      cash_info: "Pay the courier in cash when your order is delivered.",
+      pay_amount: "Pay {amount}",
+      get_reference: "Get reference number",
+      pay_cash: "Pay cash on delivery",
+      processing: "Processing\u2026",
+      redirecting: "Redirecting\u2026",
+      err_card_number_required: "Enter your card number.",
+      err_card_number_invalid: "This card number is not valid. Check it and try again.",
+      err_card_name_required: "Enter the name shown on the card.",
+      err_card_name_long: "The name is too long.",
+      err_expiry_required: "Enter the expiry date.",
+      err_expiry_format: "Enter the expiry date as MM/YY.",
+      err_expiry_past: "This card has expired.",
+      err_cvv_required: "Enter the CVV.",
+      err_cvv_invalid: "Enter the 3- or 4-digit CVV.",
+      err_cvv_amex: "Enter the 4-digit code on the front of the card.",
+      err_phone_required: "Enter your mobile wallet number.",
+      err_phone_invalid: "Enter a valid mobile number, for example 01010101010.",
+      err_fix_fields: "Please correct the highlighted fields.",
+      err_load: "Something went wrong while retrieving payment data.",
+      err_incomplete_link: "This payment link is incomplete. Please return to the store and try again.",
+      err_no_methods: "No payment methods are available for this payment.",
+      err_network: "We could not reach the payment server. Check your connection and try again.",
+      err_generic: "The payment could not be completed. Please try again.",
+      err_session: "This payment session has expired. Please return to the store and start again.",
+      err_retries: "Too many payment attempts. Please return to the store and start again.",
+      field_card_number: "Card number",
+      field_wallet: "Mobile number",
+      field_card_name: "Name on card",
+      field_expiry: "Expiry date",
+      field_cvv: "CVV",
+      field_payment_token: "Payment session",
+      already_paid_title: "Already paid",
+      already_paid: "This order has already been paid. There is nothing more to do.",
+      ref_title: "Your reference number",
+      ref_instructions: "Pay at any Aman or Masary outlet with this reference",
+      ref_amount: "Amount to pay: {amount}",
+      ref_note: "Your order is confirmed once the payment is made.",
+      result_success: "Payment successful",
+      result_pending: "Payment pending",
+      result_declined: "Payment declined",
+      success_default: "Thank you. Your payment has been received.",
+      pending_default: "Your payment is being processed. The merchant will confirm it shortly.",
+      declined_default: "The payment was not completed. You can try again or use another payment method.",
+      status_missing: "We have not received a result for this payment yet. The merchant will let you know once it is confirmed.",
+      status_amount: "Amount",
+      status_transaction: "Transaction ID",
+      status_order: "Order",
+      status_reference: "Merchant reference",
+      status_card: "Card"
+    },
+    ar: {
+      other_lang: "English",
+      other_lang_code: "en",
+      title_checkout: "الدفع",
+      title_status: "حالة الدفع",
+      title_card_frame: "بيانات البطاقة",
+      loading: "جارٍ تحميل بيانات الدفع\u2026",
+      secured: "مؤمَّن بواسطة Kassa",
+      test_mode: "وضع الاختبار",
+      order_summary: "ملخص الطلب",
+      item_quantity: "الكمية {n}",
+      choose_method: "طريقة الدفع",
+      method_card: "بطاقة",
+      method_installments: "التقسيط بالبطاقة",
+      method_wallet: "محفظة الهاتف المحمول",
+      method_kiosk: "الدفع في منافذ أمان أو مصاري",
+      method_cash: "الدفع عند الاستلام",
+      card_number: "رقم البطاقة",
+      card_name: "الاسم على البطاقة",
+      card_expiry: "تاريخ الانتهاء",
+      card_cvv: "رمز التحقق (CVV)",
+      save_card: "حفظ البطاقة للمدفوعات القادمة",
+      ph_card_number: "1234 5678 9012 3456",
+      ph_card_name: "الاسم كما يظهر على البطاقة",
+      ph_expiry: "MM/YY",
+      ph_cvv: "123",
+      cvv_hint: "3 أو 4 أرقام، غالبًا على ظهر البطاقة",
+      wallet_phone: "رقم المحفظة",
+      ph_wallet: "01010101010",
+      wallet_hint: "ستؤكد الدفع في الصفحة التالية بالرقم السري لمحفظتك أو برمز نرسله إليك.",
+      kiosk_info: "احصل على رقم مرجعي، ثم ادفع المبلغ نقدًا في أي منفذ أمان أو مصاري.",
+      cash_info: "ادفع نقدًا لمندوب التوصيل عند استلام طلبك.",
+      pay_amount: "ادفع {amount}",
+      get_reference: "احصل على الرقم المرجعي",
+      pay_cash: "الدفع نقدًا عند الاستلام",
+      processing: "جارٍ المعالجة\u2026",
+      redirecting: "جارٍ التحويل\u2026",
+      err_card_number_required: "أدخل رقم البطاقة.",
+      err_card_number_invalid: "رقم البطاقة غير صحيح. تحقق منه وحاول مرة أخرى.",
+      err_card_name_required: "أدخل الاسم كما يظهر على البطاقة.",
+      err_card_name_long: "الاسم طويل جدًا.",
+      err_expiry_required: "أدخل تاريخ انتهاء البطاقة.",
+      err_expiry_format: "أدخل تاريخ الانتهاء بالصيغة MM/YY.",
+      err_expiry_past: "انتهت صلاحية هذه البطاقة.",
+      err_cvv_required: "أدخل رمز التحقق.",
+      err_cvv_invalid: "أدخل رمز التحقق المكوّن من 3 أو 4 أرقام.",
+      err_cvv_amex: "أدخل الرمز المكوّن من 4 أرقام الموجود على وجه البطاقة.",
+      err_phone_required: "أدخل رقم المحفظة.",
+      err_phone_invalid: "أدخل رقم هاتف صحيحًا، مثل 01010101010.",
+      err_fix_fields: "يرجى تصحيح الحقول المحددة.",
+      err_load: "حدث خطأ أثناء تحميل بيانات الدفع.",
+      err_incomplete_link: "رابط الدفع غير مكتمل. يرجى العودة إلى المتجر والمحاولة مرة أخرى.",
+      err_no_methods: "لا توجد طرق دفع متاحة لهذه العملية.",
+      err_network: "تعذّر الاتصال بخادم الدفع. تحقق من اتصالك بالإنترنت وحاول مرة أخرى.",
+      err_generic: "تعذّر إتمام الدفع. يرجى المحاولة مرة أخرى.",
+      err_session: "انتهت صلاحية جلسة الدفع. يرجى العودة إلى المتجر والبدء من جديد.",
+      err_retries: "تجاوزت عدد محاولات الدفع المسموح بها. يرجى العودة إلى المتجر والبدء من جديد.",
+      field_card_number: "رقم البطاقة",
+      field_wallet: "رقم الهاتف",
+      field_card_name: "الاسم على البطاقة",
+      field_expiry: "تاريخ الانتهاء",
+      field_cvv: "رمز التحقق",
+      field_payment_token: "جلسة الدفع",
+      already_paid_title: "تم الدفع مسبقًا",
+      already_paid: "تم دفع هذا الطلب بالفعل، ولا حاجة لأي إجراء آخر.",
+      ref_title: "الرقم المرجعي الخاص بك",
+      ref_instructions: "ادفع في أي منفذ أمان أو مصاري باستخدام هذا الرقم المرجعي",
+      ref_amount: "المبلغ المطلوب: {amount}",
+      ref_note: "يتم تأكيد طلبك فور إتمام الدفع.",
+      result_success: "تم الدفع بنجاح",
+      result_pending: "الدفع قيد المعالجة",
+      result_declined: "تم رفض الدفع",
+      success_default: "شكرًا لك، تم استلام دفعتك.",
+      pending_default: "جارٍ معالجة دفعتك، وسيؤكدها التاجر قريبًا.",
+      declined_default: "لم تكتمل عملية الدفع. يمكنك المحاولة مرة أخرى أو استخدام طريقة دفع أخرى.",
+      status_missing: "لم تصلنا نتيجة هذه العملية بعد، وسيُبلغك التاجر عند تأكيدها.",
+      status_amount: "المبلغ",
+      status_transaction: "رقم العملية",
+      status_order: "رقم الطلب",
+      status_reference: "مرجع التاجر",
+      status_card: "البطاقة"
+    }
+  };
+
+  var lang = "en";
+
+  function normalizeLang(value) {
+    var v = String(value || "").toLowerCase();
+    if (v.indexOf("ar") === 0) return "ar";
+    if (v.indexOf("en") === 0) return "en";
+    return "";
+  }
+
+  // The `lang` query parameter wins; otherwise the browser's preferred language.
+  function detectLang() {
+    var fromQuery = normalizeLang(new URLSearchParams(window.location.search).get("lang"));
+    if (fromQuery) return fromQuery;
+    var preferred = (navigator.languages && navigator.languages[0]) || navigator.language || "";
+    return normalizeLang(preferred) === "ar" ? "ar" : "en";
+  }
+
+  function t(key, vars) {
+    var table = STRINGS[lang];
+    var s = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : STRINGS.en[key];
+    if (s === undefined) return key;
+    if (!vars) return s;
+    return s.replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : whole;
+    });
+  }
+
+  // Sets <html lang dir> and every element's text, placeholder or aria-label marked with
+  // data-i18n, data-i18n-placeholder or data-i18n-label.
+  function setLang(next, dir) {
+    lang = next === "ar" ? "ar" : "en";
+    var root = document.documentElement;
+    root.setAttribute("lang", lang);
+    root.setAttribute("dir", dir || (lang === "ar" ? "rtl" : "ltr"));
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-placeholder]"), function (el) {
+      el.setAttribute("placeholder", t(el.getAttribute("data-i18n-placeholder")));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-label]"), function (el) {
+      el.setAttribute("aria-label", t(el.getAttribute("data-i18n-label")));
+    });
+  }
+
+  // Wires a link that switches to the other language in place (no reload, form values kept) and
+  // keeps the address bar's `lang` parameter in step, so a reload shows the same language.
+  function setUpLangToggle(link, onChange) {
+    function refresh() {
+      var url = new URL(window.location.href);
+      url.searchParams.set("lang", t("other_lang_code"));
+      link.setAttribute("href", url.pathname + url.search + url.hash);
+      link.setAttribute("hreflang", t("other_lang_code"));
+      link.setAttribute("lang", t("other_lang_code"));
+      link.textContent = t("other_lang");
+    }
+    link.addEventListener("click", function (e) {
+      e.preventDefault();
+      setLang(t("other_lang_code"));
+      var url = new URL(window.location.href);
+      url.searchParams.set("lang", lang);
+      window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+      refresh();
+      onChange();
+    });
+    refresh();
+  }
+
+  // ---- amounts: integer minor units in, "EGP 1,234.50" out (never through floating point) ----
+
+  var THREE_DECIMALS = ["OMR", "KWD", "BHD", "JOD", "IQD", "LYD", "TND"];
+
+  function formatAmount(minor, currency) {
+    var code = String(currency || "").toUpperCase();
+    var decimals = THREE_DECIMALS.indexOf(code) >= 0 ? 3 : 2;
+    var n = Math.round(Number(minor) || 0);
+    var negative = n < 0;
+    var digits = String(Math.abs(n));
+    while (digits.length <= decimals) digits = "0" + digits;
+    var major = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var number = (negative ? "-" : "") + major + "." + digits.slice(digits.length - decimals);
+    if (!code) return number;
+    return lang === "ar" ? number + "\u00a0" + code : code + "\u00a0" + number;
+  }
+
+  // ---- card fields ----
+
+  function digitsOf(s) {
+    return String(s).replace(/\D/g, "");
+  }
+
+  function luhnValid(digits) {
+    var sum = 0;
+    for (var i = 0; i < digits.length; i++) {
+      var d = digits.charCodeAt(digits.length - 1 - i) - 48;
+      if (i % 2 === 1) {
+        d *= 2;
+        if (d > 9) d -= 9;
+      }
+      sum += d;
+    }
+    return sum % 10 === 0;
+  }
+
+  // For display only; the server decides what it accepts. Order matters: Meeza and Maestro
+  // ranges sit inside Mastercard-looking prefixes.
+  var BRANDS = [
+    { name: "Meeza", re: /^5078(0[3-9]|1)/ },
+    { name: "Maestro", re: /^(5018|5020|5038|6304|6759|676[1-3])/ },
+    { name: "Amex", re: /^3[47]/ },
+    { name: "Visa", re: /^4/ },
+    { name: "Mastercard", re: /^(5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720))/ },
+    { name: "JCB", re: /^35(2[89]|[3-8])/ },
+    { name: "UnionPay", re: /^62/ }
+  ];
+
+  function brandOf(digits) {
+    for (var i = 0; i < BRANDS.length; i++) {
+      if (BRANDS[i].re.test(digits)) return BRANDS[i].name;
+    }
+    return "";
+  }
+
+  // Amex is grouped 4-6-5, everything else in fours.
+  function groupCardNumber(digits) {
+    if (/^3[47]/.test(digits)) {
+      return [digits.slice(0, 4), digits.slice(4, 10), digits.slice(10, 15)].filter(Boolean).join(" ");
+    }
+    return digits.replace(/(\d{4})(?=\d)/g, "$1 ");
+  }
+
+  function formatCardNumberInput(input) {
+    var caretDigits = digitsOf(input.value.slice(0, input.selectionStart || 0)).length;
+    var formatted = groupCardNumber(digitsOf(input.value).slice(0, 19));
+    if (formatted === input.value) return;
+    input.value = formatted;
+    if (document.activeElement !== input) return;
+    // Keep the caret after the same number of digits as before the spaces moved.
+    var pos = 0;
+    var seen = 0;
+    while (pos < formatted.length && seen < caretDigits) {
+      if (formatted.charAt(pos) !== " ") seen++;
+      pos++;
+    }
+    input.setSelectionRange(pos, pos);
+  }
+
+  // Normalises typing, pasting and autofill ("1/29", "12/2029", "1229") to "MM/YY".
+  function formatExpiryInput(input, deleting) {
+    var raw = input.value;
+    var full = /^\s*(\d{1,2})\s*\/\s*(\d{2}|\d{4})\s*$/.exec(raw);
+    var out;
+    if (full) {
+      out = ("0" + full[1]).slice(-2) + "/" + full[2].slice(-2);
+    } else if (/^\s*\d\s*\/\s*$/.test(raw)) {
+      out = "0" + digitsOf(raw) + "/";
+    } else {
+      var d = digitsOf(raw).slice(0, 4);
+      // A first digit above 1 can only be a one-digit month.
+      if (d.length === 1 && d > "1") d = "0" + d;
+      if (d.length > 2) out = d.slice(0, 2) + "/" + d.slice(2);
+      else if (d.length === 2 && !deleting) out = d + "/";
+      else out = d;
+    }
+    if (out !== raw) input.value = out;
+  }
+
+  // "MM/YY" → {month: "MM", year: "YY"}, or null.
+  function parseExpiry(value) {
+    var m = /^(\d{2})\/(\d{2})$/.exec(String(value).replace(/\s/g, ""));
+    if (!m) return null;
+    var month = parseInt(m[1], 10);
+    if (month < 1 || month > 12) return null;
+    return { month: m[1], year: m[2] };
+  }
+
+  // Each check returns "" or a dictionary key.
+  var cardChecks = {
+    number: function (value) {
+      var d = digitsOf(value);
+      if (!d) return "err_card_number_required";
+      if (/[^\d\s-]/.test(value) || d.length < 12 || d.length > 19 || !luhnValid(d)) {
+        return "err_card_number_invalid";
+      }
+      if (/^3[47]/.test(d) && d.length !== 15) return "err_card_number_invalid";
+      return "";
+    },
+    name: function (value) {
+      var v = String(value).trim();
+      if (!v) return "err_card_name_required";
+      if (v.length > 50) return "err_card_name_long";
+      return "";
+    },
+    expiry: function (value) {
+      if (!String(value).trim()) return "err_expiry_required";
+      var e = parseExpiry(value);
+      if (!e) return "err_expiry_format";
+      var now = new Date();
+      var year = 2000 + parseInt(e.year, 10);
+      var month = parseInt(e.month, 10);
+      // A card is valid through the end of its expiry month.
+      if (year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1)) {
+        return "err_expiry_past";
+      }
+      return "";
+    },
+    cvv: function (value, number) {
+      var v = String(value).trim();
+      if (!v) return "err_cvv_required";
+      if (/^3[47]/.test(digitsOf(number))) return /^\d{4}$/.test(v) ? "" : "err_cvv_amex";
+      return /^\d{3,4}$/.test(v) ? "" : "err_cvv_invalid";
+    }
+  };
+
+  // Wallet numbers: local (01010101010) or international (+201010101010), spaces and dashes allowed.
+  function walletError(value) {
+    var v = String(value).replace(/[\s-]/g, "");
+    if (!v) return "err_phone_required";
+    return /^\+?\d{8,15}$/.test(v) ? "" : "err_phone_invalid";
+  }
+
+  window.KassaPM = {
+    detectLang: detectLang,
+    normalizeLang: normalizeLang,
+    lang: function () {
+      return lang;
+    },
+    setLang: setLang,
+    setUpLangToggle: setUpLangToggle,
+    t: t,
+    formatAmount: formatAmount,
+    digitsOf: digitsOf,
+    brandOf: brandOf,
+    formatCardNumberInput: formatCardNumberInput,
+    formatExpiryInput: formatExpiryInput,
+    parseExpiry: parseExpiry,
+    cardChecks: cardChecks,
+    walletError: walletError
+  };
+})();

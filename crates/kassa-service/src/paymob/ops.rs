@@ -1,0 +1,211 @@
+//! After the payment: refund, void and capture (each a child transaction with its callback),
+//! and the automatic void of authorisations left uncaptured for 14 days.
+
+use kassa_store::{now_ms, PmProfile, PmTransaction};
+use serde_json::{json, Value};
+
+use super::accounts::country_of;
+use super::{doc, PmError, PmResult};
+use crate::{CreateRefundParams, Services};
+
+/// Refund metadata key marking a refund made by a same-day void of a captured payment.
+pub(crate) const VOID_MARK: &str = "paymob_void";
+
+fn int_field(body: &Value, key: &str, required: bool) -> PmResult<Option<i64>> {
+    match body.get(key).filter(|v| !v.is_null()) {
+        None if required => Err(PmError::fields(json!({ key: ["This field is required."] }))),
+        None => Ok(None),
+        Some(v) => kassa_paymob::lenient::int(v)
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| PmError::fields(json!({ key: ["A valid integer is required."] }))),
+    }
+}
+
+impl Services {
+    /// The payment transaction an operation names, with its object.
+    async fn pm_payment_for_op(
+        &self,
+        profile: &PmProfile,
+        body: &Value,
+    ) -> PmResult<(PmTransaction, Value)> {
+        let id = int_field(body, "transaction_id", true)?.unwrap_or_default();
+        let t = self.pm_own_transaction(profile, id).await?;
+        if t.parent_id.is_some() || t.intent_id.is_none() {
+            return Err(PmError::message(400, "This transaction is not a payment."));
+        }
+        let obj: Value = doc(&t.obj, "transaction")?;
+        if obj["success"] != json!(true) {
+            return Err(PmError::message(400, "Transaction is not successful."));
+        }
+        Ok((t, obj))
+    }
+
+    /// The newest child of `kind` of a transaction, as the operation's answer.
+    async fn pm_newest_child(&self, parent: i64, kind: &str) -> PmResult<Value> {
+        let children = self.store.pm_children(parent).await?;
+        let child = children
+            .iter()
+            .rev()
+            .find(|c| c.kind == kind)
+            .ok_or_else(|| PmError::detail(500, "A server error occurred."))?;
+        doc(&child.obj, "transaction")
+    }
+
+    /// `POST /api/acceptance/void_refund/refund` `{transaction_id, amount_cents}`.
+    pub async fn pm_refund(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+        let amount = int_field(body, "amount_cents", true)?.unwrap_or_default();
+        let (t, obj) = self.pm_payment_for_op(profile, body).await?;
+        if obj["is_auth"] == json!(true) && obj["is_captured"] != json!(true) {
+            return Err(PmError::message(
+                400,
+                "This authorisation is not captured; void it instead.",
+            ));
+        }
+        if obj["is_voided"] == json!(true) {
+            return Err(PmError::message(400, "This transaction is voided."));
+        }
+        let refundable = obj["captured_amount"]
+            .as_i64()
+            .filter(|c| *c > 0)
+            .unwrap_or_else(|| obj["amount_cents"].as_i64().unwrap_or(0))
+            - obj["refunded_amount_cents"].as_i64().unwrap_or(0);
+        if amount > refundable {
+            return Err(PmError::message(
+                400,
+                format!("The refund amount is more than the refundable amount ({refundable})."),
+            ));
+        }
+        self.create_refund(
+            &profile.merchant_id,
+            CreateRefundParams {
+                payment_intent: t.intent_id.clone().unwrap_or_default(),
+                amount: Some(amount),
+                reason: Some("requested_by_customer".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
+        self.pm_newest_child(t.id, "refund").await
+    }
+
+    /// `POST /api/acceptance/void_refund/void` `{transaction_id}`: on the day of the payment
+    /// only (the profile's local day). An authorisation is released; a captured payment is
+    /// given back in full without fees.
+    pub async fn pm_void(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+        let (t, obj) = self.pm_payment_for_op(profile, body).await?;
+        if obj["is_voided"] == json!(true) {
+            return Err(PmError::message(400, "This transaction is already voided."));
+        }
+        let day =
+            |ms: i64| kassa_paymob::time::timestamp(ms, country_of(profile))[..10].to_string();
+        if day(t.created_at) != day(now_ms()) {
+            return Err(PmError::message(
+                400,
+                "A transaction can only be voided on the day it was made; refund it instead.",
+            ));
+        }
+        let intent = t.intent_id.clone().unwrap_or_default();
+        if obj["is_auth"] == json!(true) && obj["is_captured"] != json!(true) {
+            self.cancel_intent(
+                &profile.merchant_id,
+                &intent,
+                Some("requested_by_customer".into()),
+                None,
+            )
+            .await?;
+            return self.pm_newest_child(t.id, "void").await;
+        }
+        if obj["refunded_amount_cents"].as_i64().unwrap_or(0) > 0 {
+            return Err(PmError::message(
+                400,
+                "This transaction is partly refunded; refund the rest instead.",
+            ));
+        }
+        let mut metadata = kassa_core::intent::Metadata::new();
+        metadata.insert(VOID_MARK.into(), "1".into());
+        self.create_refund(
+            &profile.merchant_id,
+            CreateRefundParams {
+                payment_intent: intent,
+                amount: None,
+                reason: Some("requested_by_customer".into()),
+                metadata,
+            },
+            None,
+        )
+        .await?;
+        self.pm_newest_child(t.id, "void").await
+    }
+
+    /// `POST /api/acceptance/capture` `{transaction_id, amount_cents}`: at most the authorised
+    /// amount, once.
+    pub async fn pm_capture(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+        let amount = int_field(body, "amount_cents", true)?.unwrap_or_default();
+        let (t, obj) = self.pm_payment_for_op(profile, body).await?;
+        if obj["is_auth"] != json!(true) {
+            return Err(PmError::message(
+                400,
+                "This transaction is not an authorisation.",
+            ));
+        }
+        if obj["is_captured"] == json!(true) || obj["is_voided"] == json!(true) {
+            return Err(PmError::message(
+                400,
+                "This authorisation is already captured or voided.",
+            ));
+        }
+        let authorised = obj["amount_cents"].as_i64().unwrap_or(0);
+        if amount > authorised {
+            return Err(PmError::message(
+                400,
+                format!("The capture amount is more than the authorised amount ({authorised})."),
+            ));
+        }
+        self.capture_intent(
+            &profile.merchant_id,
+            t.intent_id.as_deref().unwrap_or_default(),
+            Some(amount),
+            None,
+        )
+        .await?;
+        self.pm_newest_child(t.id, "capture").await
+    }
+
+    /// Voids authorisations left uncaptured for 14 days. Returns how many.
+    pub async fn pm_run_auto_voids(&self) -> crate::Result<usize> {
+        let due = self.store.pm_due_auto_voids(now_ms(), 50).await?;
+        let mut n = 0;
+        for t in due {
+            let Some(profile) = self.store.pm_profile(t.profile_id).await? else {
+                continue;
+            };
+            let Some(intent) = t.intent_id.as_deref() else {
+                continue;
+            };
+            match self
+                .cancel_intent(&profile.merchant_id, intent, Some("abandoned".into()), None)
+                .await
+            {
+                Ok(_) => n += 1,
+                Err(e) => {
+                    // Captured or voided meanwhile: the hook cleared the timer; anything else
+                    // is retried on the next run.
+                    tracing::warn!(transaction = t.id, error = %e, "auto-void did not apply");
+                    let mut tx = self.store.begin().await?;
+                    if let Some(mut cur) = tx.pm_transaction(t.id).await? {
+                        if self.intent(&profile.merchant_id, intent).await?.status
+                            != kassa_core::intent::IntentStatus::RequiresCapture
+                        {
+                            cur.auto_void_at = None;
+                            tx.update_pm_transaction(&cur).await?;
+                        }
+                    }
+                    tx.commit().await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
