@@ -1,0 +1,1297 @@
+//! The Paymob-compatible API through HTTP, on SQLite and PostgreSQL: intentions and their
+//! errors, the legacy flow with every credential carrier, payments by card (3-D Secure),
+//! saved card, wallet, kiosk and cash, signed callbacks and redirects, refund/void/capture
+//! rules, callback retries, subscriptions on a test clock, and tenant isolation.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::RawQuery;
+use axum::http::StatusCode;
+use common::TestApp;
+use kassa_paymob::hmac;
+use serde_json::{json, Value};
+
+/// Records Paymob callbacks: the query (`hmac=`) and the JSON body.
+#[derive(Clone)]
+struct Callbacks {
+    url: String,
+    got: Arc<Mutex<Vec<(String, Value)>>>,
+    fail_next: Arc<Mutex<usize>>,
+}
+
+impl Callbacks {
+    async fn start() -> Callbacks {
+        let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+        let fail_next: Arc<Mutex<usize>> = Arc::default();
+        let (g, f) = (got.clone(), fail_next.clone());
+        let app = axum::Router::new().route(
+            "/cb",
+            axum::routing::post(move |RawQuery(q): RawQuery, body: String| {
+                let (g, f) = (g.clone(), f.clone());
+                async move {
+                    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    g.lock().unwrap().push((q.unwrap_or_default(), v));
+                    let mut fail = f.lock().unwrap();
+                    if *fail > 0 {
+                        *fail -= 1;
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/cb", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Callbacks {
+            url,
+            got,
+            fail_next,
+        }
+    }
+
+    fn all(&self) -> Vec<(String, Value)> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits (at most 10 s) until `pred` holds for some callback, and returns it.
+    async fn wait(&self, what: &str, pred: impl Fn(&Value) -> bool) -> (String, Value) {
+        for _ in 0..200 {
+            if let Some(c) = self.all().into_iter().find(|(_, b)| pred(b)) {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no callback for {what}; got {:?}", self.all());
+    }
+}
+
+fn query_pairs(q: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn param<'a>(p: &'a [(String, String)], k: &str) -> &'a str {
+    p.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {k} in {p:?}"))
+}
+
+/// Checks a processed or token callback's `hmac` query against its body.
+fn assert_signed(secret: &str, (q, body): &(String, Value)) {
+    let given = query_pairs(q)
+        .into_iter()
+        .find(|(k, _)| k == "hmac")
+        .map(|(_, v)| v)
+        .expect("hmac in the query");
+    let expected = if body["type"] == "TOKEN" {
+        hmac::token_hmac(secret, &body["obj"])
+    } else {
+        hmac::transaction_hmac(secret, &body["obj"])
+    };
+    assert_eq!(given, expected, "callback HMAC for {body}");
+    for f in hmac::TRANSACTION_FIELDS {
+        if body["type"] == "TRANSACTION" {
+            let v = f.split('.').fold(&body["obj"], |v, k| &v[k]);
+            assert!(!v.is_null(), "signed field {f} is null in {body}");
+        }
+    }
+}
+
+/// Checks a response-callback redirect's signature; returns its parameters.
+fn assert_signed_redirect(secret: &str, location: &str) -> Vec<(String, String)> {
+    let q = location.split_once('?').expect("a query").1;
+    let pairs = query_pairs(q);
+    let given = param(&pairs, "hmac").to_string();
+    let signed: Vec<(String, String)> =
+        pairs.iter().filter(|(k, _)| k != "hmac").cloned().collect();
+    assert_eq!(
+        hmac::query_hmac(secret, &signed),
+        given,
+        "redirect HMAC of {location}"
+    );
+    pairs
+}
+
+struct Profile {
+    id: i64,
+    sk: String,
+    pk: String,
+    hmac: String,
+    api_key: String,
+    iframe: i64,
+    integrations: Vec<Value>,
+}
+
+impl Profile {
+    fn integration(&self, name: &str) -> i64 {
+        self.integrations
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap_or_else(|| panic!("no integration {name}"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+async fn profile(app: &TestApp, cb: &Callbacks, extra: Value) -> Profile {
+    let mut integrations = vec![
+        json!({"kind": "card", "processed_callback_url": cb.url, "response_callback_url": "https://shop.example/done"}),
+        json!({"kind": "card", "name": "card-plain", "three_d_secure": false, "processed_callback_url": cb.url, "response_callback_url": "https://shop.example/done"}),
+        json!({"kind": "card_auth", "three_d_secure": false, "processed_callback_url": cb.url}),
+        json!({"kind": "moto", "processed_callback_url": cb.url}),
+        json!({"kind": "wallet", "processed_callback_url": cb.url, "response_callback_url": "https://shop.example/done"}),
+        json!({"kind": "kiosk", "processed_callback_url": cb.url}),
+        json!({"kind": "cash", "processed_callback_url": cb.url}),
+    ];
+    if let Some(more) = extra.as_array() {
+        integrations.extend(more.iter().cloned());
+    }
+    let (s, p) = app
+        .post(
+            "/v1/paymob/profiles",
+            json!({"name": "Nile Shop", "integrations": integrations}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    Profile {
+        id: p["id"].as_i64().unwrap(),
+        sk: p["secret_key"].as_str().unwrap().into(),
+        pk: p["public_key"].as_str().unwrap().into(),
+        hmac: p["hmac_secret"].as_str().unwrap().into(),
+        api_key: p["api_key"].as_str().unwrap().into(),
+        iframe: p["iframe_id"].as_i64().unwrap(),
+        integrations: p["integrations"].as_array().unwrap().clone(),
+    }
+}
+
+/// A Paymob API call: `auth` is the whole Authorization header value, if any.
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = app.http.request(method, app.url(path));
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn billing() -> Value {
+    json!({"first_name": "Mona", "last_name": "Adel", "email": "mona@example.com",
+           "phone_number": "+201001234567"})
+}
+
+async fn intention(app: &TestApp, p: &Profile, body: Value) -> Value {
+    let (s, i) = call(
+        app,
+        reqwest::Method::POST,
+        "/v1/intention/",
+        Some(&format!("Token {}", p.sk)),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{i}");
+    i
+}
+
+fn card(number: &str, cvn: &str) -> Value {
+    json!({"subtype": "CARD", "identifier": number, "sourceholder_name": "Test Account",
+           "expiry_month": "01", "expiry_year": "39", "cvn": cvn})
+}
+
+async fn pay(app: &TestApp, token: &str, source: Value) -> (StatusCode, Value) {
+    call(
+        app,
+        reqwest::Method::POST,
+        "/api/acceptance/payments/pay",
+        None,
+        Some(json!({"source": source, "payment_token": token})),
+    )
+    .await
+}
+
+/// Answers the 3-D Secure (or wallet) page; returns where the customer is sent.
+async fn answer_page(app: &TestApp, url: &str, form: &[(&str, &str)]) -> String {
+    let r = app.http.post(url).form(form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303, "{url}");
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+fn key_for(i: &Value, integration: i64) -> String {
+    i["payment_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["integration"] == integration)
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+// ---- scenarios ----
+
+async fn intentions_validate_like_paymob(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let card_id = p.integration("card");
+    let good = json!({"amount": 10000, "currency": "EGP", "payment_methods": [card_id, "wallet"],
+        "items": [{"name": "Mug", "amount": 10000, "quantity": 1}], "billing_data": billing(),
+        "special_reference": "order-77", "extras": {"cart": 9}});
+    let post = |auth: Option<String>, body: Value| {
+        let auth = auth.clone();
+        async move {
+            call(
+                app,
+                reqwest::Method::POST,
+                "/v1/intention/",
+                auth.as_deref(),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (s, b) = post(None, good.clone()).await;
+    assert_eq!(
+        (s, b),
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"detail": "Authentication credentials were not provided."})
+        )
+    );
+    let (s, _) = post(Some(format!("Token {}_x", p.sk)), good.clone()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let mut b = good.clone();
+    b.as_object_mut().unwrap().remove("amount");
+    let (s, e) = post(Some(format!("Token {}", p.sk)), b).await;
+    assert_eq!(
+        (s, e),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"amount": ["This field is required."]})
+        )
+    );
+    let mut b = good.clone();
+    b["billing_data"]["phone_number"] = json!("");
+    let (s, e) = post(Some(format!("Bearer {}", p.sk)), b).await;
+    assert_eq!(
+        (s, e),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"billing_data": {"phone_number": ["This field may not be blank."]}})
+        )
+    );
+    let mut b = good.clone();
+    b["payment_methods"] = json!([999]);
+    let (s, e) = post(Some(format!("Token {}", p.sk)), b).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(e["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("Integration ID/Name does not exist"));
+    let mut b = good.clone();
+    b["amount"] = json!(12000);
+    let (s, _) = post(Some(format!("Token {}", p.sk)), b).await;
+    assert_eq!(s, StatusCode::NOT_ACCEPTABLE, "unmatched_item_prices");
+
+    let i = intention(app, &p, good.clone()).await;
+    assert_eq!(i["status"], "intended");
+    assert_eq!(i["object"], "paymentintention");
+    assert!(i["id"].as_str().unwrap().starts_with("pi_test_"));
+    assert!(i["client_secret"]
+        .as_str()
+        .unwrap()
+        .starts_with("egy_csk_test_"));
+    assert_eq!(i["payment_keys"].as_array().unwrap().len(), 2);
+    assert!(i["payment_keys"][0]["key"]
+        .as_str()
+        .unwrap()
+        .starts_with("ZXlK"));
+    assert_eq!(
+        i["intention_detail"]["billing_data"]
+            .as_object()
+            .unwrap()
+            .len(),
+        13
+    );
+    assert_eq!(
+        i["extras"]["creation_extras"]["merchant_order_id"],
+        "order-77"
+    );
+    // special_reference is unique.
+    let (s, e) = post(Some(format!("Token {}", p.sk)), good.clone()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+
+    // The public element Pixel reads: keys by method name.
+    let cs = i["client_secret"].as_str().unwrap();
+    let (s, el) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/v1/intention/element/{}/{cs}/", p.pk),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(el["payment_keys"]["card"]
+        .as_str()
+        .unwrap()
+        .starts_with("ZXlK"));
+    assert!(el["payment_keys"]["wallet"].is_string());
+    assert_eq!(el["intention_detail"]["amount"], 10000);
+    assert_eq!(el["paid"], false);
+    assert_eq!(el["merchant_name"], "Nile Shop");
+    let (s, _) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/v1/intention/element/{}x/{cs}/", p.pk),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Update: accept_order_id required; the amount and keys change.
+    let path = format!("/v1/intention/{cs}");
+    let (s, e) = call(
+        app,
+        reqwest::Method::PUT,
+        &path,
+        Some(&format!("Token {}", p.sk)),
+        Some(json!({"amount": 5000, "items": []})),
+    )
+    .await;
+    assert_eq!(
+        (s, e),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"accept_order_id": ["This field is required."]})
+        )
+    );
+    let (s, u) = call(
+        app,
+        reqwest::Method::PUT,
+        &path,
+        Some(&format!("Token {}", p.sk)),
+        Some(json!({"accept_order_id": i["intention_order_id"], "amount": 5000, "items": []})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["intention_detail"]["amount"], 5000);
+    // A key from before the update no longer pays.
+    let (s, e) = pay(app, &key_for(&i, card_id), card("5123456789012346", "123")).await;
+    assert_eq!(
+        (s, e),
+        (StatusCode::BAD_REQUEST, json!({"message": "Session Error"}))
+    );
+}
+
+async fn card_with_3ds_signs_callbacks_and_redirect(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let card_id = p.integration("card");
+    let i = intention(
+        app,
+        &p,
+        json!({"amount": 25050, "currency": "EGP", "payment_methods": ["card"],
+        "billing_data": billing(), "special_reference": "inv-1", "extras": {"basket": "b1"}}),
+    )
+    .await;
+    let key = key_for(&i, card_id);
+    let (s, r) = pay(app, &key, card("5123456789012346", "123")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    // String booleans, pending on the 3-D Secure page.
+    assert_eq!(
+        (
+            r["pending"].clone(),
+            r["success"].clone(),
+            r["is_3d_secure"].clone()
+        ),
+        (json!("true"), json!("false"), json!("true"))
+    );
+    let acs = r["redirect_url"].as_str().unwrap().to_string();
+    assert!(acs.contains("/api/acceptance/challenge/"), "{acs}");
+    let page = app
+        .http
+        .get(&acs)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("250.50 EGP") && page.contains("2346"),
+        "{page}"
+    );
+    assert!(!page.contains("5123456789012346"));
+    // A wrong signature is not the customer's page.
+    let (s, _) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("{}0", acs.trim_start_matches(&app.base)),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let location = answer_page(app, &acs, &[("action", "approve")]).await;
+    assert!(
+        location.starts_with("https://shop.example/done?"),
+        "{location}"
+    );
+    let q = assert_signed_redirect(&p.hmac, &location);
+    assert_eq!(param(&q, "success"), "true");
+    assert_eq!(param(&q, "order"), i["intention_order_id"].to_string());
+    assert_eq!(param(&q, "merchant_order_id"), "inv-1");
+    assert_eq!(param(&q, "source_data.pan"), "2346");
+    assert_eq!(param(&q, "source_data.sub_type"), "MasterCard");
+    assert_eq!(param(&q, "txn_response_code"), "APPROVED");
+
+    let c = cb
+        .wait("the payment", |b| b["obj"]["success"] == true)
+        .await;
+    assert_signed(&p.hmac, &c);
+    let obj = &c.1["obj"];
+    assert_eq!(c.1["type"], "TRANSACTION");
+    assert_eq!(obj["order"]["id"], i["intention_order_id"]);
+    assert_eq!(obj["order"]["merchant_order_id"], "inv-1");
+    assert_eq!(obj["payment_key_claims"]["extra"], json!({"basket": "b1"}));
+    assert_eq!(obj["payment_key_claims"]["next_payment_intention"], i["id"]);
+    assert_eq!(obj["owner"], p.id);
+    assert_eq!(obj["is_3d_secure"], true);
+    assert_eq!(obj["amount_cents"], 25050);
+    // Nothing with the card number was stored or sent.
+    assert!(!c.1.to_string().contains("5123456789012346"));
+
+    // Paid: the intention says so and cannot be paid twice.
+    let cs = i["client_secret"].as_str().unwrap();
+    let (_, el) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/v1/intention/element/{}/{cs}/", p.pk),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(el["paid"], true);
+    let (s, e) = pay(app, &key, card("5123456789012346", "123")).await;
+    assert_eq!(
+        (s, e),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"message": "Order has already been paid."})
+        )
+    );
+
+    // Inquiry by merchant order id, retrieval and the HMAC helper agree with the callback.
+    let auth = format!("Token {}", p.sk);
+    let (s, t) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/ecommerce/orders/transaction_inquiry",
+        Some(&auth),
+        Some(json!({"merchant_order_id": "inv-1"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(t["id"], obj["id"]);
+    let (_, calc) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/acceptance/transactions/{}/hmac_calc", obj["id"]),
+        Some(&auth),
+        None,
+    )
+    .await;
+    assert_eq!(
+        calc["hmac"].as_str().unwrap(),
+        hmac::transaction_hmac(&p.hmac, obj)
+    );
+    assert_eq!(
+        calc["hmac_string"].as_str().unwrap(),
+        hmac::transaction_message(obj)
+    );
+}
+
+async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let plain = p.integration("card-plain");
+    let (wallet, kiosk, cash) = (
+        p.integration("wallet"),
+        p.integration("kiosk"),
+        p.integration("cash"),
+    );
+    let i = intention(
+        app,
+        &p,
+        json!({"amount": 5000, "currency": "EGP",
+        "payment_methods": [plain, wallet, kiosk, cash], "billing_data": billing()}),
+    )
+    .await;
+
+    // A declined card: final, signed, and the order stays payable.
+    let (_, r) = pay(app, &key_for(&i, plain), card("4000000000000002", "123")).await;
+    assert_eq!(
+        (r["success"].clone(), r["pending"].clone()),
+        (json!("false"), json!("false"))
+    );
+    let q = assert_signed_redirect(&p.hmac, r["redirection_url"].as_str().unwrap());
+    assert_eq!(param(&q, "success"), "false");
+    let c = cb
+        .wait("the decline", |b| {
+            b["obj"]["success"] == false && b["obj"]["pending"] == false
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    assert_eq!(c.1["obj"]["data"]["txn_response_code"], "DECLINED");
+    // Security code 222: insufficient funds.
+    let (_, r) = pay(app, &key_for(&i, plain), card("4111111111111111", "222")).await;
+    assert_eq!(r["data"]["txn_response_code"], "INSUFFICIENT_FUNDS");
+
+    // Wallet: MPIN and one-time code on the wallet page.
+    let (_, r) = pay(
+        app,
+        &key_for(&i, wallet),
+        json!({"subtype": "WALLET", "identifier": "01010101010"}),
+    )
+    .await;
+    assert_eq!(r["pending"], "true");
+    let wp = r["redirect_url"].as_str().unwrap().to_string();
+    let loc = answer_page(
+        app,
+        &wp,
+        &[("action", "approve"), ("mpin", "123456"), ("otp", "654321")],
+    )
+    .await;
+    assert_eq!(
+        param(&assert_signed_redirect(&p.hmac, &loc), "success"),
+        "false",
+        "a wrong code declines"
+    );
+    let (_, r) = pay(
+        app,
+        &key_for(&i, wallet),
+        json!({"subtype": "WALLET", "identifier": "01010101010"}),
+    )
+    .await;
+    let loc = answer_page(
+        app,
+        r["redirect_url"].as_str().unwrap(),
+        &[("action", "approve"), ("mpin", "123456"), ("otp", "123456")],
+    )
+    .await;
+    let q = assert_signed_redirect(&p.hmac, &loc);
+    assert_eq!(
+        (param(&q, "success"), param(&q, "source_data.type")),
+        ("true", "wallet")
+    );
+    let c = cb
+        .wait("the wallet payment", |b| {
+            b["obj"]["success"] == true && b["obj"]["source_data"]["type"] == "wallet"
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    assert!(
+        !c.1.to_string().contains("01010101010"),
+        "the wallet number is not sent in full"
+    );
+
+    // Kiosk and cash: pending with a bill reference until the sandbox settles them (a new
+    // intention: the first one is paid).
+    let i = intention(app, &p, json!({"amount": 7000, "currency": "EGP", "payment_methods": [kiosk, cash], "billing_data": billing()})).await;
+    let (_, r) = pay(
+        app,
+        &key_for(&i, kiosk),
+        json!({"subtype": "AGGREGATOR", "identifier": "AGGREGATOR"}),
+    )
+    .await;
+    assert_eq!(r["pending"], "true");
+    let reference = r["data"]["bill_reference"].as_str().unwrap().to_string();
+    assert!(!reference.is_empty());
+    let c = cb
+        .wait("the kiosk reference", |b| {
+            b["obj"]["data"]["bill_reference"] == reference.as_str() && b["obj"]["pending"] == true
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    assert_eq!(
+        c.1["obj"]["source_data"],
+        json!({"type": "aggregator", "sub_type": "AGGREGATOR", "pan": ""})
+    );
+    let id = r["id"].as_i64().unwrap();
+    let (s, t) = app
+        .post(
+            &format!("/v1/paymob/transactions/{id}/sandbox_settle"),
+            json!({"paid": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["success"], true);
+    let c = cb
+        .wait("the kiosk payment", |b| {
+            b["obj"]["id"] == id && b["obj"]["success"] == true
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    // Settling again is refused.
+    let (s, _) = app
+        .post(
+            &format!("/v1/paymob/transactions/{id}/sandbox_settle"),
+            json!({"paid": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // The order is paid: the cash key cannot pay it again.
+    let (s, _) = pay(
+        app,
+        &key_for(&i, cash),
+        json!({"subtype": "CASH", "identifier": "cash"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A card source on a wallet integration is refused before anything is charged.
+    let i = intention(app, &p, json!({"amount": 100, "currency": "EGP", "payment_methods": [wallet], "billing_data": billing()})).await;
+    let (s, _) = pay(app, &key_for(&i, wallet), card("4111111111111111", "123")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let plain = p.integration("card-plain");
+    let auth_id = p.integration("card-auth");
+    let sk = format!("Token {}", p.sk);
+    let i = intention(app, &p, json!({"amount": 10000, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()})).await;
+    let (_, r) = pay(app, &key_for(&i, plain), card("4111111111111111", "123")).await;
+    assert_eq!(r["success"], "true");
+    let txn = r["id"].as_i64().unwrap();
+
+    let refund = |body: Value| {
+        call(
+            app,
+            reqwest::Method::POST,
+            "/api/acceptance/void_refund/refund",
+            Some(&sk),
+            Some(body),
+        )
+    };
+    let (s, child) = refund(json!({"transaction_id": txn, "amount_cents": 3000})).await;
+    assert_eq!(s, StatusCode::OK, "{child}");
+    assert_eq!(
+        (
+            child["is_refund"].clone(),
+            child["parent_transaction"].clone(),
+            child["amount_cents"].clone()
+        ),
+        (json!(true), json!(txn), json!(3000))
+    );
+    let c = cb
+        .wait("the refund", |b| b["obj"]["is_refund"] == true)
+        .await;
+    assert_signed(&p.hmac, &c);
+    let (s, e) = refund(json!({"transaction_id": txn, "amount_cents": 7001})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, _) = refund(json!({"transaction_id": txn, "amount_cents": "7000"})).await;
+    assert_eq!(s, StatusCode::OK, "numbers as strings");
+    let (_, parent) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/acceptance/transactions/{txn}"),
+        Some(&sk),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            parent["is_refunded"].clone(),
+            parent["refunded_amount_cents"].clone()
+        ),
+        (json!(true), json!(10000))
+    );
+    // Fully refunded: a void has nothing left to give back.
+    let (s, _) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/acceptance/void_refund/void",
+        Some(&sk),
+        Some(json!({"transaction_id": txn})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Same-day void of a captured sale.
+    let i = intention(app, &p, json!({"amount": 4000, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()})).await;
+    let (_, r) = pay(app, &key_for(&i, plain), card("4111111111111111", "123")).await;
+    let txn = r["id"].as_i64().unwrap();
+    let (s, v) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/acceptance/void_refund/void",
+        Some(&sk),
+        Some(json!({"transaction_id": txn})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["is_void"].clone(), v["amount_cents"].clone()),
+        (json!(true), json!(4000))
+    );
+    let c = cb
+        .wait("the void", |b| {
+            b["obj"]["is_void"] == true && b["obj"]["parent_transaction"] == txn
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+
+    // Authorise, capture at most the authorised amount, once.
+    let i = intention(app, &p, json!({"amount": 9000, "currency": "EGP", "payment_methods": [auth_id], "billing_data": billing()})).await;
+    let (_, r) = pay(app, &key_for(&i, auth_id), card("5123450000000008", "123")).await;
+    assert_eq!(
+        (r["success"].clone(), r["is_auth"].clone()),
+        (json!("true"), json!("true"))
+    );
+    let txn = r["id"].as_i64().unwrap();
+    let capture = |body: Value| {
+        call(
+            app,
+            reqwest::Method::POST,
+            "/api/acceptance/capture",
+            Some(&sk),
+            Some(body),
+        )
+    };
+    let (s, _) = refund(json!({"transaction_id": txn, "amount_cents": 100})).await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "an uncaptured authorisation is voided, not refunded"
+    );
+    let (s, _) = capture(json!({"transaction_id": txn, "amount_cents": 9001})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, c) = capture(json!({"transaction_id": txn, "amount_cents": 8000})).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(
+        (c["is_capture"].clone(), c["amount_cents"].clone()),
+        (json!(true), json!(8000))
+    );
+    let (s, _) = capture(json!({"transaction_id": txn, "amount_cents": 1000})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, r2) = refund(json!({"transaction_id": txn, "amount_cents": 8000})).await;
+    assert_eq!(s, StatusCode::OK, "{r2}");
+
+    // An authorisation left uncaptured is voided by itself after 14 days.
+    let i = intention(app, &p, json!({"amount": 1500, "currency": "EGP", "payment_methods": [auth_id], "billing_data": billing()})).await;
+    let (_, r) = pay(app, &key_for(&i, auth_id), card("5123450000000008", "123")).await;
+    let txn = r["id"].as_i64().unwrap();
+    let t = app.svc.store.pm_transaction(txn).await.unwrap().unwrap();
+    let due = t.auto_void_at.expect("an auto-void time");
+    assert!((due - t.created_at - 14 * 86_400_000).abs() < 5_000);
+    assert_eq!(app.svc.pm_run_auto_voids().await.unwrap(), 0, "not yet");
+    let mut tx = app.svc.store.begin().await.unwrap();
+    let mut cur = tx.pm_transaction(txn).await.unwrap().unwrap();
+    cur.auto_void_at = Some(1);
+    tx.update_pm_transaction(&cur).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(app.svc.pm_run_auto_voids().await.unwrap(), 1);
+    let c = cb
+        .wait("the auto-void", |b| {
+            b["obj"]["is_void"] == true && b["obj"]["parent_transaction"] == txn
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    let (s, _) = capture(json!({"transaction_id": txn, "amount_cents": 100})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+async fn legacy_flow_takes_every_credential_carrier(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let plain = p.integration("card-plain");
+    let (s, e) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/auth/tokens",
+        None,
+        Some(json!({"api_key": "ZXlKbm9wZQ=="})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    let (s, t) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/auth/tokens",
+        None,
+        Some(json!({"api_key": p.api_key})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let token = t["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("ZXlK"));
+    assert_eq!(t["profile"]["id"], p.id);
+
+    // Order: amounts as strings, the token in the body.
+    let (s, o) = call(app, reqwest::Method::POST, "/api/ecommerce/orders", None, Some(json!({"auth_token": token,
+        "delivery_needed": "false", "amount_cents": "15000", "currency": "EGP", "merchant_order_id": 5531,
+        "items": [{"name": "Tea", "amount_cents": "15000", "description": "Green", "quantity": "1"}]}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(
+        (o["amount_cents"].clone(), o["merchant_order_id"].clone()),
+        (json!(15000), json!("5531"))
+    );
+    let (s, d) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/ecommerce/orders",
+        Some(&format!("Bearer {token}")),
+        Some(json!({"amount_cents": 100, "merchant_order_id": "5531"})),
+    )
+    .await;
+    assert_eq!(
+        (s, d),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"message": "duplicate"})
+        )
+    );
+
+    // Payment key: every billing field required; the token as a raw header.
+    let full_billing = json!({"apartment": "NA", "email": "mona@example.com", "floor": "NA", "first_name": "Mona",
+        "street": "NA", "building": "NA", "phone_number": "+201001234567", "shipping_method": "NA",
+        "postal_code": "NA", "city": "Cairo", "country": "EG", "last_name": "Adel", "state": "NA"});
+    let mut partial = full_billing.clone();
+    partial.as_object_mut().unwrap().remove("floor");
+    let body = |b: Value| {
+        json!({"amount_cents": "15000", "expiration": 3600, "order_id": o["id"], "billing_data": b,
+        "currency": "EGP", "integration_id": plain.to_string(), "lock_order_when_paid": "false"})
+    };
+    let (s, e) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/acceptance/payment_keys",
+        Some(&token),
+        Some(body(partial)),
+    )
+    .await;
+    assert_eq!(
+        (s, e),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"billing_data": {"floor": ["This field is required."]}})
+        )
+    );
+    let (s, k) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("/api/acceptance/payment_keys?token={token}"),
+        None,
+        Some(body(full_billing.clone())),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{k}");
+    let key = k["token"].as_str().unwrap().to_string();
+    // Not without a credential, and not with someone else's.
+    let (s, _) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/acceptance/payment_keys",
+        None,
+        Some(body(full_billing.clone())),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // The iframe page and its data.
+    let r = app
+        .http
+        .get(app.url(&format!(
+            "/api/acceptance/iframes/{}?payment_token={key}",
+            p.iframe
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    let (s, info) = call(
+        app,
+        reqwest::Method::GET,
+        &format!(
+            "/api/acceptance/iframes/{}/info?payment_token={key}",
+            p.iframe
+        ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["intention_detail"]["amount"], 15000);
+    assert_eq!(info["payment_methods"][0]["subtype"], "CARD");
+    let (s, _) = call(
+        app,
+        reqwest::Method::GET,
+        &format!(
+            "/api/acceptance/iframes/{}/info?payment_token={key}",
+            p.iframe + 1
+        ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, r) = pay(app, &key, card("4111111111111111", "123")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["success"], "true");
+    assert_eq!(r["order"]["merchant_order_id"], "5531");
+    // A tampered payment key is refused.
+    let mut bad = key.clone();
+    bad.replace_range(20..21, if &key[20..21] == "A" { "B" } else { "A" });
+    let (s, _) = pay(app, &bad, card("4111111111111111", "123")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Retrieval with the token as Bearer; inquiry by order id.
+    let (s, t) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/acceptance/transactions/{}", r["id"]),
+        Some(&format!("Bearer {token}")),
+        None,
+    )
+    .await;
+    assert_eq!((s, t["success"].clone()), (StatusCode::OK, json!(true)));
+    let (s, t) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/ecommerce/orders/transaction_inquiry",
+        None,
+        Some(json!({"auth_token": token, "order_id": o["id"]})),
+    )
+    .await;
+    assert_eq!((s, t["id"].clone()), (StatusCode::OK, r["id"].clone()));
+}
+
+async fn saved_cards_pay_without_the_customer(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let plain = p.integration("card-plain");
+    let moto = p.integration("moto");
+    let i = intention(app, &p, json!({"amount": 2000, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()})).await;
+    let mut src = card("5123456789012346", "123");
+    src["save_card"] = json!(true);
+    let (_, r) = pay(app, &key_for(&i, plain), src).await;
+    assert_eq!(r["success"], "true");
+    let t = cb.wait("the token", |b| b["type"] == "TOKEN").await;
+    assert_signed(&p.hmac, &t);
+    let tok = &t.1["obj"];
+    assert_eq!(tok["masked_pan"], "xxxx-xxxx-xxxx-2346");
+    assert_eq!(tok["order_id"], i["intention_order_id"].to_string());
+    let token = tok["token"].as_str().unwrap().to_string();
+    // The token is not stored in the clear.
+    let row = app
+        .svc
+        .store
+        .pm_card_token(tok["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!row.token_enc.contains(&token) && !row.obj.contains(&token));
+
+    // MIT: an intention on the MOTO integration, paid with the token.
+    let i = intention(app, &p, json!({"amount": 3300, "currency": "EGP", "payment_methods": [moto], "billing_data": billing()})).await;
+    let (s, r) = pay(
+        app,
+        &key_for(&i, moto),
+        json!({"subtype": "TOKEN", "identifier": token}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["success"].clone(), r["is_3d_secure"].clone()),
+        (json!("true"), json!("false"))
+    );
+    let (s, _) = pay(
+        app,
+        &key_for(&i, moto),
+        json!({"subtype": "TOKEN", "identifier": "0".repeat(56)}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // CIT: the element lists the saved card.
+    let i = intention(app, &p, json!({"amount": 100, "currency": "EGP", "payment_methods": [plain], "billing_data": billing(), "card_tokens": [token]})).await;
+    let (_, el) = call(
+        app,
+        reqwest::Method::GET,
+        &format!(
+            "/v1/intention/element/{}/{}/",
+            p.pk,
+            i["client_secret"].as_str().unwrap()
+        ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(el["card_tokens"][0]["masked_pan"], "xxxx-xxxx-xxxx-2346");
+}
+
+async fn callbacks_retry_identically_and_resend(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let plain = p.integration("card-plain");
+    *cb.fail_next.lock().unwrap() = 2;
+    let i = intention(app, &p, json!({"amount": 800, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()})).await;
+    let (_, r) = pay(app, &key_for(&i, plain), card("4111111111111111", "123")).await;
+    let id = r["id"].clone();
+    for _ in 0..200 {
+        if cb
+            .all()
+            .iter()
+            .filter(|(_, b)| b["obj"]["id"] == id)
+            .count()
+            >= 3
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got: Vec<_> = cb
+        .all()
+        .into_iter()
+        .filter(|(_, b)| b["obj"]["id"] == id)
+        .collect();
+    assert_eq!(got.len(), 3, "two failures then success");
+    assert!(
+        got.windows(2).all(|w| w[0] == w[1]),
+        "every retry is identical"
+    );
+    assert_signed(&p.hmac, &got[0]);
+
+    // The native event behind it, resent by hand to the profile.
+    let (_, events) = app.get("/v1/events?limit=100").await;
+    let ev = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["type"] == "payment_intent.succeeded"
+                && e["data"]["object"]["metadata"]["paymob_transaction"] == id.to_string()
+        })
+        .expect("a native event for the payment")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, d) = app
+        .post(
+            &format!("/v1/events/{ev}/resend"),
+            json!({"webhook_endpoint": format!("pmp_{}", p.id)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    for _ in 0..100 {
+        if cb
+            .all()
+            .iter()
+            .filter(|(_, b)| b["obj"]["id"] == id)
+            .count()
+            >= 4
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        cb.all()
+            .iter()
+            .filter(|(_, b)| b["obj"]["id"] == id)
+            .count(),
+        4
+    );
+}
+
+async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let card_id = p.integration("card");
+    let moto = p.integration("moto");
+    let sk = format!("Token {}", p.sk);
+    let (s, e) = call(app, reqwest::Method::POST, "/api/acceptance/subscription-plans", Some(&sk),
+        Some(json!({"frequency": 30, "name": "Monthly", "amount_cents": 5000, "integration": card_id}))).await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a plan needs a MOTO integration: {e}"
+    );
+    let (s, plan) = call(app, reqwest::Method::POST, "/api/acceptance/subscription-plans", Some(&sk),
+        Some(json!({"frequency": 30, "name": "Monthly", "reminder_days": 3, "retrial_days": 1, "plan_type": "rent",
+            "number_of_deductions": null, "amount_cents": 5000, "use_transaction_amount": false, "is_active": true,
+            "integration": moto, "webhook_url": cb.url}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{plan}");
+    let i = intention(
+        app,
+        &p,
+        json!({"amount": 5000, "currency": "EGP", "payment_methods": [card_id],
+        "billing_data": billing(), "subscription_plan_id": plan["id"]}),
+    )
+    .await;
+    let (_, r) = pay(app, &key_for(&i, card_id), card("5123456789012346", "123")).await;
+    answer_page(
+        app,
+        r["redirect_url"].as_str().unwrap(),
+        &[("action", "approve")],
+    )
+    .await;
+    let (_, created) = cb
+        .wait("the subscription", |b| b["trigger_type"] == "created")
+        .await;
+    let sub = created["subscription_data"]["id"].as_i64().unwrap();
+    assert_eq!(
+        created["hmac"],
+        hmac::subscription_hmac(&p.hmac, "created", sub)
+    );
+    assert_eq!(created["subscription_data"]["state"], "active");
+    assert_eq!(created["subscription_data"]["initial_transaction"], r["id"]);
+
+    // Nothing is due yet; 31 days later the renewal is charged on the saved card.
+    assert_eq!(app.svc.pm_run_due().await.unwrap(), 0);
+    let (s, _) = app
+        .post(
+            &format!("/v1/paymob/subscriptions/{sub}/advance_clock"),
+            json!({"seconds": 31 * 86400}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.svc.pm_run_due().await.unwrap(), 1);
+    assert_eq!(
+        app.svc.pm_run_due().await.unwrap(),
+        0,
+        "one renewal per period"
+    );
+    let (_, renewed) = cb
+        .wait("the renewal", |b| {
+            b["trigger_type"] == "successful_transaction"
+        })
+        .await;
+    assert_eq!(
+        renewed["hmac"],
+        hmac::subscription_hmac(&p.hmac, "successful_transaction", sub)
+    );
+    let c = cb
+        .wait("the renewal payment", |b| {
+            b["obj"]["api_source"] == "SUBSCRIPTION"
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    assert_eq!(
+        (
+            c.1["obj"]["success"].clone(),
+            c.1["obj"]["integration_id"].clone()
+        ),
+        (json!(true), json!(moto))
+    );
+    let (_, txns) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/acceptance/subscriptions/{sub}/transactions"),
+        Some(&sk),
+        None,
+    )
+    .await;
+    assert_eq!(txns["count"], 2);
+
+    // Suspend, resume, cancel: each a signed callback; a canceled one stays canceled.
+    for (action, trigger, state) in [
+        ("suspend", "suspended", "suspended"),
+        ("resume", "resumed", "active"),
+        ("cancel", "canceled", "canceled"),
+    ] {
+        let (s, b) = call(
+            app,
+            reqwest::Method::POST,
+            &format!("/api/acceptance/subscriptions/{sub}/{action}"),
+            Some(&sk),
+            None,
+        )
+        .await;
+        assert_eq!((s, b["state"].clone()), (StatusCode::OK, json!(state)));
+        let (_, c) = cb.wait(trigger, |b| b["trigger_type"] == trigger).await;
+        assert_eq!(c["hmac"], hmac::subscription_hmac(&p.hmac, trigger, sub));
+    }
+    let (s, _) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("/api/acceptance/subscriptions/{sub}/resume"),
+        Some(&sk),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+async fn profiles_are_isolated(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let a = profile(app, &cb, json!([])).await;
+    let b = profile(app, &cb, json!([])).await;
+    let plain = a.integration("card-plain");
+    let i = intention(app, &a, json!({"amount": 900, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()})).await;
+    let (_, r) = pay(app, &key_for(&i, plain), card("4111111111111111", "123")).await;
+    let id = r["id"].clone();
+    let bk = format!("Token {}", b.sk);
+    let (s, _) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/acceptance/transactions/{id}"),
+        Some(&bk),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/acceptance/void_refund/refund",
+        Some(&bk),
+        Some(json!({"transaction_id": id, "amount_cents": 100})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // B cannot use A's integration in an intention.
+    let (s, _) = call(app, reqwest::Method::POST, "/v1/intention/", Some(&bk), Some(json!({"amount": 900, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()}))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Another merchant cannot see A's profile natively.
+    let other = app.other_merchant_key().await;
+    let (s, _) = app
+        .get_as(&other, &format!("/v1/paymob/profiles/{}", a.id))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+on_both!(
+    intentions_validate_like_paymob,
+    card_with_3ds_signs_callbacks_and_redirect,
+    declines_wallet_kiosk_and_cash,
+    refund_void_and_capture_follow_the_rules,
+    legacy_flow_takes_every_credential_carrier,
+    saved_cards_pay_without_the_customer,
+    callbacks_retry_identically_and_resend,
+    subscriptions_renew_on_the_test_clock,
+    profiles_are_isolated,
+);
