@@ -1086,6 +1086,7 @@ async fn callbacks_retry_identically_and_resend(app: &TestApp) {
     assert_signed(&p.hmac, &got[0]);
 
     // The native event behind it, resent by hand to the profile.
+    let id_text = id.to_string();
     let (_, events) = app.get("/v1/events?limit=100").await;
     let ev = events["data"]
         .as_array()
@@ -1093,7 +1094,7 @@ async fn callbacks_retry_identically_and_resend(app: &TestApp) {
         .iter()
         .find(|e| {
             e["type"] == "payment_intent.succeeded"
-                && e["data"]["object"]["metadata"]["paymob_transaction"] == id.to_string()
+                && e["data"]["object"]["metadata"]["paymob_transaction"] == id_text.as_str()
         })
         .expect("a native event for the payment")["id"]
         .as_str()
