@@ -919,6 +919,41 @@ mod tests {
     }
 
     #[test]
+    fn a_required_3ds_challenges_approvable_cards_only() {
+        let required = |method: &PaymentMethodInput| {
+            block_on(SandboxProcessor.authorize(AuthorizeRequest {
+                three_d_secure: true,
+                attempt_id: "att_test",
+                amount: usd(1000),
+                method,
+                capture: true,
+                fingerprint_key: KEY,
+                now_year: NOW_YEAR,
+                now_month: NOW_MONTH,
+            }))
+            .unwrap()
+            .outcome
+        };
+        for number in ["5123456789012346", "5123450000000008", "4111111111111111"] {
+            let started = required(&good_card(number));
+            assert_challenge(&started);
+            assert_approved(&finish(&started, ChallengeResult::Approve));
+        }
+        // A decline card is declined without a challenge; a failed challenge declines.
+        assert!(matches!(
+            required(&good_card("4000000000000002")),
+            AuthorizeOutcome::Declined(_)
+        ));
+        let started = required(&good_card("4111111111111111"));
+        assert!(matches!(
+            finish(&started, ChallengeResult::Fail),
+            AuthorizeOutcome::Declined(_)
+        ));
+        // Without the requirement the same card is approved at once.
+        assert_approved(&outcome(&good_card("4111111111111111")));
+    }
+
+    #[test]
     fn challenge_cards_decline_after_a_failed_challenge() {
         let (code, decline_code, message) = AUTH_FAILED;
         for number in ["4000002500003155", "4000000000003220", "4000008400001629"] {

@@ -30,6 +30,45 @@ enum Command {
     /// Manage the Paymentwall dialect.
     #[command(subcommand)]
     Paymentwall(PaymentwallCmd),
+    /// Manage the Paymob dialect.
+    #[command(subcommand)]
+    Paymob(PaymobCmd),
+}
+
+#[derive(Subcommand)]
+enum PaymobCmd {
+    /// Manage Paymob profiles (accounts with keys and integrations).
+    #[command(subcommand)]
+    Profile(PaymobProfileCmd),
+}
+
+#[derive(Subcommand)]
+enum PaymobProfileCmd {
+    /// Create a profile for a merchant, with one integration of each kind (card, card_auth,
+    /// moto, wallet, kiosk, cash), and print it with its secret key, HMAC secret and legacy API
+    /// key (shown only now).
+    Create {
+        /// The merchant (acct_…).
+        #[arg(long)]
+        merchant: String,
+        /// The company name customers see.
+        #[arg(long)]
+        name: String,
+        /// Country: the keys' prefix and the integrations' currency.
+        #[arg(long, default_value = "egy", value_parser = ["egy", "are", "sau", "omn", "pak"])]
+        country: String,
+        /// Every integration's transaction processed callback (POST).
+        #[arg(long)]
+        callback_url: Option<String>,
+        /// Every integration's transaction response callback (the customer's redirect).
+        #[arg(long)]
+        redirect_url: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -220,7 +259,93 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Paymob(PaymobCmd::Profile(PaymobProfileCmd::Create {
+            merchant,
+            name,
+            country,
+            callback_url,
+            redirect_url,
+            json,
+            common,
+        })) => {
+            let cfg = common.load()?;
+            init_logging(&cfg.log_format);
+            let store = kassa::open_store(&cfg).await?;
+            let registry = prometheus::Registry::new();
+            let base = cfg
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", cfg.listen));
+            let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+            let integrations = ["card", "card_auth", "moto", "wallet", "kiosk", "cash"]
+                .iter()
+                .map(|k| kassa_service::paymob::IntegrationInput {
+                    kind: k.to_string(),
+                    processed_callback_url: callback_url.clone(),
+                    response_callback_url: redirect_url.clone(),
+                    ..Default::default()
+                })
+                .collect();
+            let created = create_paymob_profile(
+                &svc,
+                &merchant,
+                kassa_service::paymob::ProfileInput {
+                    name: Some(name),
+                    country: Some(country),
+                    live: false,
+                    integrations,
+                },
+            )
+            .await;
+            store.close().await;
+            let p = created?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                let text = |k: &str| p[k].as_str().unwrap_or("-").to_string();
+                println!(
+                    "profile         {}\nname            {}\nsecret key      {}\npublic key      {}\nhmac secret     {}\napi key         {}\niframe id       {}",
+                    p["id"],
+                    text("name"),
+                    text("secret_key"),
+                    text("public_key"),
+                    text("hmac_secret"),
+                    text("api_key"),
+                    p["iframe_id"]
+                );
+                for i in p["integrations"].as_array().into_iter().flatten() {
+                    println!(
+                        "integration     {} {} ({}, {})",
+                        i["id"],
+                        i["name"].as_str().unwrap_or_default(),
+                        i["kind"].as_str().unwrap_or_default(),
+                        i["currency"].as_str().unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
     }
+}
+
+/// Creates a Paymob profile for an existing merchant; its JSON with the credentials.
+async fn create_paymob_profile(
+    svc: &kassa_service::Services,
+    merchant: &str,
+    input: kassa_service::paymob::ProfileInput,
+) -> anyhow::Result<serde_json::Value> {
+    if svc.store.merchant(merchant).await?.is_none() {
+        anyhow::bail!("no such merchant: {merchant}");
+    }
+    let p = svc
+        .pm_create_profile(merchant, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.body))?;
+    let mut out = svc.pm_profile_native_json(&p.profile, &p.integrations);
+    out["secret_key"] = p.secret_key.into();
+    out["hmac_secret"] = p.hmac_secret.into();
+    out["api_key"] = p.api_key.into();
+    Ok(out)
 }
 
 /// Creates a Paymentwall project for an existing merchant; its JSON with the secret key.

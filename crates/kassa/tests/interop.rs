@@ -40,7 +40,7 @@ fn find_python(root: &Path) -> Result<PathBuf, String> {
     let probe = Command::new(&python)
         .args([
             "-c",
-            "import pytest, selenium, standardwebhooks, paymentwall",
+            "import pytest, selenium, standardwebhooks, paymentwall, paymobz, paymob.accept",
         ])
         .stdin(Stdio::null())
         .output()
