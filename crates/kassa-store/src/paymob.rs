@@ -602,6 +602,28 @@ impl Tx {
         )
     }
 
+    /// Locks an order's row until the transaction ends (PostgreSQL; SQLite has one writer),
+    /// so two payments of one order are decided one after the other.
+    pub async fn lock_pm_order(&mut self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE pm_orders SET updated_at = updated_at WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pm_transactions_of_order(&mut self, order_id: i64) -> Result<Vec<PmTransaction>> {
+        all_by!(
+            self.conn(),
+            PmTransaction,
+            TRANSACTION_COLUMNS,
+            "pm_transactions",
+            "order_id",
+            order_id,
+            "id"
+        )
+    }
+
     pub async fn pm_children(&mut self, parent_id: i64) -> Result<Vec<PmTransaction>> {
         all_by!(
             self.conn(),

@@ -1247,6 +1247,65 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
+async fn a_retried_payment_cancels_the_abandoned_attempt(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let card_id = p.integration("card");
+    let i = intention(app, &p, json!({"amount": 6000, "currency": "EGP", "payment_methods": [card_id], "billing_data": billing()})).await;
+    let key = key_for(&i, card_id);
+    // The customer leaves the first 3-D Secure page open and starts again.
+    let (_, first) = pay(app, &key, card("5123456789012346", "123")).await;
+    let (_, second) = pay(app, &key, card("4111111111111111", "123")).await;
+    assert_eq!(second["pending"], "true");
+    let sk = format!("Token {}", p.sk);
+    let (_, old) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/acceptance/transactions/{}", first["id"]),
+        Some(&sk),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (old["pending"].clone(), old["success"].clone()),
+        (json!(false), json!(false))
+    );
+    // Approving the abandoned page now charges nothing.
+    let loc = answer_page(
+        app,
+        first["redirect_url"].as_str().unwrap(),
+        &[("action", "approve")],
+    )
+    .await;
+    assert_eq!(
+        param(&assert_signed_redirect(&p.hmac, &loc), "success"),
+        "false"
+    );
+    let loc = answer_page(
+        app,
+        second["redirect_url"].as_str().unwrap(),
+        &[("action", "approve")],
+    )
+    .await;
+    assert_eq!(
+        param(&assert_signed_redirect(&p.hmac, &loc), "success"),
+        "true"
+    );
+    // One payment, one native succeeded intent.
+    let (_, events) = app.get("/v1/events?limit=100").await;
+    let paid: Vec<_> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["type"] == "payment_intent.succeeded"
+                && e["data"]["object"]["metadata"]["paymob_order"]
+                    == i["intention_order_id"].to_string().as_str()
+        })
+        .collect();
+    assert_eq!(paid.len(), 1);
+}
+
 async fn profiles_are_isolated(app: &TestApp) {
     let cb = Callbacks::start().await;
     let a = profile(app, &cb, json!([])).await;
@@ -1294,5 +1353,6 @@ on_both!(
     saved_cards_pay_without_the_customer,
     callbacks_retry_identically_and_resend,
     subscriptions_renew_on_the_test_clock,
+    a_retried_payment_cancels_the_abandoned_attempt,
     profiles_are_isolated,
 );

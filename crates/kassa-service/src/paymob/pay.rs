@@ -245,7 +245,35 @@ impl Services {
         let now = now_ms();
         let currency = Currency::parse(&claims.currency)
             .map_err(|_| PmError::message(400, "Unsupported currency."))?;
+        // An order that takes one payment: a customer who abandoned a 3-D Secure, wallet or
+        // kiosk step and tries again gets that attempt cancelled first, so the two can never
+        // both be paid; an attempt still being decided blocks a second one.
+        if od.lock_when_paid {
+            self.pm_cancel_open_attempts(&profile, order.id).await?;
+        }
         let mut tx = self.store.begin().await?;
+        tx.lock_pm_order(order.id).await?;
+        if od.lock_when_paid {
+            let current = tx
+                .pm_order(order.id)
+                .await?
+                .map(|o| doc::<OrderDoc>(&o.doc, "order"))
+                .transpose()?;
+            if current.is_some_and(|c| c.paid_amount_cents >= c.amount_cents) {
+                return Err(PmError::message(400, "Order has already been paid."));
+            }
+            for t in tx.pm_transactions_of_order(order.id).await? {
+                if t.parent_id.is_none()
+                    && serde_json::from_str::<Value>(&t.obj)
+                        .is_ok_and(|o| o["pending"] == json!(true))
+                {
+                    return Err(PmError::message(
+                        400,
+                        "Order already being processed for payment.",
+                    ));
+                }
+            }
+        }
         let txn_id = tx.pm_next_id("transaction").await?;
         let mut metadata = Metadata::new();
         metadata.insert("paymob_order".into(), order.id.to_string());
@@ -367,6 +395,38 @@ impl Services {
             .await?
             .ok_or_else(|| PmError::detail(500, "A server error occurred."))?;
         self.pm_pay_response(&profile, &integration, &t)
+    }
+
+    /// Cancels an order's payment attempts that wait for the customer (3-D Secure, wallet,
+    /// kiosk, cash). Refuses when one is still being decided or the order got paid meanwhile.
+    async fn pm_cancel_open_attempts(&self, profile: &PmProfile, order_id: i64) -> PmResult<()> {
+        for t in self.store.pm_transactions_of_order(order_id).await? {
+            if t.parent_id.is_some() {
+                continue;
+            }
+            let obj: Value = doc(&t.obj, "transaction")?;
+            if obj["pending"] != json!(true) {
+                continue;
+            }
+            let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
+            let Some(intent) = t.intent_id.as_deref() else {
+                continue;
+            };
+            if extra.challenge.is_none() {
+                return Err(PmError::message(
+                    400,
+                    "Order already being processed for payment.",
+                ));
+            }
+            if let Err(e) = self
+                .cancel_intent(&profile.merchant_id, intent, Some("abandoned".into()), None)
+                .await
+            {
+                // Answered meanwhile: whatever it became decides (paid → refused below).
+                tracing::info!(transaction = t.id, error = %e, "an open attempt could not be cancelled");
+            }
+        }
+        Ok(())
     }
 
     /// The pay endpoint's body for a transaction: its object with string booleans, plus where
