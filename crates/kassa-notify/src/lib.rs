@@ -132,11 +132,28 @@ impl Notifier {
                     .claim_deliveries(&self.owner, now, lease_until, room.min(self.cfg.batch))
                     .await
                 {
-                    Ok(batch) => {
+                    Ok(mut batch) => {
                         claimed = batch.len();
+                        batch.sort_by_key(|d| (d.next_attempt_at, d.created_at));
+                        // Deliveries of one event to one target go out one after the other,
+                        // in the order they are due (a Paymob TOKEN callback after its
+                        // TRANSACTION callback); everything else in parallel.
+                        let mut chains: Vec<Vec<Delivery>> = Vec::new();
                         for d in batch {
+                            match chains.iter_mut().find(|c| {
+                                c[0].event_id == d.event_id && c[0].endpoint_id == d.endpoint_id
+                            }) {
+                                Some(chain) => chain.push(d),
+                                None => chains.push(vec![d]),
+                            }
+                        }
+                        for chain in chains {
                             let me = self.clone();
-                            in_flight.spawn(async move { me.deliver_claimed(d).await });
+                            in_flight.spawn(async move {
+                                for d in chain {
+                                    me.deliver_claimed(d).await;
+                                }
+                            });
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming deliveries failed"),

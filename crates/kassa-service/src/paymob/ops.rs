@@ -15,10 +15,15 @@ fn int_field(body: &Value, key: &str, required: bool) -> PmResult<Option<i64>> {
     match body.get(key).filter(|v| !v.is_null()) {
         None if required => Err(PmError::fields(json!({ key: ["This field is required."] }))),
         None => Ok(None),
-        Some(v) => kassa_paymob::lenient::int(v)
-            .filter(|n| *n >= 1)
-            .map(Some)
-            .ok_or_else(|| PmError::fields(json!({ key: ["A valid integer is required."] }))),
+        Some(v) => match kassa_paymob::lenient::int(v) {
+            Some(n) if n >= 1 => Ok(Some(n)),
+            Some(_) => Err(PmError::fields(
+                json!({ key: ["Ensure this value is greater than or equal to 1."] }),
+            )),
+            None => Err(PmError::fields(
+                json!({ key: ["A valid integer is required."] }),
+            )),
+        },
     }
 }
 

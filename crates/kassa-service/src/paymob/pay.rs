@@ -560,6 +560,9 @@ impl Services {
         };
         let sep = if url.contains('?') { '&' } else { '?' };
         let target = format!("{url}{sep}hmac={hmac}");
+        // The token callback is due a moment after its transaction callback, so it is sent
+        // second (the outbox sends one event's deliveries to one target in due order).
+        let due = if kind == "TOKEN" { now + 1 } else { now };
         tx.insert_post_delivery(
             &profile.merchant_id,
             CHANNEL,
@@ -567,7 +570,7 @@ impl Services {
             event_id,
             &target,
             &body.to_string(),
-            now,
+            due,
         )
         .await?;
         Ok(())
