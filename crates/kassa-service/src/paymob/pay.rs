@@ -107,6 +107,20 @@ pub(crate) fn challenge_sig(key: &[u8; 32], txn_id: i64) -> String {
     hex_lower(&mac[..16])
 }
 
+/// How a saved card's payment is described on its attempt (no number: brand and last four).
+pub(crate) fn stored_card_method(card: &PmCardToken) -> PmResult<String> {
+    let shown: Value = doc(&card.obj, "card token")?;
+    let last4 = shown["masked_pan"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('-')
+        .next()
+        .unwrap_or_default();
+    Ok(json!({"kind": "card", "brand": shown["card_subtype"].as_str().unwrap_or_default().to_ascii_lowercase(),
+              "last4": last4, "exp_month": 0, "exp_year": 0, "bin": null, "fingerprint": ""})
+    .to_string())
+}
+
 fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -370,15 +384,11 @@ impl Services {
                 .await
             }
             Method::Stored(card) => {
-                let shown: Value = doc(&card.obj, "card token")?;
-                let details = json!({"kind": "card", "brand": shown["card_subtype"].as_str().unwrap_or("").to_ascii_lowercase(),
-                    "last4": shown["masked_pan"].as_str().unwrap_or("").chars().rev().take(4).collect::<String>().chars().rev().collect::<String>(),
-                    "exp_month": 0, "exp_year": 0, "bin": null, "fingerprint": ""});
                 self.confirm_with_stored_method(
                     &profile.merchant_id,
                     &pi.id,
                     &card.processor_ref,
-                    Some(details.to_string()),
+                    Some(stored_card_method(&card)?),
                 )
                 .await
             }
@@ -608,6 +618,7 @@ impl Services {
             return Ok(());
         };
         let stamp = kassa_paymob::time::timestamp(now, country_of(&profile));
+        let url = Self::callback_url(&integration, &extra);
         for (ty, event_id) in written {
             match ty {
                 EventType::PaymentIntentRequiresAction => {
@@ -616,7 +627,6 @@ impl Services {
                     obj["updated_at"] = json!(stamp);
                     if extra.challenge.as_deref() == Some("voucher") {
                         // The bill reference is news the merchant needs (kiosk and cash).
-                        let url = Self::callback_url(&integration, &extra);
                         self.pm_queue_callback(
                             tx,
                             &profile,
@@ -641,7 +651,6 @@ impl Services {
                     let child = self
                         .pm_child(tx, &profile, &t, &obj, "capture", amount, now)
                         .await?;
-                    let url = Self::callback_url(&integration, &extra);
                     self.pm_queue_callback(
                         tx,
                         &profile,
@@ -664,7 +673,6 @@ impl Services {
                         t.auto_void_at = Some(now + AUTO_VOID_MS);
                     }
                     self.pm_mark_order_paid(tx, &t, pi.amount).await?;
-                    let url = Self::callback_url(&integration, &extra);
                     self.pm_queue_callback(
                         tx,
                         &profile,
@@ -700,7 +708,6 @@ impl Services {
                     self.pm_settle(tx, pi, &mut obj, &mut extra, false, message.as_ref())
                         .await?;
                     obj["updated_at"] = json!(stamp);
-                    let url = Self::callback_url(&integration, &extra);
                     self.pm_queue_callback(
                         tx,
                         &profile,
@@ -723,7 +730,6 @@ impl Services {
                             .pm_child(tx, &profile, &t, &obj, "void", pi.amount, now)
                             .await?;
                         self.pm_release_order(tx, &t, pi.amount).await?;
-                        let url = Self::callback_url(&integration, &extra);
                         self.pm_queue_callback(
                             tx,
                             &profile,

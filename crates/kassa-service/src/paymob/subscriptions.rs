@@ -869,16 +869,12 @@ impl Services {
             .await?;
         tx.commit().await?;
 
-        let shown: Value = doc(&card.obj, "card token")?;
-        let details = json!({"kind": "card", "brand": shown["card_subtype"].as_str().unwrap_or("").to_ascii_lowercase(),
-            "last4": shown["masked_pan"].as_str().unwrap_or("").rsplit('-').next().unwrap_or(""),
-            "exp_month": 0, "exp_year": 0, "bin": null, "fingerprint": ""});
         match self
             .confirm_with_stored_method(
                 &profile.merchant_id,
                 &pi.id,
                 &card.processor_ref,
-                Some(details.to_string()),
+                Some(super::pay::stored_card_method(&card)?),
             )
             .await
         {
