@@ -7,9 +7,47 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+/// What a deployment is for: `development` keeps the conveniences of a machine a developer
+/// works on; `production` turns every one of them off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Demo merchant, deliveries to loopback addresses, plain-http base URL (the default).
+    #[default]
+    Development,
+    /// No demo merchant, master key required, no private or loopback delivery targets,
+    /// `Secure` cookies, HSTS behind an https base URL, metrics off the public listener.
+    Production,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Profile> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Profile::Development),
+            "production" | "prod" => Ok(Profile::Production),
+            other => bail!("profile must be `development` or `production`, not `{other}`"),
+        }
+    }
+}
+
+impl Profile {
+    pub fn is_production(self) -> bool {
+        self == Profile::Production
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Development => "development",
+            Profile::Production => "production",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// `development` (default) or `production`.
+    pub profile: Profile,
     /// Address to listen on.
     pub listen: String,
     /// `sqlite://path` (embedded default) or `postgres://…`.
@@ -24,8 +62,12 @@ pub struct Config {
     pub log_format: String,
     /// Database connections per process.
     pub max_connections: u32,
-    /// Create (on first start) and print a demo merchant.
-    pub demo_merchant: bool,
+    /// Create (on first start) and print a demo merchant [default: on in `development`, and
+    /// refused in `production`].
+    pub demo_merchant: Option<bool>,
+    /// Private address ranges (CIDRs) or host names that outbound notifications may reach
+    /// although the egress policy refuses them otherwise.
+    pub egress_allow: Vec<String>,
     /// MaxMind-format (`.mmdb`) IP-to-country database for the Paymentwall payment page's
     /// method list (GeoLite2-Country or an `ip-location-db` country file).
     pub country_db: Option<PathBuf>,
@@ -74,7 +116,9 @@ impl Default for Config {
             master_key: None,
             log_format: "text".into(),
             max_connections: 10,
-            demo_merchant: true,
+            profile: Profile::Development,
+            demo_merchant: None,
+            egress_allow: Vec::new(),
             country_db: None,
             client_ip_header: None,
             scheduler_interval_ms: 5000,
@@ -86,6 +130,7 @@ impl Default for Config {
 /// Values given on the command line or in the environment; they win over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    pub profile: Option<Profile>,
     pub listen: Option<String>,
     pub database_url: Option<String>,
     pub base_url: Option<String>,
@@ -116,8 +161,18 @@ impl Config {
         if let Some(v) = env("KASSA_MAX_CONNECTIONS") {
             cfg.max_connections = v.parse().context("KASSA_MAX_CONNECTIONS")?;
         }
+        if let Some(v) = env("KASSA_PROFILE") {
+            cfg.profile = v.parse().context("KASSA_PROFILE")?;
+        }
         if let Some(v) = env("KASSA_DEMO_MERCHANT") {
-            cfg.demo_merchant = matches!(v.as_str(), "1" | "true" | "yes");
+            cfg.demo_merchant = Some(matches!(v.as_str(), "1" | "true" | "yes"));
+        }
+        if let Some(v) = env("KASSA_EGRESS_ALLOW") {
+            cfg.egress_allow = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
         }
         if let Some(v) = env("KASSA_WEBHOOK_RETRY_SCHEDULE") {
             cfg.webhooks.retry_schedule = Some(v);
@@ -142,6 +197,9 @@ impl Config {
         }
         if let Some(v) = env("KASSA_SCHEDULER_INTERVAL_MS") {
             cfg.scheduler_interval_ms = v.parse().context("KASSA_SCHEDULER_INTERVAL_MS")?;
+        }
+        if let Some(v) = overrides.profile {
+            cfg.profile = v;
         }
         if let Some(v) = overrides.listen {
             cfg.listen = v;
@@ -177,7 +235,21 @@ impl Config {
         self.country_db = self.country_db.take().filter(|p| !p.as_os_str().is_empty());
     }
 
+    /// Whether to create and print the demo merchant.
+    pub fn demo_merchant(&self) -> bool {
+        self.demo_merchant
+            .unwrap_or(self.profile == Profile::Development)
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
+        if self.profile.is_production() {
+            if self.demo_merchant == Some(true) {
+                bail!("the production profile has no demo merchant: remove demo_merchant (KASSA_DEMO_MERCHANT)");
+            }
+            if self.master_key.is_none() {
+                bail!("the production profile needs a master key: set KASSA_MASTER_KEY (or master_key in the config file) to 64 random hex digits, and keep it with your backups");
+            }
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be `text` or `json`");
         }

@@ -98,7 +98,7 @@ impl App {
         let store = open_store(&cfg).await?;
         let registry = Registry::new();
         let (svc, notifier) = services(&cfg, store, base_url, &registry)?;
-        let demo = if cfg.demo_merchant {
+        let demo = if cfg.demo_merchant() {
             Some(ensure_demo_merchant(&svc).await?)
         } else {
             None

@@ -120,6 +120,10 @@ enum MerchantCmd {
 
 #[derive(Args, Clone, Default)]
 struct Common {
+    /// `development` (demo merchant, loopback delivery targets allowed) or `production`
+    /// [default: development].
+    #[arg(long, env = "KASSA_PROFILE")]
+    profile: Option<kassa::config::Profile>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "KASSA_LISTEN")]
     listen: Option<String>,
@@ -150,6 +154,7 @@ impl Common {
         Config::load(
             self.config.as_deref(),
             Overrides {
+                profile: self.profile,
                 listen: self.listen.clone(),
                 database_url: self.database_url.clone(),
                 base_url: self.base_url.clone(),

@@ -293,7 +293,7 @@ async fn two_processes_never_send_the_same_attempt_twice(db: Db) {
     };
     let a = TestApp::start(db, common::test_config(&url)).await;
     let mut cfg_b = common::test_config(&url);
-    cfg_b.demo_merchant = true;
+    cfg_b.demo_merchant = Some(true);
     let b = TestApp::start(db, cfg_b).await;
     assert_eq!(a.merchant_id, b.merchant_id, "the demo merchant is shared");
     let rx = Receiver::start().await;

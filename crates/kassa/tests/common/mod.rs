@@ -153,12 +153,31 @@ impl TestApp {
         Some(app)
     }
 
-    /// Starts a server with this configuration (several may share one database).
+    /// A fresh database and a server in the `production` profile (no demo merchant: the test
+    /// merchant is created through the services, as `kassa merchant create` does).
+    pub async fn spawn_production(db: Db, edit: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let (url, guard) = fresh_database(db).await?;
+        let mut cfg = test_config(&url);
+        cfg.profile = kassa::config::Profile::Production;
+        edit(&mut cfg);
+        let mut app = TestApp::start(db, cfg).await;
+        app.guard = Some(guard);
+        Some(app)
+    }
+
+    /// Starts a server with this configuration (several may share one database). Without a
+    /// demo merchant (production profile), a merchant is created for the test.
     pub async fn start(db: Db, cfg: Config) -> TestApp {
         let database_url = cfg.database_url.clone();
         let app = App::build(cfg).await.expect("building the app");
-        let demo = app.demo.clone().expect("demo merchant");
         let svc = app.services();
+        let demo = match app.demo.clone() {
+            Some(d) => d,
+            None => svc
+                .create_merchant("Test Shop")
+                .await
+                .expect("creating the test merchant"),
+        };
         let base = format!("http://{}", app.addr());
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
