@@ -24,10 +24,21 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(master_key: &[u8]) -> Self {
-        let key = derive_key(master_key, "kassa secret box v1");
+        SecretBox::for_purpose(master_key, "kassa secret box v1")
+    }
+
+    /// A box under its own key derived for `purpose`: what one box sealed, a box for another
+    /// purpose cannot open.
+    pub fn for_purpose(master_key: &[u8], purpose: &str) -> Self {
+        let key = derive_key(master_key, purpose);
         SecretBox {
             cipher: Aes256Gcm::new(&key.into()),
         }
+    }
+
+    /// Whether `value` has the shape of a sealed value (it may still not open).
+    pub fn looks_sealed(value: &str) -> bool {
+        value.starts_with(VERSION)
     }
 
     pub fn seal(&self, plaintext: &str) -> String {

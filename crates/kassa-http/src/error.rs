@@ -69,7 +69,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
+        let resp = (self.status, axum::Json(self.body())).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            crate::unavailable(resp)
+        } else {
+            resp
+        }
     }
 }
 
@@ -109,6 +114,15 @@ impl From<ServiceError> for ApiError {
                     "api_error",
                     "processor_unavailable",
                     "The payment processor could not be reached. Try again later.",
+                )
+            }
+            ServiceError::Store(err) if err.is_unavailable() => {
+                tracing::warn!(error = %err, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "api_error",
+                    "database_unavailable",
+                    "The database is unavailable. Nothing was changed; retry in a few seconds.",
                 )
             }
             ServiceError::Store(err) => {

@@ -5,6 +5,7 @@
 pub mod checkout;
 pub mod error;
 pub mod extract;
+pub mod guards;
 pub mod native;
 pub mod ops;
 pub mod paymentwall;
@@ -33,6 +34,22 @@ pub struct AppState {
     /// Header a trusted reverse proxy puts the client address in (e.g. `x-forwarded-for`);
     /// without it the TCP peer address is the client.
     pub client_ip_header: Option<String>,
+    /// Rate limits and the deployment's header rules.
+    pub guards: guards::Guards,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+/// Default for [`AppState::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Adds `Retry-After` to a 503 answered because the database is unavailable.
+pub fn unavailable(mut resp: axum::response::Response) -> axum::response::Response {
+    resp.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(kassa_service::RETRY_AFTER_SECS),
+    );
+    resp
 }
 
 /// Largest request body accepted (the native API's objects are small).
@@ -48,11 +65,21 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            guards::limit_by_address,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             ops::observe,
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
+            state.request_timeout,
         ))
         .with_state(state)
+}
+
+/// The operations listener (`ops_listen`): health, readiness and metrics only, with no
+/// authentication, for an address that only the operator's monitoring can reach.
+pub fn ops_router(state: AppState) -> Router {
+    ops::ops_only_router().with_state(state)
 }

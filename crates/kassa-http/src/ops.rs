@@ -12,6 +12,11 @@ use axum::Router;
 use kassa_store::now_ms;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntGauge, Registry, TextEncoder};
 
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+use crate::guards::MetricsAccess;
 use crate::AppState;
 
 #[derive(Clone)]
@@ -56,7 +61,47 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(public_metrics))
+}
+
+/// The same endpoints for the operations listener, where `/metrics` needs no token.
+pub fn ops_only_router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+}
+
+/// `/metrics` on the public listener: open, behind a bearer token, or not there at all, as
+/// the deployment says.
+async fn public_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match &state.guards.metrics {
+        MetricsAccess::Public => metrics(State(state)).await,
+        MetricsAccess::Hidden => StatusCode::NOT_FOUND.into_response(),
+        MetricsAccess::Token(token) => {
+            let given = headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or_default();
+            let ok: bool = subtle::ConstantTimeEq::ct_eq(
+                Sha256::digest(given.as_bytes()).as_slice(),
+                Sha256::digest(token.as_bytes()).as_slice(),
+            )
+            .into();
+            if ok {
+                metrics(State(state)).await
+            } else {
+                let mut r = (StatusCode::UNAUTHORIZED, "metrics need a bearer token").into_response();
+                r.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"metrics\""),
+                );
+                r
+            }
+        }
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -154,5 +199,16 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     headers
         .entry("cache-control")
         .or_insert(HeaderValue::from_static("no-store"));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers
+            .entry("retry-after")
+            .or_insert(HeaderValue::from(kassa_service::RETRY_AFTER_SECS));
+    }
+    if state.guards.hsts {
+        headers.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     resp
 }

@@ -103,6 +103,16 @@ impl Services {
         let mut body = endpoint_json(&ep);
         body["secret"] = Value::String(secret);
         let mut tx = self.store.begin().await?;
+        if tx.count_endpoints(merchant_id).await? >= self.max_webhook_endpoints {
+            return Err(ServiceError::invalid(
+                "url",
+                format!(
+                    "This account already has {} webhook endpoints, the most allowed. Delete one \
+                     first, or ask the operator to raise max_webhook_endpoints.",
+                    self.max_webhook_endpoints
+                ),
+            ));
+        }
         tx.insert_endpoint(&ep).await?;
         if let Some(idem) = idem {
             tx.complete_idempotency(&idem.merchant_id, &idem.key, 200, &body.to_string())

@@ -53,6 +53,28 @@ impl ServiceError {
     }
 }
 
+impl ServiceError {
+    /// The database is unavailable: the caller should retry (503), nothing was written.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ServiceError::Store(e) if e.is_unavailable())
+    }
+}
+
+/// Whether an error of any type the faces log (a [`ServiceError`] or a store error) means the
+/// database is unavailable, so a page or an API answers 503 "retry" instead of 500.
+pub fn is_unavailable(e: &dyn std::any::Any) -> bool {
+    if let Some(e) = e.downcast_ref::<ServiceError>() {
+        return e.is_unavailable();
+    }
+    if let Some(e) = e.downcast_ref::<kassa_store::StoreError>() {
+        return e.is_unavailable();
+    }
+    false
+}
+
+/// Seconds a client is asked to wait before retrying when the database is unavailable.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
 impl From<kassa_store::StoreError> for ServiceError {
     fn from(e: kassa_store::StoreError) -> Self {
         match e {

@@ -22,7 +22,7 @@ use kassa_store::{now_ms, Merchant, Store};
 use prometheus::{IntCounterVec, Opts, Registry};
 
 pub use endpoints::{delivery_json, endpoint_json, EndpointParams, EndpointUpdate};
-pub use error::{declined_body, ServiceError};
+pub use error::{declined_body, is_unavailable, ServiceError, RETRY_AFTER_SECS};
 pub use payments::{
     check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams,
 };
@@ -44,9 +44,14 @@ pub struct Services {
     pub secrets: SecretBox,
     pub fingerprint_key: [u8; 32],
     pub base_url: String,
+    /// Most webhook endpoints one merchant may register (setting `max_webhook_endpoints`).
+    pub max_webhook_endpoints: i64,
     payments: IntCounterVec,
     keys: KeyCache,
 }
+
+/// Default for [`Services::max_webhook_endpoints`].
+pub const DEFAULT_MAX_WEBHOOK_ENDPOINTS: i64 = 16;
 
 /// Recently authenticated API keys (by hash), so a request does not cost a database round trip
 /// just to learn who is calling. Entries expire after [`KEY_CACHE_TTL`]; a key revoked in the
@@ -112,6 +117,7 @@ impl Services {
             secrets: SecretBox::new(master_key),
             fingerprint_key: kassa_core::secret::derive_key(master_key, "card fingerprint v1"),
             base_url: base_url.trim_end_matches('/').to_string(),
+            max_webhook_endpoints: DEFAULT_MAX_WEBHOOK_ENDPOINTS,
             payments,
             keys: KeyCache::default(),
         })

@@ -47,6 +47,39 @@ pub enum StoreError {
     UnsupportedUrl,
 }
 
+impl StoreError {
+    /// The database could not be reached or could not take the request now (connection lost
+    /// or refused, pool exhausted, server shutting down, SQLite file locked or unwritable):
+    /// the request may succeed if retried, and nothing of it was committed.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| unavailable_code(&code)),
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL SQLSTATEs and SQLite result codes that mean "not now" rather than "wrong".
+fn unavailable_code(code: &str) -> bool {
+    if let Ok(n) = code.parse::<i64>() {
+        // SQLite primary codes: BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    // PostgreSQL: connection exceptions (08…), admin/crash shutdown and "cannot connect now"
+    // (57P01–57P03), too many connections (53300), out of disk or memory (53100, 53200).
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "53100" | "53200")
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +93,9 @@ pub struct Store {
     writer: AnyPool,
     reader: AnyPool,
     backend: Backend,
+    /// Seals stored idempotent responses (they may carry a secret shown once, such as a new
+    /// webhook signing secret, that is otherwise kept only hashed or encrypted).
+    responses: Option<std::sync::Arc<kassa_core::secret_box::SecretBox>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -74,6 +110,9 @@ impl std::fmt::Debug for Store {
 /// for the first migration that cannot be.
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long a query waits for a database connection by default.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -86,6 +125,16 @@ impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). For SQLite the file and its
     /// parent directory are created when missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
+        Store::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Store::connect`], waiting at most `acquire_timeout` for a connection before a query
+    /// fails as unavailable (also while the database cannot be reached at all).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Store> {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
             let path = url
@@ -93,13 +142,7 @@ impl Store {
                 .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path);
             if !path.is_empty() && path != ":memory:" {
-                if let Some(parent) = std::path::Path::new(path).parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            StoreError::Corrupt(format!("cannot create {}: {e}", parent.display()))
-                        })?;
-                    }
-                }
+                create_private_file(std::path::Path::new(path))?;
             }
             let url = if url.contains('?') {
                 url.to_string()
@@ -108,11 +151,12 @@ impl Store {
             };
             let writer = AnyPoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(acquire_timeout)
                 .connect(&url)
                 .await?;
             let reader = AnyPoolOptions::new()
                 .max_connections(max_connections.max(2))
+                .acquire_timeout(acquire_timeout)
                 .connect(&url)
                 .await?;
             // sqlx already opens SQLite connections with WAL, foreign keys on and a busy
@@ -124,17 +168,19 @@ impl Store {
                 writer,
                 reader,
                 backend: Backend::Sqlite,
+                responses: None,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await?;
             Ok(Store {
                 writer: pool.clone(),
                 reader: pool,
                 backend: Backend::Postgres,
+                responses: None,
             })
         } else {
             Err(StoreError::UnsupportedUrl)
@@ -165,7 +211,19 @@ impl Store {
         Ok(Tx {
             tx: self.writer.begin().await?,
             backend: self.backend,
+            responses: self.responses.clone(),
         })
+    }
+
+    /// Seals every idempotent response stored from now on with `sealer` (and opens them on
+    /// replay), so the `idempotency_keys` table never holds a response in plain text.
+    pub fn seal_idempotent_responses(mut self, sealer: kassa_core::secret_box::SecretBox) -> Store {
+        self.responses = Some(std::sync::Arc::new(sealer));
+        self
+    }
+
+    fn seal_response(&self, body: &str) -> String {
+        seal_with(self.responses.as_deref(), body)
     }
 
     // ---- settings ----
@@ -683,11 +741,12 @@ impl Store {
             }
             let state: String = row.get("state");
             if state == "done" {
+                let stored = row
+                    .get::<Option<String>, _>("response_body")
+                    .unwrap_or_default();
                 return Ok(IdemBegin::Replay {
                     status: row.get::<Option<i64>, _>("response_status").unwrap_or(200) as u16,
-                    body: row
-                        .get::<Option<String>, _>("response_body")
-                        .unwrap_or_default(),
+                    body: self.open_response(stored)?,
                 });
             }
             let locked_until: i64 = row.get("locked_until");
@@ -725,7 +784,24 @@ impl Store {
         status: u16,
         body: &str,
     ) -> Result<()> {
-        complete_idem(&self.writer, merchant_id, key, status, body).await
+        let body = self.seal_response(body);
+        complete_idem(&self.writer, merchant_id, key, status, &body).await
+    }
+
+    /// A stored response as it was sent: opened when sealed; a response stored before sealing
+    /// was switched on is returned as it is.
+    fn open_response(&self, stored: String) -> Result<String> {
+        match self.responses.as_deref() {
+            Some(b) if kassa_core::secret_box::SecretBox::looks_sealed(&stored) => b
+                .open(&stored)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(
+                        "a stored idempotent response cannot be opened (was the master key changed?)"
+                            .into(),
+                    )
+                }),
+            _ => Ok(stored),
+        }
     }
 
     /// Forgets a key whose request failed without effect, so the client may retry it.
@@ -750,6 +826,48 @@ impl Store {
                 .await?
                 .rows_affected(),
         )
+    }
+}
+
+/// Creates the SQLite database file (and its directory) readable by the owner only; SQLite
+/// gives the `-wal` and `-shm` files it creates next to it the database file's permissions.
+/// An existing file is narrowed to the owner too.
+fn create_private_file(path: &std::path::Path) -> Result<()> {
+    let fail = |what: &std::path::Path, e: std::io::Error| {
+        StoreError::Corrupt(format!("cannot create {}: {e}", what.display()))
+    };
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() && !parent.exists() {
+            let mut dir = std::fs::DirBuilder::new();
+            dir.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+            dir.create(parent).map_err(|e| fail(parent, e))?;
+        }
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    file.open(path).map_err(|e| fail(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let p = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if p.exists() {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| fail(&p, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn seal_with(sealer: Option<&kassa_core::secret_box::SecretBox>, body: &str) -> String {
+    match sealer {
+        Some(b) => b.seal(body),
+        None => body.to_string(),
     }
 }
 
@@ -815,6 +933,7 @@ pub enum DeliveryOutcome {
 pub struct Tx {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    responses: Option<std::sync::Arc<kassa_core::secret_box::SecretBox>>,
 }
 
 impl Tx {
@@ -1243,6 +1362,18 @@ impl Tx {
         &mut self.tx
     }
 
+    /// How many webhook endpoints a merchant has (not counting deleted ones).
+    pub async fn count_endpoints(&mut self, merchant_id: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_endpoints WHERE merchant_id = $1 \
+             AND status <> 'deleted'",
+        )
+        .bind(merchant_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.get(0))
+    }
+
     pub async fn insert_endpoint(&mut self, ep: &WebhookEndpoint) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
@@ -1303,7 +1434,8 @@ impl Tx {
         status: u16,
         body: &str,
     ) -> Result<()> {
-        complete_idem(&mut *self.tx, merchant_id, key, status, body).await
+        let body = seal_with(self.responses.as_deref(), body);
+        complete_idem(&mut *self.tx, merchant_id, key, status, &body).await
     }
 }
 

@@ -77,7 +77,90 @@ pub struct Config {
     /// How often the Paymentwall scheduler (risk-review verdicts, subscription renewals and
     /// expiry) looks for due work, in milliseconds (at least 50).
     pub scheduler_interval_ms: u64,
+    /// How long a query waits for a database connection before the request answers 503.
+    pub database_acquire_timeout_secs: u64,
+    /// Most webhook endpoints per merchant.
+    pub max_webhook_endpoints: i64,
+    /// A second address serving only `/healthz`, `/readyz` and `/metrics` (no authentication),
+    /// for monitoring on a private network.
+    pub ops_listen: Option<String>,
+    /// Bearer token that opens `/metrics` on the public listener.
+    pub metrics_token: Option<String>,
     pub webhooks: WebhookConfig,
+    pub http: HttpConfig,
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Connection limits of the HTTP listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A started request head must be complete within this many seconds.
+    pub header_read_timeout_secs: u64,
+    /// A connection with no request in flight and nothing sent is closed after this many
+    /// seconds (also a new connection that sends nothing).
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// A request not answered within this many seconds gets 408.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 20,
+            max_connections: 1024,
+            request_timeout_secs: 60,
+        }
+    }
+}
+
+/// Requests per second (and burst) per bucket; 0 turns a limit off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub api_key_per_sec: u32,
+    pub api_key_burst: u32,
+    pub public_ip_per_sec: u32,
+    pub public_ip_burst: u32,
+    pub credentials_ip_per_sec: u32,
+    pub credentials_ip_burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let d = kassa_http::guards::RateSettings::default();
+        let rate = |r: Option<kassa_http::guards::Rate>| r.map_or((0, 0), |r| (r.per_second, r.burst));
+        let (api_key_per_sec, api_key_burst) = rate(d.api_key);
+        let (public_ip_per_sec, public_ip_burst) = rate(d.public_ip);
+        let (credentials_ip_per_sec, credentials_ip_burst) = rate(d.credentials_ip);
+        RateLimitConfig {
+            api_key_per_sec,
+            api_key_burst,
+            public_ip_per_sec,
+            public_ip_burst,
+            credentials_ip_per_sec,
+            credentials_ip_burst,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    pub fn settings(&self) -> kassa_http::guards::RateSettings {
+        let rate = |per_second: u32, burst: u32| {
+            (per_second > 0).then_some(kassa_http::guards::Rate {
+                per_second,
+                burst: if burst == 0 { per_second } else { burst },
+            })
+        };
+        kassa_http::guards::RateSettings {
+            api_key: rate(self.api_key_per_sec, self.api_key_burst),
+            public_ip: rate(self.public_ip_per_sec, self.public_ip_burst),
+            credentials_ip: rate(self.credentials_ip_per_sec, self.credentials_ip_burst),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,7 +205,13 @@ impl Default for Config {
             country_db: None,
             client_ip_header: None,
             scheduler_interval_ms: 5000,
+            database_acquire_timeout_secs: 10,
+            max_webhook_endpoints: kassa_service::DEFAULT_MAX_WEBHOOK_ENDPOINTS,
+            ops_listen: None,
+            metrics_token: None,
             webhooks: WebhookConfig::default(),
+            http: HttpConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -195,6 +284,45 @@ impl Config {
         if let Some(v) = env("KASSA_CLIENT_IP_HEADER") {
             cfg.client_ip_header = Some(v);
         }
+        let num = |k: &str| -> anyhow::Result<Option<u64>> {
+            env(k).map(|v| v.parse::<u64>().with_context(|| k.to_string())).transpose()
+        };
+        if let Some(v) = num("KASSA_DATABASE_ACQUIRE_TIMEOUT_SECS")? {
+            cfg.database_acquire_timeout_secs = v;
+        }
+        if let Some(v) = num("KASSA_MAX_WEBHOOK_ENDPOINTS")? {
+            cfg.max_webhook_endpoints = v as i64;
+        }
+        if let Some(v) = env("KASSA_OPS_LISTEN") {
+            cfg.ops_listen = Some(v);
+        }
+        if let Some(v) = env("KASSA_METRICS_TOKEN") {
+            cfg.metrics_token = Some(v);
+        }
+        if let Some(v) = num("KASSA_HTTP_HEADER_READ_TIMEOUT_SECS")? {
+            cfg.http.header_read_timeout_secs = v;
+        }
+        if let Some(v) = num("KASSA_HTTP_IDLE_TIMEOUT_SECS")? {
+            cfg.http.idle_timeout_secs = v;
+        }
+        if let Some(v) = num("KASSA_HTTP_MAX_CONNECTIONS")? {
+            cfg.http.max_connections = v as usize;
+        }
+        if let Some(v) = num("KASSA_HTTP_REQUEST_TIMEOUT_SECS")? {
+            cfg.http.request_timeout_secs = v;
+        }
+        for (name, slot) in [
+            ("KASSA_RATE_LIMIT_API_KEY_PER_SEC", &mut cfg.rate_limit.api_key_per_sec),
+            ("KASSA_RATE_LIMIT_API_KEY_BURST", &mut cfg.rate_limit.api_key_burst),
+            ("KASSA_RATE_LIMIT_PUBLIC_IP_PER_SEC", &mut cfg.rate_limit.public_ip_per_sec),
+            ("KASSA_RATE_LIMIT_PUBLIC_IP_BURST", &mut cfg.rate_limit.public_ip_burst),
+            ("KASSA_RATE_LIMIT_CREDENTIALS_IP_PER_SEC", &mut cfg.rate_limit.credentials_ip_per_sec),
+            ("KASSA_RATE_LIMIT_CREDENTIALS_IP_BURST", &mut cfg.rate_limit.credentials_ip_burst),
+        ] {
+            if let Some(v) = env(name) {
+                *slot = v.parse().with_context(|| name.to_string())?;
+            }
+        }
         if let Some(v) = env("KASSA_SCHEDULER_INTERVAL_MS") {
             cfg.scheduler_interval_ms = v.parse().context("KASSA_SCHEDULER_INTERVAL_MS")?;
         }
@@ -233,6 +361,19 @@ impl Config {
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty());
         self.country_db = self.country_db.take().filter(|p| !p.as_os_str().is_empty());
+        self.ops_listen = self.ops_listen.take().filter(|v| !v.trim().is_empty());
+        self.metrics_token = self.metrics_token.take().filter(|v| !v.is_empty());
+    }
+
+    /// Who may read `/metrics` on the public listener: anyone in development (unless a token
+    /// is set), the token holder, or nobody in production without a token.
+    pub fn metrics_access(&self) -> kassa_http::guards::MetricsAccess {
+        use kassa_http::guards::MetricsAccess;
+        match (&self.metrics_token, self.profile) {
+            (Some(t), _) => MetricsAccess::Token(t.clone()),
+            (None, Profile::Development) => MetricsAccess::Public,
+            (None, Profile::Production) => MetricsAccess::Hidden,
+        }
     }
 
     /// Whether to create and print the demo merchant.
@@ -267,6 +408,24 @@ impl Config {
         if let Some(h) = &self.client_ip_header {
             if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
                 bail!("client_ip_header `{h}` is not a valid HTTP header name");
+            }
+        }
+        if self.database_acquire_timeout_secs == 0 {
+            bail!("database_acquire_timeout_secs must be at least 1");
+        }
+        if self.max_webhook_endpoints < 1 {
+            bail!("max_webhook_endpoints must be at least 1");
+        }
+        let h = &self.http;
+        if h.header_read_timeout_secs == 0 || h.idle_timeout_secs == 0 || h.request_timeout_secs == 0 {
+            bail!("http timeouts must be at least 1 second");
+        }
+        if h.max_connections == 0 {
+            bail!("http.max_connections must be at least 1");
+        }
+        if let Some(t) = &self.metrics_token {
+            if t.len() < 16 {
+                bail!("metrics_token must be at least 16 characters");
             }
         }
         if self.webhooks.timeout_secs == 0 {

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ pub use config::{Config, Overrides};
 pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
+    /// The operations listener (`ops_listen`), when configured.
+    ops_listener: Option<TcpListener>,
+    limits: serve::ConnLimits,
     state: AppState,
     notifier: Arc<Notifier>,
     /// How often the Paymentwall scheduler runs.
@@ -34,7 +38,11 @@ pub struct App {
 
 /// Connects to the configured database and applies migrations.
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&cfg.database_url, cfg.max_connections)
+    let store = Store::connect_with(
+        &cfg.database_url,
+        cfg.max_connections,
+        Duration::from_secs(cfg.database_acquire_timeout_secs),
+    )
         .await
         .with_context(|| "connecting to the database".to_string())?;
     store.migrate().await.context("applying migrations")?;
@@ -49,6 +57,10 @@ pub fn services(
     registry: &Registry,
 ) -> anyhow::Result<(Arc<Services>, Arc<Notifier>)> {
     let master = cfg.master_key_bytes()?;
+    let store = store.seal_idempotent_responses(kassa_core::secret_box::SecretBox::for_purpose(
+        &master,
+        "kassa idempotent responses v1",
+    ));
     let notifier = Notifier::new(
         store.clone(),
         kassa_core::secret_box::SecretBox::new(&master),
@@ -56,7 +68,7 @@ pub fn services(
         registry,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let svc = Services::new(
+    let mut svc = Services::new(
         store,
         Arc::new(SandboxProcessor),
         notifier.clone(),
@@ -64,6 +76,7 @@ pub fn services(
         base_url,
         registry,
     )?;
+    svc.max_webhook_endpoints = cfg.max_webhook_endpoints;
     Ok((Arc::new(svc), notifier))
 }
 
@@ -91,6 +104,22 @@ impl App {
             .await
             .with_context(|| format!("binding {}", cfg.listen))?;
         let addr = listener.local_addr()?;
+        let ops_listener = match &cfg.ops_listen {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("binding the operations listener {a}"))?,
+            ),
+            None => None,
+        };
+        if !cfg.profile.is_production() && !addr.ip().is_loopback() {
+            tracing::warn!(
+                listen = %addr,
+                "the development profile is listening on a non-loopback address: it has a demo \
+                 merchant and delivers notifications to loopback addresses. Run with \
+                 --profile production (KASSA_PROFILE=production) on any network others can reach"
+            );
+        }
         let base_url = cfg
             .base_url
             .clone()
@@ -109,12 +138,29 @@ impl App {
             csrf_key: kassa_core::secret::derive_key(&master, "checkout csrf v1"),
             country_db,
             client_ip_header: cfg.client_ip_header.clone(),
+            guards: kassa_http::guards::Guards {
+                hsts: cfg.profile.is_production() && svc.base_url.starts_with("https://"),
+                secure_cookies: cfg.profile.is_production(),
+                metrics: cfg.metrics_access(),
+                limits: Arc::new(kassa_http::guards::RateLimits::new(
+                    cfg.rate_limit.settings(),
+                )),
+            },
+            request_timeout: Duration::from_secs(cfg.http.request_timeout_secs),
             registry,
             svc,
+        };
+        let limits = serve::ConnLimits {
+            header_read_timeout: Duration::from_secs(cfg.http.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(cfg.http.idle_timeout_secs),
+            max_connections: cfg.http.max_connections,
+            drain_timeout: Duration::from_secs(cfg.http.request_timeout_secs),
         };
         Ok(App {
             listener,
             addr,
+            ops_listener,
+            limits,
             state,
             notifier,
             scheduler_interval: Duration::from_millis(cfg.scheduler_interval_ms),
@@ -124,6 +170,11 @@ impl App {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The operations listener's address, when one is configured.
+    pub fn ops_addr(&self) -> Option<SocketAddr> {
+        self.ops_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn port(&self) -> u16 {
@@ -147,15 +198,20 @@ impl App {
             self.scheduler_interval,
             shutdown.clone(),
         ));
+        let ops = self.ops_listener.map(|l| {
+            tokio::spawn(serve::serve(
+                l,
+                kassa_http::ops_router(self.state.clone()),
+                self.limits,
+                shutdown.clone(),
+            ))
+        });
         let router = kassa_http::router(self.state.clone());
-        // Handlers may ask for the peer address (`ConnectInfo<SocketAddr>`).
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+        let served = serve::serve(self.listener, router, self.limits, shutdown.clone()).await;
         shutdown.cancel();
+        if let Some(ops) = ops {
+            let _ = ops.await;
+        }
         let _ = workers.await;
         let _ = janitor.await;
         let _ = scheduler.await;

@@ -574,7 +574,7 @@ fn cookie_secret(headers: &HeaderMap) -> (String, bool) {
 
 fn with_cookie(mut resp: Response, st: &AppState, secret: Option<&String>) -> Response {
     if let Some(secret) = secret {
-        let secure = st.svc.base_url.starts_with("https://");
+        let secure = st.guards.secure_cookies || st.svc.base_url.starts_with("https://");
         if let Ok(v) = HeaderValue::from_str(&csrf::set_cookie_value(secret, secure)) {
             resp.headers_mut().append(SET_COOKIE, v);
         }
@@ -649,7 +649,16 @@ fn bad_request(back: &str) -> Response {
     )
 }
 
-fn internal(e: &dyn std::fmt::Display) -> Response {
+fn internal<E: std::fmt::Display + 'static>(e: &E) -> Response {
+    if kassa_service::is_unavailable(e) {
+        tracing::warn!(error = %e, "checkout: database unavailable");
+        return crate::unavailable(message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again in a moment",
+            "The payment service is briefly unavailable. You have not been charged.",
+            None,
+        ));
+    }
     tracing::error!(error = %e, "checkout request failed");
     message(
         StatusCode::INTERNAL_SERVER_ERROR,

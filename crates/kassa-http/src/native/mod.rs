@@ -131,7 +131,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/v1/paymob/profiles",
             post(paymob::create_profile).get(paymob::list_profiles),
         )
-        .route("/v1/paymob/profiles/{id}", get(paymob::retrieve_profile))
+        .route(
+            "/v1/paymob/profiles/{id}",
+            get(paymob::retrieve_profile).post(paymob::update_profile),
+        )
         .route(
             "/v1/paymob/profiles/{id}/integrations",
             post(paymob::add_integration),
@@ -195,6 +198,12 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     let caller = match state.svc.authenticate(&key).await {
         Ok(Some((merchant, kind))) => Caller { merchant, kind },
         Ok(None) => {
+            // Guessing keys costs a credential attempt from the caller's address.
+            if let Some(ip) = crate::guards::client_addr(&state, &req) {
+                if let Err(wait) = state.guards.limits.check_credentials(ip) {
+                    return crate::guards::too_many(req.uri().path(), wait);
+                }
+            }
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "authentication_error",
@@ -205,6 +214,9 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
+    if let Err(wait) = state.guards.limits.check_api_key(&key) {
+        return crate::guards::too_many(req.uri().path(), wait);
+    }
     if caller.kind == KeyKind::Publishable && !publishable_may(req.method(), req.uri().path()) {
         return publishable_forbidden().into_response();
     }

@@ -116,7 +116,15 @@ fn not_found() -> Response {
     )
 }
 
-fn internal(e: &dyn std::fmt::Display) -> Response {
+fn internal<E: std::fmt::Display + 'static>(e: &E) -> Response {
+    if kassa_service::is_unavailable(e) {
+        tracing::warn!(error = %e, "payment page: database unavailable");
+        return crate::unavailable(error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again in a moment",
+            "The payment service is briefly unavailable. Nothing was charged.",
+        ));
+    }
     tracing::error!(error = %e, "payment page failed");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -647,7 +655,14 @@ async fn payment_status(State(st): State<AppState>, RawQuery(q): RawQuery) -> Re
     }
 }
 
-fn internal_json(e: &dyn std::fmt::Display) -> Response {
+fn internal_json<E: std::fmt::Display + 'static>(e: &E) -> Response {
+    if kassa_service::is_unavailable(e) {
+        tracing::warn!(error = %e, "paymentwall API: database unavailable");
+        return crate::unavailable(api_json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"type": "Error", "code": 5000, "error": "Service temporarily unavailable, try again later"}),
+        ));
+    }
     tracing::error!(error = %e, "paymentwall API failed");
     api_json(
         StatusCode::INTERNAL_SERVER_ERROR,
