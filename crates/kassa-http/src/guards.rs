@@ -121,7 +121,9 @@ impl RateLimits {
     }
 
     pub fn check_credentials(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.credentials_ip.as_ref().map_or(Ok(()), |b| b.check(&ip))
+        self.credentials_ip
+            .as_ref()
+            .map_or(Ok(()), |b| b.check(&ip))
     }
 }
 
@@ -183,9 +185,14 @@ fn is_credential_path(path: &str) -> bool {
 }
 
 fn is_paymob_path(path: &str) -> bool {
-    ["/api/auth/", "/api/ecommerce/", "/api/acceptance/", "/v1/intention"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    [
+        "/api/auth/",
+        "/api/ecommerce/",
+        "/api/acceptance/",
+        "/v1/intention",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 fn is_paymentwall_api_path(path: &str) -> bool {

@@ -93,7 +93,8 @@ async fn public_metrics(State(state): State<AppState>, headers: HeaderMap) -> Re
             if ok {
                 metrics(State(state)).await
             } else {
-                let mut r = (StatusCode::UNAUTHORIZED, "metrics need a bearer token").into_response();
+                let mut r =
+                    (StatusCode::UNAUTHORIZED, "metrics need a bearer token").into_response();
                 r.headers_mut().insert(
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"metrics\""),

@@ -226,17 +226,18 @@ async fn serve_one(
         activity: activity.clone(),
     });
     let svc_activity = activity.clone();
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        svc_activity.request_started();
-        let guard = InFlight(svc_activity.clone());
-        req.extensions_mut().insert(ConnectInfo(peer));
-        let router = router.clone();
-        async move {
-            let resp = router.oneshot(req.map(axum::body::Body::new)).await;
-            drop(guard);
-            resp
-        }
-    });
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            svc_activity.request_started();
+            let guard = InFlight(svc_activity.clone());
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let router = router.clone();
+            async move {
+                let resp = router.oneshot(req.map(axum::body::Body::new)).await;
+                drop(guard);
+                resp
+            }
+        });
     let builder = Builder::new(TokioExecutor::new());
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);

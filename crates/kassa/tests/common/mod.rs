@@ -133,6 +133,8 @@ pub fn test_config(database_url: &str) -> Config {
 pub struct TestApp {
     pub db: Db,
     pub base: String,
+    /// The operations listener, when the configuration has one.
+    pub ops_base: Option<String>,
     pub database_url: String,
     pub http: reqwest::Client,
     pub merchant_id: String,
@@ -179,11 +181,13 @@ impl TestApp {
                 .expect("creating the test merchant"),
         };
         let base = format!("http://{}", app.addr());
+        let ops_base = app.ops_addr().map(|a| format!("http://{a}"));
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         TestApp {
             db,
             base,
+            ops_base,
             database_url,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
