@@ -51,6 +51,8 @@ pm_row!(
         id: i64, merchant_id: String, country: String, live: bool, secret_key_hash: String,
         public_key: String, api_key_hash: String, hmac_enc: String, iframe_id: i64, doc: String,
         created_at: i64,
+        // The CSP `frame-ancestors` of the profile's pages; `None` is `'none'`.
+        frame_ancestors: Option<String>,
     }
 );
 pm_row!(PmIntegration, INTEGRATION_COLUMNS = "pm_integrations" {
@@ -421,8 +423,20 @@ impl Tx {
         .bind(p.iframe_id)
         .bind(&p.doc)
         .bind(p.created_at)
+        .bind(&p.frame_ancestors)
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    /// Stores a profile's changeable settings: its document (name) and `frame_ancestors`.
+    pub async fn update_pm_profile(&mut self, p: &PmProfile) -> Result<()> {
+        sqlx::query("UPDATE pm_profiles SET doc = $2, frame_ancestors = $3 WHERE id = $1")
+            .bind(p.id)
+            .bind(&p.doc)
+            .bind(&p.frame_ancestors)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

@@ -63,6 +63,10 @@ enum PaymobProfileCmd {
         /// Every integration's transaction response callback (the customer's redirect).
         #[arg(long)]
         redirect_url: Option<String>,
+        /// Where the profile's pages may be framed: space-separated origins, 'self' or *
+        /// (default 'none').
+        #[arg(long)]
+        frame_ancestors: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -270,6 +274,7 @@ async fn main() -> anyhow::Result<()> {
             country,
             callback_url,
             redirect_url,
+            frame_ancestors,
             json,
             common,
         })) => {
@@ -299,6 +304,7 @@ async fn main() -> anyhow::Result<()> {
                     country: Some(country),
                     live: false,
                     integrations,
+                    frame_ancestors,
                 },
             )
             .await;

@@ -1344,7 +1344,269 @@ async fn profiles_are_isolated(app: &TestApp) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+/// The `frame-ancestors` sources of a page's CSP.
+async fn framing(app: &TestApp, url: &str) -> (u16, String) {
+    let url = if url.starts_with("http") {
+        url.to_string()
+    } else {
+        app.url(url)
+    };
+    let r = app.http.get(&url).send().await.unwrap();
+    let csp = r
+        .headers()
+        .get("content-security-policy")
+        .unwrap_or_else(|| panic!("no CSP on {url}"))
+        .to_str()
+        .unwrap()
+        .to_string();
+    let fa = csp
+        .split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix("frame-ancestors "))
+        .unwrap_or_else(|| panic!("no frame-ancestors in {csp}"))
+        .to_string();
+    (r.status().as_u16(), fa)
+}
+
+/// A genuine redirect to Kassa's status page: a 3-D Secure card payment on an integration
+/// without a response callback URL, approved (or failed) on the 3-D Secure page.
+async fn status_redirect(app: &TestApp, p: &Profile, approve: bool) -> (Value, String) {
+    let id = p.integration("card-status");
+    let reference = if approve { "inv-paid" } else { "inv-failed" };
+    let i = intention(
+        app,
+        p,
+        json!({"amount": 25050, "currency": "EGP", "payment_methods": [id],
+               "billing_data": billing(), "special_reference": reference}),
+    )
+    .await;
+    let (s, r) = pay(app, &key_for(&i, id), card("5123456789012346", "123")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let acs = r["redirect_url"].as_str().unwrap().to_string();
+    let action = if approve { "approve" } else { "fail" };
+    let location = answer_page(app, &acs, &[("action", action)]).await;
+    assert!(
+        location.starts_with(&app.url("/unifiedcheckout/payment-status?")),
+        "{location}"
+    );
+    assert_signed_redirect(&p.hmac, &location);
+    (r, location)
+}
+
+async fn page_of(app: &TestApp, url: &str) -> (u16, String) {
+    let url = if url.starts_with("http") {
+        url.to_string()
+    } else {
+        app.url(url)
+    };
+    let r = app.http.get(&url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn pages_are_framed_only_where_the_profile_allows(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let status_integration =
+        json!([{"kind": "card", "name": "card-status", "processed_callback_url": cb.url}]);
+    let p = profile(app, &cb, status_integration.clone()).await;
+    let other = profile(app, &cb, json!([])).await;
+    let (s, got) = app.get(&format!("/v1/paymob/profiles/{}", p.id)).await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got["frame_ancestors"], "'none'");
+
+    let card_id = p.integration("card");
+    let i = intention(app, &p, json!({"amount": 1000, "currency": "EGP", "payment_methods": [card_id], "billing_data": billing()})).await;
+    let cs = i["client_secret"].as_str().unwrap().to_string();
+    let key = key_for(&i, card_id);
+    let (_, r) = pay(app, &key, card("5123456789012346", "123")).await;
+    let challenge = r["redirect_url"].as_str().unwrap().to_string();
+    let (_, status_url) = status_redirect(app, &p, true).await;
+    let pages = [
+        format!("/unifiedcheckout/?publicKey={}&clientSecret={cs}", p.pk),
+        format!("/iframe-card-v2/?type=card&v=2&publicKey={}", p.pk),
+        format!("/api/acceptance/iframes/{}?payment_token={key}", p.iframe),
+        challenge.clone(),
+        status_url.clone(),
+    ];
+    for page in &pages {
+        assert_eq!(framing(app, page).await, (200, "'none'".into()), "{page}");
+    }
+
+    // Bad values are refused, on update and on create, and change nothing.
+    let path = format!("/v1/paymob/profiles/{}", p.id);
+    for bad in [
+        "https://a.example; script-src *",
+        "javascript:alert(1)",
+        "https://a.example/path",
+        "'unsafe-inline'",
+        "'none' https://a.example",
+        "https:",
+    ] {
+        let (s, e) = app.post(&path, json!({"frame_ancestors": bad})).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {e}");
+        assert!(e.to_string().contains("frame_ancestors"), "{e}");
+    }
+    let (s, _) = app.post(&path, json!({"frame_ancestors": 7})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, e) = app
+        .post(
+            "/v1/paymob/profiles",
+            json!({"name": "Bad", "frame_ancestors": "data:"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (_, got) = app.get(&path).await;
+    assert_eq!(got["frame_ancestors"], "'none'");
+
+    // Once set, every page of the profile may be framed there, and only there.
+    let allowed = "https://shop.example https://*.shop.example";
+    let (s, got) = app
+        .post(&path, json!({"frame_ancestors": format!("  {allowed} ")}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got["frame_ancestors"], allowed);
+    assert_eq!(got["name"], "Nile Shop");
+    for page in &pages {
+        assert_eq!(framing(app, page).await, (200, allowed.into()), "{page}");
+    }
+    // Pages that cannot prove their profile are framed nowhere.
+    for page in [
+        format!("/unifiedcheckout/?publicKey={}&clientSecret={cs}", other.pk),
+        format!("/unifiedcheckout/?clientSecret={cs}"),
+        "/unifiedcheckout/".to_string(),
+        "/iframe-card-v2/?type=card".to_string(),
+        format!("/iframe-card-v2/?publicKey={}", other.pk),
+        format!("/api/acceptance/iframes/{}", p.iframe),
+        format!(
+            "/api/acceptance/iframes/{}?payment_token={key}",
+            other.iframe
+        ),
+        "/unifiedcheckout/payment-status?success=true".to_string(),
+    ] {
+        let (_, fa) = framing(app, &page).await;
+        assert_eq!(fa, "'none'", "{page}");
+    }
+    // A profile created with the setting has it from the start; '' resets to 'none'.
+    let (s, made) = app
+        .post(
+            "/v1/paymob/profiles",
+            json!({"name": "Framed", "frame_ancestors": "'self' http://127.0.0.1:8080"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{made}");
+    assert_eq!(made["frame_ancestors"], "'self' http://127.0.0.1:8080");
+    let made_pk = made["public_key"].as_str().unwrap();
+    assert_eq!(
+        framing(app, &format!("/iframe-card-v2/?publicKey={made_pk}"))
+            .await
+            .1,
+        "'self' http://127.0.0.1:8080"
+    );
+    let (s, got) = app.post(&path, json!({"frame_ancestors": ""})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(got["frame_ancestors"], "'none'");
+    assert_eq!(framing(app, &pages[0]).await.1, "'none'");
+    // Another merchant cannot change the profile.
+    let other_key = app.other_merchant_key().await;
+    let (s, _) = app
+        .post_as(&other_key, &path, json!({"frame_ancestors": "*"}), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+async fn the_status_page_shows_only_signed_results(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(
+        app,
+        &cb,
+        json!([{"kind": "card", "name": "card-status", "processed_callback_url": cb.url}]),
+    )
+    .await;
+    let (s, _) = app
+        .post(
+            &format!("/v1/paymob/profiles/{}", p.id),
+            json!({"frame_ancestors": "https://shop.example"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // A genuine redirect shows the result, with the profile's framing.
+    let (r, location) = status_redirect(app, &p, true).await;
+    let (code, body) = page_of(app, &location).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("Payment successful"), "{body}");
+    assert!(body.contains("data-status=\"success\""), "{body}");
+    assert!(body.contains("data-amount-cents=\"25050\""), "{body}");
+    assert!(
+        body.contains("EGP 250.50") && body.contains("inv-paid"),
+        "{body}"
+    );
+    assert!(body.contains("MasterCard •••• 2346"), "{body}");
+    assert_eq!(framing(app, &location).await.1, "https://shop.example");
+    let txn_id = r["id"].as_i64().unwrap();
+    let genuine = location.split_once('?').unwrap().1.to_string();
+    let order = param(&query_pairs(&genuine), "order").to_string();
+
+    let refused = |code: u16, body: &str, want: u16| {
+        assert_eq!(code, want, "{body}");
+        assert!(
+            body.contains("We could not verify this payment result"),
+            "{body}"
+        );
+        assert!(body.contains("data-status=\"unverified\""), "{body}");
+        for shown in [
+            "Payment successful",
+            "Payment declined",
+            "99999900",
+            "999,999.00",
+            "999999.00",
+        ] {
+            assert!(!body.contains(shown), "{shown} in {body}");
+        }
+    };
+    let forged = format!(
+        "success=true&pending=false&amount_cents=99999900&currency=EGP&id={txn_id}&order={order}\
+         &source_data.type=card&source_data.pan=2346&source_data.sub_type=MasterCard"
+    );
+    let (code, body) = page_of(app, &format!("/unifiedcheckout/payment-status?{forged}")).await;
+    refused(code, &body, 400);
+    let (code, body) = page_of(app, "/unifiedcheckout/payment-status").await;
+    refused(code, &body, 400);
+    let wrong = hmac::query_hmac("not-the-secret", &query_pairs(&forged));
+    for h in [wrong.as_str(), "0", ""] {
+        let (code, body) = page_of(
+            app,
+            &format!("/unifiedcheckout/payment-status?{forged}&hmac={h}"),
+        )
+        .await;
+        refused(code, &body, if h.is_empty() { 400 } else { 403 });
+    }
+    // A genuine query with one value changed is refused.
+    let tampered = genuine.replace("amount_cents=25050", "amount_cents=99999900");
+    assert_ne!(tampered, genuine);
+    let (code, body) = page_of(app, &format!("/unifiedcheckout/payment-status?{tampered}")).await;
+    refused(code, &body, 403);
+    // An unknown transaction is not verifiable.
+    let unknown = genuine.replace(&format!("id={txn_id}&"), "id=1&");
+    let (code, body) = page_of(app, &format!("/unifiedcheckout/payment-status?{unknown}")).await;
+    refused(code, &body, 403);
+
+    // A declined payment says so; adding a second `success=true` is refused.
+    let (_, declined) = status_redirect(app, &p, false).await;
+    let (code, body) = page_of(app, &declined).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("Payment declined") && !body.contains("Payment successful"),
+        "{body}"
+    );
+    let (code, body) = page_of(app, &format!("{declined}&success=true")).await;
+    refused(code, &body, 403);
+    let (code, body) = page_of(app, &declined.replace("success=false", "success=true")).await;
+    refused(code, &body, 403);
+}
+
 on_both!(
+    pages_are_framed_only_where_the_profile_allows,
+    the_status_page_shows_only_signed_results,
     intentions_validate_like_paymob,
     card_with_3ds_signs_callbacks_and_redirect,
     declines_wallet_kiosk_and_cash,

@@ -17,7 +17,8 @@ use super::{intents, paymentwall, paymob, refunds, webhooks};
         paymentwall::create_project, paymentwall::list_projects, paymentwall::retrieve_project, paymentwall::update_project,
         paymentwall::test_pingback, paymentwall::project_subscriptions, paymentwall::retrieve_subscription,
         paymentwall::cancel_subscription, paymentwall::advance_clock, paymentwall::retrieve_payment, paymentwall::chargeback,
-        paymob::create_profile, paymob::list_profiles, paymob::retrieve_profile, paymob::add_integration,
+        paymob::create_profile, paymob::list_profiles, paymob::retrieve_profile, paymob::update_profile,
+        paymob::add_integration,
         paymob::update_integration, paymob::sandbox_settle, paymob::advance_clock,
     ),
     modifiers(&Bearer)

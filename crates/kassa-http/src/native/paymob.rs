@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use kassa_service::paymob::{IntegrationInput, PmError, ProfileInput};
+use kassa_service::paymob::{IntegrationInput, PmError, ProfileInput, ProfileUpdate};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -82,6 +82,19 @@ pub struct ProfileParams {
     pub live: Option<bool>,
     /// Integrations to create; by default one of each kind.
     pub integrations: Option<Vec<IntegrationParams>>,
+    /// Where the profile's pages (unified checkout, Pixel's card frame, 3-D Secure and wallet
+    /// pages, legacy iframe, payment status) may be framed: space-separated origins
+    /// (`https://shop.example`, `https://*.shop.example`), `'self'` or `*`. Default `'none'`.
+    pub frame_ancestors: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdateParams {
+    /// The company name customers see.
+    pub name: Option<String>,
+    /// Where the profile's pages may be framed (see create); `""` or `'none'`: nowhere.
+    pub frame_ancestors: Option<String>,
 }
 
 /// Create a Paymob profile. The secret key, HMAC secret and legacy API key are shown once.
@@ -98,6 +111,7 @@ pub async fn create_profile(
         name: req.name,
         country: req.country,
         live: req.live.unwrap_or(false),
+        frame_ancestors: req.frame_ancestors,
         integrations: req
             .integrations
             .unwrap_or_default()
@@ -166,6 +180,37 @@ pub async fn retrieve_profile(
     let p = state
         .svc
         .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
+        .await
+        .map_err(api_error)?;
+    let integrations = state.svc.pm_integrations(p.id).await.map_err(api_error)?;
+    Ok(Json(state.svc.pm_profile_native_json(&p, &integrations)))
+}
+
+/// Change a Paymob profile's name or `frame_ancestors`.
+#[utoipa::path(post, path = "/v1/paymob/profiles/{id}", request_body = ProfileUpdateParams,
+    responses((status = 200, description = "The profile (no secrets)", body = Object)),
+    security(("bearer" = [])), tag = "paymob")]
+pub async fn update_profile(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ProfileUpdateParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_secret()?;
+    let p = state
+        .svc
+        .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
+        .await
+        .map_err(api_error)?;
+    let p = state
+        .svc
+        .pm_update_profile(
+            &p,
+            ProfileUpdate {
+                name: req.name,
+                frame_ancestors: req.frame_ancestors,
+            },
+        )
         .await
         .map_err(api_error)?;
     let integrations = state.svc.pm_integrations(p.id).await.map_err(api_error)?;

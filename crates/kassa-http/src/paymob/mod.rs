@@ -5,13 +5,13 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use kassa_service::paymob::PmError;
+use kassa_service::paymob::{PmError, StatusRefusal, NO_FRAMING};
 use kassa_store::PmProfile;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,11 +19,17 @@ use std::collections::HashMap;
 
 use crate::AppState;
 
-/// Kassa-origin pages: no inline code, embeddable anywhere (merchants frame the checkout and
-/// Pixel frames the card form).
-const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data:; connect-src 'self'; form-action 'self' http: https:; \
-    base-uri 'none'; frame-ancestors *";
+/// Kassa-origin pages: no inline code; framed only where the profile's `frame_ancestors`
+/// allows (merchants may frame the checkout, and Pixel frames the card form on the merchant's
+/// page), nowhere (`'none'`) when the page cannot tell its profile.
+fn page_csp(frame_ancestors: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; form-action 'self' http: https:; \
+         base-uri 'none'; frame-ancestors {frame_ancestors}"
+    ))
+    .unwrap_or_else(|_| page_csp(NO_FRAMING))
+}
 
 macro_rules! assets {
     ($($name:literal => $ty:literal),* $(,)?) => {
@@ -39,7 +45,6 @@ macro_rules! assets {
 assets! {
     "unified.html" => "text/html; charset=utf-8",
     "unified.js" => "text/javascript; charset=utf-8",
-    "status.html" => "text/html; charset=utf-8",
     "status.js" => "text/javascript; charset=utf-8",
     "card-frame.html" => "text/html; charset=utf-8",
     "card-frame.js" => "text/javascript; charset=utf-8",
@@ -234,18 +239,28 @@ async fn preflight() -> Response {
     with_cors(StatusCode::NO_CONTENT.into_response())
 }
 
-fn page(name: &str) -> Response {
-    let Some((ty, body)) = asset_body(name) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let mut resp = ([(CONTENT_TYPE, ty), (CACHE_CONTROL, "no-store")], body).into_response();
-    resp.headers_mut().insert(
-        "content-security-policy",
-        HeaderValue::from_static(PAGE_CSP),
-    );
-    resp.headers_mut()
-        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+/// A page (`text/html`) with the page CSP for `frame_ancestors`, never cached.
+fn html(status: StatusCode, body: impl IntoResponse, frame_ancestors: &str) -> Response {
+    let mut resp = (
+        status,
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert("content-security-policy", page_csp(frame_ancestors));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     resp
+}
+
+fn page(name: &str, frame_ancestors: &str) -> Response {
+    match asset_body(name) {
+        Some((_, body)) => html(StatusCode::OK, body, frame_ancestors),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 fn id_of(raw: &str) -> Option<i64> {
@@ -311,25 +326,161 @@ async fn intention_element(
 
 // ---- pages ----
 
-async fn unified_page() -> Response {
-    page("unified.html")
+/// `?publicKey=&clientSecret=`: framed where the intention's profile allows.
+async fn unified_page(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let fa = st
+        .svc
+        .pm_checkout_framing(
+            q.get("publicKey").map(String::as_str),
+            q.get("clientSecret").map(String::as_str),
+        )
+        .await;
+    page("unified.html", &fa)
 }
 
-async fn status_page() -> Response {
-    page("status.html")
+/// Pixel's card frame (`?publicKey=`): framed by the merchant pages the profile allows.
+async fn card_frame(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let fa = st
+        .svc
+        .pm_card_frame_framing(q.get("publicKey").map(String::as_str))
+        .await;
+    page("card-frame.html", &fa)
 }
 
-async fn card_frame() -> Response {
-    page("card-frame.html")
+async fn iframe_page(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    match st
+        .svc
+        .pm_iframe_framing(id, q.payment_token.as_deref())
+        .await
+    {
+        Ok(Some(fa)) => page("unified.html", &fa),
+        Ok(None) => not_found(),
+        Err(e) => err(e),
+    }
 }
 
-async fn iframe_page(State(st): State<AppState>, Path(id): Path<String>) -> Response {
-    match id_of(&id) {
-        Some(id) => match st.svc.store.pm_profile_by_iframe(id).await {
-            Ok(Some(_)) => page("unified.html"),
-            _ => not_found(),
-        },
-        None => not_found(),
+#[derive(Template)]
+#[template(path = "pm/status.html")]
+struct StatusTemplate {
+    /// `success`, `pending`, `declined` or `unverified`.
+    status: &'static str,
+    title: &'static str,
+    text: &'static str,
+    message: String,
+    amount_cents: String,
+    currency: String,
+    transaction: String,
+    order: String,
+    reference: String,
+    card: String,
+    /// The English rows; the script shows them in the page's language.
+    rows: Vec<(&'static str, String)>,
+}
+
+/// Kassa's own payment status page (the redirect when no response callback URL is set). It
+/// shows a result only when the query is signed with the transaction's profile's HMAC secret;
+/// anything else is "we could not verify this payment result" (400 unsigned, 403 forged).
+async fn status_page(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let (status, t, fa) = match st.svc.pm_payment_status(&pairs).await {
+        Ok(v) => {
+            let (title, text) = match v.status {
+                "success" => (
+                    "Payment successful",
+                    "Thank you. Your payment has been received.",
+                ),
+                "pending" => (
+                    "Payment pending",
+                    "Your payment is being processed. The merchant will confirm it shortly.",
+                ),
+                _ => (
+                    "Payment declined",
+                    "The payment was not completed. You can try again or use another payment method.",
+                ),
+            };
+            let amount = v
+                .amount_cents
+                .map(|a| {
+                    format!(
+                        "{} {}",
+                        v.currency,
+                        kassa_paymob::money::format_minor(a, &v.currency)
+                    )
+                })
+                .unwrap_or_default();
+            let rows = [
+                ("Amount", amount),
+                ("Transaction ID", v.transaction_id.to_string()),
+                ("Order", v.order_id.clone()),
+                ("Merchant reference", v.merchant_order_id.clone()),
+                ("Card", v.card.clone()),
+            ]
+            .into_iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .collect();
+            let t = StatusTemplate {
+                status: v.status,
+                title,
+                text,
+                message: if v.status == "success" {
+                    String::new()
+                } else {
+                    v.message
+                },
+                amount_cents: v.amount_cents.map(|a| a.to_string()).unwrap_or_default(),
+                currency: v.currency,
+                transaction: v.transaction_id.to_string(),
+                order: v.order_id,
+                reference: v.merchant_order_id,
+                card: v.card,
+                rows,
+            };
+            (StatusCode::OK, t, v.frame_ancestors)
+        }
+        Err(refusal) => {
+            let t = StatusTemplate {
+                status: "unverified",
+                title: "We could not verify this payment result",
+                text: "This page cannot confirm the payment. Check your order with the merchant, \
+                       or your card or wallet statement.",
+                message: String::new(),
+                amount_cents: String::new(),
+                currency: String::new(),
+                transaction: String::new(),
+                order: String::new(),
+                reference: String::new(),
+                card: String::new(),
+                rows: Vec::new(),
+            };
+            let status = match refusal {
+                StatusRefusal::Unsigned => StatusCode::BAD_REQUEST,
+                StatusRefusal::Forged => StatusCode::FORBIDDEN,
+            };
+            (status, t, NO_FRAMING.to_string())
+        }
+    };
+    match t.render() {
+        Ok(body) => html(status, body, &fa),
+        Err(e) => {
+            tracing::error!(error = %e, "status page failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
@@ -420,21 +571,7 @@ async fn challenge_page(
                 action: format!("/api/acceptance/challenge/{id}/{sig}"),
             };
             match t.render() {
-                Ok(html) => {
-                    let mut resp = (
-                        [
-                            (CONTENT_TYPE, "text/html; charset=utf-8"),
-                            (CACHE_CONTROL, "no-store"),
-                        ],
-                        html,
-                    )
-                        .into_response();
-                    resp.headers_mut().insert(
-                        "content-security-policy",
-                        HeaderValue::from_static(PAGE_CSP),
-                    );
-                    resp
-                }
+                Ok(body) => html(StatusCode::OK, body, &v.frame_ancestors),
                 Err(e) => {
                     tracing::error!(error = %e, "challenge page failed to render");
                     StatusCode::INTERNAL_SERVER_ERROR.into_response()

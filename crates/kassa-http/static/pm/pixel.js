@@ -349,7 +349,9 @@
       this._tabs.setAttribute("role", "group");
       this._tabs.setAttribute("aria-label", this.t("methods"));
       this._frame = node("iframe", "kp-frame");
-      this._frame.src = ORIGIN + "/iframe-card-v2/?type=card&v=2&integration_type=directPayment";
+      // The public key tells the server whose frame_ancestors allow this page to frame it.
+      this._frame.src = ORIGIN + "/iframe-card-v2/?type=card&v=2&integration_type=directPayment&publicKey=" +
+        encodeURIComponent(o.publicKey);
       this._frame.title = this.t("frame_title");
       this._frame.setAttribute("allow", "payment");
       this._payButton = node("button", "kp-pay");

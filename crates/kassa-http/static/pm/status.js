@@ -1,12 +1,12 @@
 // Kassa's Paymob-compatible payment status page (/unifiedcheckout/payment-status), shown when the
-// merchant gave no redirection URL. It reads the flattened transaction from the query string
-// (success, pending, amount_cents, currency, id, order, data.message, source_data.*, …).
+// merchant gave no redirection URL. The server renders only what it verified (the query's HMAC
+// under the transaction's profile) into the data-* attributes of #pm-status, in English; this
+// script shows the same in the chosen language. It never reads the query's result itself.
 // Needs common.js (window.KassaPM) loaded before it.
 (function () {
   "use strict";
 
   var K = window.KassaPM;
-  var q = new URLSearchParams(window.location.search);
   var box = document.getElementById("pm-status");
   var icon = document.getElementById("status-icon");
   var title = document.getElementById("status-title");
@@ -14,15 +14,14 @@
   var serverMessage = document.getElementById("status-message");
   var details = document.getElementById("status-details");
 
-  function param(name) {
-    var v = q.get(name);
+  function data(name) {
+    var v = box.getAttribute("data-" + name);
     return v === null ? "" : v.trim();
   }
 
-  // Paymob's rules: success=true is paid; otherwise pending=true is pending; otherwise declined.
-  // A page opened without a result at all says so and counts as pending.
-  var missing = q.get("success") === null && q.get("pending") === null;
-  var status = param("success") === "true" ? "success" : param("pending") === "true" || missing ? "pending" : "declined";
+  // success, pending, declined, or unverified (nothing signed, or a signature that does not match).
+  var status = data("status");
+  if (["success", "pending", "declined", "unverified"].indexOf(status) < 0) status = "unverified";
 
   function row(label, value) {
     if (!value) return;
@@ -37,23 +36,21 @@
   }
 
   function render() {
-    box.setAttribute("data-status", status);
     icon.className = "state-icon state-icon-" + status;
     title.textContent = K.t("result_" + status);
-    text.textContent = missing ? K.t("status_missing") : K.t(status + "_default");
-    // The processor's own words ("Approved", "Do not honor") add little to a success.
-    var message = status === "success" ? "" : param("data.message");
+    text.textContent = K.t(status + "_default");
+    var message = status === "success" || status === "unverified" ? "" : data("message");
     serverMessage.textContent = message;
     serverMessage.hidden = !message;
 
     details.textContent = "";
-    var amount = param("amount_cents");
-    if (/^-?\d+$/.test(amount)) row("status_amount", K.formatAmount(amount, param("currency")));
-    row("status_transaction", param("id"));
-    row("status_order", param("order"));
-    row("status_reference", param("merchant_order_id"));
-    if (param("source_data.type") === "card" && param("source_data.pan")) {
-      row("status_card", (param("source_data.sub_type") + " \u2022\u2022\u2022\u2022 " + param("source_data.pan")).trim());
+    if (status !== "unverified") {
+      var amount = data("amount-cents");
+      if (/^-?\d+$/.test(amount)) row("status_amount", K.formatAmount(amount, data("currency")));
+      row("status_transaction", data("transaction"));
+      row("status_order", data("order"));
+      row("status_reference", data("reference"));
+      row("status_card", data("card"));
     }
     details.hidden = !details.children.length;
   }

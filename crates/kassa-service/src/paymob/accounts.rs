@@ -23,6 +23,8 @@ pub struct ProfileInput {
     pub live: bool,
     /// Integrations to create; empty means one of each kind in the country's currency.
     pub integrations: Vec<IntegrationInput>,
+    /// Sites that may frame the profile's pages (CSP sources); `None` or `""`: none.
+    pub frame_ancestors: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -180,6 +182,10 @@ impl Services {
             .iter()
             .map(|i| Self::check_integration(country, input.live, i))
             .collect::<PmResult<Vec<_>>>()?;
+        let frame_ancestors = match input.frame_ancestors.as_deref() {
+            Some(fa) => super::pages::check_frame_ancestors(fa)?,
+            None => None,
+        };
 
         let now = now_ms();
         let secret_key = keys::secret_key(country, input.live);
@@ -205,6 +211,7 @@ impl Services {
             iframe_id,
             doc: to_text(&ProfileDoc { name }),
             created_at: now,
+            frame_ancestors,
         };
         tx.insert_pm_profile(&profile).await?;
         let mut integrations = Vec::new();
@@ -416,6 +423,7 @@ impl Services {
             "live": p.live,
             "public_key": p.public_key,
             "iframe_id": p.iframe_id,
+            "frame_ancestors": super::frame_ancestors_of(p),
             "integrations": integrations.iter().map(Integration::to_json).collect::<Vec<_>>(),
             "created": p.created_at / 1000,
         })

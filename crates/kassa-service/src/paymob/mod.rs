@@ -10,6 +10,7 @@ mod accounts;
 mod intentions;
 mod legacy;
 mod ops;
+mod pages;
 mod pay;
 mod subscriptions;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use accounts::{IntegrationInput, NewProfile, ProfileInput};
+pub use pages::{frame_ancestors_of, PaymentStatus, ProfileUpdate, StatusRefusal, NO_FRAMING};
 pub use pay::{ChallengeView, PayResponse};
 pub use subscriptions::SUBSCRIPTION_FREQUENCIES;
 

@@ -63,6 +63,8 @@ pub struct ChallengeView {
     pub method: String,
     /// Set when the challenge was already answered: where the customer goes now.
     pub done_url: Option<String>,
+    /// The profile's `frame-ancestors`.
+    pub frame_ancestors: String,
 }
 
 impl From<PmError> for ServiceError {
@@ -1044,6 +1046,7 @@ impl Services {
                 format!("\u{2022}\u{2022}\u{2022}\u{2022} {pan}")
             },
             done_url,
+            frame_ancestors: super::frame_ancestors_of(&profile),
         })
     }
 
