@@ -85,6 +85,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid { param, message } => {
                 ApiError::invalid(param.as_deref(), message)
             }
+            ServiceError::UrlRefused { param, message } => {
+                let mut e = ApiError::invalid(Some(&param), message);
+                e.code = "url_refused";
+                e
+            }
             ServiceError::State(m) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::secret_box::SecretBox;
 use kassa_core::webhook_signature;
+use kassa_egress::{EgressClient, EgressPolicy, SendError};
 use kassa_store::{now_ms, Delivery, DeliveryAttempt, DeliveryOutcome, Store, WebhookEndpoint};
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::Notify;
@@ -62,7 +63,7 @@ pub enum NotifyError {
 pub struct Notifier {
     store: Store,
     secrets: SecretBox,
-    http: reqwest::Client,
+    http: EgressClient,
     cfg: NotifierConfig,
     owner: String,
     wake: Notify,
@@ -78,18 +79,21 @@ struct Sent {
 }
 
 impl Notifier {
+    /// Every request goes through one [`EgressClient`] under `egress`: a target the policy
+    /// refuses gets the attempt error `refused by egress policy` and no response excerpt.
     pub fn new(
         store: Store,
         secrets: SecretBox,
         cfg: NotifierConfig,
+        egress: EgressPolicy,
         registry: &Registry,
     ) -> anyhow_free::Result<Arc<Self>> {
-        let http = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Kassa-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| anyhow_free::Error(e.to_string()))?;
+        let http = EgressClient::new(
+            egress,
+            cfg.timeout,
+            concat!("Kassa-Webhooks/", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(|e| anyhow_free::Error(e.to_string()))?;
         let outcomes = IntCounterVec::new(
             Opts::new(
                 "kassa_deliveries_total",
@@ -110,6 +114,12 @@ impl Notifier {
             wake: Notify::new(),
             outcomes,
         }))
+    }
+
+    /// The outbound client (and its egress policy) every request to a merchant goes through,
+    /// for the faces that send one now (the Test Pingback Tool) and check URLs when saved.
+    pub fn egress(&self) -> &EgressClient {
+        &self.http
     }
 
     /// Asks the worker to look for due work now (called after a commit that added deliveries).
@@ -313,8 +323,8 @@ impl Notifier {
             .post(&endpoint.url)
             .header("content-type", "application/json")
             .header("webhook-id", &event.id)
-            .header("webhook-timestamp", ts.to_string())
-            .header("webhook-signature", signature)
+            .header("webhook-timestamp", &ts.to_string())
+            .header("webhook-signature", &signature)
             .body(body)
             .send()
             .await;
@@ -332,7 +342,7 @@ impl Notifier {
             Err(e) => Sent {
                 status: None,
                 excerpt: None,
-                error: Some(transport_error(&e, self.cfg.timeout)),
+                error: Some(transport_error(e, self.cfg.timeout)),
                 latency_ms: started.elapsed().as_millis() as i64,
             },
         }
@@ -364,7 +374,7 @@ impl Notifier {
             Err(e) => Sent {
                 status: None,
                 excerpt: None,
-                error: Some(transport_error(&e, self.cfg.timeout)),
+                error: Some(transport_error(e, self.cfg.timeout)),
                 latency_ms: started.elapsed().as_millis() as i64,
             },
         }
@@ -393,7 +403,7 @@ impl Notifier {
             Err(e) => Sent {
                 status: None,
                 excerpt: None,
-                error: Some(transport_error(&e, self.cfg.timeout)),
+                error: Some(transport_error(e, self.cfg.timeout)),
                 latency_ms: started.elapsed().as_millis() as i64,
             },
         }
@@ -425,13 +435,14 @@ impl Notifier {
     }
 }
 
-fn transport_error(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        format!("timed out after {} s", timeout.as_secs())
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else {
-        "request failed".into()
+/// The attempt's error text: the neutral `refused by egress policy` for a refused target
+/// (never a network diagnosis), else what went wrong on the way.
+fn transport_error(e: SendError, timeout: Duration) -> String {
+    match e {
+        SendError::Refused => kassa_egress::REFUSED.into(),
+        SendError::Timeout => format!("timed out after {} s", timeout.as_secs()),
+        SendError::Connect => "could not connect".into(),
+        SendError::Other => "request failed".into(),
     }
 }
 

@@ -86,6 +86,7 @@ impl Services {
         idem: Option<&Idem>,
     ) -> Result<Value> {
         let url = check_url(&p.url)?;
+        self.check_egress("url", &url).await?;
         let enabled_events = check_events(&p.enabled_events)?;
         let secret = webhook_signature::new_secret();
         let ep = WebhookEndpoint {
@@ -138,6 +139,7 @@ impl Services {
         let mut ep = self.endpoint(merchant_id, id).await?;
         if let Some(url) = u.url {
             ep.url = check_url(&url)?;
+            self.check_egress("url", &ep.url).await?;
         }
         if let Some(ev) = u.enabled_events {
             ep.enabled_events = check_events(&ev)?;

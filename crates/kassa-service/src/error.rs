@@ -12,6 +12,10 @@ pub enum ServiceError {
         param: Option<String>,
         message: String,
     },
+    /// A URL Kassa would fetch later points to an address the egress policy refuses (or is
+    /// not a URL Kassa may fetch at all); `message` says why.
+    #[error("{message}")]
+    UrlRefused { param: String, message: String },
     /// The object's status does not allow the operation.
     #[error("{0}")]
     State(String),

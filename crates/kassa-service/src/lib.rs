@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+mod egress;
 mod endpoints;
 mod error;
 mod payments;

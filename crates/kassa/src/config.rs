@@ -383,6 +383,7 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        self.egress_policy()?;
         if self.profile.is_production() {
             if self.demo_merchant == Some(true) {
                 bail!("the production profile has no demo merchant: remove demo_merchant (KASSA_DEMO_MERCHANT)");
@@ -436,6 +437,15 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("webhook retry schedule: {e}"))?;
         }
         Ok(())
+    }
+
+    /// Which addresses Kassa may reach when it calls a merchant (webhooks, pingbacks, Paymob
+    /// callbacks, the Test Pingback Tool) and which URLs it accepts for them: public addresses;
+    /// loopback too in `development`; plus what `egress_allow` lists (CIDRs, addresses, host
+    /// names, `*.domain`). Link-local and cloud metadata addresses are never reachable.
+    pub fn egress_policy(&self) -> anyhow::Result<kassa_egress::EgressPolicy> {
+        kassa_egress::EgressPolicy::new(!self.profile.is_production(), &self.egress_allow)
+            .map_err(|e| anyhow::anyhow!("{e} (egress_allow, KASSA_EGRESS_ALLOW)"))
     }
 
     pub fn notifier(&self) -> kassa_notify::NotifierConfig {

@@ -65,6 +65,7 @@ pub fn services(
         store.clone(),
         kassa_core::secret_box::SecretBox::new(&master),
         cfg.notifier(),
+        cfg.egress_policy()?,
         registry,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;

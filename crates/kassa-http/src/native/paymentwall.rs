@@ -3,7 +3,6 @@
 //! paid orders with their delivery confirmations and a sandbox chargeback.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -238,7 +237,7 @@ pub async fn test_pingback(
             "This project has no pingback_url; set one first.",
         ));
     };
-    let (response, error) = match send_test_get(&t.url).await {
+    let (response, error) = match send_test_get(state.svc.notifier.egress(), &t.url).await {
         Ok((status, body)) => {
             let error = if status != 200 {
                 Some(format!(
@@ -282,32 +281,28 @@ fn is_ok_body(body: &str) -> bool {
         .eq_ignore_ascii_case("ok")
 }
 
-fn http_client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(c) = CLIENT.get() {
-        return Ok(c);
-    }
-    let client = reqwest::Client::builder()
+/// GETs `url` through the notifier's client, so under the same egress policy as every
+/// pingback; the status and the first [`RESPONSE_EXCERPT_CHARS`] characters of the body, or why
+/// nothing came back (a refused target: only `refused by egress policy`).
+async fn send_test_get(
+    client: &kassa_egress::EgressClient,
+    url: &str,
+) -> Result<(u16, String), String> {
+    use kassa_egress::SendError;
+    let mut resp = client
+        .get(url)
+        .header("user-agent", "Kassa Pingback")
         .timeout(TEST_PINGBACK_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("Kassa Pingback")
-        .build()
-        .map_err(|e| format!("the HTTP client could not start ({e})"))?;
-    Ok(CLIENT.get_or_init(|| client))
-}
-
-/// GETs `url`; the status and the first [`RESPONSE_EXCERPT_CHARS`] characters of the body, or
-/// why nothing came back.
-async fn send_test_get(url: &str) -> Result<(u16, String), String> {
-    let mut resp = http_client()?.get(url).send().await.map_err(|e| {
-        if e.is_timeout() {
-            format!("no answer within {} s", TEST_PINGBACK_TIMEOUT.as_secs())
-        } else if e.is_connect() {
-            "could not connect to the pingback URL".to_string()
-        } else {
-            "the request failed".to_string()
-        }
-    })?;
+        .send()
+        .await
+        .map_err(|e| match e {
+            SendError::Refused => kassa_egress::REFUSED.to_string(),
+            SendError::Timeout => {
+                format!("no answer within {} s", TEST_PINGBACK_TIMEOUT.as_secs())
+            }
+            SendError::Connect => "could not connect to the pingback URL".to_string(),
+            SendError::Other => "the request failed".to_string(),
+        })?;
     let status = resp.status().as_u16();
     // A character is at most 4 bytes: this is enough for the excerpt.
     let max_bytes = RESPONSE_EXCERPT_CHARS * 4;

@@ -418,7 +418,11 @@ impl Services {
             custom_pingback: Vec::new(),
             settings: ProjectSettings::default(),
         };
+        let pingback_url = input.pingback_url.clone().filter(|u| !u.is_empty());
         self.apply_project_input(&mut p, input)?;
+        if let Some(url) = pingback_url {
+            self.check_egress("pingback_url", &url).await?;
+        }
         if p.api_type == ApiType::Cart && p.row.pingback_sign_version != 2 {
             // Cart pingbacks are always v2 (the SDKs force it); say so in the settings.
             p.row.pingback_sign_version = 2;
@@ -436,7 +440,11 @@ impl Services {
         input: ProjectInput,
     ) -> Result<Project> {
         let mut p = self.pw_project(merchant_id, id).await?;
+        let pingback_url = input.pingback_url.clone().filter(|u| !u.is_empty());
         self.apply_project_input(&mut p, input)?;
+        if let Some(url) = pingback_url {
+            self.check_egress("pingback_url", &url).await?;
+        }
         if p.api_type == ApiType::Cart {
             p.row.pingback_sign_version = 2;
         }

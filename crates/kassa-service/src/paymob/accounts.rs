@@ -182,6 +182,13 @@ impl Services {
             .iter()
             .map(|i| Self::check_integration(country, input.live, i))
             .collect::<PmResult<Vec<_>>>()?;
+        for (_, d) in &checked {
+            self.pm_check_egress(
+                "processed_callback_url",
+                d.processed_callback_url.as_deref(),
+            )
+            .await?;
+        }
         let frame_ancestors = match input.frame_ancestors.as_deref() {
             Some(fa) => super::pages::check_frame_ancestors(fa)?,
             None => None,
@@ -269,6 +276,11 @@ impl Services {
     ) -> PmResult<Integration> {
         let country = Country::parse(&profile.country).unwrap_or(Country::Egy);
         let (name, d) = Self::check_integration(country, profile.live, &input)?;
+        self.pm_check_egress(
+            "processed_callback_url",
+            d.processed_callback_url.as_deref(),
+        )
+        .await?;
         let mut tx = self.store.begin().await?;
         let row = PmIntegration {
             id: tx.pm_next_id("integration").await?,
@@ -295,6 +307,7 @@ impl Services {
         };
         let current = Integration::from_row(&stored)?;
         let country = Country::parse(&profile.country).unwrap_or(Country::Egy);
+        let changed_callback = input.processed_callback_url.is_some();
         let merged = IntegrationInput {
             kind: current.doc.kind.as_str().to_string(),
             name: input.name.or(Some(current.name.clone())),
@@ -308,6 +321,13 @@ impl Services {
             three_d_secure: input.three_d_secure.or(Some(current.doc.three_d_secure)),
         };
         let (name, d) = Self::check_integration(country, profile.live, &merged)?;
+        if changed_callback {
+            self.pm_check_egress(
+                "processed_callback_url",
+                d.processed_callback_url.as_deref(),
+            )
+            .await?;
+        }
         let row = PmIntegration {
             id,
             profile_id: profile.id,

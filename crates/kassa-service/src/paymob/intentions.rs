@@ -196,6 +196,8 @@ impl Services {
     /// `POST /v1/intention/`.
     pub async fn pm_create_intention(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let input = request::parse_intention(body).map_err(intention_error)?;
+        self.pm_check_egress("notification_url", input.notification_url.as_deref())
+            .await?;
         let integrations = self
             .pm_resolve_methods(profile, &input.payment_methods, &input.currency)
             .await?;
@@ -372,6 +374,10 @@ impl Services {
         let d: IntentionDoc = doc(&row.doc, "intention")?;
         let (order_id, input) =
             request::parse_intention_update(body, &d.input).map_err(intention_error)?;
+        if input.notification_url != d.input.notification_url {
+            self.pm_check_egress("notification_url", input.notification_url.as_deref())
+                .await?;
+        }
         if order_id != row.order_id {
             return Err(PmError::fields(
                 json!({"accept_order_id": ["The order does not belong to this intention."]}),

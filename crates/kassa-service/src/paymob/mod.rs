@@ -61,9 +61,9 @@ impl From<ServiceError> for PmError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::NotFound { .. } => PmError::detail(404, "Not found."),
-            ServiceError::Invalid { message, .. } | ServiceError::State(message) => {
-                PmError::message(400, message)
-            }
+            ServiceError::Invalid { message, .. }
+            | ServiceError::UrlRefused { message, .. }
+            | ServiceError::State(message) => PmError::message(400, message),
             ServiceError::Conflict => {
                 PmError::message(409, "Order already being processed for payment.")
             }

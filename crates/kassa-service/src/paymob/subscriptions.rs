@@ -184,7 +184,10 @@ impl Services {
         }
         let webhook_url = match body.get("webhook_url") {
             Some(Value::String(u)) if !u.is_empty() => {
-                Some(check_return_url(u).map_err(|_| bad("webhook_url", "Enter a valid URL."))?)
+                let u =
+                    check_return_url(u).map_err(|_| bad("webhook_url", "Enter a valid URL."))?;
+                self.pm_check_egress("webhook_url", Some(&u)).await?;
+                Some(u)
             }
             Some(Value::String(_)) | Some(Value::Null) => None,
             Some(_) => return Err(bad("webhook_url", "Enter a valid URL.")),
@@ -420,8 +423,9 @@ impl Services {
                     .get("url")
                     .and_then(Value::as_str)
                     .ok_or_else(|| bad("url", "This field is required."))?;
-                d.webhook_url =
-                    Some(check_return_url(url).map_err(|_| bad("url", "Enter a valid URL."))?);
+                let url = check_return_url(url).map_err(|_| bad("url", "Enter a valid URL."))?;
+                self.pm_check_egress("url", Some(&url)).await?;
+                d.webhook_url = Some(url);
                 ("updated", EventType::SubscriptionRenewed)
             }
             ("suspend" | "resume", state) => {
