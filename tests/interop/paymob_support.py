@@ -134,10 +134,12 @@ def create_profile(
     *,
     three_d_secure: Optional[bool] = None,
     name: str = "Shop",
+    frame_ancestors: Optional[str] = None,
 ) -> PmProfile:
     """A profile whose integrations (one per kind, default names) all call back to the
     receiver: processed callbacks to `CALLBACK_PATH`, the customer's redirect to `RETURN_PATH`.
-    `three_d_secure` overrides the card integrations' default (on)."""
+    `three_d_secure` overrides the card integrations' default (on); `frame_ancestors` names the
+    sites that may frame the profile's pages (Kassa's default: none)."""
     integrations = []
     for kind in kinds:
         spec = {
@@ -148,10 +150,12 @@ def create_profile(
         if three_d_secure is not None and kind in ("card", "card_auth"):
             spec["three_d_secure"] = three_d_secure
         integrations.append(spec)
-    status, p = kassa.request(
-        "POST", "/v1/paymob/profiles", {"name": name, "country": "egy", "integrations": integrations}
-    )
+    body = {"name": name, "country": "egy", "integrations": integrations}
+    if frame_ancestors is not None:
+        body["frame_ancestors"] = frame_ancestors
+    status, p = kassa.request("POST", "/v1/paymob/profiles", body)
     assert status == 200, f"creating a Paymob profile: HTTP {status}: {p}"
+    assert p["frame_ancestors"] == (frame_ancestors or "'none'"), p
     assert p["public_key"].startswith("egy_pk_test_"), p
     assert p["secret_key"].startswith("egy_sk_test_"), p
     assert p["api_key"].startswith("ZXlK"), p
@@ -161,6 +165,15 @@ def create_profile(
     return PmProfile(
         p["id"], p["public_key"], p["secret_key"], p["hmac_secret"], p["api_key"], p["iframe_id"], by_name, p
     )
+
+
+def set_frame_ancestors(kassa, profile: PmProfile, value: str) -> dict:
+    """`POST /v1/paymob/profiles/{id}`: where the profile's pages (unified checkout, Pixel's card
+    frame, 3-D Secure and wallet pages, legacy iframe, status page) may be framed."""
+    status, p = kassa.request("POST", f"/v1/paymob/profiles/{profile.id}", {"frame_ancestors": value})
+    assert status == 200, f"setting frame_ancestors: HTTP {status}: {p}"
+    assert p["frame_ancestors"] == value, p
+    return p
 
 
 def settle(kassa, transaction_id: int, paid: bool = True) -> dict:

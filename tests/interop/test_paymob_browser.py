@@ -4,13 +4,15 @@ Kassa's unified checkout (`/unifiedcheckout/?publicKey=&clientSecret=`) is used 
 would: choosing a method tile, typing the card (the page formats it), paying, approving on the
 3-D Secure page and landing on the merchant's response URL, whose signed query must pass the
 PyPI clients' HMAC checks (paymobz and paymob-solutions, as in test_paymob_sdk.py). Pixel is
-embedded in a merchant page on another origin: the card is typed into Kassa's card iframe, the
-merchant's `afterPaymentComplete` gets the pay response, and the card never reaches the
-merchant's DOM.
+embedded in a merchant page on another origin that the profile's `frame_ancestors` allows: the
+card is typed into Kassa's card iframe, the merchant's `afterPaymentComplete` gets the pay
+response, and the card never reaches the merchant's DOM. On a page the profile does not allow
+(or by default, `'none'`) the browser refuses to show Kassa's frames.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import secrets
 import urllib.parse
@@ -24,10 +26,14 @@ from paymob_support import (
     MerchantSite,
     assert_callback_valid,
     assert_quiet,
+    answer_challenge,
     assert_redirect_valid,
+    card_source,
     create_profile,
     http,
+    pay,
     path_of,
+    set_frame_ancestors,
     wait_callbacks,
     wait_transaction_callback,
 )
@@ -272,6 +278,8 @@ def test_pixel_on_a_merchant_page_pays_without_the_card_reaching_the_merchant(
     # Without 3-D Secure: Pixel calls afterPaymentComplete (with it, it would leave for the
     # 3-D Secure page instead, reference §3).
     profile = create_profile(kassa, receiver, ("card",), three_d_secure=False)
+    # Kassa's pages are framed nowhere by default: the merchant names its own site first.
+    set_frame_ancestors(kassa, profile, merchant_site.origin)
     it = _intention(kassa, profile, ["card"], 19900)
     assert not merchant_site.origin.startswith(kassa.base)
     page = merchant_site.serve(
@@ -328,3 +336,108 @@ def test_pixel_on_a_merchant_page_pays_without_the_card_reaching_the_merchant(
     assert dom["inputs"] == [], f"card inputs outside the iframe: {dom['inputs']}"
     assert "123" not in json.dumps(dom["inputs"])
     _assert_no_console_errors(browser)
+
+
+FRAMING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Merchant checkout</title>
+<link rel="icon" href="data:,"></head>
+<body><h1>Pay here</h1>
+<iframe id="checkout" src="{src}" title="Checkout" width="400" height="600"></iframe>
+</body></html>
+"""
+
+
+def _wait_refusal(driver, what: str) -> str:
+    """Waits for Chromium's console report of a frame-ancestors refusal; returns its message."""
+    logs: list = []
+
+    def refused(d):
+        logs.extend(d.get_log("browser"))
+        return any("frame-ancestors" in (e.get("message") or "") for e in logs)
+
+    _wait(driver, refused, f"Chromium's frame-ancestors refusal of {what} in the console")
+    return next(e["message"] for e in logs if "frame-ancestors" in (e.get("message") or ""))
+
+
+def _frame_shows_no_card_fields(driver, frame) -> None:
+    """The refused frame never ran Kassa's page: no card fields inside it."""
+    driver.switch_to.frame(frame)
+    try:
+        assert driver.find_elements(By.ID, "card-number") == [], "the refused frame shows card fields"
+    finally:
+        driver.switch_to.default_content()
+
+
+def test_pixel_on_a_page_the_profile_does_not_allow_is_refused(browser, kassa, receiver, merchant_site):
+    other = "http://127.0.0.1:9"
+    profile = create_profile(kassa, receiver, ("card",), three_d_secure=False, frame_ancestors=other)
+    it = _intention(kassa, profile, ["card"], 19900)
+    page = merchant_site.serve(
+        "/checkout",
+        PIXEL_PAGE.format(
+            kassa=kassa.base,
+            public_key=json.dumps(profile.public_key),
+            client_secret=json.dumps(it["client_secret"]),
+        ),
+    )
+    browser.get(page)
+    _wait(browser, _pixel_frame, "Pixel's card iframe")
+    message = _wait_refusal(browser, "Pixel's card frame")
+    assert other in message, message
+    _frame_shows_no_card_fields(browser, _pixel_frame(browser))
+    assert browser.execute_script("return window.__pixelResult") is None
+
+
+def test_unified_checkout_is_framed_nowhere_by_default(browser, kassa, receiver, merchant_site):
+    profile = create_profile(kassa, receiver, ("card",))
+    it = _intention(kassa, profile, ["card"], 5000)
+    page = merchant_site.serve("/framed", FRAMING_PAGE.format(src=html.escape(_checkout_url(kassa, profile, it), quote=True)))
+    browser.get(page)
+    message = _wait_refusal(browser, "the unified checkout")
+    assert "'none'" in message, message
+    frame = browser.find_element(By.ID, "checkout")
+    browser.switch_to.frame(frame)
+    try:
+        assert browser.find_elements(By.ID, "pm-methods") == [], "the refused checkout rendered"
+    finally:
+        browser.switch_to.default_content()
+
+
+def test_status_page_shows_only_a_signed_result(browser, kassa, receiver):
+    """Kassa's own status page (no response callback URL): a genuine redirect shows the result,
+    in Arabic too; a forged query shows only that the result could not be verified."""
+    profile = create_profile(kassa, receiver, ("card",))
+    card = profile.integration_id("card")
+    status, _ = kassa.request(
+        "POST", f"/v1/paymob/profiles/{profile.id}/integrations/{card}", {"response_callback_url": ""}
+    )
+    assert status == 200
+    it = _intention(kassa, profile, ["card"], 34500)
+    key = next(k["key"] for k in it["payment_keys"] if k["integration"] == card)
+    txn = pay(kassa, key, card_source())
+    location = answer_challenge(kassa, txn["redirect_url"])
+    assert path_of(location) == kassa.url("/unifiedcheckout/payment-status"), location
+    assert_redirect_valid(profile, location)
+
+    browser.get(location)
+    _wait(browser, EC.text_to_be_present_in_element((By.ID, "status-title"), "Payment successful"), "the result")
+    details = browser.find_element(By.ID, "status-details").text
+    assert "345.00" in details and "2346" in details, details
+    _assert_no_console_errors(browser)
+    browser.get(location + "&lang=ar")
+    _wait(browser, EC.text_to_be_present_in_element((By.ID, "status-title"), "تم الدفع بنجاح"), "the Arabic result")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+
+    forged = urllib.parse.urlencode(
+        {"success": "true", "pending": "false", "amount_cents": "99999900", "currency": "EGP",
+         "id": txn["id"], "hmac": "0" * 128}
+    )
+    browser.get(kassa.url("/unifiedcheckout/payment-status?" + forged))
+    _wait(
+        browser,
+        EC.text_to_be_present_in_element((By.ID, "status-title"), "We could not verify this payment result"),
+        "the unverified result",
+    )
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Payment successful" not in body and "999,999.00" not in body, body
+    assert not browser.find_element(By.ID, "status-details").is_displayed()
