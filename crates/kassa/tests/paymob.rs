@@ -1505,6 +1505,16 @@ async fn pages_are_framed_only_where_the_profile_allows(app: &TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(got["frame_ancestors"], "'none'");
     assert_eq!(framing(app, &pages[0]).await.1, "'none'");
+    let doc: Value = app
+        .http
+        .get(app.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/v1/paymob/profiles/{id}"]["post"].is_object());
     // Another merchant cannot change the profile.
     let other_key = app.other_merchant_key().await;
     let (s, _) = app
