@@ -156,16 +156,13 @@ fn classify_v6(ip: Ipv6Addr) -> AddrKind {
         // Local-use NAT64 (RFC 8215).
         AddrKind::Private
     } else if s[0] == 0x2002 {
-        // 6to4: the IPv4 address of the relay's far end.
-        match classify_v4(Ipv4Addr::new(
+        // 6to4: judged by the IPv4 address it carries.
+        classify_v4(Ipv4Addr::new(
             (s[1] >> 8) as u8,
             s[1] as u8,
             (s[2] >> 8) as u8,
             s[2] as u8,
-        )) {
-            AddrKind::Public => AddrKind::Public,
-            kind => kind,
-        }
+        ))
     } else if s[0] == 0x2001 && s[1] < 0x0200 {
         // 2001::/23, IETF protocol assignments: Teredo, benchmarking, ORCHID, …
         AddrKind::Reserved

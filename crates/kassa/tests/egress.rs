@@ -154,8 +154,7 @@ async fn first_attempts(app: &TestApp, pi: &Value, endpoint: &str) -> Vec<Value>
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["data"]["object"]["id"] == pi["id"])
-            .next_back()
+            .rfind(|e| e["data"]["object"]["id"] == pi["id"])
             .and_then(|e| e["id"].as_str())
             .map(str::to_string);
         if let Some(ev) = ev {
