@@ -61,9 +61,7 @@ impl StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|code| unavailable_code(&code)),
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
             _ => false,
         }
     }
@@ -77,7 +75,11 @@ fn unavailable_code(code: &str) -> bool {
     }
     // PostgreSQL: connection exceptions (08…), admin/crash shutdown and "cannot connect now"
     // (57P01–57P03), too many connections (53300), out of disk or memory (53100, 53200).
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "53100" | "53200")
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "53100" | "53200"
+        )
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

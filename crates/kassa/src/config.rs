@@ -132,7 +132,8 @@ pub struct RateLimitConfig {
 impl Default for RateLimitConfig {
     fn default() -> Self {
         let d = kassa_http::guards::RateSettings::default();
-        let rate = |r: Option<kassa_http::guards::Rate>| r.map_or((0, 0), |r| (r.per_second, r.burst));
+        let rate =
+            |r: Option<kassa_http::guards::Rate>| r.map_or((0, 0), |r| (r.per_second, r.burst));
         let (api_key_per_sec, api_key_burst) = rate(d.api_key);
         let (public_ip_per_sec, public_ip_burst) = rate(d.public_ip);
         let (credentials_ip_per_sec, credentials_ip_burst) = rate(d.credentials_ip);
@@ -285,7 +286,9 @@ impl Config {
             cfg.client_ip_header = Some(v);
         }
         let num = |k: &str| -> anyhow::Result<Option<u64>> {
-            env(k).map(|v| v.parse::<u64>().with_context(|| k.to_string())).transpose()
+            env(k)
+                .map(|v| v.parse::<u64>().with_context(|| k.to_string()))
+                .transpose()
         };
         if let Some(v) = num("KASSA_DATABASE_ACQUIRE_TIMEOUT_SECS")? {
             cfg.database_acquire_timeout_secs = v;
@@ -312,12 +315,30 @@ impl Config {
             cfg.http.request_timeout_secs = v;
         }
         for (name, slot) in [
-            ("KASSA_RATE_LIMIT_API_KEY_PER_SEC", &mut cfg.rate_limit.api_key_per_sec),
-            ("KASSA_RATE_LIMIT_API_KEY_BURST", &mut cfg.rate_limit.api_key_burst),
-            ("KASSA_RATE_LIMIT_PUBLIC_IP_PER_SEC", &mut cfg.rate_limit.public_ip_per_sec),
-            ("KASSA_RATE_LIMIT_PUBLIC_IP_BURST", &mut cfg.rate_limit.public_ip_burst),
-            ("KASSA_RATE_LIMIT_CREDENTIALS_IP_PER_SEC", &mut cfg.rate_limit.credentials_ip_per_sec),
-            ("KASSA_RATE_LIMIT_CREDENTIALS_IP_BURST", &mut cfg.rate_limit.credentials_ip_burst),
+            (
+                "KASSA_RATE_LIMIT_API_KEY_PER_SEC",
+                &mut cfg.rate_limit.api_key_per_sec,
+            ),
+            (
+                "KASSA_RATE_LIMIT_API_KEY_BURST",
+                &mut cfg.rate_limit.api_key_burst,
+            ),
+            (
+                "KASSA_RATE_LIMIT_PUBLIC_IP_PER_SEC",
+                &mut cfg.rate_limit.public_ip_per_sec,
+            ),
+            (
+                "KASSA_RATE_LIMIT_PUBLIC_IP_BURST",
+                &mut cfg.rate_limit.public_ip_burst,
+            ),
+            (
+                "KASSA_RATE_LIMIT_CREDENTIALS_IP_PER_SEC",
+                &mut cfg.rate_limit.credentials_ip_per_sec,
+            ),
+            (
+                "KASSA_RATE_LIMIT_CREDENTIALS_IP_BURST",
+                &mut cfg.rate_limit.credentials_ip_burst,
+            ),
         ] {
             if let Some(v) = env(name) {
                 *slot = v.parse().with_context(|| name.to_string())?;
@@ -382,7 +403,8 @@ impl Config {
             .unwrap_or(self.profile == Profile::Development)
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
+    /// Checks the settings together (run by [`Config::load`] and by `App::build`).
+    pub fn validate(&self) -> anyhow::Result<()> {
         self.egress_policy()?;
         if self.profile.is_production() {
             if self.demo_merchant == Some(true) {
@@ -418,7 +440,10 @@ impl Config {
             bail!("max_webhook_endpoints must be at least 1");
         }
         let h = &self.http;
-        if h.header_read_timeout_secs == 0 || h.idle_timeout_secs == 0 || h.request_timeout_secs == 0 {
+        if h.header_read_timeout_secs == 0
+            || h.idle_timeout_secs == 0
+            || h.request_timeout_secs == 0
+        {
             bail!("http timeouts must be at least 1 second");
         }
         if h.max_connections == 0 {
@@ -471,6 +496,9 @@ impl Config {
     pub fn master_key_bytes(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(k) = &self.master_key {
             return Ok(k.as_bytes().to_vec());
+        }
+        if self.profile.is_production() {
+            bail!("the production profile needs a master key: set KASSA_MASTER_KEY (or master_key in the config file)");
         }
         let Some(path) = self.sqlite_path() else {
             bail!("set KASSA_MASTER_KEY (or master_key in the config file) when using PostgreSQL; every process sharing the database needs the same key");

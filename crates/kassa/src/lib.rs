@@ -43,8 +43,8 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
         cfg.max_connections,
         Duration::from_secs(cfg.database_acquire_timeout_secs),
     )
-        .await
-        .with_context(|| "connecting to the database".to_string())?;
+    .await
+    .with_context(|| "connecting to the database".to_string())?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }
@@ -85,6 +85,7 @@ const DEMO_SETTING: &str = "demo_merchant";
 
 impl App {
     pub async fn build(cfg: Config) -> anyhow::Result<App> {
+        cfg.validate()?;
         // Read first: a bad path stops the start before anything is bound or written.
         let country_db = match &cfg.country_db {
             Some(path) => {

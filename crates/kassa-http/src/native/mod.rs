@@ -210,7 +210,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
                 "api_key_invalid",
                 "Invalid API key provided.",
             )
-            .into_response()
+            .into_response();
         }
         Err(e) => return ApiError::from(e).into_response(),
     };

@@ -27,6 +27,7 @@ fn api_error(e: PmError) -> ApiError {
     let (kind, code) = match status.as_u16() {
         404 => ("invalid_request_error", "resource_missing"),
         400 | 422 => ("invalid_request_error", "parameter_invalid"),
+        503 => ("api_error", "database_unavailable"),
         s if s >= 500 => ("api_error", "internal_error"),
         _ => ("invalid_request_error", "request_refused"),
     };

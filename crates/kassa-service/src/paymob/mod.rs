@@ -69,6 +69,10 @@ impl From<ServiceError> for PmError {
             }
             ServiceError::Declined { error, .. } => PmError::message(402, error.message),
             ServiceError::Processor(m) => PmError::message(503, m),
+            ServiceError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "paymob request: database unavailable");
+                PmError::detail(503, "Service temporarily unavailable, try again later.")
+            }
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "paymob request failed in the store");
                 PmError::detail(500, "A server error occurred.")
