@@ -145,13 +145,14 @@ async fn secrets_are_never_stored_in_plain_text_by_idempotent_replays(db: Db) {
 }
 
 async fn idle_and_slow_connections_are_closed_while_healthz_answers(db: Db) {
-    let Some((url, guard)) = fresh_database(db).await else {
+    let Some(app) = TestApp::spawn_with(db, |cfg| {
+        cfg.http.idle_timeout_secs = 2;
+        cfg.http.header_read_timeout_secs = 1;
+    })
+    .await
+    else {
         return;
     };
-    let mut cfg = test_config(&url);
-    cfg.http.idle_timeout_secs = 2;
-    cfg.http.header_read_timeout_secs = 1;
-    let app = TestApp::start(db, cfg).await;
     let addr = app.base.trim_start_matches("http://").to_string();
     let started = Instant::now();
     let mut idle = Vec::new();
@@ -211,7 +212,6 @@ async fn idle_and_slow_connections_are_closed_while_healthz_answers(db: Db) {
     let r = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     app.stop().await;
-    guard.drop_database().await;
 }
 
 /// A TCP relay between Kassa and PostgreSQL that the test can cut (closing every relayed
@@ -372,17 +372,16 @@ async fn an_unavailable_database_answers_503_with_retry_after(db: Db) {
 }
 
 async fn rate_limits_answer_429_with_retry_after(db: Db) {
-    let Some((url, guard)) = fresh_database(db).await else {
+    let Some(app) = TestApp::spawn_with(db, |cfg| {
+        let rl = &mut cfg.rate_limit;
+        (rl.api_key_per_sec, rl.api_key_burst) = (1, 5);
+        (rl.public_ip_per_sec, rl.public_ip_burst) = (1, 3);
+        (rl.credentials_ip_per_sec, rl.credentials_ip_burst) = (1, 2);
+    })
+    .await
+    else {
         return;
     };
-    let mut cfg = test_config(&url);
-    cfg.rate_limit.api_key_per_sec = 1;
-    cfg.rate_limit.api_key_burst = 5;
-    cfg.rate_limit.public_ip_per_sec = 1;
-    cfg.rate_limit.public_ip_burst = 3;
-    cfg.rate_limit.credentials_ip_per_sec = 1;
-    cfg.rate_limit.credentials_ip_burst = 2;
-    let app = TestApp::start(db, cfg).await;
     for _ in 0..5 {
         let (s, v) = app.get("/v1/payment_intents").await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -448,16 +447,12 @@ async fn rate_limits_answer_429_with_retry_after(db: Db) {
         assert_eq!(r.status(), 200);
     }
     app.stop().await;
-    guard.drop_database().await;
 }
 
 async fn webhook_endpoints_are_capped_per_merchant(db: Db) {
-    let Some((url, guard)) = fresh_database(db).await else {
+    let Some(app) = TestApp::spawn_with(db, |cfg| cfg.max_webhook_endpoints = 2).await else {
         return;
     };
-    let mut cfg = test_config(&url);
-    cfg.max_webhook_endpoints = 2;
-    let app = TestApp::start(db, cfg).await;
     let rx = common::Receiver::start().await;
     let mut ids = Vec::new();
     for _ in 0..2 {
@@ -509,7 +504,6 @@ async fn webhook_endpoints_are_capped_per_merchant(db: Db) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     app.stop().await;
-    guard.drop_database().await;
 }
 
 async fn production_hides_metrics_and_marks_transport_security(db: Db) {

@@ -158,9 +158,17 @@ impl TestApp {
     /// A fresh database and a server in the `production` profile (no demo merchant: the test
     /// merchant is created through the services, as `kassa merchant create` does).
     pub async fn spawn_production(db: Db, edit: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        TestApp::spawn_with(db, |cfg| {
+            cfg.profile = kassa::config::Profile::Production;
+            edit(cfg);
+        })
+        .await
+    }
+
+    /// A fresh database and a server whose test configuration `edit` changed first.
+    pub async fn spawn_with(db: Db, edit: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let (url, guard) = fresh_database(db).await?;
         let mut cfg = test_config(&url);
-        cfg.profile = kassa::config::Profile::Production;
         edit(&mut cfg);
         let mut app = TestApp::start(db, cfg).await;
         app.guard = Some(guard);

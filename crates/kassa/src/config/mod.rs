@@ -7,6 +7,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+mod limits;
+
+pub use limits::{HttpConfig, RateLimitConfig};
+
 /// What a deployment is for: `development` keeps the conveniences of a machine a developer
 /// works on; `production` turns every one of them off.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -89,79 +93,6 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub http: HttpConfig,
     pub rate_limit: RateLimitConfig,
-}
-
-/// Connection limits of the HTTP listener.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    /// A started request head must be complete within this many seconds.
-    pub header_read_timeout_secs: u64,
-    /// A connection with no request in flight and nothing sent is closed after this many
-    /// seconds (also a new connection that sends nothing).
-    pub idle_timeout_secs: u64,
-    /// Most connections open at once; more wait in the listen backlog.
-    pub max_connections: usize,
-    /// A request not answered within this many seconds gets 408.
-    pub request_timeout_secs: u64,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            header_read_timeout_secs: 10,
-            idle_timeout_secs: 20,
-            max_connections: 1024,
-            request_timeout_secs: 60,
-        }
-    }
-}
-
-/// Requests per second (and burst) per bucket; 0 turns a limit off.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateLimitConfig {
-    pub api_key_per_sec: u32,
-    pub api_key_burst: u32,
-    pub public_ip_per_sec: u32,
-    pub public_ip_burst: u32,
-    pub credentials_ip_per_sec: u32,
-    pub credentials_ip_burst: u32,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        let d = kassa_http::guards::RateSettings::default();
-        let rate =
-            |r: Option<kassa_http::guards::Rate>| r.map_or((0, 0), |r| (r.per_second, r.burst));
-        let (api_key_per_sec, api_key_burst) = rate(d.api_key);
-        let (public_ip_per_sec, public_ip_burst) = rate(d.public_ip);
-        let (credentials_ip_per_sec, credentials_ip_burst) = rate(d.credentials_ip);
-        RateLimitConfig {
-            api_key_per_sec,
-            api_key_burst,
-            public_ip_per_sec,
-            public_ip_burst,
-            credentials_ip_per_sec,
-            credentials_ip_burst,
-        }
-    }
-}
-
-impl RateLimitConfig {
-    pub fn settings(&self) -> kassa_http::guards::RateSettings {
-        let rate = |per_second: u32, burst: u32| {
-            (per_second > 0).then_some(kassa_http::guards::Rate {
-                per_second,
-                burst: if burst == 0 { per_second } else { burst },
-            })
-        };
-        kassa_http::guards::RateSettings {
-            api_key: rate(self.api_key_per_sec, self.api_key_burst),
-            public_ip: rate(self.public_ip_per_sec, self.public_ip_burst),
-            credentials_ip: rate(self.credentials_ip_per_sec, self.credentials_ip_burst),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -302,48 +233,8 @@ impl Config {
         if let Some(v) = env("KASSA_METRICS_TOKEN") {
             cfg.metrics_token = Some(v);
         }
-        if let Some(v) = num("KASSA_HTTP_HEADER_READ_TIMEOUT_SECS")? {
-            cfg.http.header_read_timeout_secs = v;
-        }
-        if let Some(v) = num("KASSA_HTTP_IDLE_TIMEOUT_SECS")? {
-            cfg.http.idle_timeout_secs = v;
-        }
-        if let Some(v) = num("KASSA_HTTP_MAX_CONNECTIONS")? {
-            cfg.http.max_connections = v as usize;
-        }
-        if let Some(v) = num("KASSA_HTTP_REQUEST_TIMEOUT_SECS")? {
-            cfg.http.request_timeout_secs = v;
-        }
-        for (name, slot) in [
-            (
-                "KASSA_RATE_LIMIT_API_KEY_PER_SEC",
-                &mut cfg.rate_limit.api_key_per_sec,
-            ),
-            (
-                "KASSA_RATE_LIMIT_API_KEY_BURST",
-                &mut cfg.rate_limit.api_key_burst,
-            ),
-            (
-                "KASSA_RATE_LIMIT_PUBLIC_IP_PER_SEC",
-                &mut cfg.rate_limit.public_ip_per_sec,
-            ),
-            (
-                "KASSA_RATE_LIMIT_PUBLIC_IP_BURST",
-                &mut cfg.rate_limit.public_ip_burst,
-            ),
-            (
-                "KASSA_RATE_LIMIT_CREDENTIALS_IP_PER_SEC",
-                &mut cfg.rate_limit.credentials_ip_per_sec,
-            ),
-            (
-                "KASSA_RATE_LIMIT_CREDENTIALS_IP_BURST",
-                &mut cfg.rate_limit.credentials_ip_burst,
-            ),
-        ] {
-            if let Some(v) = env(name) {
-                *slot = v.parse().with_context(|| name.to_string())?;
-            }
-        }
+        cfg.http.apply_env(&env)?;
+        cfg.rate_limit.apply_env(&env)?;
         if let Some(v) = env("KASSA_SCHEDULER_INTERVAL_MS") {
             cfg.scheduler_interval_ms = v.parse().context("KASSA_SCHEDULER_INTERVAL_MS")?;
         }
@@ -439,16 +330,7 @@ impl Config {
         if self.max_webhook_endpoints < 1 {
             bail!("max_webhook_endpoints must be at least 1");
         }
-        let h = &self.http;
-        if h.header_read_timeout_secs == 0
-            || h.idle_timeout_secs == 0
-            || h.request_timeout_secs == 0
-        {
-            bail!("http timeouts must be at least 1 second");
-        }
-        if h.max_connections == 0 {
-            bail!("http.max_connections must be at least 1");
-        }
+        self.http.validate()?;
         if let Some(t) = &self.metrics_token {
             if t.len() < 16 {
                 bail!("metrics_token must be at least 16 characters");
