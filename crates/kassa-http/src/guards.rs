@@ -48,8 +48,8 @@ impl Default for RateSettings {
     fn default() -> Self {
         RateSettings {
             api_key: Some(Rate {
-                per_second: 5000,
-                burst: 5000,
+                per_second: 10_000,
+                burst: 10_000,
             }),
             public_ip: Some(Rate {
                 per_second: 100,
