@@ -376,6 +376,33 @@ async fn refused_links(app: &TestApp) {
         html.contains("not authorized to view this content"),
         "{html}"
     );
+    // Test mode tells the developer which check failed and what Kassa signed (the tampered
+    // amount included), never the secret key.
+    assert!(html.contains("does not match a sign_version 3 signature"), "{html}");
+    assert!(html.contains("amount=0.99"), "{html}");
+    assert!(html.contains("uid=user40012"), "{html}");
+    assert!(!html.contains(&p.secret), "the secret key is never shown");
+    // A link without sign, and an expired one, say so.
+    let unsigned = l
+        .split('&')
+        .filter(|kv| !kv.starts_with("sign="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (status, html) = page(app, &unsigned).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("the link has no sign parameter"), "{html}");
+    let (status, html) = page(
+        app,
+        &link(
+            &p,
+            "/api/subscription",
+            &[FIXED, &[("timestamp", "1000000000")]].concat(),
+            SignVersion::V3,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("timestamp is older than"), "{html}");
     // Unknown key.
     let other = Project {
         key: "0".repeat(32),
@@ -383,12 +410,13 @@ async fn refused_links(app: &TestApp) {
         id: String::new(),
         api: p.api,
     };
-    let (status, _) = page(
+    let (status, html) = page(
         app,
         &link(&other, "/api/subscription", FIXED, SignVersion::V3),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("no project has this key"), "{html}");
     // Wrong path for the API type.
     let (status, html) = page(app, &link(&p, "/api/cart", FIXED, SignVersion::V2)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

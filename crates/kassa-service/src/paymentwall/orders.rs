@@ -4,7 +4,9 @@ use kassa_core::events::EventType;
 use kassa_core::intent::{IntentStatus, PaymentIntent};
 use kassa_core::secret::hash_api_key as sha256_hex;
 use kassa_paymentwall::methods::{find, methods_for, PaymentSystem};
-use kassa_paymentwall::{parse_query, verify_widget, SignError};
+use kassa_paymentwall::{
+    parse_query, verify_widget, widget_base, Ordering, Params, SignError, SignVersion,
+};
 use kassa_processor::PaymentMethodInput;
 use kassa_store::{now_ms, PwOrder};
 
@@ -28,21 +30,77 @@ pub enum LinkError {
     /// "Parameter key or uid is missing (error code 05)" — 400.
     MissingKeyOrUid,
     /// "It looks like you're not authorized to view this content." — 403: unknown key, bad or
-    /// missing signature, expired timestamp.
-    NotAuthorized,
+    /// missing signature, expired timestamp; which of them, for the developer.
+    NotAuthorized(LinkRefusal),
     /// "This application is using X. The Widget URL should be different: …" — 400.
     WrongPath { api: ApiType },
     /// Anything else about the link — 400, with a message for the customer.
     Invalid(String),
 }
 
+/// Which check refused a link Paymentwall answers only "not authorized" for. Every key Kassa
+/// issues today is a test key, so the page and the log say it to the developer; a live
+/// project's page must keep to Paymentwall's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// No project has this `key`.
+    UnknownKey,
+    /// The link has no `sign`.
+    MissingSign,
+    /// `sign` does not match: the strings that were signed (without the secret key) in the
+    /// orderings Kassa accepts, for comparison with the merchant's own.
+    WrongSignature {
+        sign_version: u8,
+        base_strings: Vec<String>,
+    },
+    /// `timestamp` is too old, in the future or malformed.
+    Expired { max_age_seconds: u64 },
+}
+
+impl LinkRefusal {
+    /// One line for the log and the page (no parameter values).
+    pub fn check(&self) -> String {
+        match self {
+            LinkRefusal::UnknownKey => "no project has this key".into(),
+            LinkRefusal::MissingSign => "the link has no sign parameter".into(),
+            LinkRefusal::WrongSignature { sign_version, .. } => format!(
+                "the sign parameter does not match a sign_version {sign_version} signature of \
+                 the link's other parameters with the project's secret key"
+            ),
+            LinkRefusal::Expired { max_age_seconds } => format!(
+                "timestamp is older than the project's link_max_age_seconds ({max_age_seconds} \
+                 s), more than 5 minutes ahead, or not a Unix time"
+            ),
+        }
+    }
+}
+
 impl From<SignError> for LinkError {
     fn from(e: SignError) -> Self {
         match e {
-            SignError::MissingSign | SignError::WrongSignature => LinkError::NotAuthorized,
+            SignError::MissingSign => LinkError::NotAuthorized(LinkRefusal::MissingSign),
             other => LinkError::Invalid(other.to_string()),
         }
     }
+}
+
+/// What a `sign_version` signature of `params` covers, without the secret key: the uid for v1,
+/// the sorted `name=value` pairs in both orderings Kassa accepts for v2 and v3.
+fn signed_strings(params: &Params) -> (u8, Vec<String>) {
+    let version = SignVersion::from_param(get(params, "sign_version")).unwrap_or(SignVersion::V1);
+    let bases = match version {
+        SignVersion::V1 => vec![get(params, "uid").unwrap_or("").to_string()],
+        SignVersion::V2 | SignVersion::V3 => {
+            let flat = widget_base(params, Ordering::Flat);
+            let nested = widget_base(params, Ordering::Nested);
+            if flat == nested {
+                vec![flat]
+            } else {
+                vec![flat, nested]
+            }
+        }
+    };
+    (version.as_u8(), bases)
 }
 
 fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -125,10 +183,20 @@ impl Services {
             )));
         }
         let Some(project) = self.pw_project_by_key(key).await? else {
-            return Ok(Err(LinkError::NotAuthorized));
+            return Ok(Err(LinkError::NotAuthorized(LinkRefusal::UnknownKey)));
         };
-        if let Err(e) = verify_widget(&params, &project.secret) {
-            return Ok(Err(e.into()));
+        match verify_widget(&params, &project.secret) {
+            Ok(_) => {}
+            Err(SignError::WrongSignature) => {
+                let (sign_version, base_strings) = signed_strings(&params);
+                return Ok(Err(LinkError::NotAuthorized(
+                    LinkRefusal::WrongSignature {
+                        sign_version,
+                        base_strings,
+                    },
+                )));
+            }
+            Err(e) => return Ok(Err(e.into())),
         }
         let expected = match project.api_type {
             ApiType::DigitalGoods => LinkPath::Subscription,
@@ -148,7 +216,9 @@ impl Services {
                     t <= now + 300 && now - t <= project.settings.link_max_age_seconds as i64
                 });
             if !fresh {
-                return Ok(Err(LinkError::NotAuthorized));
+                return Ok(Err(LinkError::NotAuthorized(LinkRefusal::Expired {
+                    max_age_seconds: project.settings.link_max_age_seconds,
+                })));
             }
         }
         let widget = get(&params, "widget").unwrap_or("");
