@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod error;
 pub mod extract;
 pub mod guards;
+pub mod home;
 pub mod native;
 pub mod ops;
 pub mod paymentwall;
@@ -62,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .merge(paymentwall::router())
         .merge(paymob::router())
         .merge(ops::router())
+        .merge(home::router())
+        .fallback(home::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -72,6 +72,9 @@ pub struct Notifier {
 
 /// What one HTTP attempt produced.
 struct Sent {
+    /// `host[:port]` of the target, for the log (never the path or query: pingback and
+    /// callback URLs carry their signature there).
+    host: Option<String>,
     status: Option<u16>,
     excerpt: Option<String>,
     error: Option<String>,
@@ -205,6 +208,16 @@ impl Notifier {
                 None => DeliveryOutcome::GaveUp,
             }
         };
+        if !ok {
+            let next = match outcome {
+                DeliveryOutcome::Retry { at } => {
+                    let ms = (at - now_ms()).max(0);
+                    format!("retry in {}.{} s", ms / 1000, (ms % 1000) / 100)
+                }
+                _ => "gave up".to_string(),
+            };
+            log_failure(&d, &sent, attempt_number, "automatic", &next);
+        }
         let attempt = self.attempt_row(&d, attempt_number, "automatic", sent);
         match self
             .store
@@ -241,6 +254,10 @@ impl Notifier {
             .ok_or(NotifyError::NotFound)?;
         let sent = self.send(&d).await;
         let ok = accepted(&d.channel, &sent);
+        if !ok {
+            let n = d.attempt_count + 1;
+            log_failure(&d, &sent, n, "manual", "no automatic retry from a resend");
+        }
         let attempt = self.attempt_row(&d, 0, "manual", sent);
         self.store.record_manual_attempt(&attempt, ok).await?;
         self.outcomes
@@ -270,6 +287,7 @@ impl Notifier {
             "pingback" => match &d.request_url {
                 Some(url) => self.send_get(url).await,
                 None => Sent {
+                    host: None,
                     status: None,
                     excerpt: None,
                     error: Some("pingback without a rendered request".into()),
@@ -279,6 +297,7 @@ impl Notifier {
             "paymob" => match (&d.request_url, &d.request_body) {
                 (Some(url), Some(body)) => self.send_post_json(url, body).await,
                 _ => Sent {
+                    host: None,
                     status: None,
                     excerpt: None,
                     error: Some("callback without a rendered request".into()),
@@ -286,6 +305,7 @@ impl Notifier {
                 },
             },
             other => Sent {
+                host: None,
                 status: None,
                 excerpt: None,
                 error: Some(format!("unknown channel {other}")),
@@ -296,6 +316,7 @@ impl Notifier {
 
     async fn send_webhook(&self, d: &Delivery) -> Sent {
         let fail = |msg: String| Sent {
+            host: None,
             status: None,
             excerpt: None,
             error: Some(msg),
@@ -333,6 +354,7 @@ impl Notifier {
                 let status = resp.status().as_u16();
                 let excerpt = read_excerpt(resp).await;
                 Sent {
+                    host: target_host(&endpoint.url),
                     status: Some(status),
                     excerpt: Some(excerpt),
                     error: None,
@@ -340,6 +362,7 @@ impl Notifier {
                 }
             }
             Err(e) => Sent {
+                host: target_host(&endpoint.url),
                 status: None,
                 excerpt: None,
                 error: Some(transport_error(e, self.cfg.timeout)),
@@ -365,6 +388,7 @@ impl Notifier {
                 let status = resp.status().as_u16();
                 let excerpt = read_excerpt(resp).await;
                 Sent {
+                    host: target_host(url),
                     status: Some(status),
                     excerpt: Some(excerpt),
                     error: None,
@@ -372,6 +396,7 @@ impl Notifier {
                 }
             }
             Err(e) => Sent {
+                host: target_host(url),
                 status: None,
                 excerpt: None,
                 error: Some(transport_error(e, self.cfg.timeout)),
@@ -394,6 +419,7 @@ impl Notifier {
                 let status = resp.status().as_u16();
                 let excerpt = read_excerpt(resp).await;
                 Sent {
+                    host: target_host(url),
                     status: Some(status),
                     excerpt: Some(excerpt),
                     error: None,
@@ -401,6 +427,7 @@ impl Notifier {
                 }
             }
             Err(e) => Sent {
+                host: target_host(url),
                 status: None,
                 excerpt: None,
                 error: Some(transport_error(e, self.cfg.timeout)),
@@ -446,6 +473,46 @@ fn transport_error(e: SendError, timeout: Duration) -> String {
     }
 }
 
+/// `host[:port]` of a target URL: what the log may say about where a notification went.
+fn target_host(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let host = u.host_str()?;
+    Some(match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
+}
+
+/// Why an attempt failed, in a few words: `HTTP 500`, `HTTP 200 without the body OK` (a
+/// pingback), or the transport error class (`refused by egress policy`, `timed out after 15 s`,
+/// `could not connect`). Never the response excerpt.
+fn failure_reason(channel: &str, sent: &Sent) -> String {
+    match (sent.status, &sent.error) {
+        (Some(200), _) if channel == "pingback" => "HTTP 200 without the body OK".into(),
+        (Some(s), _) => format!("HTTP {s}"),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "request failed".into(),
+    }
+}
+
+/// One WARN line per failed attempt, automatic or manual: where (host only), which channel,
+/// why, which attempt, and the delivery and event ids. No body, excerpt, URL path or query,
+/// signature or secret.
+fn log_failure(d: &Delivery, sent: &Sent, attempt: i64, trigger: &str, next: &str) {
+    tracing::warn!(
+        channel = %d.channel,
+        host = %sent.host.as_deref().unwrap_or("-"),
+        status = sent.status,
+        reason = %failure_reason(&d.channel, sent),
+        attempt,
+        trigger = %trigger,
+        delivery = %d.id,
+        event = %d.event_id,
+        next = %next,
+        "notification delivery attempt failed"
+    );
+}
+
 /// Each channel's rule for a delivered notification: any 2xx for webhooks and Paymob
 /// callbacks (on the native webhook schedule); for Paymentwall
 /// pingbacks HTTP 200 with the body `OK` (whitespace, a BOM and case tolerated).
@@ -483,6 +550,7 @@ mod tests {
 
     fn sent(status: u16, body: &str) -> Sent {
         Sent {
+            host: None,
             status: Some(status),
             excerpt: Some(body.into()),
             error: None,
@@ -499,6 +567,32 @@ mod tests {
         assert!(!accepted("pingback", &sent(200, "OK thanks")));
         assert!(!accepted("pingback", &sent(201, "OK")));
         assert!(!accepted("pingback", &sent(500, "OK")));
+    }
+
+    #[test]
+    fn the_log_names_the_host_and_the_reason_only() {
+        assert_eq!(
+            target_host("https://shop.example/pingback?sig=abc&uid=1").as_deref(),
+            Some("shop.example")
+        );
+        assert_eq!(
+            target_host("http://127.0.0.1:9000/cb?hmac=f00").as_deref(),
+            Some("127.0.0.1:9000")
+        );
+        assert_eq!(target_host("not a url"), None);
+        assert_eq!(failure_reason("webhook", &sent(500, "secret")), "HTTP 500");
+        assert_eq!(
+            failure_reason("pingback", &sent(200, "nope")),
+            "HTTP 200 without the body OK"
+        );
+        let refused = Sent {
+            host: None,
+            status: None,
+            excerpt: None,
+            error: Some(kassa_egress::REFUSED.into()),
+            latency_ms: 0,
+        };
+        assert_eq!(failure_reason("paymob", &refused), kassa_egress::REFUSED);
     }
 
     #[test]
