@@ -2,6 +2,7 @@
 //! `kassa-service`, and renders the answer; no payment rule lives here.
 #![forbid(unsafe_code)]
 
+pub mod assets;
 pub mod checkout;
 pub mod error;
 pub mod extract;
@@ -59,6 +60,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(native::router(state.clone()))
+        .merge(assets::router())
         .merge(checkout::router())
         .merge(paymentwall::router())
         .merge(paymob::router())

@@ -32,7 +32,9 @@
 
   var forms = document.querySelectorAll("#pay-form, #action-form");
   Array.prototype.forEach.call(forms, function (form) {
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (e) {
+      // kassa-card.js (loaded first) stopped a card form with a field to fix.
+      if (e.defaultPrevented) { return; }
       var button = form.querySelector("button[type=submit]");
       post("paymentProcessingStart");
       // One submission per rendered form; the server would ignore a second one anyway.

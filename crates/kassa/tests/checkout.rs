@@ -129,11 +129,42 @@ async fn a_decline_shows_the_reason_and_another_card_can_be_tried(app: &TestApp)
     let pi = app.create_intent(1000, json!({})).await;
     let checkout = pi["checkout_url"].as_str().unwrap().to_string();
     let b = Browser::new();
-    let (status, loc, _) = pay(app, &b, &checkout, "4000000000009995").await;
-    assert_eq!(status, 303);
-    let (_, _, page) = b.get(&absolute(app, &loc)).await;
+    let (_, _, page) = b.get(&checkout).await;
+    // The decline answers the POST with the form again: every field but the CVC kept (echoed,
+    // never stored, never cached), the decline's alert first.
+    let r = b
+        .http
+        .post(format!("{checkout}/pay"))
+        .form(&[
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("nonce", hidden(&page, "nonce").as_str()),
+            ("number", "4000 0000 0000 9995"),
+            ("exp", "12/34"),
+            ("cvc", "123"),
+            ("name", "Ada Lovelace"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let page = r.text().await.unwrap();
     let err = element_text(&page, "error").unwrap();
     assert!(err.contains("insufficient funds"), "{err}");
+    assert!(page.contains(r#"role="alert" tabindex="-1""#), "{page}");
+    for kept in [
+        r#"value="4000 0000 0000 9995""#,
+        r#"value="12/34""#,
+        r#"value="Ada Lovelace""#,
+    ] {
+        assert!(page.contains(kept), "{kept} in {page}");
+    }
+    let cvc = &page[page.find(r#"id="cvc""#).unwrap()..];
+    assert!(!cvc[..cvc.find('>').unwrap()].contains("value="), "the CVC is never echoed");
+    // Loading the page again shows the decline, with an empty form.
+    let (_, _, again) = b.get(&checkout).await;
+    assert!(element_text(&again, "error").unwrap().contains("insufficient funds"));
+    assert!(!again.contains("9995\""), "the number only answers the POST");
     let (_, loc, _) = pay(app, &b, &checkout, "5555555555554444").await;
     let (_, _, page) = b.get(&absolute(app, &loc)).await;
     assert_eq!(element_text(&page, "status").as_deref(), Some("succeeded"));

@@ -191,6 +191,14 @@ async fn submit(app: &TestApp, order: &str, form: &str, fields: &[(&str, &str)])
         .send()
         .await
         .unwrap();
+    // A decline answers the POST itself with the form again (the typed fields but the CVC
+    // kept, never cached); every other answer is one redirect.
+    if form == "pay" && r.status() == StatusCode::OK {
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(r#"id="decline""#), "{html}");
+        return html;
+    }
     assert_eq!(
         r.status(),
         StatusCode::SEE_OTHER,
@@ -235,6 +243,14 @@ async fn one_time_card_payment_refund_and_apis(app: &TestApp) {
     let order_cc = format!("{order}?ps=cc");
     let html = submit(app, &order_cc, "pay", &card("222")).await;
     assert!(html.contains("insufficient balance"), "{html}");
+    for kept in [
+        r#"value="4242 4242 4242 4242""#,
+        r#"value="12/34""#,
+        r#"value="Jo Doe""#,
+    ] {
+        assert!(html.contains(kept), "{kept} kept after the decline: {html}");
+    }
+    assert!(!html.contains(r#"value="222""#), "the CVC is never echoed");
     let html = submit(app, &order_cc, "pay", &card("123")).await;
     assert!(html.contains("Thank you"), "{html}");
 

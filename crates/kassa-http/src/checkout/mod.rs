@@ -3,8 +3,11 @@
 //!
 //! Invariants this module keeps:
 //! - The card number and CVC live only in the handler that received them, inside
-//!   [`PaymentMethodInput`]; they are never logged, stored by this module, or written into any
-//!   response (a form re-rendered after a format error keeps only the expiry and the name).
+//!   [`PaymentMethodInput`]; they are never logged or stored by this module. The CVC is never
+//!   written into any response. A well-formed card number is echoed back only into the form
+//!   re-rendered in answer to the same POST (after a decline, or a format error in another
+//!   field, so the payer fixes one field instead of typing every one again), in a `no-store`
+//!   response; a number the form refused is never echoed.
 //! - One rendered card form confirms at most once: it carries a random `nonce`, used as the
 //!   idempotency key `checkout:<nonce>` (request hash: SHA-256 of the checkout token). A double
 //!   click, refresh or back-button resubmit finds the key taken and is sent to the checkout page,
@@ -111,6 +114,8 @@ async fn show(
 /// What a re-rendered form keeps from the submission that failed validation.
 #[derive(Default)]
 struct FormInput {
+    /// Echoed into the re-rendered form only (see the module's invariants).
+    number: String,
     exp: String,
     name: String,
     errors: FieldErrors,
@@ -138,6 +143,7 @@ async fn checkout_page(
                     &csrf_scope_checkout(&pi.checkout_token),
                 ),
                 nonce: random_token(32),
+                number: input.number,
                 exp: input.exp,
                 name: input.name,
                 decline,
@@ -291,16 +297,18 @@ async fn pay(
     let method = match parse_card(&form, now_ms()) {
         Ok(m) => m,
         Err(errors) => {
-            let input = FormInput {
-                exp: form.exp.chars().take(10).collect(),
-                name: form.name.trim().chars().take(MAX_NAME_CHARS).collect(),
-                errors,
-            };
+            let mut input = kept_fields(&form);
+            if errors.number.is_some() {
+                // A number the form refused is typed again, never echoed.
+                input.number.clear();
+            }
+            input.errors = errors;
             let page = checkout_page(&st, &pi, &secret, input).await;
-            return html(StatusCode::BAD_REQUEST, &page);
+            return no_store(html(StatusCode::BAD_REQUEST, &page));
         }
     };
-    // The card number and CVC now live only in `method`; drop the raw text at once.
+    // What a decline re-renders; the CVC now lives only in `method`: drop the raw text at once.
+    let kept = kept_fields(&form);
     let key = format!("checkout:{}", form.nonce);
     drop(form);
 
@@ -346,10 +354,25 @@ async fn pay(
             (IntentStatus::RequiresAction, Some(a)) => a.redirect_to_url.url.clone(),
             _ => back.clone(),
         },
-        // A decline, or the intent was claimed by someone else: both are answers.
-        Err(ServiceError::Declined { .. } | ServiceError::State(_) | ServiceError::Conflict) => {
-            back.clone()
+        // A decline: the form again, every field but the CVC kept, with the decline's alert.
+        // (A resubmission of this POST finds its key taken and is sent to the page.)
+        Err(ServiceError::Declined { .. }) => {
+            if let Err(e) = store
+                .idempotency_complete(&pi.merchant_id, &key, 303, &back)
+                .await
+            {
+                tracing::warn!(error = %e, "could not complete a checkout idempotency key");
+            }
+            return match load_by_token(&st, &token).await {
+                Ok(pi) if pi.status == IntentStatus::RequiresPaymentMethod => {
+                    let page = checkout_page(&st, &pi, &secret, kept).await;
+                    no_store(html(StatusCode::OK, &page))
+                }
+                _ => see_other(&back),
+            };
         }
+        // The intent was claimed by someone else: the page says where it stands.
+        Err(ServiceError::State(_) | ServiceError::Conflict) => back.clone(),
         Err(e) => {
             // Nothing happened: let the same form be submitted again.
             if let Err(re) = store.idempotency_release(&pi.merchant_id, &key).await {
@@ -370,6 +393,23 @@ async fn pay(
         tracing::warn!(error = %e, "could not complete a checkout idempotency key");
     }
     see_other(&location)
+}
+
+/// The fields a re-rendered form keeps: all but the CVC, trimmed to what the form allows.
+fn kept_fields(form: &PayForm) -> FormInput {
+    FormInput {
+        number: form.number.chars().take(23).collect(),
+        exp: form.exp.chars().take(10).collect(),
+        name: form.name.trim().chars().take(MAX_NAME_CHARS).collect(),
+        errors: FieldErrors::default(),
+    }
+}
+
+/// A page that echoes typed card data must not be kept by any cache.
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 pub(crate) fn is_valid_nonce(n: &str) -> bool {

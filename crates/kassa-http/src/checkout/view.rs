@@ -84,6 +84,8 @@ impl FieldErrors {
 pub struct FormView {
     pub csrf: String,
     pub nonce: String,
+    /// The typed card number, echoed only into the form answering the same POST.
+    pub number: String,
     pub exp: String,
     pub name: String,
     /// The last decline, shown when the customer is back at the form.

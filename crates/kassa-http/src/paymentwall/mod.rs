@@ -37,7 +37,7 @@ use serde::Deserialize;
 
 use crate::checkout::{asset, is_valid_nonce, parse_card, PayForm};
 use crate::AppState;
-use view::{ErrorPage, Mode, OrderPage};
+use view::{ErrorPage, Kept, Mode, OrderPage};
 
 const CSS: &str = include_str!("../../static/pw.css");
 const JS: &str = include_str!("../../static/pw.js");
@@ -313,6 +313,19 @@ async fn render(
     status: StatusCode,
     field_error: Option<String>,
 ) -> Response {
+    render_kept(st, view, chosen, status, field_error, Kept::default()).await
+}
+
+/// [`render`], with the fields the payer typed echoed back into the form (after a decline or a
+/// refused field, answering the same POST; never the CVC, and the response is `no-store`).
+async fn render_kept(
+    st: &AppState,
+    view: &OrderView,
+    chosen: Option<&str>,
+    status: StatusCode,
+    field_error: Option<String>,
+    kept: Kept,
+) -> Response {
     let pi = &view.intent;
     let mode = match pi.status {
         IntentStatus::Succeeded => {
@@ -370,13 +383,16 @@ async fn render(
         (Mode::Form { .. } | Mode::Methods, Some(e)) => Some(e.message.clone()),
         _ => None,
     };
-    let page = OrderPage::new(
+    let mut page = OrderPage::new(
         st,
         view,
         mode,
         decline.or(field_error),
         form_token(st, &view.order.id),
     );
+    if page.state == "form" {
+        page.kept = kept;
+    }
     let fa = view
         .project
         .row
@@ -440,6 +456,12 @@ async fn pay(
             "This payment method is not offered for this payment.",
         );
     };
+    let kept = Kept {
+        number: form.number.chars().take(23).collect(),
+        exp: form.exp.chars().take(10).collect(),
+        name: form.name.trim().chars().take(100).collect(),
+        phone: form.phone.trim().chars().take(20).collect(),
+    };
     let method = match system.kind {
         MethodKind::Card => {
             let card = PayForm {
@@ -458,12 +480,13 @@ async fn pay(
                         .flatten()
                         .collect::<Vec<_>>()
                         .join(" ");
-                    return render(
+                    return render_kept(
                         &st,
                         &view,
                         Some(system.id),
                         StatusCode::BAD_REQUEST,
                         Some(msg),
+                        kept,
                     )
                     .await;
                 }
@@ -504,6 +527,7 @@ async fn pay(
         key: key.clone(),
     };
     let result = st.svc.pw_pay(&view, system.id, method, Some(&idem)).await;
+    let declined = matches!(result, Err(ServiceError::Declined { .. }));
     match result {
         Ok(_)
         | Err(ServiceError::Declined { .. } | ServiceError::State(_) | ServiceError::Conflict) => {}
@@ -533,6 +557,14 @@ async fn pay(
         .await
     {
         tracing::warn!(error = %e, "could not complete a payment page idempotency key");
+    }
+    if declined {
+        // The form again in answer to this POST, every field but the CVC kept.
+        if let Ok(fresh) = load(&st, &id).await {
+            if fresh.intent.status == IntentStatus::RequiresPaymentMethod {
+                return render_kept(&st, &fresh, Some(system.id), StatusCode::OK, None, kept).await;
+            }
+        }
     }
     back_to_page(&st, &view, system.id).await
 }

@@ -43,6 +43,16 @@ pub struct MethodLink {
     pub logo: String,
 }
 
+/// What the payer typed, echoed back into the form answering the same POST (after a decline or
+/// a refused field) so only the CVC must be typed again. Never stored; never the CVC.
+#[derive(Default)]
+pub struct Kept {
+    pub number: String,
+    pub exp: String,
+    pub name: String,
+    pub phone: String,
+}
+
 pub struct Line {
     pub name: String,
     pub amount: String,
@@ -77,6 +87,7 @@ pub struct OrderPage {
     pub is_test: bool,
     pub subscription_note: Option<String>,
     pub lang: String,
+    pub kept: Kept,
 }
 
 fn money(amount: i64, code: &str) -> String {
@@ -166,6 +177,7 @@ impl OrderPage {
             is_test: view.order.is_test || view.order.method.as_deref() == Some("test"),
             subscription_note,
             lang: view.lang.clone().unwrap_or_else(|| "en".into()),
+            kept: Kept::default(),
         };
         page.state = match mode {
             Mode::Methods => "methods".into(),
@@ -214,4 +226,28 @@ impl OrderPage {
 pub struct ErrorPage {
     pub heading: String,
     pub message: String,
+    /// Test mode: which check refused the link.
+    pub diagnosis: Option<LinkDiagnosis>,
+}
+
+/// What a refused link's page tells the developer: the check that failed and, for a wrong
+/// signature, the strings Kassa signed (the secret key appended to them is not shown).
+pub struct LinkDiagnosis {
+    pub check: String,
+    pub base_strings: Vec<String>,
+}
+
+impl LinkDiagnosis {
+    pub fn of(r: &kassa_service::paymentwall::LinkRefusal) -> Self {
+        let base_strings = match r {
+            kassa_service::paymentwall::LinkRefusal::WrongSignature { base_strings, .. } => {
+                base_strings.clone()
+            }
+            _ => Vec::new(),
+        };
+        LinkDiagnosis {
+            check: r.check(),
+            base_strings,
+        }
+    }
 }

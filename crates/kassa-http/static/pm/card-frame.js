@@ -112,9 +112,7 @@
   }
 
   function updateBrand() {
-    var name = options.hideIcons ? "" : K.brandOf(K.digitsOf(inputs.number.value));
-    brand.textContent = name;
-    brand.hidden = !name;
+    K.renderBrand(brand, options.hideIcons ? "" : inputs.number.value);
   }
 
   function wireField(id, format) {

@@ -1,6 +1,7 @@
 // Shared by the Paymob-compatible pages served from Kassa's own origin (Unified Checkout, the
 // payment status page and the card frame that Pixel embeds): the one EN/AR dictionary, language
-// selection, amount formatting and the card-field helpers. Exposes window.KassaPM; no network.
+// selection, amount formatting and the card-field helpers, which come from the shared
+// /static/kassa-card.js (loaded before this file). Exposes window.KassaPM; no network.
 (function () {
   "use strict";
 
@@ -258,107 +259,41 @@
     return lang === "ar" ? number + "\u00a0" + code : code + "\u00a0" + number;
   }
 
-  // ---- card fields ----
+  // ---- card fields: the shared /static/kassa-card.js (window.KassaCard, loaded first) ----
+
+  var C = window.KassaCard;
 
   function digitsOf(s) {
-    return String(s).replace(/\D/g, "");
+    return C.digitsOf(s);
   }
-
-  function luhnValid(digits) {
-    var sum = 0;
-    for (var i = 0; i < digits.length; i++) {
-      var d = digits.charCodeAt(digits.length - 1 - i) - 48;
-      if (i % 2 === 1) {
-        d *= 2;
-        if (d > 9) d -= 9;
-      }
-      sum += d;
-    }
-    return sum % 10 === 0;
-  }
-
-  // For display only; the server decides what it accepts. Order matters: Meeza and Maestro
-  // ranges sit inside Mastercard-looking prefixes.
-  var BRANDS = [
-    { name: "Meeza", re: /^5078(0[3-9]|1)/ },
-    { name: "Maestro", re: /^(5018|5020|5038|6304|6759|676[1-3])/ },
-    { name: "Amex", re: /^3[47]/ },
-    { name: "Visa", re: /^4/ },
-    { name: "Mastercard", re: /^(5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720))/ },
-    { name: "JCB", re: /^35(2[89]|[3-8])/ },
-    { name: "UnionPay", re: /^62/ }
-  ];
 
   function brandOf(digits) {
-    for (var i = 0; i < BRANDS.length; i++) {
-      if (BRANDS[i].re.test(digits)) return BRANDS[i].name;
-    }
-    return "";
+    var b = C.brandOf(digits);
+    return b ? b.name : "";
   }
 
-  // Amex is grouped 4-6-5, everything else in fours.
-  function groupCardNumber(digits) {
-    if (/^3[47]/.test(digits)) {
-      return [digits.slice(0, 4), digits.slice(4, 10), digits.slice(10, 15)].filter(Boolean).join(" ");
-    }
-    return digits.replace(/(\d{4})(?=\d)/g, "$1 ");
-  }
-
-  function formatCardNumberInput(input) {
-    var caretDigits = digitsOf(input.value.slice(0, input.selectionStart || 0)).length;
-    var formatted = groupCardNumber(digitsOf(input.value).slice(0, 19));
-    if (formatted === input.value) return;
-    input.value = formatted;
-    if (document.activeElement !== input) return;
-    // Keep the caret after the same number of digits as before the spaces moved.
-    var pos = 0;
-    var seen = 0;
-    while (pos < formatted.length && seen < caretDigits) {
-      if (formatted.charAt(pos) !== " ") seen++;
-      pos++;
-    }
-    input.setSelectionRange(pos, pos);
-  }
-
-  // Normalises typing, pasting and autofill ("1/29", "12/2029", "1229") to "MM/YY".
   function formatExpiryInput(input, deleting) {
-    var raw = input.value;
-    var full = /^\s*(\d{1,2})\s*\/\s*(\d{2}|\d{4})\s*$/.exec(raw);
-    var out;
-    if (full) {
-      out = ("0" + full[1]).slice(-2) + "/" + full[2].slice(-2);
-    } else if (/^\s*\d\s*\/\s*$/.test(raw)) {
-      out = "0" + digitsOf(raw) + "/";
-    } else {
-      var d = digitsOf(raw).slice(0, 4);
-      // A first digit above 1 can only be a one-digit month.
-      if (d.length === 1 && d > "1") d = "0" + d;
-      if (d.length > 2) out = d.slice(0, 2) + "/" + d.slice(2);
-      else if (d.length === 2 && !deleting) out = d + "/";
-      else out = d;
-    }
-    if (out !== raw) input.value = out;
+    C.formatExpiryInput(input, deleting, "/");
   }
 
-  // "MM/YY" → {month: "MM", year: "YY"}, or null.
+  // "MM/YY" → {month: "MM", year: "YY"} (the Paymob pay request's strings), or null.
   function parseExpiry(value) {
-    var m = /^(\d{2})\/(\d{2})$/.exec(String(value).replace(/\s/g, ""));
-    if (!m) return null;
-    var month = parseInt(m[1], 10);
-    if (month < 1 || month > 12) return null;
-    return { month: m[1], year: m[2] };
+    var e = C.parseExpiry(value);
+    if (!e || !/^\d{2}\/\d{2}$/.test(String(value).replace(/\s/g, ""))) return null;
+    return { month: ("0" + e.month).slice(-2), year: String(e.year).slice(-2) };
   }
+
+  var REASONS = {
+    number: { required: "err_card_number_required", invalid: "err_card_number_invalid", luhn: "err_card_number_invalid" },
+    expiry: { required: "err_expiry_required", format: "err_expiry_format", past: "err_expiry_past" },
+    cvv: { required: "err_cvv_required", invalid: "err_cvv_invalid", amex: "err_cvv_amex" }
+  };
 
   // Each check returns "" or a dictionary key.
   var cardChecks = {
     number: function (value) {
-      var d = digitsOf(value);
-      if (!d) return "err_card_number_required";
-      if (/[^\d\s-]/.test(value) || d.length < 12 || d.length > 19 || !luhnValid(d)) {
-        return "err_card_number_invalid";
-      }
-      if (/^3[47]/.test(d) && d.length !== 15) return "err_card_number_invalid";
-      return "";
+      var r = C.check.number(value);
+      return r ? REASONS.number[r] : "";
     },
     name: function (value) {
       var v = String(value).trim();
@@ -367,23 +302,12 @@
       return "";
     },
     expiry: function (value) {
-      if (!String(value).trim()) return "err_expiry_required";
-      var e = parseExpiry(value);
-      if (!e) return "err_expiry_format";
-      var now = new Date();
-      var year = 2000 + parseInt(e.year, 10);
-      var month = parseInt(e.month, 10);
-      // A card is valid through the end of its expiry month.
-      if (year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1)) {
-        return "err_expiry_past";
-      }
-      return "";
+      var r = C.check.expiry(value);
+      return r ? REASONS.expiry[r] : "";
     },
     cvv: function (value, number) {
-      var v = String(value).trim();
-      if (!v) return "err_cvv_required";
-      if (/^3[47]/.test(digitsOf(number))) return /^\d{4}$/.test(v) ? "" : "err_cvv_amex";
-      return /^\d{3,4}$/.test(v) ? "" : "err_cvv_invalid";
+      var r = C.check.cvc(value, number);
+      return r ? REASONS.cvv[r] : "";
     }
   };
 
@@ -406,7 +330,12 @@
     formatAmount: formatAmount,
     digitsOf: digitsOf,
     brandOf: brandOf,
-    formatCardNumberInput: formatCardNumberInput,
+    formatCardNumberInput: function (input) {
+      C.formatNumberInput(input);
+    },
+    renderBrand: function (el, digits) {
+      return C.renderBrand(el, digits);
+    },
     formatExpiryInput: formatExpiryInput,
     parseExpiry: parseExpiry,
     cardChecks: cardChecks,

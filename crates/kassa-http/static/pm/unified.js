@@ -450,9 +450,7 @@
   }
 
   function updateBrand() {
-    var brand = K.brandOf(K.digitsOf(inputs.number.value));
-    ui.brand.textContent = brand;
-    ui.brand.hidden = !brand;
+    K.renderBrand(ui.brand, inputs.number.value);
   }
 
   function wireField(id, format) {
