@@ -13,7 +13,8 @@ use crate::error::ApiError;
 /// what `curl -d` sends) with Stripe's bracket conventions for nested fields
 /// (`metadata[order]=42`, `payment_method_data[card][number]=…`, `enabled_events[]=*`,
 /// `integrations[0][kind]=card`); form values deserialize into the typed fields (numbers,
-/// booleans). An empty body counts as `{}` (every field optional or reported missing).
+/// booleans). A body that is a JSON object is read as JSON whatever its Content-Type says
+/// (`curl -d '{…}'` labels it form-encoded). An empty body counts as `{}` (every field optional or reported missing).
 ///
 /// A field that does not fit names itself in `param` (Stripe's bracket form) and says what it
 /// needs in plain words; the refused value is never repeated (see [`redact_values`]).
@@ -34,7 +35,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     e.body_text(),
                 )
             })?;
-        if form {
+        // `curl -d '{"amount":…}'` without a Content-Type says form-encoded but sends JSON; no
+        // form field name starts with `{`, so such a body is read as the JSON it is.
+        let json_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'{');
+        if form && !json_object {
             from_form(&bytes).map(ApiJson)
         } else {
             from_json(&bytes).map(ApiJson)
@@ -219,7 +226,8 @@ fn amount_message(param: &str, currency: Option<&str>) -> String {
     match currency.and_then(example) {
         Some(ex) => format!("{param} must be a whole number of the currency's minor unit: {ex}."),
         None => format!(
-            "{param} must be a whole number of the currency's minor unit: 1000 means USD              10.00, JPY 1000 or OMR 1.000."
+            "{param} must be a whole number of the currency's minor unit: 1000 means USD 10.00, \
+             JPY 1000 or OMR 1.000."
         ),
     }
 }
@@ -429,7 +437,7 @@ mod tests {
         let e = json_err(r#"{"amount":1,"currency":"usd","mode":"4242424242424242"}"#);
         assert_eq!(e.param.as_deref(), Some("mode"));
         assert!(!e.message.contains("4242"), "{}", e.message);
-        assert_eq!(e.message, "mode must be one of `automatic`, `manual`.");
+        assert_eq!(e.message, "mode must be `automatic` or `manual`.");
         let e = form_err("amount=1&currency=usd&capture=yes");
         assert_eq!(e.param.as_deref(), Some("capture"));
         assert_eq!(e.message, "capture must be true or false.");

@@ -628,6 +628,19 @@ async fn the_readme_examples_work(app: &TestApp) {
         .await;
     assert_eq!(s, 200, "{pi}");
     assert!(pi["checkout_url"].as_str().is_some());
+    // JSON pasted after `curl -d` without a Content-Type (curl labels it form-encoded).
+    let resp = app
+        .http
+        .post(app.url("/v1/payment_intents"))
+        .bearer_auth(&app.sk)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#" {"amount":1000,"currency":"usd","metadata":{"order":"7"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let pi: Value = resp.json().await.unwrap();
+    assert_eq!(pi["metadata"]["order"], "7");
     // The same with `-d amount=1000 -d currency=usd -d return_url=…`.
     let (s, pi) = post_form(
         app,
