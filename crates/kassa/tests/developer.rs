@@ -315,6 +315,13 @@ async fn the_start_page_and_unknown_paths(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // ... and says that bodies may be form-encoded.
+    let doc: Value = resp.json().await.unwrap();
+    let content = &doc["paths"]["/v1/payment_intents"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        content["application/x-www-form-urlencoded"], content["application/json"],
+        "{content}"
+    );
 }
 
 /// An amount sent as a decimal string (or a float) names the field and explains minor units

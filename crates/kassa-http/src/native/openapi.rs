@@ -21,7 +21,7 @@ use super::{intents, paymentwall, paymob, refunds, webhooks};
         paymob::add_integration,
         paymob::update_integration, paymob::sandbox_settle, paymob::advance_clock,
     ),
-    modifiers(&Bearer)
+    modifiers(&Bearer, &FormBodies)
 )]
 pub struct ApiDoc;
 
@@ -34,6 +34,28 @@ impl Modify for Bearer {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every JSON request body may also be sent form-encoded (`application/x-www-form-urlencoded`,
+/// nested fields in brackets), with the same schema.
+struct FormBodies;
+
+impl Modify for FormBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(body) = op.request_body.as_mut() {
+                    if let Some(json) = body.content.get("application/json").cloned() {
+                        body.content
+                            .insert("application/x-www-form-urlencoded".to_string(), json);
+                    }
+                }
+            }
+        }
     }
 }
 
