@@ -291,11 +291,13 @@ def test_paymentwall_wallet_and_code_forms(browser, kassa, pingbacks, monkeypatc
     _assert_controls(browser, "Paymentwall wallet form", "pay")
     _assert_focus_ring(browser, "Paymentwall wallet form", "phone")
     _type(browser, "phone", "+491701234567")
+    _shot(browser, f"pw-wallet-{size[0]}")
     browser.find_element(By.ID, "pay").click()
 
     _wait(browser, EC.visibility_of_element_located((By.ID, "otp")), "the one-time-code form")
     _assert_controls(browser, "Paymentwall one-time-code form", "confirm")
     _assert_focus_ring(browser, "Paymentwall one-time-code form", "otp")
+    _shot(browser, f"pw-code-{size[0]}")
     _type(browser, "otp", "123456")
     browser.find_element(By.ID, "confirm").click()
     _wait(browser, lambda d: d.find_element(By.ID, "thank-you"), "the thank-you page")
@@ -335,6 +337,7 @@ def test_paymob_unified_checkout_card_form(browser, kassa, receiver, size):
     _assert_focus_ring(browser, "Paymob unified checkout", "card-number")
     _assert_formatting(browser, "card-number", "Paymob unified checkout")
     _assert_inline_error(browser, "card-number", "card-name", "Paymob unified checkout")
+    _shot(browser, f"pm-unified-{size[0]}")
     _assert_no_console_errors(browser)
 
 
@@ -349,6 +352,7 @@ def test_paymob_pixel_card_frame(browser, kassa, size):
     assert controls and not small, small
     _assert_formatting(browser, "card-number", "Pixel card frame")
     _assert_inline_error(browser, "card-number", "card-name", "Pixel card frame")
+    _shot(browser, f"pm-card-frame-{size[0]}")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

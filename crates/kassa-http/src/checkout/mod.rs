@@ -840,6 +840,7 @@ mod tests {
         Body::Form(FormView {
             csrf: "tok".into(),
             nonce: "n".repeat(32),
+            number: String::new(),
             exp: "12 / 31".into(),
             name: "Ada \"Quote\"".into(),
             decline: decline.map(str::to_string),
@@ -901,9 +902,10 @@ mod tests {
             "requires_payment_method",
             None,
         );
-        assert!(
-            html.contains("id=\"error\" role=\"alert\">Your card was declined. Try another card.<")
-        );
+        // Focusable, and focused on load by the shared card script.
+        assert!(html.contains(
+            "id=\"error\" role=\"alert\" tabindex=\"-1\" data-kassa-focus>Your card was declined. Try another card.<"
+        ));
     }
 
     #[test]
