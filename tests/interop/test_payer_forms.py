@@ -6,7 +6,8 @@ frame Pixel embeds and the Paymob wallet PIN page all link Kassa's shared form r
 (/static/kassa-forms.css) and card script (/static/kassa-card.js). Measured from computed
 styles: every visible input and button at least 44 px tall (WCAG 2.5.8), input text at least
 16 px (no iOS zoom on focus), the primary action styled as the primary button (not the
-browser's grey default). Typing a card number groups it and shows Kassa's brand mark; a bad
+browser's grey default), and axe-core (npm, tests/interop/axe) finds no serious or critical
+violation. Typing a card number groups it and shows Kassa's brand mark; a bad
 number is flagged next to the field before submitting. After a decline the form comes back
 with every field but the CVC filled and the focus on the alert.
 """
@@ -37,6 +38,8 @@ from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 WAIT_S = 15
+# axe-core from npm (`npm ci --prefix tests/interop/axe`), injected into each page by the test.
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = [(390, 844), (1280, 800)]
 # Screenshots for people to look at (never in the repository); off unless asked for.
 SHOTS = os.environ.get("KASSA_SHOTS_DIR", "")
@@ -171,6 +174,24 @@ def _assert_inline_error(driver, number_id: str, other_id: str, where: str):
     assert driver.find_element(By.ID, number_id).get_attribute("aria-invalid") == "true", where
 
 
+def _assert_axe(driver, where: str):
+    """axe-core finds no serious or critical accessibility violation on the page."""
+    if not AXE.is_file():
+        if os.environ.get("KASSA_REQUIRE_INTEROP") == "1":
+            pytest.fail(f"KASSA_REQUIRE_INTEROP=1 but {AXE} is missing (npm ci --prefix tests/interop/axe)")
+        return
+    driver.execute_script(AXE.read_text() + "\nwindow.axe = axe;")
+    violations = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then("
+        "  r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        "    nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))),"
+        "  e => done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]));"
+    )
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{where}: axe-core violations: {bad}"
+
+
 def _active_element_id(driver) -> str:
     return driver.execute_script("return document.activeElement && document.activeElement.id")
 
@@ -192,6 +213,7 @@ def test_native_checkout_card_form(browser, kassa, receiver, size):
     browser.get(pi["checkout_url"])
     _wait(browser, EC.visibility_of_element_located((By.ID, "payment-form")), "the card form")
     _assert_controls(browser, "native checkout", "pay")
+    _assert_axe(browser, "native checkout")
     _assert_focus_ring(browser, "native checkout", "number")
     _assert_formatting(browser, "number", "native checkout")
     _assert_inline_error(browser, "number", "exp", "native checkout")
@@ -214,6 +236,7 @@ def test_native_checkout_card_form(browser, kassa, receiver, size):
     assert browser.find_element(By.ID, "number").get_attribute("autocomplete") == "cc-number"
     assert _brand(browser)["brand"] == "visa"
     _assert_controls(browser, "native checkout after a decline", "pay")
+    _assert_axe(browser, "native checkout after a decline")
     _shot(browser, f"native-declined-{size[0]}")
 
     # Only the CVC to type again: the payment then goes through.
@@ -273,6 +296,7 @@ def test_paymentwall_card_form(browser, kassa, pingbacks, monkeypatch, size):
     assert value["name"] == "Jo Doe" and value["cvc"] == "", value
     assert value["number"] == "4242 4242 4242 4242", value
     _assert_controls(browser, "Paymentwall card form after a decline", "pay")
+    _assert_axe(browser, "Paymentwall card form after a decline")
     _shot(browser, f"pw-card-declined-{size[0]}")
 
     _type(browser, "cvc", "123")
@@ -289,6 +313,7 @@ def test_paymentwall_wallet_and_code_forms(browser, kassa, pingbacks, monkeypatc
     _wait(browser, EC.element_to_be_clickable((By.ID, "ps-sandboxwallet")), "the method list").click()
     _wait(browser, EC.visibility_of_element_located((By.ID, "phone")), "the wallet form")
     _assert_controls(browser, "Paymentwall wallet form", "pay")
+    _assert_axe(browser, "Paymentwall wallet form")
     _assert_focus_ring(browser, "Paymentwall wallet form", "phone")
     _type(browser, "phone", "+491701234567")
     _shot(browser, f"pw-wallet-{size[0]}")
@@ -296,6 +321,7 @@ def test_paymentwall_wallet_and_code_forms(browser, kassa, pingbacks, monkeypatc
 
     _wait(browser, EC.visibility_of_element_located((By.ID, "otp")), "the one-time-code form")
     _assert_controls(browser, "Paymentwall one-time-code form", "confirm")
+    _assert_axe(browser, "Paymentwall one-time-code form")
     _assert_focus_ring(browser, "Paymentwall one-time-code form", "otp")
     _shot(browser, f"pw-code-{size[0]}")
     _type(browser, "otp", "123456")
@@ -334,6 +360,7 @@ def test_paymob_unified_checkout_card_form(browser, kassa, receiver, size):
     ).click()
     _wait(browser, EC.visibility_of_element_located((By.ID, "card-number")), "the card form")
     _assert_controls(browser, "Paymob unified checkout", "pay-button")
+    _assert_axe(browser, "Paymob unified checkout")
     _assert_focus_ring(browser, "Paymob unified checkout", "card-number")
     _assert_formatting(browser, "card-number", "Paymob unified checkout")
     _assert_inline_error(browser, "card-number", "card-name", "Paymob unified checkout")
@@ -350,6 +377,7 @@ def test_paymob_pixel_card_frame(browser, kassa, size):
     controls = browser.execute_script(CONTROLS_JS)
     small = [c for c in controls if c["height"] < 44 - 0.01 or c["fontSize"] < 16]
     assert controls and not small, small
+    _assert_axe(browser, "Pixel card frame")
     _assert_formatting(browser, "card-number", "Pixel card frame")
     _assert_inline_error(browser, "card-number", "card-name", "Pixel card frame")
     _shot(browser, f"pm-card-frame-{size[0]}")
@@ -367,5 +395,6 @@ def test_paymob_wallet_pin_page(browser, kassa, receiver, size):
     controls = _assert_controls(browser, "Paymob wallet PIN page", "approve")
     assert {"mpin", "otp", "approve", "fail"} <= {c["id"] for c in controls}, controls
     _assert_focus_ring(browser, "Paymob wallet PIN page", "mpin")
+    _assert_axe(browser, "Paymob wallet PIN page")
     _shot(browser, f"pm-wallet-{size[0]}")
     _assert_no_console_errors(browser)
