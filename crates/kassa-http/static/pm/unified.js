@@ -385,6 +385,15 @@
     if (ui.message.textContent !== text) ui.message.textContent = text;
   }
 
+  // A decline shown here (no page to go to) or a refusal: the message takes the focus, so it is
+  // read and seen first; everything the payer typed stays (after a decline, all but the CVV).
+  function refuse(m, declined) {
+    setMessage(m);
+    if (declined && state.selected && state.selected.subtype === "CARD") inputs.cvv.value = "";
+    ui.message.setAttribute("tabindex", "-1");
+    ui.message.focus();
+  }
+
   function showResult(r) {
     state.result = r;
     ui.form.hidden = true;
@@ -559,7 +568,7 @@
     setBusy("");
     if (isTrue(txn.success)) showResult({ kind: "success", text: text });
     else if (isTrue(txn.pending)) showResult({ kind: "pending", text: text });
-    else setMessage(Object.assign({ kind: "error" }, textOrKey(text, "declined_default")));
+    else refuse(Object.assign({ kind: "error" }, textOrKey(text, "declined_default")), true);
   }
 
   function handleRefusal(status, body) {
@@ -580,7 +589,7 @@
       text = parts.join(" ");
     }
     var fallback = status === 401 ? "err_session" : status === 403 ? "err_retries" : "err_generic";
-    setMessage(Object.assign({ kind: "error" }, textOrKey(text, fallback)));
+    refuse(Object.assign({ kind: "error" }, textOrKey(text, fallback)));
   }
 
   ui.form.addEventListener("submit", function (e) {
