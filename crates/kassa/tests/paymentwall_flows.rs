@@ -394,7 +394,10 @@ async fn refused_links(app: &TestApp) {
     );
     // Test mode tells the developer which check failed and what Kassa signed (the tampered
     // amount included), never the secret key.
-    assert!(html.contains("does not match a sign_version 3 signature"), "{html}");
+    assert!(
+        html.contains("does not match a sign_version 3 signature"),
+        "{html}"
+    );
     assert!(html.contains("amount=0.99"), "{html}");
     assert!(html.contains("uid=user40012"), "{html}");
     assert!(!html.contains(&p.secret), "the secret key is never shown");

@@ -103,6 +103,7 @@ fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
     let page = ErrorPage {
         heading: heading.to_string(),
         message: message.to_string(),
+        diagnosis: None,
     };
     // Error pages may be shown inside the merchant's iframe too.
     page_response(status, &page, "*")
@@ -240,11 +241,17 @@ fn link_error(st: &AppState, e: LinkError) -> Response {
             "Error",
             "Parameter key or uid is missing (error code 05)",
         ),
-        LinkError::NotAuthorized => error_page(
-            StatusCode::FORBIDDEN,
-            "Error",
-            "It looks like you're not authorized to view this content. The request signature is wrong or expired.",
-        ),
+        LinkError::NotAuthorized(why) => {
+            // Paymentwall's own words first; then, since every Kassa key is a test key, what
+            // the developer needs to fix the link (no secret: it is never part of the base).
+            tracing::warn!(check = %why.check(), "paymentwall link refused");
+            let page = ErrorPage {
+                heading: "Error".into(),
+                message: "It looks like you're not authorized to view this content. The request signature is wrong or expired.".into(),
+                diagnosis: Some(view::LinkDiagnosis::of(&why)),
+            };
+            page_response(StatusCode::FORBIDDEN, &page, "*")
+        }
         LinkError::WrongPath { api } => error_page(
             StatusCode::BAD_REQUEST,
             "Error",

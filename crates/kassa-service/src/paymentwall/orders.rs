@@ -189,12 +189,10 @@ impl Services {
             Ok(_) => {}
             Err(SignError::WrongSignature) => {
                 let (sign_version, base_strings) = signed_strings(&params);
-                return Ok(Err(LinkError::NotAuthorized(
-                    LinkRefusal::WrongSignature {
-                        sign_version,
-                        base_strings,
-                    },
-                )));
+                return Ok(Err(LinkError::NotAuthorized(LinkRefusal::WrongSignature {
+                    sign_version,
+                    base_strings,
+                })));
             }
             Err(e) => return Ok(Err(e.into())),
         }
