@@ -160,11 +160,19 @@ async fn a_decline_shows_the_reason_and_another_card_can_be_tried(app: &TestApp)
         assert!(page.contains(kept), "{kept} in {page}");
     }
     let cvc = &page[page.find(r#"id="cvc""#).unwrap()..];
-    assert!(!cvc[..cvc.find('>').unwrap()].contains("value="), "the CVC is never echoed");
+    assert!(
+        !cvc[..cvc.find('>').unwrap()].contains("value="),
+        "the CVC is never echoed"
+    );
     // Loading the page again shows the decline, with an empty form.
     let (_, _, again) = b.get(&checkout).await;
-    assert!(element_text(&again, "error").unwrap().contains("insufficient funds"));
-    assert!(!again.contains("9995\""), "the number only answers the POST");
+    assert!(element_text(&again, "error")
+        .unwrap()
+        .contains("insufficient funds"));
+    assert!(
+        !again.contains("9995\""),
+        "the number only answers the POST"
+    );
     let (_, loc, _) = pay(app, &b, &checkout, "5555555555554444").await;
     let (_, _, page) = b.get(&absolute(app, &loc)).await;
     assert_eq!(element_text(&page, "status").as_deref(), Some("succeeded"));
