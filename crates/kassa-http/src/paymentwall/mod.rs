@@ -15,18 +15,16 @@
 
 mod view;
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Path, Query, RawQuery, Request, State};
+use axum::extract::{Path, Query, RawQuery, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use kassa_core::intent::IntentStatus;
-use kassa_paymentwall::geo::{client_ip, resolve_country};
+use kassa_paymentwall::geo::resolve_country;
 use kassa_paymentwall::methods::MethodKind;
 use kassa_paymentwall::parse_query;
 use kassa_processor::{ChallengeResult, PaymentMethodInput};
@@ -197,18 +195,7 @@ fn customer_country(st: &AppState, raw_query: &str, req: &Request) -> Option<Str
             .find(|(k, _)| k == "country_code")
             .map(|(_, v)| v.clone())
     });
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let ip = peer.map(|peer| {
-        let header = st
-            .client_ip_header
-            .as_deref()
-            .and_then(|h| req.headers().get(h))
-            .and_then(|v| v.to_str().ok());
-        client_ip(peer, header)
-    });
+    let ip = crate::guards::client_addr(st, req);
     resolve_country(param.as_deref(), ip, st.country_db.as_deref())
 }
 
