@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod guards;
 pub mod home;
+pub mod lang;
 pub mod native;
 pub mod ops;
 pub mod paymentwall;

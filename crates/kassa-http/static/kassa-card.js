@@ -237,6 +237,25 @@
     }
   };
 
+  // A page in another language puts its translations in
+  // <script type="application/json" id="kassa-card-messages">{"number_required": "…", …}</script>
+  // (keys: kind + "_" + reason); English is the fallback.
+  var translated = null;
+  function message(kind, reason) {
+    if (translated === null) {
+      translated = {};
+      var el = document.getElementById("kassa-card-messages");
+      if (el) {
+        try {
+          translated = JSON.parse(el.textContent) || {};
+        } catch (e) {
+          translated = {};
+        }
+      }
+    }
+    return translated[kind + "_" + reason] || MESSAGES[kind][reason];
+  }
+
   function enhance(form) {
     if (form.getAttribute("data-kassa-enhanced")) return;
     form.setAttribute("data-kassa-enhanced", "1");
@@ -260,7 +279,7 @@
 
     function show(rule, reason) {
       var input = rule.input;
-      var text = reason ? MESSAGES[rule.kind][reason] : "";
+      var text = reason ? message(rule.kind, reason) : "";
       var out = document.getElementById(input.id + "-error");
       if (text) input.setAttribute("aria-invalid", "true");
       else input.removeAttribute("aria-invalid");
