@@ -2,6 +2,7 @@
 //! events they emit. Everything here is pure: no I/O, no clocks except those passed in.
 #![forbid(unsafe_code)]
 
+pub mod branding;
 pub mod card;
 pub mod events;
 pub mod ids;

@@ -61,6 +61,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(native::router(state.clone()))
+        .merge(native::branding::public_routes())
         .merge(assets::router())
         .merge(checkout::router())
         .merge(paymentwall::router())
@@ -69,6 +70,8 @@ pub fn router(state: AppState) -> Router {
         .merge(home::router())
         .fallback(home::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Logo uploads carry a file: added after the 64 KiB limit, with their own.
+        .merge(native::upload_router(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guards::limit_by_address,

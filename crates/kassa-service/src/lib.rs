@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+pub mod branding;
 mod egress;
 mod endpoints;
 mod error;

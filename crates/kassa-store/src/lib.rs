@@ -14,6 +14,7 @@
 //! and a separate reader pool over WAL.
 #![forbid(unsafe_code)]
 
+mod branding;
 mod paymentwall;
 mod paymob;
 mod rows;
@@ -26,6 +27,7 @@ use kassa_core::intent::{PaymentIntent, Refund};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use branding::{BrandingRow, Logo};
 pub use paymentwall::{PwDeliveryConfirmation, PwOrder, PwProject, PwSubscription};
 pub use paymob::{
     PmCardToken, PmIntegration, PmIntention, PmOrder, PmPlan, PmProfile, PmSubscription,

@@ -3,6 +3,7 @@
 //! Authentication and idempotency are middleware: a request reaches a handler only with a known
 //! key, and a POST with an `Idempotency-Key` reaches it only once per key.
 
+pub mod branding;
 mod intents;
 mod openapi;
 mod paymentwall;
@@ -151,12 +152,19 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/v1/paymob/subscriptions/{id}/advance_clock",
             post(paymob::advance_clock),
         )
+        .merge(branding::routes())
         // Only known routes ask for a key: an unknown path is a 404 (crate::home::not_found),
         // not an authentication error.
         .route_layer(axum::middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/v1/openapi.json", get(openapi::serve))
         .merge(api)
+}
+
+/// The authenticated routes whose body is a file (logos): merged outside the API's 64 KiB body
+/// limit, with their own.
+pub fn upload_router(state: AppState) -> Router<AppState> {
+    branding::upload_routes().route_layer(axum::middleware::from_fn_with_state(state, authenticate))
 }
 
 fn api_key(req: &Request) -> Option<String> {
@@ -257,7 +265,12 @@ async fn with_idempotency(
     next: Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
+    let limit = if branding::is_logo_upload(parts.uri.path()) {
+        branding::UPLOAD_BODY_LIMIT
+    } else {
+        crate::BODY_LIMIT
+    };
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
             return ApiError::new(

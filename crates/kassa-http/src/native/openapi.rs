@@ -4,11 +4,11 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, paymentwall, paymob, refunds, webhooks};
+use super::{branding, intents, paymentwall, paymob, refunds, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa native API", description = "Payment intents, refunds, webhook endpoints, events Paymentwall projects, subscriptions and payments, and Paymob profiles. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
+    info(title = "Kassa native API", description = "Payment intents, refunds, webhook endpoints, events Paymentwall projects, subscriptions and payments, Paymob profiles, and the payer pages' branding. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
     paths(
         intents::create, intents::retrieve, intents::list, intents::confirm, intents::capture, intents::cancel,
         refunds::create, refunds::retrieve, refunds::list,
@@ -20,6 +20,7 @@ use super::{intents, paymentwall, paymob, refunds, webhooks};
         paymob::create_profile, paymob::list_profiles, paymob::retrieve_profile, paymob::update_profile,
         paymob::add_integration,
         paymob::update_integration, paymob::sandbox_settle, paymob::advance_clock,
+        branding::retrieve, branding::modify, branding::upload_logo, branding::delete_logo,
     ),
     modifiers(&Bearer, &FormBodies)
 )]
