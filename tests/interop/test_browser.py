@@ -62,7 +62,10 @@ def _wait(driver, condition, what: str):
 def _open_checkout(driver, pi: dict):
     driver.get(pi["checkout_url"])
     _wait(driver, EC.visibility_of_element_located((By.ID, "payment-form")), "the card form")
-    assert driver.find_element(By.ID, "status").text == "requires_payment_method"
+    status = driver.find_element(By.ID, "status")
+    # The machine state is an attribute; the payer reads a label.
+    assert status.get_attribute("data-status") == "requires_payment_method"
+    assert status.text == "Waiting for payment", status.text
 
 
 def _fill_card(driver, number: str, name: str = "Ada Lovelace"):
@@ -96,7 +99,7 @@ const status = document.getElementById("status");
 if (!status) return null;
 const ret = document.getElementById("return");
 return {
-  status: status.textContent,
+  status: status.getAttribute("data-status"),
   href: ret ? ret.href : null,
   noScroll: document.documentElement.scrollWidth <= window.innerWidth,
 };

@@ -2,6 +2,8 @@
 // server checks everything again. This script never sends card data anywhere itself: the form
 // posts to the same origin as it would without it. Formatting, brand marks and the inline
 // checks of the card fields come from the shared /static/kassa-card.js, loaded before this.
+// Words shown while waiting come from the page (data-processing, data-processing-status,
+// data-wait), in the page's language. The intent's machine status is #status's data-status.
 (function () {
   "use strict";
 
@@ -9,6 +11,8 @@
     var pay = document.getElementById("pay");
     var status = document.getElementById("pay-status");
     var payLabel = pay ? pay.textContent : "";
+    var busyLabel = form.getAttribute("data-processing") || "Processing\u2026";
+    var busyStatus = form.getAttribute("data-processing-status") || "Processing your payment\u2026";
     var submitting = false;
 
     form.addEventListener("submit", function (e) {
@@ -22,9 +26,9 @@
       if (pay) {
         pay.disabled = true;
         pay.setAttribute("aria-busy", "true");
-        pay.textContent = "Processing\u2026";
+        pay.textContent = busyLabel;
       }
-      if (status) status.textContent = "Processing your payment\u2026";
+      if (status) status.textContent = busyStatus;
     });
 
     // Coming back with the Back button may restore this page from the cache, button disabled.
@@ -46,6 +50,7 @@
       return b.textContent;
     });
     var sent = false;
+    var wait = form.getAttribute("data-wait") || "Please wait\u2026";
     form.addEventListener("submit", function (e) {
       if (sent) {
         e.preventDefault();
@@ -58,7 +63,7 @@
         buttons.forEach(function (b) {
           b.disabled = true;
         });
-        if (clicked) clicked.textContent = "Please wait\u2026";
+        if (clicked) clicked.textContent = wait;
       }, 0);
     });
     window.addEventListener("pageshow", function (e) {

@@ -23,6 +23,12 @@ fn element_text(html: &str, id: &str) -> Option<String> {
     Some(after[start..].split('<').next()?.trim().to_string())
 }
 
+/// The intent's machine status, kept in `#status`'s `data-status` (the payer reads a label).
+fn data_status(html: &str) -> Option<String> {
+    let at = html.find("id=\"status\" data-status=\"")? + "id=\"status\" data-status=\"".len();
+    Some(html[at..].split('"').next()?.to_string())
+}
+
 struct Browser {
     http: reqwest::Client,
 }
@@ -109,7 +115,8 @@ async fn a_customer_pays_on_the_hosted_page_and_is_sent_back(app: &TestApp) {
     let (status, loc, _) = pay(app, &b, &checkout, "4242 4242 4242 4242").await;
     assert_eq!(status, 303);
     let (_, _, done) = b.get(&absolute(app, &loc)).await;
-    assert_eq!(element_text(&done, "status").as_deref(), Some("succeeded"));
+    assert_eq!(data_status(&done).as_deref(), Some("succeeded"));
+    assert_eq!(element_text(&done, "status").as_deref(), Some("Paid"));
     assert!(
         done.contains("https://shop.example/done?order=7&amp;payment_intent=")
             || done.contains("https://shop.example/done?order=7&payment_intent="),
@@ -175,7 +182,7 @@ async fn a_decline_shows_the_reason_and_another_card_can_be_tried(app: &TestApp)
     );
     let (_, loc, _) = pay(app, &b, &checkout, "5555555555554444").await;
     let (_, _, page) = b.get(&absolute(app, &loc)).await;
-    assert_eq!(element_text(&page, "status").as_deref(), Some("succeeded"));
+    assert_eq!(data_status(&page).as_deref(), Some("succeeded"));
 }
 
 async fn three_d_secure_is_approved_or_failed_on_the_bank_page(app: &TestApp) {
@@ -207,7 +214,7 @@ async fn three_d_secure_is_approved_or_failed_on_the_bank_page(app: &TestApp) {
             .await;
         assert_eq!(got["status"], want, "{card} {action}");
         if want == "succeeded" {
-            assert_eq!(element_text(&page, "status").as_deref(), Some("succeeded"));
+            assert_eq!(data_status(&page).as_deref(), Some("succeeded"));
         } else {
             assert!(
                 element_text(&page, "error").is_some(),

@@ -17,14 +17,18 @@
 //!   field to this checkout (or this 3-D Secure attempt).
 //! - Every response carries a strict Content-Security-Policy (no inline script or style, no third
 //!   party) and `X-Frame-Options: DENY`; bad input gets a 4xx page, never a 500.
+//! - Every page speaks the payer's language ([`Flow`]): a `?lang=` given to the checkout URL is
+//!   carried on every URL of the flow (form action, 3-D Secure page and its answer, refreshes),
+//!   so the language never changes mid-way; without one, each request's `Accept-Language`
+//!   decides. Amounts go through `Lang::money`, declines through `Lang::decline`.
 
 mod csrf;
 pub(crate) mod view;
 
 use askama::Template;
 use axum::extract::rejection::{FormRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
@@ -39,8 +43,9 @@ use kassa_store::{now_ms, IdemBegin};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::lang::{page_lang, Lang};
 use crate::AppState;
-use view::{Body, ChallengePage, CheckoutPage, Done, FieldErrors, FormView, MessagePage};
+use view::{Body, ChallengePage, CheckoutPage, Done, FieldErrors, FormView, LangLink, MessagePage};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -94,20 +99,78 @@ pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response 
 
 // ---- the checkout page ----
 
+/// The language of one page of the flow: `lang` is what the page speaks; `carry` is the explicit
+/// `?lang=` the flow was given (kept on every URL it links to), None when the browser's
+/// `Accept-Language` decides on each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flow {
+    pub(crate) lang: Lang,
+    pub(crate) carry: Option<Lang>,
+}
+
+impl Flow {
+    pub(crate) fn new(headers: &HeaderMap, query: Option<&str>) -> Flow {
+        let carry = query.and_then(lang_param);
+        Flow {
+            lang: page_lang(headers, carry.map(Lang::code)),
+            carry,
+        }
+    }
+
+    /// `?lang=xx` or nothing: for Kassa's own URLs, which have no query of their own.
+    fn q(&self) -> String {
+        self.carry
+            .map(|l| format!("?lang={}", l.code()))
+            .unwrap_or_default()
+    }
+
+    /// `url` with the carried language added to its query (any URL).
+    fn url(&self, url: &str) -> String {
+        with_lang(url, self.carry)
+    }
+}
+
+/// The supported language a query's `lang` names (`ar`, `ar-EG`, `FR`), if any.
+fn lang_param(query: &str) -> Option<Lang> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::from_tag(&v))
+}
+
+/// `url` with `lang=<code>` appended to its query (before any fragment); unchanged without one.
+pub(crate) fn with_lang(url: &str, lang: Option<Lang>) -> String {
+    let Some(l) = lang else {
+        return url.to_string();
+    };
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{sep}lang={}", l.code());
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
 async fn show(
     State(st): State<AppState>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let flow = Flow::new(&headers, query.as_deref());
     let Some(token) = checkout_token(path) else {
-        return not_found();
+        return not_found(flow.lang);
     };
-    let pi = match load_by_token(&st, &token).await {
+    let pi = match load_by_token(&st, &token, flow).await {
         Ok(pi) => pi,
         Err(resp) => return resp,
     };
     let (secret, fresh) = cookie_secret(&headers);
-    let page = checkout_page(&st, &pi, &secret, FormInput::default()).await;
+    let page = checkout_page(&st, &pi, &secret, FormInput::default(), flow).await;
     with_cookie(html(StatusCode::OK, &page), &st, fresh.then_some(&secret))
 }
 
@@ -126,15 +189,20 @@ async fn checkout_page(
     pi: &PaymentIntent,
     secret: &str,
     input: FormInput,
+    flow: Flow,
 ) -> CheckoutPage {
-    let merchant = merchant_name(st, &pi.merchant_id).await;
-    let amount = view::format_amount(pi.amount, pi.currency);
+    let lang = flow.lang;
+    let merchant = merchant_name(st, &pi.merchant_id, lang).await;
+    let amount = lang.money(pi.amount, pi.currency.code());
+    let mut langs = Vec::new();
     let (title, refresh, body) = match pi.status {
         IntentStatus::RequiresPaymentMethod => {
             let decline = if input.errors.any() {
                 None
             } else {
-                pi.last_payment_error.as_ref().map(|e| e.message.clone())
+                pi.last_payment_error
+                    .as_ref()
+                    .map(|e| lang.decline(&e.code, e.decline_code.as_deref(), &e.message))
             };
             let form = FormView {
                 csrf: csrf::form_token(
@@ -148,24 +216,44 @@ async fn checkout_page(
                 name: input.name,
                 decline,
                 errors: input.errors,
+                back_link: pi
+                    .return_url
+                    .as_deref()
+                    .and_then(|u| view::return_link(u, &pi.id, "requires_payment_method")),
             };
-            (format!("Pay {merchant}"), None, Body::Form(form))
+            langs = Lang::ALL
+                .into_iter()
+                .map(|l| LangLink {
+                    href: format!("/checkout/{}?lang={}", pi.checkout_token, l.code()),
+                    code: l.code(),
+                    name: l.native_name(),
+                    current: l == lang,
+                })
+                .collect();
+            (
+                lang.fmt1("checkout.title_pay", "merchant", &merchant),
+                None,
+                Body::Form(form),
+            )
         }
         IntentStatus::RequiresAction => match &pi.next_action {
-            Some(a) => (
-                "Confirm with your bank".to_string(),
-                Some(format!("1;url={}", a.redirect_to_url.url)),
-                Body::Action(a.redirect_to_url.url.clone()),
-            ),
+            Some(a) => {
+                let url = flow.url(&a.redirect_to_url.url);
+                (
+                    lang.text("checkout.confirm_title").to_string(),
+                    Some(format!("1;url={url}")),
+                    Body::Action(url),
+                )
+            }
             // No challenge to go to (should not happen): wait for the state to settle.
             None => (
-                "Processing payment".to_string(),
+                lang.text("checkout.processing_title").to_string(),
                 Some("2".to_string()),
                 Body::Processing,
             ),
         },
         IntentStatus::Processing => (
-            "Processing payment".to_string(),
+            lang.text("checkout.processing_title").to_string(),
             Some("2".to_string()),
             Body::Processing,
         ),
@@ -176,12 +264,12 @@ async fn checkout_page(
                 .as_deref()
                 .and_then(|u| view::return_link(u, &pi.id, "succeeded"));
             let title = if authorized {
-                "Payment authorized"
+                "checkout.authorized_title"
             } else {
-                "Payment successful"
+                "checkout.success_title"
             };
             (
-                title.to_string(),
+                lang.text(title).to_string(),
                 link.as_ref().map(|l| format!("2;url={l}")),
                 Body::Done(Done {
                     authorized,
@@ -194,10 +282,17 @@ async fn checkout_page(
                 .return_url
                 .as_deref()
                 .and_then(|u| view::return_link(u, &pi.id, "failed"));
-            ("Payment canceled".to_string(), None, Body::Canceled(link))
+            (
+                lang.text("checkout.canceled_title").to_string(),
+                None,
+                Body::Canceled(link),
+            )
         }
     };
+    let status = pi.status.as_str();
     CheckoutPage {
+        lang,
+        q: flow.q(),
         title,
         refresh,
         token: pi.checkout_token.clone(),
@@ -205,8 +300,25 @@ async fn checkout_page(
         amount,
         description: pi.description.clone(),
         intent_id: pi.id.clone(),
-        status: pi.status.as_str(),
+        status,
+        status_label: status_label(lang, status),
         body,
+        langs,
+    }
+}
+
+/// What a payer reads for an intent's status: `Waiting for payment`, never
+/// `requires_payment_method` (the machine value stays in `data-status`).
+fn status_label(lang: Lang, status: &str) -> &'static str {
+    match status {
+        "requires_payment_method"
+        | "requires_confirmation"
+        | "requires_action"
+        | "processing"
+        | "requires_capture"
+        | "succeeded"
+        | "canceled" => lang.text(&format!("common.status.{status}")),
+        _ => lang.text("common.status.pending"),
     }
 }
 
@@ -251,39 +363,49 @@ fn checked_form<F: CsrfForm>(
     form: Result<Form<F>, FormRejection>,
     back: &str,
     scope: &str,
+    lang: Lang,
 ) -> Result<(F, String), Response> {
     if is_cross_site(headers) {
-        return Err(forbidden(back));
+        return Err(forbidden(lang, back));
     }
     let Ok(Form(form)) = form else {
-        return Err(bad_request(back));
+        return Err(bad_request(lang, back));
     };
     let cookie = csrf::secret_from_cookies(headers);
     if !csrf::verify(&st.csrf_key, cookie.as_deref(), form.csrf(), scope) {
-        return Err(forbidden(back));
+        return Err(forbidden(lang, back));
     }
     match cookie {
         Some(secret) => Ok((form, secret)),
-        None => Err(forbidden(back)),
+        None => Err(forbidden(lang, back)),
     }
 }
 
 async fn pay(
     State(st): State<AppState>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<PayForm>, FormRejection>,
 ) -> Response {
+    let flow = Flow::new(&headers, query.as_deref());
+    let lang = flow.lang;
     let Some(token) = checkout_token(path) else {
-        return not_found();
+        return not_found(lang);
     };
-    let back = format!("/checkout/{token}");
-    let (form, secret) =
-        match checked_form(&st, &headers, form, &back, &csrf_scope_checkout(&token)) {
-            Ok(ok) => ok,
-            Err(resp) => return resp,
-        };
-    let pi = match load_by_token(&st, &token).await {
+    let back = format!("/checkout/{token}{}", flow.q());
+    let (form, secret) = match checked_form(
+        &st,
+        &headers,
+        form,
+        &back,
+        &csrf_scope_checkout(&token),
+        lang,
+    ) {
+        Ok(ok) => ok,
+        Err(resp) => return resp,
+    };
+    let pi = match load_by_token(&st, &token, flow).await {
         Ok(pi) => pi,
         Err(resp) => return resp,
     };
@@ -292,9 +414,9 @@ async fn pay(
         return see_other(&back);
     }
     if !is_valid_nonce(&form.nonce) {
-        return bad_request(&back);
+        return bad_request(lang, &back);
     }
-    let method = match parse_card(&form, now_ms()) {
+    let method = match parse_card_in(&form, now_ms(), lang) {
         Ok(m) => m,
         Err(errors) => {
             let mut input = kept_fields(&form);
@@ -303,7 +425,7 @@ async fn pay(
                 input.number.clear();
             }
             input.errors = errors;
-            let page = checkout_page(&st, &pi, &secret, input).await;
+            let page = checkout_page(&st, &pi, &secret, input, flow).await;
             return no_store(html(StatusCode::BAD_REQUEST, &page));
         }
     };
@@ -329,7 +451,7 @@ async fn pay(
         Ok(IdemBegin::Proceed) => {}
         // Already submitted (or being submitted right now): show where things stand.
         Ok(_) => return see_other(&back),
-        Err(e) => return internal(&e),
+        Err(e) => return internal(lang, Some(&back), &e),
     }
     let idem = Idem {
         merchant_id: pi.merchant_id.clone(),
@@ -351,7 +473,7 @@ async fn pay(
     let store = &st.svc.store;
     let location = match result {
         Ok(done) => match (&done.status, &done.next_action) {
-            (IntentStatus::RequiresAction, Some(a)) => a.redirect_to_url.url.clone(),
+            (IntentStatus::RequiresAction, Some(a)) => flow.url(&a.redirect_to_url.url),
             _ => back.clone(),
         },
         // A decline: the form again, every field but the CVC kept, with the decline's alert.
@@ -363,9 +485,9 @@ async fn pay(
             {
                 tracing::warn!(error = %e, "could not complete a checkout idempotency key");
             }
-            return match load_by_token(&st, &token).await {
+            return match load_by_token(&st, &token, flow).await {
                 Ok(pi) if pi.status == IntentStatus::RequiresPaymentMethod => {
-                    let page = checkout_page(&st, &pi, &secret, kept).await;
+                    let page = checkout_page(&st, &pi, &secret, kept, flow).await;
                     no_store(html(StatusCode::OK, &page))
                 }
                 _ => see_other(&back),
@@ -379,9 +501,9 @@ async fn pay(
                 tracing::warn!(error = %re, "could not release a checkout idempotency key");
             }
             return match e {
-                ServiceError::NotFound { .. } => not_found(),
-                ServiceError::Invalid { .. } => bad_request(&back),
-                other => internal(&other),
+                ServiceError::NotFound { .. } => not_found(lang),
+                ServiceError::Invalid { .. } => bad_request(lang, &back),
+                other => internal(lang, Some(&back), &other),
             };
         }
     };
@@ -416,47 +538,58 @@ pub(crate) fn is_valid_nonce(n: &str) -> bool {
     (16..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Turns the typed card into a payment method, or says which fields are wrong. Only formats
-/// are judged here (and expiry against the current month); the issuer judges everything else.
+/// [`parse_card_in`] with English messages.
 pub(crate) fn parse_card(form: &PayForm, now: i64) -> Result<PaymentMethodInput, FieldErrors> {
+    parse_card_in(form, now, Lang::En)
+}
+
+/// Turns the typed card into a payment method, or says which fields are wrong, in `lang`. Only
+/// formats are judged here (and expiry against the current month); the issuer judges
+/// everything else.
+pub(crate) fn parse_card_in(
+    form: &PayForm,
+    now: i64,
+    lang: Lang,
+) -> Result<PaymentMethodInput, FieldErrors> {
+    let t = |key: &str| Some(lang.text(key));
     let mut errors = FieldErrors::default();
     let number_text = form.number.trim();
     let number = if number_text.is_empty() {
-        errors.number = Some("Enter your card number.");
+        errors.number = t("card.number_required");
         None
     } else if number_text.len() > 32 {
-        errors.number = Some("This card number is not valid.");
+        errors.number = t("card.number_invalid");
         None
     } else {
         match CardNumber::parse(number_text) {
             Ok(n) => Some(n),
             Err(CardError::FailedLuhn) => {
-                errors.number = Some("This card number is incorrect. Check it and try again.");
+                errors.number = t("card.number_luhn");
                 None
             }
             Err(_) => {
-                errors.number = Some("This card number is not valid.");
+                errors.number = t("card.number_invalid");
                 None
             }
         }
     };
     let exp_text = form.exp.trim();
     let expiry = if exp_text.is_empty() {
-        errors.exp = Some("Enter the expiry date.");
+        errors.exp = t("card.expiry_required");
         None
     } else {
         match Expiry::parse_mm_yy(exp_text) {
             Ok(e) => {
                 let (year, month) = kassa_service::year_month(now);
                 if e.is_expired_at(year, month) {
-                    errors.exp = Some("This card has expired.");
+                    errors.exp = t("card.expiry_past");
                     None
                 } else {
                     Some(e)
                 }
             }
             Err(_) => {
-                errors.exp = Some("Enter the expiry date as MM / YY.");
+                errors.exp = t("card.expiry_format");
                 None
             }
         }
@@ -467,21 +600,19 @@ pub(crate) fn parse_card(form: &PayForm, now: i64) -> Result<PaymentMethodInput,
         None => (3..=4).contains(&cvc.len()) && cvc.bytes().all(|b| b.is_ascii_digit()),
     };
     if cvc.is_empty() {
-        errors.cvc = Some("Enter the security code.");
+        errors.cvc = t("card.cvc_required");
     } else if !cvc_ok {
-        errors.cvc = Some(match &number {
-            Some(n) if n.brand() == kassa_core::card::CardBrand::Amex => {
-                "Enter the 3- or 4-digit security code."
-            }
-            Some(_) => "Enter the 3-digit security code on the back of the card.",
-            None => "Enter the 3- or 4-digit security code.",
+        errors.cvc = t(match &number {
+            Some(n) if n.brand() == kassa_core::card::CardBrand::Amex => "card.cvc_invalid",
+            Some(_) => "checkout.cvc_three",
+            None => "card.cvc_invalid",
         });
     }
     let name = form.name.trim();
     if name.chars().count() > MAX_NAME_CHARS {
-        errors.name = Some("The name is too long.");
+        errors.name = t("card.name_long");
     } else if name.chars().any(char::is_control) {
-        errors.name = Some("The name contains characters that cannot be printed.");
+        errors.name = t("checkout.name_unprintable");
     }
     match (number, expiry) {
         (Some(number), Some(expiry)) if !errors.any() => Ok(PaymentMethodInput::Card {
@@ -499,26 +630,35 @@ pub(crate) fn parse_card(form: &PayForm, now: i64) -> Result<PaymentMethodInput,
 async fn challenge_page(
     State(st): State<AppState>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let flow = Flow::new(&headers, query.as_deref());
+    let lang = flow.lang;
     let Some(attempt_id) = attempt_id(path) else {
-        return not_found();
+        return not_found(lang);
     };
+    let here = format!("/sandbox/3ds/{attempt_id}{}", flow.q());
     let (pi, attempt) = match st.svc.challenge(&attempt_id).await {
         Ok(found) => found,
-        Err(ServiceError::NotFound { .. }) => return not_found(),
-        Err(e) => return internal(&e),
+        Err(ServiceError::NotFound { .. }) => return not_found(lang),
+        Err(e) => return internal(lang, Some(&here), &e),
     };
     if attempt.status != "requires_action" {
-        return see_other(&format!("/checkout/{}", pi.checkout_token));
+        return see_other(&format!("/checkout/{}{}", pi.checkout_token, flow.q()));
     }
     let (secret, fresh) = cookie_secret(&headers);
     let page = ChallengePage {
-        title: "Your bank — simulated 3-D Secure".to_string(),
+        lang,
+        q: flow.q(),
+        title: lang.text("checkout.bank_title").to_string(),
         refresh: None,
-        merchant: merchant_name(&st, &pi.merchant_id).await,
-        amount: view::format_amount(pi.amount, pi.currency),
-        card: view::card_label(attempt.payment_method.as_deref()),
+        merchant: merchant_name(&st, &pi.merchant_id, lang).await,
+        amount: lang.money(pi.amount, pi.currency.code()),
+        card: view::card_label(
+            attempt.payment_method.as_deref(),
+            lang.text("checkout.card_generic"),
+        ),
         csrf: csrf::form_token(&st.csrf_key, &secret, &csrf_scope_3ds(&attempt_id)),
         attempt_id,
     };
@@ -535,33 +675,44 @@ struct ChallengeForm {
 async fn challenge_answer(
     State(st): State<AppState>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<ChallengeForm>, FormRejection>,
 ) -> Response {
+    let flow = Flow::new(&headers, query.as_deref());
+    let lang = flow.lang;
     let Some(attempt_id) = attempt_id(path) else {
-        return not_found();
+        return not_found(lang);
     };
-    let back = format!("/sandbox/3ds/{attempt_id}");
-    let (form, _) = match checked_form(&st, &headers, form, &back, &csrf_scope_3ds(&attempt_id)) {
+    let back = format!("/sandbox/3ds/{attempt_id}{}", flow.q());
+    let (form, _) = match checked_form(
+        &st,
+        &headers,
+        form,
+        &back,
+        &csrf_scope_3ds(&attempt_id),
+        lang,
+    ) {
         Ok(ok) => ok,
         Err(resp) => return resp,
     };
     let approve = match form.action.as_str() {
         "approve" => true,
         "fail" => false,
-        _ => return bad_request(&back),
+        _ => return bad_request(lang, &back),
     };
+    let checkout = |pi: &PaymentIntent| format!("/checkout/{}{}", pi.checkout_token, flow.q());
     match st.svc.complete_challenge(&attempt_id, approve).await {
-        Ok(pi) => see_other(&format!("/checkout/{}", pi.checkout_token)),
-        Err(ServiceError::NotFound { .. }) => not_found(),
+        Ok(pi) => see_other(&checkout(&pi)),
+        Err(ServiceError::NotFound { .. }) => not_found(lang),
         // Answered concurrently (another tab, a double click): show the outcome.
         Err(ServiceError::State(_) | ServiceError::Conflict) => {
             match st.svc.challenge(&attempt_id).await {
-                Ok((pi, _)) => see_other(&format!("/checkout/{}", pi.checkout_token)),
-                Err(e) => internal(&e),
+                Ok((pi, _)) => see_other(&checkout(&pi)),
+                Err(e) => internal(lang, Some(&back), &e),
             }
         }
-        Err(e) => internal(&e),
+        Err(e) => internal(lang, Some(&back), &e),
     }
 }
 
@@ -585,21 +736,25 @@ fn attempt_id(path: Result<Path<String>, PathRejection>) -> Option<String> {
     is_valid_id(&id, prefix::PAYMENT_ATTEMPT).then_some(id)
 }
 
-async fn load_by_token(st: &AppState, token: &str) -> Result<PaymentIntent, Response> {
+async fn load_by_token(st: &AppState, token: &str, flow: Flow) -> Result<PaymentIntent, Response> {
     match st.svc.store.intent_by_checkout_token(token).await {
         Ok(Some(pi)) => Ok(pi),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(internal(&e)),
+        Ok(None) => Err(not_found(flow.lang)),
+        Err(e) => {
+            let here = format!("/checkout/{token}{}", flow.q());
+            Err(internal(flow.lang, Some(&here), &e))
+        }
     }
 }
 
-async fn merchant_name(st: &AppState, merchant_id: &str) -> String {
+async fn merchant_name(st: &AppState, merchant_id: &str, lang: Lang) -> String {
+    let fallback = || lang.text("checkout.merchant_generic").to_string();
     match st.svc.store.merchant(merchant_id).await {
         Ok(Some(m)) => m.name,
-        Ok(None) => "Merchant".to_string(),
+        Ok(None) => fallback(),
         Err(e) => {
             tracing::warn!(error = %e, "could not load the merchant for a checkout page");
-            "Merchant".to_string()
+            fallback()
         }
     }
 }
@@ -632,7 +787,16 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
 
 fn html(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
-        Ok(body) => (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Ok(body) => (
+            status,
+            [
+                (CONTENT_TYPE, "text/html; charset=utf-8"),
+                // Without `?lang=` the words depend on the browser's languages.
+                (VARY, "Accept-Language"),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "checkout template failed to render");
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
@@ -647,64 +811,85 @@ fn see_other(location: &str) -> Response {
             resp.headers_mut().insert(LOCATION, v);
             resp
         }
-        Err(_) => internal(&"redirect target is not a valid header value"),
+        Err(_) => internal(
+            Lang::En,
+            None,
+            &"redirect target is not a valid header value",
+        ),
     }
 }
 
-fn message(status: StatusCode, heading: &str, text: &str, link: Option<(&str, &str)>) -> Response {
+/// A message page: heading and sentence from the `checkout` catalog, and a way forward when
+/// there is one (a link to `href` labelled by the catalog's `link_key`).
+fn message(
+    lang: Lang,
+    status: StatusCode,
+    heading_key: &str,
+    text_key: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
+    let heading = lang.text(heading_key).to_string();
     let page = MessagePage {
-        title: heading.to_string(),
+        lang,
+        title: heading.clone(),
         refresh: None,
-        heading: heading.to_string(),
-        message: text.to_string(),
-        link: link.map(|(href, label)| (href.to_string(), label.to_string())),
+        heading,
+        message: lang.text(text_key).to_string(),
+        link: link.map(|(href, key)| (href.to_string(), lang.text(key).to_string())),
     };
     html(status, &page)
 }
 
-fn not_found() -> Response {
+fn not_found(lang: Lang) -> Response {
     message(
+        lang,
         StatusCode::NOT_FOUND,
-        "Payment page not found",
-        "This payment link is not valid. Check the link you were given, or go back to the shop and start again.",
+        "checkout.not_found_title",
+        "checkout.not_found_text",
         None,
     )
 }
 
-fn forbidden(back: &str) -> Response {
+fn forbidden(lang: Lang, back: &str) -> Response {
     message(
+        lang,
         StatusCode::FORBIDDEN,
-        "This form has expired",
-        "For your security the form could not be accepted. Reload the page and try again; you have not been charged.",
-        Some((back, "Reload the payment page")),
+        "checkout.expired_title",
+        "checkout.expired_text",
+        Some((back, "checkout.reload")),
     )
 }
 
-fn bad_request(back: &str) -> Response {
+fn bad_request(lang: Lang, back: &str) -> Response {
     message(
+        lang,
         StatusCode::BAD_REQUEST,
-        "Something was wrong with the form",
-        "The form arrived incomplete or changed. Go back to the payment page and try again; you have not been charged.",
-        Some((back, "Back to the payment page")),
+        "checkout.bad_form_title",
+        "checkout.bad_form_text",
+        Some((back, "checkout.back_to_form")),
     )
 }
 
-fn internal<E: std::fmt::Display + 'static>(e: &E) -> Response {
+/// A 503 (database unavailable) or 500 page; `retry` is the page to try again, when known.
+fn internal<E: std::fmt::Display + 'static>(lang: Lang, retry: Option<&str>, e: &E) -> Response {
+    let link = retry.map(|href| (href, "common.try_again"));
     if kassa_service::is_unavailable(e) {
         tracing::warn!(error = %e, "checkout: database unavailable");
         return crate::unavailable(message(
+            lang,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again in a moment",
-            "The payment service is briefly unavailable. You have not been charged.",
-            None,
+            "checkout.unavailable_title",
+            "checkout.unavailable_text",
+            link,
         ));
     }
     tracing::error!(error = %e, "checkout request failed");
     message(
+        lang,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "We could not complete this request. Please try again in a moment.",
-        None,
+        "common.something_went_wrong",
+        "checkout.error_text",
+        link,
     )
 }
 
@@ -821,16 +1006,24 @@ mod tests {
     }
 
     fn page(body: Body, status: &'static str, refresh: Option<String>) -> String {
+        page_in(Lang::En, body, status, refresh)
+    }
+
+    fn page_in(lang: Lang, body: Body, status: &'static str, refresh: Option<String>) -> String {
         CheckoutPage {
+            lang,
+            q: String::new(),
             title: "Pay <Shop>".into(),
             refresh,
             token: "cs_abc".into(),
             merchant: "<Shop & Co>".into(),
-            amount: "USD 10.00".into(),
+            amount: lang.money(1000, "USD"),
             description: Some("<b>Tea</b>".into()),
             intent_id: "pi_1".into(),
             status,
+            status_label: status_label(lang, status),
             body,
+            langs: Vec::new(),
         }
         .render()
         .unwrap()
@@ -845,6 +1038,7 @@ mod tests {
             name: "Ada \"Quote\"".into(),
             decline: decline.map(str::to_string),
             errors,
+            back_link: None,
         })
     }
 
@@ -867,7 +1061,11 @@ mod tests {
             "name=\"viewport\"",
             "Test mode",
             "<details",
-            "id=\"status\">requires_payment_method<",
+            "id=\"status\" data-status=\"requires_payment_method\">Waiting for payment<",
+            "dir=\"ltr\"",
+            "<html lang=\"en\" dir=\"ltr\">",
+            "id=\"kassa-card-messages\"",
+            ">Pay $10.00<",
         ] {
             assert!(html.contains(needle), "missing {needle}");
         }
@@ -880,6 +1078,55 @@ mod tests {
         });
         assert!(!handler, "no inline event handlers");
         assert!(!html.contains("id=\"error\""));
+        assert!(!html.contains(">requires_payment_method<"));
+    }
+
+    #[test]
+    fn an_arabic_page_is_right_to_left_with_arabic_words_and_latin_digits() {
+        let html = page_in(
+            Lang::Ar,
+            form_body(None, FieldErrors::default()),
+            "requires_payment_method",
+            None,
+        );
+        assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"));
+        assert!(html.contains(Lang::Ar.text("card.number")));
+        assert!(html.contains(Lang::Ar.text("common.status.requires_payment_method")));
+        assert!(html.contains(&Lang::Ar.fmt1(
+            "common.pay_amount",
+            "amount",
+            &Lang::Ar.money(1000, "USD")
+        )));
+        assert!(!html.contains("Card number"));
+    }
+
+    #[test]
+    fn the_flow_language_comes_from_the_query_and_is_carried_on_urls() {
+        let mut h = HeaderMap::new();
+        h.insert("accept-language", "fr-FR,fr;q=0.9".parse().unwrap());
+        let f = Flow::new(&h, Some("x=1&lang=ar-EG"));
+        assert_eq!((f.lang, f.carry), (Lang::Ar, Some(Lang::Ar)));
+        assert_eq!(f.q(), "?lang=ar");
+        assert_eq!(
+            f.url("http://h/sandbox/3ds/pa_1?a=b#x"),
+            "http://h/sandbox/3ds/pa_1?a=b&lang=ar#x"
+        );
+        let f = Flow::new(&h, Some("lang=xx"));
+        assert_eq!((f.lang, f.carry), (Lang::Fr, None));
+        assert_eq!(f.q(), "");
+        assert_eq!(f.url("/checkout/cs_1"), "/checkout/cs_1");
+        assert_eq!(Flow::new(&HeaderMap::new(), None).lang, Lang::En);
+    }
+
+    #[test]
+    fn field_errors_are_in_the_pages_language() {
+        let e = match parse_card_in(&form("", "13/30", "12", ""), JUNE_2030, Lang::De) {
+            Ok(_) => panic!("expected field errors"),
+            Err(e) => e,
+        };
+        assert_eq!(e.number, Some(Lang::De.text("card.number_required")));
+        assert_eq!(e.exp, Some(Lang::De.text("card.expiry_format")));
+        assert_ne!(e.number, Some("Enter your card number."));
     }
 
     #[test]
@@ -931,7 +1178,7 @@ mod tests {
             Some(format!("2;url={link}")),
         );
         assert!(html.contains("Payment successful"));
-        assert!(html.contains("id=\"status\">succeeded<"));
+        assert!(html.contains("id=\"status\" data-status=\"succeeded\">Paid<"));
         assert!(html.contains("id=\"return\""));
         assert!(html.contains("http-equiv=\"refresh\""));
         assert!(html.contains("redirect_status=succeeded"));
@@ -941,6 +1188,8 @@ mod tests {
     #[test]
     fn the_issuer_page_offers_both_answers() {
         let html = ChallengePage {
+            lang: Lang::En,
+            q: "?lang=en".into(),
             title: "Your bank".into(),
             refresh: None,
             attempt_id: "pa_1".into(),
@@ -953,7 +1202,7 @@ mod tests {
         .unwrap();
         assert!(html.contains("id=\"approve\" name=\"action\" value=\"approve\""));
         assert!(html.contains("id=\"fail\" name=\"action\" value=\"fail\""));
-        assert!(html.contains("action=\"/sandbox/3ds/pa_1\""));
+        assert!(html.contains("action=\"/sandbox/3ds/pa_1?lang=en\""));
         assert!(html.contains("3155"));
     }
 }

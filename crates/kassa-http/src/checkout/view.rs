@@ -4,6 +4,7 @@
 use askama::Template;
 use kassa_core::card::CardBrand;
 use kassa_core::money::{Currency, Money};
+use kassa_i18n::Lang;
 use serde_json::Value;
 
 /// An amount as a customer reads it: currency code, then the decimal amount with exactly the
@@ -46,8 +47,9 @@ pub fn return_link(return_url: &str, intent_id: &str, redirect_status: &str) -> 
     Some(url.into())
 }
 
-/// "Visa •••• 3155" from an attempt's stored payment-method JSON (brand and last 4 only).
-pub fn card_label(payment_method: Option<&str>) -> Option<String> {
+/// "Visa •••• 3155" from an attempt's stored payment-method JSON (brand and last 4 only);
+/// `unknown` names a brand Kassa does not know ("Card" in the page's language).
+pub fn card_label(payment_method: Option<&str>, unknown: &str) -> Option<String> {
     let v: Value = serde_json::from_str(payment_method?).ok()?;
     let last4: String = v
         .get("last4")?
@@ -61,11 +63,12 @@ pub fn card_label(payment_method: Option<&str>) -> Option<String> {
         .cloned()
         .and_then(|b| serde_json::from_value::<CardBrand>(b).ok())
         .map(|b| b.display_name())
-        .unwrap_or("Card");
+        .unwrap_or(unknown);
     Some(format!("{brand} •••• {last4}"))
 }
 
-/// Per-field problems found in a submitted card form.
+/// Per-field problems found in a submitted card form, each a sentence in the language the form
+/// was checked in (see `parse_card_in`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FieldErrors {
     pub number: Option<&'static str>,
@@ -88,9 +91,12 @@ pub struct FormView {
     pub number: String,
     pub exp: String,
     pub name: String,
-    /// The last decline, shown when the customer is back at the form.
+    /// The last decline, in the page's language, shown when the customer is back at the form.
     pub decline: Option<String>,
     pub errors: FieldErrors,
+    /// The merchant's return URL with `redirect_status=requires_payment_method`: leaving does
+    /// not cancel anything, the merchant's return handler retrieves the intent.
+    pub back_link: Option<String>,
 }
 
 pub struct Done {
@@ -110,9 +116,22 @@ pub enum Body {
     Canceled(Option<String>),
 }
 
+/// One entry of the language switcher: `?lang=` link, the language's own name, and whether it
+/// is the page's language.
+pub struct LangLink {
+    pub href: String,
+    pub code: &'static str,
+    pub name: &'static str,
+    pub current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "checkout/page.html")]
 pub struct CheckoutPage {
+    pub lang: Lang,
+    /// `?lang=xx` when the flow carries an explicit language, else empty: appended to every
+    /// URL of the flow so the language never changes mid-way.
+    pub q: String,
     pub title: String,
     /// `<meta http-equiv="refresh">` content, e.g. `2` or `2;url=...`.
     pub refresh: Option<String>,
@@ -121,13 +140,29 @@ pub struct CheckoutPage {
     pub amount: String,
     pub description: Option<String>,
     pub intent_id: String,
+    /// The machine status (`data-status`); the payer reads `status_label`.
     pub status: &'static str,
+    pub status_label: &'static str,
     pub body: Body,
+    /// The language switcher (form page only; empty elsewhere).
+    pub langs: Vec<LangLink>,
+}
+
+impl CheckoutPage {
+    /// The catalog text `key` with this page's `{amount}` and `{merchant}` filled in.
+    pub fn two(&self, key: &str) -> String {
+        self.lang.fmt(
+            key,
+            &[("amount", &self.amount), ("merchant", &self.merchant)],
+        )
+    }
 }
 
 #[derive(Template)]
 #[template(path = "checkout/challenge.html")]
 pub struct ChallengePage {
+    pub lang: Lang,
+    pub q: String,
     pub title: String,
     pub refresh: Option<String>,
     pub attempt_id: String,
@@ -141,6 +176,7 @@ pub struct ChallengePage {
 #[derive(Template)]
 #[template(path = "checkout/message.html")]
 pub struct MessagePage {
+    pub lang: Lang,
     pub title: String,
     pub refresh: Option<String>,
     pub heading: String,
@@ -202,10 +238,10 @@ mod tests {
     #[test]
     fn the_card_label_names_the_brand_and_last_four_only() {
         let pm = r#"{"kind":"card","brand":"visa","bin":"400000","last4":"3155"}"#;
-        assert_eq!(card_label(Some(pm)).unwrap(), "Visa •••• 3155");
+        assert_eq!(card_label(Some(pm), "Card").unwrap(), "Visa •••• 3155");
         let odd = r#"{"brand":"martian","last4":"12<b>34"}"#;
-        assert_eq!(card_label(Some(odd)).unwrap(), "Card •••• 1234");
-        assert_eq!(card_label(None), None);
-        assert_eq!(card_label(Some("not json")), None);
+        assert_eq!(card_label(Some(odd), "Karte").unwrap(), "Karte •••• 1234");
+        assert_eq!(card_label(None, "Card"), None);
+        assert_eq!(card_label(Some("not json"), "Card"), None);
     }
 }
