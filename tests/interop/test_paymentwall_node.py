@@ -170,7 +170,7 @@ def test_node_one_time_link_paid_then_refunded(node_sdk, kassa, pingbacks):
     # Node renders 10 as "10.00" (Python "10.0", PHP "10"): accepted as signed.
     url10 = node_link(kassa, project, "user40012", [{**GOLD, "id": "ten", "amount": 10}], {"ps": "cc"})
     assert "&amount=10.00&" in url10, url10
-    assert "USD 10.00" in page(open_link(url10)).text
+    assert "$10.00" in page(open_link(url10)).text
     # A tampered Node link is refused.
     r = http("GET", url10.replace("&amount=10.00&", "&amount=1.00&"))
     assert r.status == 403 and "not authorized" in r.text, (r.status, r.text[:1000])
@@ -209,7 +209,7 @@ def test_node_trial_link_with_failing_renewals(node_sdk, kassa, pingbacks):
     url = node_link(kassa, project, "user-trial", [TRIAL], {"ps": "cc", "test_mode": "1"})
     assert "ag_trial=1" in url and "post_trial_amount=9.99" in url and "amount=0.99" in url, url
     order = open_link(url)
-    assert "Trial for 7 days, then USD 9.99 every month" in page(order).text
+    assert "Trial for 7 days, then $9.99 every month" in page(order).text
     assert_paid(pay(order, card_fields("4000000000000341")))
     (first,) = pingbacks.wait_for_type(PAYMENT, "node")
     assert (first.get("goodsid"), first.get("slength"), first.get("speriod")) == ("trial301", "7", "day")
@@ -235,7 +235,7 @@ def test_node_cart_link_paid(node_sdk, kassa, pingbacks):
     assert url.startswith(kassa.url("/api/cart?")) and "sign_version=2" in url, url
     result = pay(open_link(url), card_fields())
     payment = assert_paid(result)
-    assert "EUR 11.10" in result.text
+    assert "€11.10" in result.text
 
     (pb,) = pingbacks.wait_for_type(PAYMENT, "node")
     assert (pb.get("goodsid[0]"), pb.get("goodsid[1]")) == ("product301", "product607"), pb

@@ -133,7 +133,7 @@ def test_one_time_product_paid_by_card_then_refunded(kassa, sdk, pingbacks):
 
     shown = page(order)
     assert shown.state == "form" and "pay-form" in shown.parsed.ids, shown.text[:2000]
-    assert "USD 9.99" in shown.text and "Gold Membership" in shown.text
+    assert "$9.99" in shown.text and "Gold Membership" in shown.text
     payment = assert_paid(pay(order, card_fields("4242 4242 4242 4242")))
     ref = payment["id"]
     assert (payment["amount"], payment["currency"], payment["uid"]) == ("9.99", "USD", "user40012"), payment
@@ -261,7 +261,7 @@ def test_trial_then_post_trial_renewal_and_failed_renewals(kassa, sdk, pingbacks
     # A good card: the trial, then the main product a week later.
     order = open_link(trial_link("user-ok"))
     shown = page(order)
-    assert "Trial for 7 days, then USD 9.99 every month" in shown.text, shown.text[:3000]
+    assert "Trial for 7 days, then $9.99 every month" in shown.text, shown.text[:3000]
     assert_paid(pay(order, card_fields("4242 4242 4242 4242")))
     (first,) = pingbacks.wait_for_type(PAYMENT, "trial", uid="user-ok")
     assert (first.get("goodsid"), first.get("slength"), first.get("speriod")) == ("trial301", "7", "day")
@@ -296,7 +296,7 @@ def test_cart_paid_then_refunded(kassa, sdk, pingbacks):
     order = open_link(url)
     result = pay(order, card_fields())
     payment = assert_paid(result)
-    assert "EUR 11.10" in result.text, result.text[:3000]
+    assert "€11.10" in result.text, result.text[:3000]
 
     (pb,) = pingbacks.wait_for_type(PAYMENT, "cart")
     assert pb.get("goodsid[0]") == "product301" and pb.get("goodsid[1]") == "product607", pb

@@ -60,6 +60,39 @@
     }
   }
 
+  // The voucher's reference: Copy puts the digits (no spaces) on the clipboard and says so;
+  // without the clipboard API (or permission) the reference is selected for the payer to copy.
+  var copy = document.getElementById("copy-reference");
+  var reference = document.getElementById("voucher");
+  var status = document.getElementById("copy-status");
+  function announce(text) {
+    if (!status) { return; }
+    status.textContent = "";
+    setTimeout(function () { status.textContent = text; }, 50);
+  }
+  function selectReference() {
+    if (!reference || !window.getSelection) { return; }
+    var range = document.createRange();
+    range.selectNodeContents(reference);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    announce(copy.getAttribute("data-selected") || "");
+  }
+  if (copy && reference) {
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      var value = copy.getAttribute("data-copy") || "";
+      if (navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext !== false) {
+        navigator.clipboard.writeText(value).then(function () {
+          announce(copy.getAttribute("data-copied") || "");
+        }, selectReference);
+      } else {
+        selectReference();
+      }
+    });
+  }
+
   if (state === "processing") {
     setTimeout(function () { window.location.reload(); }, 1500);
   }

@@ -34,8 +34,10 @@ use kassa_store::{now_ms, IdemBegin};
 use serde::Deserialize;
 
 use crate::checkout::{asset, is_valid_nonce, parse_card, PayForm};
+use crate::lang::{page_lang, Lang};
 use crate::AppState;
-use view::{ErrorPage, Kept, Mode, OrderPage};
+use kassa_service::paymentwall::PendingVoucher;
+use view::{field_message, ErrorPage, Kept, Mode, OrderPage};
 
 const CSS: &str = include_str!("../../static/pw.css");
 const JS: &str = include_str!("../../static/pw.js");
@@ -97,38 +99,66 @@ fn page_response(status: StatusCode, page: &impl Template, frame_ancestors: &str
     }
 }
 
-fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
-    let page = ErrorPage {
-        heading: heading.to_string(),
-        message: message.to_string(),
-        diagnosis: None,
-    };
+/// An error page in `lang`: a heading and a message from the catalog (keys), nothing else.
+fn error_page(status: StatusCode, lang: Lang, heading: &str, message: &str) -> Response {
+    error_page_with(
+        status,
+        ErrorPage {
+            lang,
+            heading: lang.text(heading).to_string(),
+            message: lang.text(message).to_string(),
+            detail: None,
+            retry_href: None,
+            diagnosis: None,
+        },
+    )
+}
+
+/// An error page answering one of an order's forms: with a way back to the order's page.
+fn form_error(status: StatusCode, lang: Lang, order_id: &str, message: &str) -> Response {
+    error_page_with(
+        status,
+        ErrorPage {
+            lang,
+            heading: lang.text("pw.error.title").to_string(),
+            message: lang.text(message).to_string(),
+            detail: None,
+            retry_href: Some(format!("/pw/orders/{order_id}")),
+            diagnosis: None,
+        },
+    )
+}
+
+fn error_page_with(status: StatusCode, page: ErrorPage) -> Response {
     // Error pages may be shown inside the merchant's iframe too.
     page_response(status, &page, "*")
 }
 
-fn not_found() -> Response {
+fn not_found(lang: Lang) -> Response {
     error_page(
         StatusCode::NOT_FOUND,
-        "Page not found",
-        "This payment page does not exist or has expired.",
+        lang,
+        "common.page_not_found",
+        "pw.error.not_found",
     )
 }
 
-fn internal<E: std::fmt::Display + 'static>(e: &E) -> Response {
+fn internal<E: std::fmt::Display + 'static>(lang: Lang, e: &E) -> Response {
     if kassa_service::is_unavailable(e) {
         tracing::warn!(error = %e, "payment page: database unavailable");
         return crate::unavailable(error_page(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again in a moment",
-            "The payment service is briefly unavailable. Nothing was charged.",
+            lang,
+            "pw.error.unavailable_title",
+            "pw.error.unavailable",
         ));
     }
     tracing::error!(error = %e, "payment page failed");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The payment page could not be shown. Nothing was charged. Please try again.",
+        lang,
+        "common.something_went_wrong",
+        "pw.error.internal",
     )
 }
 
@@ -139,7 +169,7 @@ fn see_other(location: &str) -> Response {
             r.headers_mut().insert(LOCATION, v);
             r
         }
-        Err(_) => internal(&"redirect target is not a valid header value"),
+        Err(_) => internal(Lang::En, &"redirect target is not a valid header value"),
     }
 }
 
@@ -206,50 +236,78 @@ async fn open_link(
     req: Request,
 ) -> Response {
     let raw = q.unwrap_or_default();
+    // The link's own `lang` speaks even when the link is refused (its signature is not needed
+    // to choose the words of the refusal), else the browser's languages.
+    let lang = page_lang(req.headers(), link_lang(&raw).as_deref());
     if raw.len() > 16 * 1024 {
         return error_page(
             StatusCode::URI_TOO_LONG,
-            "Link too long",
-            "This payment link is too long.",
+            lang,
+            "pw.error.too_long_title",
+            "pw.error.too_long",
         );
     }
     let country = customer_country(&st, &raw, &req);
     match st.svc.pw_open_link(path, &raw, country).await {
         Ok(Ok(order)) => see_other(&format!("/pw/orders/{}", order.id)),
-        Ok(Err(e)) => link_error(&st, e),
-        Err(e) => internal(&e),
+        Ok(Err(e)) => link_error(&st, lang, e),
+        Err(e) => internal(lang, &e),
     }
 }
 
-fn link_error(st: &AppState, e: LinkError) -> Response {
+/// The `lang` parameter of a link's query, whether or not the link is valid.
+fn link_lang(raw_query: &str) -> Option<String> {
+    let params = parse_query(raw_query).ok()?;
+    params
+        .into_iter()
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v)
+}
+
+fn link_error(st: &AppState, lang: Lang, e: LinkError) -> Response {
+    let page = |message: String, detail: Option<String>| ErrorPage {
+        lang,
+        heading: lang.text("pw.error.title").to_string(),
+        message,
+        detail,
+        retry_href: None,
+        diagnosis: None,
+    };
     match e {
-        LinkError::MissingKeyOrUid => error_page(
+        LinkError::MissingKeyOrUid => error_page_with(
             StatusCode::BAD_REQUEST,
-            "Error",
-            "Parameter key or uid is missing (error code 05)",
+            page(lang.text("pw.error.missing_key").to_string(), None),
         ),
         LinkError::NotAuthorized(why) => {
             // Paymentwall's own words first; then, since every Kassa key is a test key, what
             // the developer needs to fix the link (no secret: it is never part of the base).
             tracing::warn!(check = %why.check(), "paymentwall link refused");
-            let page = ErrorPage {
-                heading: "Error".into(),
-                message: "It looks like you're not authorized to view this content. The request signature is wrong or expired.".into(),
-                diagnosis: Some(view::LinkDiagnosis::of(&why)),
-            };
-            page_response(StatusCode::FORBIDDEN, &page, "*")
+            let mut p = page(lang.text("pw.error.not_authorized").to_string(), None);
+            p.diagnosis = Some(view::LinkDiagnosis::of(&why));
+            error_page_with(StatusCode::FORBIDDEN, p)
         }
-        LinkError::WrongPath { api } => error_page(
+        LinkError::WrongPath { api } => error_page_with(
             StatusCode::BAD_REQUEST,
-            "Error",
-            &format!(
-                "This application is using {}. The Widget URL should be different: {}{}",
-                api.display_name(),
-                st.svc.base_url,
-                api.path()
+            page(
+                lang.fmt(
+                    "pw.error.wrong_path",
+                    &[
+                        ("api", api.display_name()),
+                        ("url", &format!("{}{}", st.svc.base_url, api.path())),
+                    ],
+                ),
+                None,
             ),
         ),
-        LinkError::Invalid(m) => error_page(StatusCode::BAD_REQUEST, "Error", &m),
+        LinkError::Invalid(m) => {
+            let detail = (lang != Lang::En).then(|| m.clone());
+            let message = if lang == Lang::En {
+                m
+            } else {
+                lang.text("pw.error.invalid_link").to_string()
+            };
+            error_page_with(StatusCode::BAD_REQUEST, page(message, detail))
+        }
     }
 }
 
@@ -270,15 +328,23 @@ fn order_id(id: &str) -> Option<&str> {
     kassa_core::ids::is_valid_id(id, kassa_service::paymentwall::ORDER_PREFIX).then_some(id)
 }
 
-async fn load(st: &AppState, id: &str) -> Result<OrderView, Response> {
+/// The order, or the page saying why not (in the browser's language: the order's is unknown).
+async fn load(st: &AppState, headers: &HeaderMap, id: &str) -> Result<OrderView, Response> {
+    let lang = page_lang(headers, None);
     let Some(id) = order_id(id) else {
-        return Err(not_found());
+        return Err(not_found(lang));
     };
     match st.svc.pw_order_view(id).await {
         Ok(v) => Ok(v),
-        Err(ServiceError::NotFound { .. }) => Err(not_found()),
-        Err(e) => Err(internal(&e)),
+        Err(ServiceError::NotFound { .. }) => Err(not_found(lang)),
+        Err(e) => Err(internal(lang, &e)),
     }
+}
+
+/// The order's language: the link's `lang`, else the browser's, else English. Every page and
+/// every answer to a form of the order reads it here, so a flow keeps one language.
+fn order_lang(headers: &HeaderMap, view: &OrderView) -> Lang {
+    page_lang(headers, view.lang.as_deref())
 }
 
 #[derive(Deserialize)]
@@ -289,31 +355,35 @@ struct ShowQuery {
 async fn show(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     q: Result<Query<ShowQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let view = match load(&st, &id).await {
+    let view = match load(&st, &headers, &id).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let lang = order_lang(&headers, &view);
     let chosen = q.ok().and_then(|Query(q)| q.ps);
-    render(&st, &view, chosen.as_deref(), StatusCode::OK, None).await
+    render(&st, lang, &view, chosen.as_deref(), StatusCode::OK, None).await
 }
 
 /// Renders the page for the order's current state.
 async fn render(
     st: &AppState,
+    lang: Lang,
     view: &OrderView,
     chosen: Option<&str>,
     status: StatusCode,
     field_error: Option<String>,
 ) -> Response {
-    render_kept(st, view, chosen, status, field_error, Kept::default()).await
+    render_kept(st, lang, view, chosen, status, field_error, Kept::default()).await
 }
 
 /// [`render`], with the fields the payer typed echoed back into the form (after a decline or a
 /// refused field, answering the same POST; never the CVC, and the response is `no-store`).
 async fn render_kept(
     st: &AppState,
+    lang: Lang,
     view: &OrderView,
     chosen: Option<&str>,
     status: StatusCode,
@@ -325,7 +395,7 @@ async fn render_kept(
         IntentStatus::Succeeded => {
             let payment = match st.svc.pw_payment_object(&view.order).await {
                 Ok(p) => p,
-                Err(e) => return internal(&e),
+                Err(e) => return internal(lang, &e),
             };
             Mode::Success {
                 payment: payment.to_string(),
@@ -344,11 +414,11 @@ async fn render_kept(
                 let kind = kassa_processor::challenge_kind(&state).unwrap_or("3ds");
                 Mode::Action {
                     kind: kind.to_string(),
-                    voucher: kassa_processor::voucher_number(&state),
+                    voucher: PendingVoucher::of(&attempt),
                 }
             }
             Ok(_) => Mode::Processing,
-            Err(e) => return internal(&e),
+            Err(e) => return internal(lang, &e),
         },
         IntentStatus::RequiresPaymentMethod => {
             let pick = chosen
@@ -374,12 +444,15 @@ async fn render_kept(
         }
     };
     let decline = match (&mode, &pi.last_payment_error) {
-        (Mode::Form { .. } | Mode::Methods, Some(e)) => Some(e.message.clone()),
+        (Mode::Form { .. } | Mode::Methods, Some(e)) => {
+            Some(lang.decline(&e.code, e.decline_code.as_deref(), &e.message))
+        }
         _ => None,
     };
     let mut page = OrderPage::new(
         st,
         view,
+        lang,
         mode,
         decline.or(field_error),
         form_token(st, &view.order.id),
@@ -419,35 +492,40 @@ struct PwPayForm {
 async fn pay(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     form: Result<Form<PwPayForm>, FormRejection>,
 ) -> Response {
-    let view = match load(&st, &id).await {
+    let view = match load(&st, &headers, &id).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let lang = order_lang(&headers, &view);
     let back = format!("/pw/orders/{}", view.order.id);
     let Ok(Form(form)) = form else {
-        return error_page(
+        return form_error(
             StatusCode::BAD_REQUEST,
-            "Error",
-            "The form could not be read. Please go back and try again.",
+            lang,
+            &view.order.id,
+            "pw.error.form_unreadable",
         );
     };
     if !token_ok(&st, &view.order.id, &form.token) || !is_valid_nonce(&form.nonce) {
-        return error_page(
+        return form_error(
             StatusCode::FORBIDDEN,
-            "Error",
-            "This form has expired. Please go back and try again.",
+            lang,
+            &view.order.id,
+            "pw.error.form_expired",
         );
     }
     if view.intent.status != IntentStatus::RequiresPaymentMethod {
         return see_other(&back);
     }
     let Some(system) = view.methods.iter().find(|m| m.id == form.ps).copied() else {
-        return error_page(
+        return form_error(
             StatusCode::BAD_REQUEST,
-            "Error",
-            "This payment method is not offered for this payment.",
+            lang,
+            &view.order.id,
+            "pw.error.method_not_offered",
         );
     };
     let kept = Kept {
@@ -472,10 +550,12 @@ async fn pay(
                     let msg = [errors.number, errors.exp, errors.cvc, errors.name]
                         .into_iter()
                         .flatten()
+                        .map(|m| field_message(lang, m))
                         .collect::<Vec<_>>()
                         .join(" ");
                     return render_kept(
                         &st,
+                        lang,
                         &view,
                         Some(system.id),
                         StatusCode::BAD_REQUEST,
@@ -514,7 +594,7 @@ async fn pay(
     {
         Ok(IdemBegin::Proceed) => {}
         Ok(_) => return see_other(&back),
-        Err(e) => return internal(&e),
+        Err(e) => return internal(lang, &e),
     }
     let idem = Idem {
         merchant_id: merchant.clone(),
@@ -533,14 +613,15 @@ async fn pay(
                 ServiceError::Invalid { message, .. } => {
                     render(
                         &st,
+                        lang,
                         &view,
                         Some(system.id),
                         StatusCode::BAD_REQUEST,
-                        Some(message),
+                        Some(field_message(lang, &message)),
                     )
                     .await
                 }
-                other => internal(&other),
+                other => internal(lang, &other),
             };
         }
     }
@@ -554,9 +635,18 @@ async fn pay(
     }
     if declined {
         // The form again in answer to this POST, every field but the CVC kept.
-        if let Ok(fresh) = load(&st, &id).await {
+        if let Ok(fresh) = load(&st, &headers, &id).await {
             if fresh.intent.status == IntentStatus::RequiresPaymentMethod {
-                return render_kept(&st, &fresh, Some(system.id), StatusCode::OK, None, kept).await;
+                return render_kept(
+                    &st,
+                    lang,
+                    &fresh,
+                    Some(system.id),
+                    StatusCode::OK,
+                    None,
+                    kept,
+                )
+                .await;
             }
         }
     }
@@ -594,42 +684,58 @@ struct ActionForm {
 async fn action(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let view = match load(&st, &id).await {
+    let view = match load(&st, &headers, &id).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let lang = order_lang(&headers, &view);
     let back = format!("/pw/orders/{}", view.order.id);
     let Ok(Form(form)) = form else {
-        return error_page(
+        return form_error(
             StatusCode::BAD_REQUEST,
-            "Error",
-            "The form could not be read.",
+            lang,
+            &view.order.id,
+            "pw.error.form_unreadable",
         );
     };
     if !token_ok(&st, &view.order.id, &form.token) {
-        return error_page(
+        return form_error(
             StatusCode::FORBIDDEN,
-            "Error",
-            "This form has expired. Please go back and try again.",
+            lang,
+            &view.order.id,
+            "pw.error.form_expired",
         );
     }
     let result = match form.action.as_str() {
         "approve" => ChallengeResult::Approve,
         "fail" => ChallengeResult::Fail,
         "otp" => ChallengeResult::Otp(form.otp.trim().chars().take(12).collect()),
-        _ => return error_page(StatusCode::BAD_REQUEST, "Error", "Unknown action."),
+        _ => {
+            return form_error(
+                StatusCode::BAD_REQUEST,
+                lang,
+                &view.order.id,
+                "pw.error.unknown_action",
+            )
+        }
     };
     let attempt = match st.svc.store.open_attempt(&view.intent.id).await {
         Ok(Some(a)) if a.status == "requires_action" => a,
         Ok(_) => return see_other(&back),
-        Err(e) => return internal(&e),
+        Err(e) => return internal(lang, &e),
+    };
+    // A voucher past its expiry can no longer be paid: the store's answer is "expired".
+    let result = match PendingVoucher::of(&attempt) {
+        Some(v) if v.is_expired_at(now_ms()) => ChallengeResult::Fail,
+        _ => result,
     };
     match st.svc.complete_challenge_with(&attempt.id, result).await {
         Ok(_) | Err(ServiceError::State(_) | ServiceError::Conflict) => {}
-        Err(ServiceError::NotFound { .. }) => return not_found(),
-        Err(e) => return internal(&e),
+        Err(ServiceError::NotFound { .. }) => return not_found(lang),
+        Err(e) => return internal(lang, &e),
     }
     back_to_page(&st, &view, view.order.method.as_deref().unwrap_or("")).await
 }

@@ -9,7 +9,9 @@ mod projects;
 mod subscriptions;
 
 pub use apis::{ApiError, PaymentStatus, TicketOutcome};
-pub use orders::{LinkError, LinkPath, LinkRefusal, OrderView};
+pub use orders::{
+    LinkError, LinkPath, LinkRefusal, OrderView, PendingVoucher, VOUCHER_VALIDITY_MS,
+};
 pub use pingbacks::{datetime_utc, test_pingback, TestPingback};
 pub use product::{ApiType, Product};
 pub use projects::{Project, ProjectInput, ProjectSettings, CUSTOM_MACROS, PROJECT_PREFIX};

@@ -456,3 +456,74 @@ impl Services {
         .await
     }
 }
+
+/// How long a cash voucher can be paid at a store after it is issued: three days, as
+/// Paymentwall's cash partners print on their vouchers.
+pub const VOUCHER_VALIDITY_MS: i64 = 72 * 3600 * 1000;
+
+/// A voucher waiting to be paid in cash: its number and when it stops being payable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingVoucher {
+    /// The reference the payer gives the store (digits only, ungrouped).
+    pub number: String,
+    /// Unix milliseconds after which the store refuses it (the payment then declines with
+    /// `voucher_expired`).
+    pub expires_at: i64,
+}
+
+impl PendingVoucher {
+    /// The voucher of an open attempt, from the processor's challenge: the number the sandbox
+    /// issued and the expiry counted from when the attempt was created. `None` when the
+    /// attempt is not a voucher's.
+    pub fn of(attempt: &kassa_store::PaymentAttempt) -> Option<PendingVoucher> {
+        let state = attempt.challenge_state.as_deref()?;
+        let number = kassa_processor::voucher_number(state)?;
+        Some(PendingVoucher {
+            number,
+            expires_at: attempt.created_at.saturating_add(VOUCHER_VALIDITY_MS),
+        })
+    }
+
+    pub fn is_expired_at(&self, now_ms: i64) -> bool {
+        now_ms >= self.expires_at
+    }
+
+    /// The expiry in UTC as (year, month, day, hour, minute), for a page to write in its
+    /// language.
+    pub fn expires_utc(&self) -> (i64, i64, i64, i64, i64) {
+        let secs = self.expires_at.div_euclid(1000);
+        let (y, m, d) = super::product::civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        (y, m, d, sod / 3600, (sod % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod voucher_tests {
+    use super::*;
+
+    #[test]
+    fn a_voucher_is_payable_for_three_days_from_its_attempt() {
+        let attempt = kassa_store::PaymentAttempt {
+            id: "pa_1".into(),
+            payment_intent_id: "pi_1".into(),
+            status: "requires_action".into(),
+            payment_method: None,
+            processor_ref: None,
+            challenge_state: Some("voucher:123456789012".into()),
+            error: None,
+            // 2024-02-28 23:30 UTC
+            created_at: 1_709_163_000_000,
+            updated_at: 0,
+        };
+        let v = PendingVoucher::of(&attempt).unwrap();
+        assert_eq!(v.number, "123456789012");
+        assert_eq!(v.expires_utc(), (2024, 3, 2, 23, 30));
+        assert!(!v.is_expired_at(v.expires_at - 1) && v.is_expired_at(v.expires_at));
+        let wallet = kassa_store::PaymentAttempt {
+            challenge_state: Some("wallet".into()),
+            ..attempt
+        };
+        assert_eq!(PendingVoucher::of(&wallet), None);
+    }
+}
