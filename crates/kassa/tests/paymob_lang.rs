@@ -169,7 +169,13 @@ async fn a_card_flow_keeps_its_language_to_the_end(app: &TestApp) {
         let money = l.money(amount, "EGP");
         for approve in [true, false] {
             let i = intention(app, &p, amount, &[card_id]).await;
-            let r = pay(app, &key_for(&i, card_id), card("5123456789012346"), Some(l)).await;
+            let r = pay(
+                app,
+                &key_for(&i, card_id),
+                card("5123456789012346"),
+                Some(l),
+            )
+            .await;
             let acs = r["redirect_url"].as_str().unwrap().to_string();
             assert!(acs.contains("/api/acceptance/challenge/"), "{acs}");
             assert_eq!(lang_of(&acs).as_deref(), Some(l.code()), "{acs}");
@@ -299,7 +305,10 @@ async fn pages_follow_accept_language(app: &TestApp) {
     for (url, l) in [
         (format!("{acs}?lang=es"), Lang::Es),
         (format!("{checkout}&lang=ar"), Lang::Ar),
-        (format!("/iframe-card-v2/?publicKey={}&lang=de", p.pk), Lang::De),
+        (
+            format!("/iframe-card-v2/?publicKey={}&lang=de", p.pk),
+            Lang::De,
+        ),
     ] {
         let (_, body) = page(app, &url, Some("fr")).await;
         assert!(body.contains(&html_root(l)), "{url}: {body}");
@@ -352,7 +361,10 @@ async fn a_wallet_flow_keeps_its_language(app: &TestApp) {
         )
         .await;
         if to_merchant {
-            assert!(location.starts_with("https://shop.example/done?"), "{location}");
+            assert!(
+                location.starts_with("https://shop.example/done?"),
+                "{location}"
+            );
             assert_eq!(lang_of(&location), None, "{location}");
         } else {
             assert_eq!(lang_of(&location).as_deref(), Some("ar"), "{location}");
@@ -413,7 +425,10 @@ async fn the_script_table_is_complete_in_every_language(app: &TestApp) {
             }
         }
         if l != Lang::En {
-            assert_ne!(t["text"]["pm"]["result_success"], en["text"]["pm"]["result_success"]);
+            assert_ne!(
+                t["text"]["pm"]["result_success"],
+                en["text"]["pm"]["result_success"]
+            );
         }
         assert_eq!(t["money"]["25050"], l.money(25050, "EGP"), "{t}");
         assert_eq!(t["money"]["100"], l.money(100, "EGP"));

@@ -595,7 +595,6 @@ async fn status_page(
     let pairs = query_pairs(raw.as_deref());
     let explicit = pair(&pairs, "lang").and_then(Lang::from_tag);
     let lang = page_lang(&headers, pair(&pairs, "lang"));
-    let langs = lang_links(&pairs, lang);
     let (status, t, fa) = match st.svc.pm_payment_status(&pairs).await {
         Ok(v) => {
             let (title, text) = match v.status {
@@ -653,9 +652,11 @@ async fn status_page(
                 reference: v.merchant_order_id,
                 card: v.card,
                 rows,
-                retry_url: v.retry_url.map(|u| keep_lang(&st, &u, explicit.or(Some(lang)))),
+                retry_url: v
+                    .retry_url
+                    .map(|u| keep_lang(&st, &u, explicit.or(Some(lang)))),
                 merchant_url: v.merchant_url,
-                langs,
+                langs: lang_links(&pairs, lang),
             };
             (StatusCode::OK, t, v.frame_ancestors)
         }
@@ -675,7 +676,8 @@ async fn status_page(
                 rows: Vec::new(),
                 retry_url: None,
                 merchant_url: None,
-                langs,
+                // Nothing of an unverified query is repeated, not even in the links.
+                langs: lang_links(&[], lang),
             };
             let status = match refusal {
                 StatusRefusal::Unsigned => StatusCode::BAD_REQUEST,
@@ -776,10 +778,7 @@ async fn challenge_page(
                 merchant: v.merchant_name,
                 amount: lang.money(v.amount_cents, &v.currency),
                 method: v.method,
-                action: format!(
-                    "/api/acceptance/challenge/{id}/{sig}?lang={}",
-                    lang.code()
-                ),
+                action: format!("/api/acceptance/challenge/{id}/{sig}?lang={}", lang.code()),
             };
             render(StatusCode::OK, &t, &v.frame_ancestors, "challenge")
         }
@@ -941,11 +940,7 @@ async fn capture(
 
 /// `POST /api/acceptance/payments/pay[?lang=]`: Kassa's pages pass the payer's language, and
 /// the 3-D Secure / wallet / status page the answer sends them to keeps it.
-async fn pay(
-    State(st): State<AppState>,
-    Query(q): Query<LangQuery>,
-    bytes: Bytes,
-) -> Response {
+async fn pay(State(st): State<AppState>, Query(q): Query<LangQuery>, bytes: Bytes) -> Response {
     let body = match body_json(&bytes) {
         Ok(b) => b,
         Err(e) => return with_cors(err(e)),
@@ -954,7 +949,12 @@ async fn pay(
     with_cors(match st.svc.pm_pay(&body).await {
         Ok(mut r) => {
             for k in ["redirect_url", "redirection_url", "iframe_redirection_url"] {
-                if let Some(u) = r.body.get(k).and_then(Value::as_str).filter(|u| !u.is_empty()) {
+                if let Some(u) = r
+                    .body
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .filter(|u| !u.is_empty())
+                {
                     let kept = keep_lang(&st, u, lang);
                     r.body[k] = json!(kept);
                 }
