@@ -269,6 +269,7 @@
       return String(d.currency || "").toUpperCase() + " " + (Number(key) / 100).toFixed(2);
     }
 
+    // `data` is the transaction's `data` (message, txn_response_code).
     _declineText(data) {
       var processor = nonEmptyString(data.message);
       if (this._lang === "en" && processor && processor !== "Declined") return processor;
@@ -564,7 +565,9 @@
       // A refusal or a decline is always said here, in the box the payer is looking at, even when
       // the merchant's afterPaymentComplete also hears about it.
       if (!ok) this._showMessage(this._refusalText(res), "error");
-      else if (data.success !== "true" && data.pending !== "true") this._showMessage(this._declineText(data), "error");
+      else if (data.success !== "true" && data.pending !== "true") {
+        this._showMessage(this._declineText(data.data && typeof data.data === "object" ? data.data : {}), "error");
+      }
       if (typeof this.options.afterPaymentComplete === "function") {
         callBack(this.options.afterPaymentComplete, res);
         return;
