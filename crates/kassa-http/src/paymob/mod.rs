@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+use crate::lang::{page_lang, Lang};
 use crate::AppState;
 
 /// Kassa-origin pages: no inline code; framed only where the profile's `frame_ancestors`
@@ -43,10 +44,7 @@ macro_rules! assets {
 }
 
 assets! {
-    "unified.html" => "text/html; charset=utf-8",
     "unified.js" => "text/javascript; charset=utf-8",
-    "status.js" => "text/javascript; charset=utf-8",
-    "card-frame.html" => "text/html; charset=utf-8",
     "card-frame.js" => "text/javascript; charset=utf-8",
     "common.js" => "text/javascript; charset=utf-8",
     "checkout.css" => "text/css; charset=utf-8",
@@ -79,6 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/iframe-card/", get(card_frame))
         .route("/pixel/main.js", get(pixel_js))
         .route("/pm/assets/{file}", get(pm_asset))
+        .route("/pm/i18n/{lang}", get(i18n_table))
         .route(
             "/api/acceptance/challenge/{id}/{sig}",
             get(challenge_page).post(challenge_answer),
@@ -256,11 +255,163 @@ fn html(status: StatusCode, body: impl IntoResponse, frame_ancestors: &str) -> R
     resp
 }
 
-fn page(name: &str, frame_ancestors: &str) -> Response {
-    match asset_body(name) {
-        Some((_, body)) => html(StatusCode::OK, body, frame_ancestors),
-        None => StatusCode::NOT_FOUND.into_response(),
+/// A rendered page template, or a 500 logged with what failed.
+fn render(status: StatusCode, t: &impl Template, frame_ancestors: &str, what: &str) -> Response {
+    match t.render() {
+        Ok(body) => html(status, body, frame_ancestors),
+        Err(e) => {
+            tracing::error!(error = %e, page = what, "page failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
+}
+
+// ---- languages ----
+
+/// The decoded pairs of a query string, in order.
+fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The faces whose words the Paymob pages' scripts use.
+const SCRIPT_FACES: [&str; 4] = ["pm", "card", "decline", "common"];
+
+/// The word table the pages' scripts read (inline as `<script type="application/json">` and
+/// from `/pm/i18n/{lang}`): `{"lang","dir","text":{"pm":{…},"card":{…},…}}`, plus `money`
+/// when asked for. Only `Lang::json` output and escaped strings: safe inside a script element.
+fn script_table(lang: Lang, money: Option<&str>) -> String {
+    let mut out = format!(
+        "{{\"lang\":\"{}\",\"dir\":\"{}\",\"text\":{{",
+        lang.code(),
+        lang.dir()
+    );
+    for (i, face) in SCRIPT_FACES.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("\"{face}\":{}", lang.json(face)));
+    }
+    out.push('}');
+    if let Some(m) = money {
+        out.push_str(",\"money\":");
+        out.push_str(m);
+    }
+    out.push('}');
+    out
+}
+
+/// JSON text with `<`, `>` and `&` escaped (they only occur inside strings), so it can sit
+/// inside a script element.
+fn script_safe(json: &Value) -> String {
+    json.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// One entry of a page's language switcher: the same address in another language.
+struct LangLink {
+    code: &'static str,
+    name: &'static str,
+    href: String,
+    current: bool,
+}
+
+fn lang_links(pairs: &[(String, String)], current: Lang) -> Vec<LangLink> {
+    Lang::ALL
+        .into_iter()
+        .map(|l| {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in pairs.iter().filter(|(k, _)| k != "lang") {
+                q.append_pair(k, v);
+            }
+            q.append_pair("lang", l.code());
+            LangLink {
+                code: l.code(),
+                name: l.native_name(),
+                href: format!("?{}", q.finish()),
+                current: l == current,
+            }
+        })
+        .collect()
+}
+
+/// `url` with `lang=` set when it is one of Kassa's own payer pages (3-D Secure / wallet,
+/// payment status, checkout), so a flow keeps its language from page to page; a merchant's
+/// URL is left as it is.
+fn keep_lang(st: &AppState, url: &str, lang: Option<Lang>) -> String {
+    let Some(lang) = lang else {
+        return url.to_string();
+    };
+    let base = &st.svc.base_url;
+    let own = ["/api/acceptance/challenge/", "/unifiedcheckout/"]
+        .iter()
+        .any(|p| url.starts_with(&format!("{base}{p}")))
+        || url.starts_with(&format!("{base}/unifiedcheckout/payment-status"));
+    if !own {
+        return url.to_string();
+    }
+    let Ok(mut u) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut q = u.query_pairs_mut();
+        q.clear();
+        for (k, v) in &kept {
+            q.append_pair(k, v);
+        }
+        q.append_pair("lang", lang.code());
+    }
+    u.to_string()
+}
+
+/// `GET /pm/i18n/{lang}?currency=EGP&minor=25000&minor=…`: the word table of a language for
+/// the pages' scripts and Pixel (on the merchant's page, hence CORS), with the amounts asked
+/// for written the way that language writes money (`money`: minor units → text), so every
+/// page shows one payment's amount the same way.
+async fn i18n_table(Path(lang): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let lang_code = lang.trim_end_matches(".json");
+    let Some(lang) = Lang::from_tag(lang_code) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let pairs = query_pairs(raw.as_deref());
+    let currency = pair(&pairs, "currency")
+        .map(str::trim)
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase);
+    let mut money = serde_json::Map::new();
+    if let Some(cur) = &currency {
+        for v in pairs.iter().filter(|(k, _)| k == "minor").take(100) {
+            if let Ok(n) = v.1.trim().parse::<i64>() {
+                money.insert(n.to_string(), json!(lang.money(n, cur)));
+            }
+        }
+    }
+    let body = script_table(lang, Some(&script_safe(&Value::Object(money))));
+    with_cors(
+        (
+            [
+                (CONTENT_TYPE, "application/json; charset=utf-8"),
+                (CACHE_CONTROL, "public, max-age=300"),
+            ],
+            body,
+        )
+            .into_response(),
+    )
 }
 
 fn id_of(raw: &str) -> Option<i64> {
@@ -326,47 +477,82 @@ async fn intention_element(
 
 // ---- pages ----
 
-/// `?publicKey=&clientSecret=`: framed where the intention's profile allows.
-async fn unified_page(
-    State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let fa = st
-        .svc
-        .pm_checkout_framing(
-            q.get("publicKey").map(String::as_str),
-            q.get("clientSecret").map(String::as_str),
-        )
-        .await;
-    page("unified.html", &fa)
+/// Unified Checkout (and the legacy iframe page): the words of the page's language rendered
+/// in, and the scripts' word table inline.
+#[derive(Template)]
+#[template(path = "pm/unified.html")]
+struct UnifiedTemplate {
+    lang: Lang,
+    table: String,
+    langs: Vec<LangLink>,
 }
 
-/// Pixel's card frame (`?publicKey=`): framed by the merchant pages the profile allows.
-async fn card_frame(
+fn unified(headers: &HeaderMap, pairs: &[(String, String)], fa: &str) -> Response {
+    let lang = page_lang(headers, pair(pairs, "lang"));
+    let t = UnifiedTemplate {
+        lang,
+        table: script_table(lang, None),
+        langs: lang_links(pairs, lang),
+    };
+    render(StatusCode::OK, &t, fa, "unified checkout")
+}
+
+/// `?publicKey=&clientSecret=[&lang=]`: framed where the intention's profile allows.
+async fn unified_page(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
 ) -> Response {
+    let pairs = query_pairs(raw.as_deref());
     let fa = st
         .svc
-        .pm_card_frame_framing(q.get("publicKey").map(String::as_str))
+        .pm_checkout_framing(pair(&pairs, "publicKey"), pair(&pairs, "clientSecret"))
         .await;
-    page("card-frame.html", &fa)
+    unified(&headers, &pairs, &fa)
+}
+
+#[derive(Template)]
+#[template(path = "pm/card_frame.html")]
+struct CardFrameTemplate {
+    lang: Lang,
+    table: String,
+}
+
+/// Pixel's card frame (`?publicKey=[&lang=]`): framed by the merchant pages the profile allows.
+async fn card_frame(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let pairs = query_pairs(raw.as_deref());
+    let fa = st
+        .svc
+        .pm_card_frame_framing(pair(&pairs, "publicKey"))
+        .await;
+    let lang = page_lang(&headers, pair(&pairs, "lang"));
+    let t = CardFrameTemplate {
+        lang,
+        table: script_table(lang, None),
+    };
+    render(StatusCode::OK, &t, &fa, "card frame")
 }
 
 async fn iframe_page(
     State(st): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<TokenQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
     let Some(id) = id_of(&id) else {
         return not_found();
     };
+    let pairs = query_pairs(raw.as_deref());
     match st
         .svc
-        .pm_iframe_framing(id, q.payment_token.as_deref())
+        .pm_iframe_framing(id, pair(&pairs, "payment_token"))
         .await
     {
-        Ok(Some(fa)) => page("unified.html", &fa),
+        Ok(Some(fa)) => unified(&headers, &pairs, &fa),
         Ok(None) => not_found(),
         Err(e) => err(e),
     }
@@ -375,10 +561,12 @@ async fn iframe_page(
 #[derive(Template)]
 #[template(path = "pm/status.html")]
 struct StatusTemplate {
+    lang: Lang,
     /// `success`, `pending`, `declined` or `unverified`.
     status: &'static str,
     title: &'static str,
     text: &'static str,
+    /// The decline reason in the page's language (empty on success).
     message: String,
     amount_cents: String,
     currency: String,
@@ -386,63 +574,77 @@ struct StatusTemplate {
     order: String,
     reference: String,
     card: String,
-    /// The English rows; the script shows them in the page's language.
-    rows: Vec<(&'static str, String)>,
+    /// (label, value, left-to-right): numbers and references read left to right everywhere.
+    rows: Vec<(&'static str, String, bool)>,
+    /// "Try again": the same checkout while the intention can be paid.
+    retry_url: Option<String>,
+    /// "Return to the store": the intention's redirection URL.
+    merchant_url: Option<String>,
+    langs: Vec<LangLink>,
 }
 
 /// Kassa's own payment status page (the redirect when no response callback URL is set). It
 /// shows a result only when the query is signed with the transaction's profile's HMAC secret;
 /// anything else is "we could not verify this payment result" (400 unsigned, 403 forged).
-async fn status_page(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Response {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+/// Written in the flow's language (`lang=`, else Accept-Language).
+async fn status_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let pairs = query_pairs(raw.as_deref());
+    let explicit = pair(&pairs, "lang").and_then(Lang::from_tag);
+    let lang = page_lang(&headers, pair(&pairs, "lang"));
     let (status, t, fa) = match st.svc.pm_payment_status(&pairs).await {
         Ok(v) => {
             let (title, text) = match v.status {
-                "success" => (
-                    "Payment successful",
-                    "Thank you. Your payment has been received.",
-                ),
-                "pending" => (
-                    "Payment pending",
-                    "Your payment is being processed. The merchant will confirm it shortly.",
-                ),
-                _ => (
-                    "Payment declined",
-                    "The payment was not completed. You can try again or use another payment method.",
-                ),
+                "success" => ("pm.result_success", "pm.success_default"),
+                "pending" => ("pm.result_pending", "pm.pending_default"),
+                _ => ("pm.result_declined", "pm.declined_default"),
             };
             let amount = v
                 .amount_cents
-                .map(|a| {
-                    format!(
-                        "{} {}",
-                        v.currency,
-                        kassa_paymob::money::format_minor(a, &v.currency)
-                    )
-                })
+                .map(|a| lang.money(a, &v.currency))
                 .unwrap_or_default();
+            let state = match v.status {
+                "success" => lang.text("common.status.succeeded"),
+                "pending" => lang.text("common.status.pending"),
+                _ => lang.text("common.status.failed"),
+            };
             let rows = [
-                ("Amount", amount),
-                ("Transaction ID", v.transaction_id.to_string()),
-                ("Order", v.order_id.clone()),
-                ("Merchant reference", v.merchant_order_id.clone()),
-                ("Card", v.card.clone()),
+                (lang.text("pm.status_state"), state.to_string(), false),
+                (lang.text("pm.status_amount"), amount, false),
+                (
+                    lang.text("pm.status_transaction"),
+                    v.transaction_id.to_string(),
+                    true,
+                ),
+                (lang.text("pm.status_order"), v.order_id.clone(), true),
+                (
+                    lang.text("pm.status_reference"),
+                    v.merchant_order_id.clone(),
+                    true,
+                ),
+                (lang.text("pm.status_card"), v.card.clone(), true),
             ]
             .into_iter()
-            .filter(|(_, value)| !value.trim().is_empty())
+            .filter(|(_, value, _)| !value.trim().is_empty())
             .collect();
-            let t = StatusTemplate {
-                status: v.status,
-                title,
-                text,
-                message: if v.status == "success" {
-                    String::new()
-                } else {
-                    v.message
+            let message = match v.status {
+                "success" => String::new(),
+                "pending" => v.message.clone(),
+                _ => match v.decline_code.as_deref() {
+                    Some(code) => lang.decline(code, v.decline_subcode.as_deref(), &v.message),
+                    None if lang == Lang::En => v.message.clone(),
+                    None => String::new(),
                 },
+            };
+            let t = StatusTemplate {
+                lang,
+                status: v.status,
+                title: lang.text(title),
+                text: lang.text(text),
+                message,
                 amount_cents: v.amount_cents.map(|a| a.to_string()).unwrap_or_default(),
                 currency: v.currency,
                 transaction: v.transaction_id.to_string(),
@@ -450,15 +652,20 @@ async fn status_page(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Res
                 reference: v.merchant_order_id,
                 card: v.card,
                 rows,
+                retry_url: v
+                    .retry_url
+                    .map(|u| keep_lang(&st, &u, explicit.or(Some(lang)))),
+                merchant_url: v.merchant_url,
+                langs: lang_links(&pairs, lang),
             };
             (StatusCode::OK, t, v.frame_ancestors)
         }
         Err(refusal) => {
             let t = StatusTemplate {
+                lang,
                 status: "unverified",
-                title: "We could not verify this payment result",
-                text: "This page cannot confirm the payment. Check your order with the merchant, \
-                       or your card or wallet statement.",
+                title: lang.text("pm.result_unverified"),
+                text: lang.text("pm.unverified_default"),
                 message: String::new(),
                 amount_cents: String::new(),
                 currency: String::new(),
@@ -467,6 +674,10 @@ async fn status_page(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Res
                 reference: String::new(),
                 card: String::new(),
                 rows: Vec::new(),
+                retry_url: None,
+                merchant_url: None,
+                // Nothing of an unverified query is repeated, not even in the links.
+                langs: lang_links(&[], lang),
             };
             let status = match refusal {
                 StatusRefusal::Unsigned => StatusCode::BAD_REQUEST,
@@ -475,13 +686,7 @@ async fn status_page(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Res
             (status, t, NO_FRAMING.to_string())
         }
     };
-    match t.render() {
-        Ok(body) => html(status, body, &fa),
-        Err(e) => {
-            tracing::error!(error = %e, "status page failed to render");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+    render(status, &t, &fa, "payment status")
 }
 
 #[derive(Deserialize)]
@@ -536,8 +741,7 @@ async fn pm_asset(Path(file): Path<String>) -> Response {
 #[derive(Template)]
 #[template(path = "pm/challenge.html")]
 struct ChallengeTemplate {
-    title: String,
-    refresh: Option<u32>,
+    lang: Lang,
     wallet: bool,
     merchant: String,
     amount: String,
@@ -545,38 +749,38 @@ struct ChallengeTemplate {
     action: String,
 }
 
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The 3-D Secure or wallet page, in the flow's language (`?lang=`, else Accept-Language); its
+/// answer and every redirect from it keep that language.
 async fn challenge_page(
     State(st): State<AppState>,
+    headers: HeaderMap,
     Path((id, sig)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
 ) -> Response {
     let Some(id) = id_of(&id) else {
         return not_found();
     };
+    let explicit = q.lang.as_deref().and_then(Lang::from_tag);
+    let lang = page_lang(&headers, q.lang.as_deref());
     match st.svc.pm_challenge_view(id, &sig).await {
         Ok(v) => {
             if let Some(url) = v.done_url {
-                return Redirect::to(&url).into_response();
+                return Redirect::to(&keep_lang(&st, &url, explicit)).into_response();
             }
             let t = ChallengeTemplate {
-                title: if v.kind == "wallet" {
-                    "Confirm the wallet payment".into()
-                } else {
-                    "3-D Secure".into()
-                },
-                refresh: None,
+                lang,
                 wallet: v.kind == "wallet",
                 merchant: v.merchant_name,
-                amount: format!("{} {}", v.amount, v.currency),
+                amount: lang.money(v.amount_cents, &v.currency),
                 method: v.method,
-                action: format!("/api/acceptance/challenge/{id}/{sig}"),
+                action: format!("/api/acceptance/challenge/{id}/{sig}?lang={}", lang.code()),
             };
-            match t.render() {
-                Ok(body) => html(StatusCode::OK, body, &v.frame_ancestors),
-                Err(e) => {
-                    tracing::error!(error = %e, "challenge page failed to render");
-                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
-                }
-            }
+            render(StatusCode::OK, &t, &v.frame_ancestors, "challenge")
         }
         Err(e) => err(e),
     }
@@ -595,8 +799,10 @@ const WALLET_MPIN: &str = "123456";
 async fn challenge_answer(
     State(st): State<AppState>,
     Path((id, sig)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
     Form(f): Form<ChallengeForm>,
 ) -> Response {
+    let lang = q.lang.as_deref().and_then(Lang::from_tag);
     let Some(id) = id_of(&id) else {
         return not_found();
     };
@@ -606,7 +812,7 @@ async fn challenge_answer(
     }
     let otp = f.otp.map(|o| o.trim().to_string());
     match st.svc.pm_answer_challenge(id, &sig, approve, otp).await {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok(url) => Redirect::to(&keep_lang(&st, &url, lang)).into_response(),
         Err(e) => err(e),
     }
 }
@@ -732,16 +938,32 @@ async fn capture(
     )
 }
 
-async fn pay(State(st): State<AppState>, bytes: Bytes) -> Response {
+/// `POST /api/acceptance/payments/pay[?lang=]`: Kassa's pages pass the payer's language, and
+/// the 3-D Secure / wallet / status page the answer sends them to keeps it.
+async fn pay(State(st): State<AppState>, Query(q): Query<LangQuery>, bytes: Bytes) -> Response {
     let body = match body_json(&bytes) {
         Ok(b) => b,
         Err(e) => return with_cors(err(e)),
     };
+    let lang = q.lang.as_deref().and_then(Lang::from_tag);
     with_cors(match st.svc.pm_pay(&body).await {
-        Ok(r) => ok(
-            StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),
-            r.body,
-        ),
+        Ok(mut r) => {
+            for k in ["redirect_url", "redirection_url", "iframe_redirection_url"] {
+                if let Some(u) = r
+                    .body
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .filter(|u| !u.is_empty())
+                {
+                    let kept = keep_lang(&st, u, lang);
+                    r.body[k] = json!(kept);
+                }
+            }
+            ok(
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),
+                r.body,
+            )
+        }
         Err(e) => err(e),
     })
 }

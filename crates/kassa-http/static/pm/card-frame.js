@@ -192,8 +192,14 @@
     options.forceSaveCard = o.forceSaveCard === true;
     options.hideIcons = styling.HideCardIcons === true;
     var dir = styling.Direction === "rtl" || styling.Direction === "ltr" ? styling.Direction : "";
-    // setLang rewrites the default texts, so the merchant's own texts go on after it.
-    K.setLang(K.normalizeLang(o.lang) || K.lang(), dir);
+    // Pixel's language (the merchant page's, or its own option): this frame was opened in it,
+    // and follows if it changes. Applying the words rewrites the default texts, so the
+    // merchant's own texts go on after it.
+    var code = typeof o.lang === "string" && /^(en|ar|fr|de|es|tr)$/.test(o.lang) ? o.lang : K.lang();
+    K.use(code, "", [], dir).then(finishStyles, finishStyles);
+  }
+
+  function finishStyles() {
     applyStyling();
     nameField.hidden = options.hideCardHolderName;
     saveField.hidden = !(options.showSaveCard || options.forceSaveCard);
@@ -222,7 +228,8 @@
     };
     var res;
     try {
-      var response = await fetch("/api/acceptance/payments/pay", {
+      // Pixel follows a 3-D Secure redirect; the page there keeps this language.
+      var response = await fetch("/api/acceptance/payments/pay?lang=" + encodeURIComponent(K.lang()), {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         credentials: "same-origin",
@@ -272,7 +279,6 @@
     e.preventDefault();
   });
 
-  K.setLang(K.detectLang());
   lastHeight = Math.ceil(document.documentElement.getBoundingClientRect().height);
   post({ type: "isIframeLoaded", iframeCardHight: lastHeight });
   report();

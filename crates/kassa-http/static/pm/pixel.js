@@ -11,7 +11,6 @@
 
   var SCRIPT_PATH = /\/pixel\/main\.js(?:[?#].*)?$/;
   var COUNTRIES = ["egy", "are", "pak", "omn", "sau"];
-  var THREE_DECIMALS = ["OMR", "KWD", "BHD", "JOD", "IQD", "LYD", "TND"];
   var ERROR_KEYS = ["cardNumber", "cardHolderName", "expiryDate", "cvv"];
   var LOAD_ERROR = "Something went wrong while retrieving payment data.";
   var NO_METHODS = "No Payment Methods Available";
@@ -38,40 +37,22 @@
 
   var ORIGIN = scriptOrigin();
 
-  var STRINGS = {
-    en: {
-      loading: "Loading payment options\u2026",
-      load_error: LOAD_ERROR,
-      no_methods: "No payment methods are available for this payment.",
-      methods: "Payment method",
-      card: "Card",
-      installments: "Installments",
-      frame_title: "Card details",
-      pay: "Pay {amount}",
-      secured: "Secured by Kassa",
-      network: "We could not reach the payment server. Check your connection and try again.",
-      failed: "The payment could not be completed. Please try again.",
-      declined: "The payment was declined. Please check your card details or use another card.",
-      success: "Payment successful."
-    },
-    ar: {
-      loading: "جارٍ تحميل طرق الدفع\u2026",
-      load_error: "حدث خطأ أثناء تحميل بيانات الدفع.",
-      no_methods: "لا توجد طرق دفع متاحة لهذه العملية.",
-      methods: "طريقة الدفع",
-      card: "بطاقة",
-      installments: "التقسيط",
-      frame_title: "بيانات البطاقة",
-      pay: "ادفع {amount}",
-      secured: "مؤمَّن بواسطة Kassa",
-      network: "تعذّر الاتصال بخادم الدفع. تحقق من اتصالك بالإنترنت وحاول مرة أخرى.",
-      failed: "تعذّر إتمام الدفع. يرجى المحاولة مرة أخرى.",
-      declined: "تم رفض الدفع. تحقق من بيانات البطاقة أو استخدم بطاقة أخرى.",
-      success: "تم الدفع بنجاح."
-    }
+  // Pixel's words come from the Kassa server's catalogs (/pm/i18n/{lang}, the same the card
+  // frame and Unified Checkout use), in one of the languages it speaks.
+  var LANGS = ["en", "ar", "fr", "de", "es", "tr"];
+
+  // A decline the payer can read, by the transaction's response code (decline catalog keys).
+  var DECLINES = {
+    INSUFFICIENT_FUNDS: "insufficient_funds",
+    EXPIRED_CARD: "expired_card",
+    INVALID_CVV: "incorrect_cvc",
+    INVALID_CARD: "incorrect_number",
+    AUTHENTICATION_FAILED: "authentication_failed",
+    BLOCKED: "card_declined",
+    DECLINED: "card_declined"
   };
 
-  var METHOD_LABELS = { card: "card", "card-auth": "card", "card-installment": "installments" };
+  var METHOD_LABELS = { card: "pm.method_card", "card-auth": "pm.method_card", "card-installment": "pm.installments" };
 
   var CSS = [
     ":host{all:initial;display:block}",
@@ -125,16 +106,15 @@
     return typeof key === "string" ? key.split("_")[0].toLowerCase() : "";
   }
 
-  function formatAmount(minor, currency, lang) {
-    var code = String(currency || "").toUpperCase();
-    var decimals = THREE_DECIMALS.indexOf(code) >= 0 ? 3 : 2;
-    var n = Math.round(Number(minor) || 0);
-    var digits = String(Math.abs(n));
-    while (digits.length <= decimals) digits = "0" + digits;
-    var major = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    var number = (n < 0 ? "-" : "") + major + "." + digits.slice(digits.length - decimals);
-    if (!code) return number;
-    return lang === "ar" ? number + "\u00a0" + code : code + "\u00a0" + number;
+  // The page's language: Pixel's own `lang` option, else the merchant page's <html lang>, else
+  // English; only its primary subtag counts (ar-EG → ar).
+  function pickLang(option) {
+    var tags = [option, document.documentElement.lang];
+    for (var i = 0; i < tags.length; i++) {
+      var primary = String(tags[i] || "").trim().toLowerCase().split(/[-_]/)[0];
+      if (LANGS.indexOf(primary) >= 0) return primary;
+    }
+    return "en";
   }
 
   function nonEmptyString(v) {
@@ -222,7 +202,9 @@
       this.options = o;
       this.elementId = o.elementId;
       var style = o.customStyle && typeof o.customStyle === "object" ? o.customStyle : {};
-      this._lang = /^ar\b/i.test(document.documentElement.lang || "") ? "ar" : "en";
+      this._lang = pickLang(o.lang || o.language);
+      this._text = {};
+      this._money = {};
       this._dir = style.Direction === "rtl" || style.Direction === "ltr" ? style.Direction : this._lang === "ar" ? "rtl" : "ltr";
       this._data = null;
       this._methods = [];
@@ -248,9 +230,51 @@
       });
     }
 
+    // `face.key` in Pixel's language; before the words arrive (or if they cannot), nothing, but
+    // for the load error, Paymob's own English sentence.
     t(key, vars) {
-      var s = STRINGS[this._lang][key];
+      var dot = key.indexOf(".");
+      var face = this._text[key.slice(0, dot)] || {};
+      var s = typeof face[key.slice(dot + 1)] === "string" ? face[key.slice(dot + 1)] : "";
+      if (!s && key === "pm.load_error") s = LOAD_ERROR;
       return vars ? s.replace(/\{(\w+)\}/g, function (w, k) { return k in vars ? String(vars[k]) : w; }) : s;
+    }
+
+    // The words of Pixel's language and, given a currency, these amounts as that language writes
+    // money (the server's CLDR formatting, the same on every Kassa page). Never throws.
+    async _fetchWords(currency, minors) {
+      var q = new URLSearchParams();
+      if (currency) {
+        q.set("currency", currency);
+        minors.forEach(function (m) { q.append("minor", String(Math.round(Number(m) || 0))); });
+      }
+      try {
+        var res = await fetch(ORIGIN + "/pm/i18n/" + this._lang + (currency ? "?" + q : ""), {
+          headers: { Accept: "application/json" },
+          credentials: "omit"
+        });
+        if (!res.ok) return;
+        var got = await res.json();
+        if (got && got.text) this._text = got.text;
+        if (got && got.money) Object.assign(this._money, got.money);
+      } catch (e) {
+        // Unreachable: the bare figures and whatever words arrived.
+      }
+    }
+
+    _amount() {
+      var d = (this._data && this._data.intention_detail) || {};
+      var key = String(Math.round(Number(d.amount) || 0));
+      if (this._money[key] !== undefined) return this._money[key];
+      return String(d.currency || "").toUpperCase() + " " + (Number(key) / 100).toFixed(2);
+    }
+
+    // `data` is the transaction's `data` (message, txn_response_code).
+    _declineText(data) {
+      var processor = nonEmptyString(data.message);
+      if (this._lang === "en" && processor && processor !== "Declined") return processor;
+      var code = DECLINES[String(data.txn_response_code || "").toUpperCase()];
+      return (code && this.t("decline." + code)) || this.t("pm.declined_card");
     }
 
     destroy() {
@@ -275,14 +299,29 @@
         var value = cssValue(style[key], HOST_STYLE_VARS[key][1]);
         if (value) box.style.setProperty(HOST_STYLE_VARS[key][0], value);
       });
-      this._status = node("p", "kp-status", this.t("loading"));
+      this._status = node("p", "kp-status", "");
       this._status.setAttribute("role", "status");
       this._box.appendChild(this._status);
       root.appendChild(this._box);
     }
 
     async _load() {
-      var data = await this._fetchIntention();
+      var words = this._fetchWords("", []).then(
+        function () {
+          if (!this._data && !this._status.textContent) this._status.textContent = this.t("pm.loading_methods");
+        }.bind(this)
+      );
+      var data;
+      try {
+        data = await this._fetchIntention();
+      } catch (e) {
+        await words;
+        this._showError(this._loadError || this.t("pm.load_error"));
+        throw e;
+      }
+      await words;
+      var d = data.intention_detail || {};
+      await this._fetchWords(String(d.currency || ""), [d.amount]);
       this._apply(data);
       return data;
     }
@@ -296,7 +335,7 @@
         res = await fetch(url, { headers: { Accept: "application/json" }, credentials: "omit" });
       } catch (e) {
         // Unreachable server, or the browser refused the cross-origin answer.
-        this._showError(this.t("load_error"));
+        this._loadError = "";
         throw new Error("Pixel: " + LOAD_ERROR);
       }
       var body = null;
@@ -307,7 +346,8 @@
       }
       if (!res.ok || !body || typeof body !== "object") {
         var message = (body && (nonEmptyString(body.msg) || nonEmptyString(body.detail))) || "";
-        this._showError(message || this.t("load_error"));
+        // The server's sentence is English: other languages say it in their own words.
+        this._loadError = this._lang === "en" ? message : "";
         throw new Error("Pixel: " + (message || LOAD_ERROR));
       }
       return body;
@@ -330,7 +370,7 @@
         methods.push({ name: pm.name, key: key, token: keys[key], integrationId: pm.integration_id });
       });
       if (!methods.length) {
-        this._showError(this.t("no_methods"));
+        this._showError(this.t("pm.no_methods"));
         throw new Error(NO_METHODS);
       }
       var previous = this._selected && this._selected.key;
@@ -347,12 +387,12 @@
       this._box.textContent = "";
       this._tabs = node("div", "kp-tabs");
       this._tabs.setAttribute("role", "group");
-      this._tabs.setAttribute("aria-label", this.t("methods"));
+      this._tabs.setAttribute("aria-label", this.t("pm.choose_method"));
       this._frame = node("iframe", "kp-frame");
       // The public key tells the server whose frame_ancestors allow this page to frame it.
       this._frame.src = ORIGIN + "/iframe-card-v2/?type=card&v=2&integration_type=directPayment&publicKey=" +
-        encodeURIComponent(o.publicKey);
-      this._frame.title = this.t("frame_title");
+        encodeURIComponent(o.publicKey) + "&lang=" + this._lang;
+      this._frame.title = this.t("pm.title_card_frame");
       this._frame.setAttribute("allow", "payment");
       this._payButton = node("button", "kp-pay");
       this._payButton.type = "button";
@@ -371,7 +411,7 @@
         var lock = node("span", "kp-lock");
         lock.setAttribute("aria-hidden", "true");
         secured.appendChild(lock);
-        secured.appendChild(node("span", "", this.t("secured")));
+        secured.appendChild(node("span", "", this.t("pm.secured")));
         this._box.appendChild(secured);
       }
     }
@@ -398,7 +438,7 @@
     _syncPay() {
       if (!this._payButton) return;
       var detail = (this._data && this._data.intention_detail) || {};
-      this._payButton.textContent = this.t("pay", { amount: formatAmount(detail.amount, detail.currency, this._lang) });
+      this._payButton.textContent = this.t("common.pay_amount", { amount: this._amount() });
       this._payButton.disabled = !this._canPay || this._loading || this._busy || this._done;
       if (this._loading || this._busy) this._payButton.setAttribute("aria-busy", "true");
       else this._payButton.removeAttribute("aria-busy");
@@ -522,7 +562,12 @@
         return;
       }
       if (ok && data.success === "true") this._done = true;
-      if (!ok) this._showMessage(errorText(res.data) || this.t(res.status === 0 ? "network" : "failed"), "error");
+      // A refusal or a decline is always said here, in the box the payer is looking at, even when
+      // the merchant's afterPaymentComplete also hears about it.
+      if (!ok) this._showMessage(this._refusalText(res), "error");
+      else if (data.success !== "true" && data.pending !== "true") {
+        this._showMessage(this._declineText(data.data && typeof data.data === "object" ? data.data : {}), "error");
+      }
       if (typeof this.options.afterPaymentComplete === "function") {
         callBack(this.options.afterPaymentComplete, res);
         return;
@@ -532,8 +577,14 @@
         window.location.href = target;
         return;
       }
-      if (ok && data.success === "true") this._showMessage(this.t("success"), "info");
-      else if (ok && data.pending !== "true") this._showMessage(nonEmptyString(data.message) || this.t("declined"), "error");
+      if (ok && data.success === "true") this._showMessage(this.t("pm.success_short"), "info");
+    }
+
+    _refusalText(res) {
+      if (res.status === 0) return this.t("pm.network");
+      var server = errorText(res.data);
+      if (this._lang === "en" && server) return server;
+      return this.t(res.status === 401 ? "pm.session" : res.status === 403 ? "pm.retries" : "pm.generic");
     }
 
     static async updateIntentionData(elementId) {

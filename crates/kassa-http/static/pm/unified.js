@@ -31,6 +31,11 @@
     resultText: el("pm-result-text"),
     resultNote: el("pm-result-note"),
     billReference: el("bill-reference"),
+    billBox: el("bill-reference-box"),
+    billCopy: el("bill-copy"),
+    billCopyStatus: el("bill-copy-status"),
+    billExpiry: el("bill-expiry"),
+    cancel: el("pm-cancel"),
     brand: el("card-brand")
   };
 
@@ -52,28 +57,28 @@
   };
 
   var METHOD_LABELS = {
-    card: "method_card",
-    "card-installment": "method_installments",
-    wallet: "method_wallet",
-    wallets: "method_wallet",
-    kiosk: "method_kiosk",
-    cash: "method_cash"
+    card: "pm.method_card",
+    "card-installment": "pm.method_installments",
+    wallet: "pm.method_wallet",
+    wallets: "pm.method_wallet",
+    kiosk: "pm.method_kiosk",
+    cash: "pm.method_cash"
   };
 
   var SUBTYPE_LABELS = {
-    CARD: "method_card",
-    WALLET: "method_wallet",
-    AGGREGATOR: "method_kiosk",
-    CASH: "method_cash"
+    CARD: "pm.method_card",
+    WALLET: "pm.method_wallet",
+    AGGREGATOR: "pm.method_kiosk",
+    CASH: "pm.method_cash"
   };
 
   // Server-side field names (Django-style error bodies) → our inputs and their display names.
   var SERVER_FIELDS = {
-    identifier: { CARD: ["card-number", "field_card_number"], WALLET: ["wallet-phone", "field_wallet"] },
-    sourceholder_name: { CARD: ["card-name", "field_card_name"] },
-    expiry_month: { CARD: ["card-expiry", "field_expiry"] },
-    expiry_year: { CARD: ["card-expiry", "field_expiry"] },
-    cvn: { CARD: ["card-cvv", "field_cvv"] }
+    identifier: { CARD: ["card-number", "card.number"], WALLET: ["wallet-phone", "pm.field_wallet"] },
+    sourceholder_name: { CARD: ["card-name", "card.name"] },
+    expiry_month: { CARD: ["card-expiry", "card.expiry"] },
+    expiry_year: { CARD: ["card-expiry", "card.expiry"] },
+    cvn: { CARD: ["card-cvv", "card.cvc"] }
   };
 
   var state = {
@@ -83,12 +88,13 @@
     fieldErrors: {}, // input id → message
     message: null, // {kind: "error", key, vars} or {kind: "error", text}
     result: null, // {kind: "paid" | "reference" | "success" | "pending", reference, text}
-    busy: "", // "" | "processing" | "redirecting"
+    busy: "", // "" | "processing" | "pm.redirecting"
     urlToken: "" // legacy mode: the payment_token from the address
   };
 
   // A message is either a dictionary key (translated on every render) or server text (shown as is).
   function say(m) {
+    if (m.decline) return K.declineText(m.decline, "pm.declined_default");
     return m.text !== undefined ? m.text : K.t(m.key, m.vars);
   }
 
@@ -219,7 +225,7 @@
     var url = dataUrl();
     if (!url) {
       stopLoading();
-      setMessage({ kind: "error", key: "err_incomplete_link" });
+      setMessage({ kind: "error", key: "pm.incomplete_link" });
       return;
     }
     var res;
@@ -227,15 +233,16 @@
       res = await requestJson(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
     } catch (e) {
       stopLoading();
-      setMessage({ kind: "error", key: "err_network" });
+      setMessage({ kind: "error", key: "pm.network" });
       return;
     }
     stopLoading();
     if (!res.ok || !res.body || typeof res.body !== "object" || Array.isArray(res.body)) {
-      setMessage(Object.assign({ kind: "error" }, textOrKey(errorText(res.body), "err_load")));
+      setMessage(Object.assign({ kind: "error" }, textOrKey(errorText(res.body), "pm.load_error")));
       return;
     }
     state.data = res.body;
+    await loadAmounts();
     ui.summary.hidden = false;
     if (isTrue(state.data.paid)) {
       renderTexts();
@@ -245,7 +252,7 @@
     state.methods = usableMethods(state.data);
     if (!state.methods.length) {
       renderTexts();
-      setMessage({ kind: "error", key: "err_no_methods" });
+      setMessage({ kind: "error", key: "pm.no_methods" });
       return;
     }
     prefill(state.data.client_info);
@@ -253,6 +260,25 @@
     ui.form.hidden = false;
     ui.pay.hidden = false;
     select(state.methods[0]);
+  }
+
+  // The amounts this page shows, as the server writes them in the page's language.
+  function amountsWanted() {
+    var detail = (state.data && state.data.intention_detail) || {};
+    var minors = [detail.amount];
+    (Array.isArray(detail.items) ? detail.items : []).forEach(function (item) {
+      if (item && item.amount !== undefined) minors.push(item.amount);
+    });
+    return { currency: String(detail.currency || ""), minors: minors };
+  }
+
+  async function loadAmounts() {
+    var need = amountsWanted();
+    try {
+      await K.load(K.lang(), need.currency, need.minors);
+    } catch (e) {
+      // Unreachable for a moment: the bare figures are shown instead.
+    }
   }
 
   function stopLoading() {
@@ -320,11 +346,11 @@
 
   function payLabel() {
     var m = state.selected;
-    if (state.busy === "processing") return K.t("processing");
-    if (state.busy === "redirecting") return K.t("redirecting");
-    if (m && m.subtype === "AGGREGATOR") return K.t("get_reference");
-    if (m && m.subtype === "CASH") return K.t("pay_cash");
-    return K.t("pay_amount", { amount: amountText() });
+    if (state.busy === "processing") return K.t("common.processing");
+    if (state.busy === "pm.redirecting") return K.t("pm.redirecting");
+    if (m && m.subtype === "AGGREGATOR") return K.t("pm.get_reference");
+    if (m && m.subtype === "CASH") return K.t("pm.pay_cash");
+    return K.t("common.pay_amount", { amount: amountText() });
   }
 
   // Everything that depends on the language; runs after every state change and language switch.
@@ -334,11 +360,12 @@
       var detail = data.intention_detail || {};
       var merchant = nonEmptyString(data.merchant_name) || nonEmptyString(data.merchant_company_name);
       ui.merchant.textContent = merchant;
-      document.title = merchant ? K.t("title_checkout") + " \u00b7 " + merchant : K.t("title_checkout");
+      document.title = merchant ? K.t("pm.title_checkout") + " \u00b7 " + merchant : K.t("pm.title_checkout");
       ui.amount.textContent = amountText();
       renderItems(Array.isArray(detail.items) ? detail.items : [], detail.currency);
     }
     ui.testBadge.hidden = !(state.selected && state.selected.live === false);
+    renderCancel();
     state.methods.forEach(function (m) {
       m.text.textContent = m.plainLabel || K.t(m.labelKey);
     });
@@ -346,6 +373,20 @@
     Object.keys(state.fieldErrors).forEach(paintFieldError);
     renderMessage();
     renderResult();
+  }
+
+  // "Cancel and return to the shop" while paying, "Back to the shop" once there is a result:
+  // wherever the intention has a redirection URL.
+  function renderCancel() {
+    var data = state.data || {};
+    var url = nonEmptyString(data.redirection_url) || nonEmptyString(data.redirect_url);
+    var merchant = nonEmptyString(data.merchant_name) || nonEmptyString(data.merchant_company_name);
+    var ok = /^https?:\/\//i.test(url);
+    ui.cancel.hidden = !ok || state.busy === "redirecting";
+    if (!ok) return;
+    ui.cancel.setAttribute("href", url);
+    var key = state.result ? "common.back_to_shop" : "common.cancel_and_return";
+    ui.cancel.textContent = merchant ? K.t(key, { merchant: merchant }) : K.t("pm.back_to_merchant");
   }
 
   function renderItems(items, currency) {
@@ -360,7 +401,7 @@
       if (Number(item.quantity) > 1) {
         var qty = document.createElement("span");
         qty.className = "item-qty";
-        qty.textContent = K.t("item_quantity", { n: Number(item.quantity) });
+        qty.textContent = K.t("common.quantity", { quantity: Number(item.quantity) });
         li.appendChild(qty);
       }
       var amount = document.createElement("span");
@@ -400,6 +441,7 @@
     ui.pay.hidden = true;
     setMessage(null);
     renderResult();
+    renderCancel();
     ui.resultTitle.focus();
   }
 
@@ -409,24 +451,65 @@
     if (!r) return;
     var icon = { paid: "success", success: "success", pending: "pending", reference: "reference" }[r.kind];
     ui.resultIcon.className = "state-icon state-icon-" + icon;
-    ui.billReference.hidden = r.kind !== "reference";
+    ui.billBox.hidden = r.kind !== "reference";
     ui.resultNote.hidden = r.kind !== "reference";
     if (r.kind === "paid") {
-      ui.resultTitle.textContent = K.t("already_paid_title");
-      ui.resultText.textContent = K.t("already_paid");
+      ui.resultTitle.textContent = K.t("pm.already_paid_title");
+      ui.resultText.textContent = K.t("pm.already_paid");
     } else if (r.kind === "reference") {
-      ui.resultTitle.textContent = K.t("ref_title");
-      ui.billReference.textContent = r.reference;
-      ui.resultText.textContent = K.t("ref_instructions");
-      ui.resultNote.textContent = K.t("ref_amount", { amount: amountText() }) + "\n" + K.t("ref_note");
+      ui.resultTitle.textContent = K.t("pm.ref_title");
+      ui.billReference.textContent = groupDigits(r.reference);
+      ui.billExpiry.hidden = !r.expires;
+      if (r.expires) ui.billExpiry.textContent = K.t("common.pay_before", { date: formatDate(r.expires) });
+      ui.resultText.textContent = K.t("pm.ref_instructions");
+      ui.resultNote.textContent = K.t("pm.ref_amount", { amount: amountText() }) + "\n" + K.t("pm.ref_note");
     } else if (r.kind === "success") {
-      ui.resultTitle.textContent = K.t("result_success");
-      ui.resultText.textContent = r.text || K.t("success_default");
+      ui.resultTitle.textContent = K.t("pm.result_success");
+      ui.resultText.textContent = r.text || K.t("pm.success_default");
     } else {
-      ui.resultTitle.textContent = K.t("result_pending");
-      ui.resultText.textContent = r.text || K.t("pending_default");
+      ui.resultTitle.textContent = K.t("pm.result_pending");
+      ui.resultText.textContent = r.text || K.t("pm.pending_default");
     }
   }
+
+  // "123456789012" → "1234 5678 9012": easier to read out at a kiosk.
+  function groupDigits(ref) {
+    var v = String(ref).replace(/\s+/g, "");
+    return /^\d+$/.test(v) ? v.replace(/(\d{4})(?=\d)/g, "$1 ") : v;
+  }
+
+  function formatDate(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return iso;
+    try {
+      return new Intl.DateTimeFormat(K.lang(), { dateStyle: "medium", timeStyle: "short" }).format(d);
+    } catch (e) {
+      return d.toLocaleString();
+    }
+  }
+
+  // Copy: the clipboard API where the page may use it; else the number is selected for the
+  // payer's own Copy command. Either way the outcome is announced.
+  function copyReference() {
+    var raw = String((state.result && state.result.reference) || "");
+    function selected() {
+      var range = document.createRange();
+      range.selectNodeContents(ui.billReference);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      ui.billCopyStatus.textContent = K.t("pm.ref_copy_hint");
+    }
+    if (navigator.clipboard && typeof navigator.clipboard.writeText === "function") {
+      navigator.clipboard.writeText(raw).then(function () {
+        ui.billCopyStatus.textContent = K.t("common.copied");
+      }, selected);
+    } else {
+      selected();
+    }
+  }
+
+  ui.billCopy.addEventListener("click", copyReference);
 
   // ---- fields ----
 
@@ -516,6 +599,7 @@
     if (busy) ui.pay.setAttribute("aria-busy", "true");
     else ui.pay.removeAttribute("aria-busy");
     ui.pay.textContent = payLabel();
+    renderCancel();
   }
 
   async function pay() {
@@ -526,7 +610,7 @@
       if (!validate(id) && !firstBad) firstBad = el(id);
     });
     if (firstBad) {
-      setMessage({ kind: "error", key: "err_fix_fields" });
+      setMessage({ kind: "error", key: "pm.fix_fields" });
       firstBad.focus();
       return;
     }
@@ -534,7 +618,8 @@
     setBusy("processing");
     var res;
     try {
-      res = await requestJson("/api/acceptance/payments/pay", {
+      // The page's language goes along, so the 3-D Secure, wallet and status pages keep it.
+      res = await requestJson("/api/acceptance/payments/pay?lang=" + encodeURIComponent(K.lang()), {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         credentials: "same-origin",
@@ -542,7 +627,7 @@
       });
     } catch (e) {
       setBusy("");
-      setMessage({ kind: "error", key: "err_network" });
+      setMessage({ kind: "error", key: "pm.network" });
       return;
     }
     if (res.ok) handleTransaction(res.body && typeof res.body === "object" ? res.body : {});
@@ -554,13 +639,17 @@
     var reference = data.bill_reference;
     if (reference !== undefined && reference !== null && String(reference).trim() !== "") {
       setBusy("");
-      showResult({ kind: "reference", reference: String(reference).trim() });
+      showResult({
+        kind: "reference",
+        reference: String(reference).trim(),
+        expires: nonEmptyString(data.bill_reference_expires_at)
+      });
       return;
     }
     // A 3-D Secure page, a wallet's OTP page, or the merchant's signed return URL.
     var target = nonEmptyString(txn.redirect_url) || nonEmptyString(txn.redirection_url);
     if (target) {
-      setBusy("redirecting");
+      setBusy("pm.redirecting");
       window.location.assign(target);
       return;
     }
@@ -568,7 +657,7 @@
     setBusy("");
     if (isTrue(txn.success)) showResult({ kind: "success", text: text });
     else if (isTrue(txn.pending)) showResult({ kind: "pending", text: text });
-    else refuse(Object.assign({ kind: "error" }, textOrKey(text, "declined_default")), true);
+    else refuse({ kind: "error", decline: data }, true);
   }
 
   function handleRefusal(status, body) {
@@ -583,12 +672,12 @@
           paintFieldError(known[0]);
           return K.t(known[1]) + ": " + fe.text;
         }
-        var label = fe.field === "payment_token" ? K.t("field_payment_token") : humanize(fe.field);
+        var label = fe.field === "payment_token" ? K.t("pm.field_payment_token") : humanize(fe.field);
         return label + ": " + fe.text;
       });
       text = parts.join(" ");
     }
-    var fallback = status === 401 ? "err_session" : status === 403 ? "err_retries" : "err_generic";
+    var fallback = status === 401 ? "pm.session" : status === 403 ? "pm.retries" : "pm.generic";
     refuse(Object.assign({ kind: "error" }, textOrKey(text, fallback)));
   }
 
@@ -602,7 +691,6 @@
     if (e.persisted && state.busy) setBusy("");
   });
 
-  K.setLang(K.detectLang());
-  K.setUpLangToggle(el("pm-lang"), renderTexts);
+  K.setUpLangLinks(document.querySelector(".langs"), amountsWanted, renderTexts);
   load();
 })();

@@ -108,6 +108,14 @@ pub struct PaymentStatus {
     pub card: String,
     /// The profile's `frame-ancestors`.
     pub frame_ancestors: String,
+    /// The core's decline code and finer reason of a declined payment, for a translated reason.
+    pub decline_code: Option<String>,
+    pub decline_subcode: Option<String>,
+    /// The unified checkout of the same intention while it can still be paid (not paid, not
+    /// expired), for "Try again"; `None` for a success or a payment without an intention.
+    pub retry_url: Option<String>,
+    /// The merchant's redirection URL of the intention, if it has one ("Return to the store").
+    pub merchant_url: Option<String>,
 }
 
 /// Why the status page could not show a result: nothing signed (400) or a signature that does
@@ -261,6 +269,13 @@ impl Services {
             Value::Number(n) => n.to_string(),
             _ => String::new(),
         };
+        let extra: super::pay::TxnExtra =
+            doc(&stored.extra, "transaction extra").unwrap_or_default();
+        let (retry_url, merchant_url) = if status == "success" {
+            (None, None)
+        } else {
+            self.pm_retry_links(&profile, stored.order_id).await
+        };
         Ok(PaymentStatus {
             status,
             amount_cents: text("amount_cents").parse().ok(),
@@ -271,7 +286,48 @@ impl Services {
             message: stored_text(&obj["data"]["message"]),
             card,
             frame_ancestors: frame_ancestors_of(&profile),
+            decline_code: extra.decline_code,
+            decline_subcode: extra.decline_subcode,
+            retry_url,
+            merchant_url,
         })
+    }
+
+    /// Where a payer whose payment failed can go: the order's intention's checkout while it
+    /// can still be paid, and the intention's redirection URL.
+    async fn pm_retry_links(
+        &self,
+        profile: &PmProfile,
+        order_id: i64,
+    ) -> (Option<String>, Option<String>) {
+        let Ok(Some(order)) = self.store.pm_order(order_id).await else {
+            return (None, None);
+        };
+        let Some(iid) = order.intention_id.as_deref() else {
+            return (None, None);
+        };
+        let Ok(Some(row)) = self.store.pm_intention(iid).await else {
+            return (None, None);
+        };
+        let Ok(d) = doc::<super::intentions::IntentionDoc>(&row.doc, "intention") else {
+            return (None, None);
+        };
+        let paid = d.status == "paid"
+            || doc::<super::intentions::OrderDoc>(&order.doc, "order")
+                .is_ok_and(|od| od.lock_when_paid && od.paid_amount_cents >= od.amount_cents);
+        let retry = (!paid && row.expires_at > kassa_store::now_ms()).then(|| {
+            let q: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("publicKey", &profile.public_key)
+                .append_pair("clientSecret", &row.client_secret)
+                .finish();
+            format!("{}/unifiedcheckout/?{q}", self.base_url)
+        });
+        let merchant = d
+            .input
+            .redirection_url
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+        (retry, merchant)
     }
 }
 

@@ -41,6 +41,28 @@ pub(crate) struct TxnExtra {
     pub subscription_start_date: Option<String>,
     /// The subscription this payment belongs to (first payment or renewal).
     pub subscription_id: Option<i64>,
+    /// A kiosk or cash reference's end of validity (ms since the epoch).
+    pub voucher_expires_at: Option<i64>,
+    /// The core's decline vocabulary for a failed payment (`card_declined`, `incorrect_cvc`…)
+    /// and its finer reason (`insufficient_funds`…), for pages in the payer's language.
+    pub decline_code: Option<String>,
+    pub decline_subcode: Option<String>,
+}
+
+/// How long a kiosk or cash reference can be paid.
+pub const VOUCHER_VALID_MS: i64 = 48 * 3600 * 1000;
+
+/// `2024-06-25T15:16:25Z`: an instant pages can read in any time zone.
+pub(crate) fn utc_timestamp(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let secs = ms.rem_euclid(86_400_000) / 1000;
+    let (y, mo, d) = kassa_paymob::time::civil_from_days(days);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// The answer of the pay endpoint: status and body (booleans as strings, as Paymob sends).
@@ -57,6 +79,8 @@ pub struct ChallengeView {
     /// `3ds` or `wallet`.
     pub kind: String,
     pub amount: String,
+    /// The amount in minor units, for pages that write it in the payer's language.
+    pub amount_cents: i64,
     pub currency: String,
     pub merchant_name: String,
     /// `•••• 2346` for a card, the masked phone for a wallet.
@@ -788,7 +812,10 @@ impl Services {
             "voucher" => {
                 extra.challenge = Some("voucher".into());
                 let reference = kassa_processor::voucher_number(&state).unwrap_or_default();
+                let expires = now_ms() + VOUCHER_VALID_MS;
+                extra.voucher_expires_at = Some(expires);
                 obj["data"]["bill_reference"] = json!(reference);
+                obj["data"]["bill_reference_expires_at"] = json!(utc_timestamp(expires));
                 obj["data"]["message"] = json!("Pending");
                 obj["data"]["txn_response_code"] = json!("PENDING");
                 obj["is_bill"] = json!(extra.subtype == "AGGREGATOR");
@@ -861,6 +888,8 @@ impl Services {
             obj["data"]["message"] = json!(error
                 .map(|e| e.message.clone())
                 .unwrap_or_else(|| "Declined".into()));
+            extra.decline_code = error.map(|e| e.code.clone());
+            extra.decline_subcode = error.and_then(|e| e.decline_code.clone());
         }
         Ok(())
     }
@@ -1038,6 +1067,7 @@ impl Services {
             transaction_id: t.id,
             kind: extra.challenge.clone().unwrap_or_else(|| "3ds".into()),
             amount: kassa_paymob::money::format_minor(amount, &currency),
+            amount_cents: amount,
             currency,
             merchant_name: Self::pm_company_name(&profile),
             method: if extra.subtype == "WALLET" {
@@ -1128,7 +1158,9 @@ impl Services {
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         match (&extra.attempt_id, extra.challenge.as_deref()) {
             (Some(attempt), Some("voucher")) => {
-                let r = if paid {
+                // A reference paid after its expiry is refused, as a real outlet would.
+                let expired = extra.voucher_expires_at.is_some_and(|at| at <= now_ms());
+                let r = if paid && !expired {
                     ChallengeResult::Approve
                 } else {
                     ChallengeResult::Fail
