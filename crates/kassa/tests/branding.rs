@@ -299,7 +299,7 @@ async fn the_theme_stylesheet_only_ever_holds_a_readable_colour(app: &TestApp) {
         .unwrap()
         .starts_with("text/css"));
     let css = resp.text().await.unwrap();
-    assert!(css.contains("--kassa-accent: #0a66c2;"), "{css}");
+    assert!(css.contains("--accent: #0a66c2;"), "{css}");
     for bad in ["ffcc00", "0a66c", "red;}body{x", "", "0a66c2%3B"] {
         let resp = app
             .http

@@ -348,10 +348,18 @@ async fn theme(Query(q): Query<ThemeQuery>) -> Response {
         .into_response()
 }
 
-/// The stylesheet body for an accent colour.
+/// The stylesheet body for an accent colour: the custom properties every face's stylesheet and
+/// the shared form rules read (`--accent` for the primary button and links, `--accent-hover`,
+/// `--accent-soft` for tinted backgrounds, `--focus` for focus rings), loaded after them.
 pub fn theme_css(c: Color) -> String {
+    let soft = |v: u8| (f64::from(v) * 0.1 + 255.0 * 0.9).round() as u8;
+    let tint = Color {
+        r: soft(c.r),
+        g: soft(c.g),
+        b: soft(c.b),
+    };
     format!(
-        ":root {{\n  --kassa-accent: {c};\n  --kassa-accent-hover: {};\n  --kassa-accent-text: #ffffff;\n}}\n",
+        ":root {{\n  --accent: {c};\n  --accent-hover: {};\n  --accent-soft: {tint};\n  --focus: {c};\n}}\n",
         c.hover()
     )
 }
@@ -368,8 +376,10 @@ mod tests {
     #[test]
     fn the_theme_holds_the_colour_and_its_hover_shade_only() {
         let css = theme_css(Color::parse("#0a66c2").unwrap());
-        assert!(css.contains("--kassa-accent: #0a66c2;"), "{css}");
-        assert!(css.contains("--kassa-accent-hover: #0957a5;"), "{css}");
+        assert!(css.contains("--accent: #0a66c2;"), "{css}");
+        assert!(css.contains("--accent-hover: #0957a5;"), "{css}");
+        assert!(css.contains("--accent-soft: #e7f0f9;"), "{css}");
+        assert!(css.contains("--focus: #0a66c2;"), "{css}");
         assert_eq!(
             theme_href(Color::parse("#0A66C2").unwrap()),
             "/branding/theme.css?accent=0a66c2"
