@@ -12,6 +12,7 @@ use kassa::reexport::service::paymentwall::ProjectInput;
 use kassa_paymentwall::{sign_widget, SignVersion};
 
 struct Project {
+    id: String,
     key: String,
     secret: String,
 }
@@ -29,6 +30,7 @@ async fn project(app: &TestApp) -> Project {
         .await
         .unwrap();
     Project {
+        id: p.row.id.clone(),
         key: p.row.project_key.clone(),
         secret: p.secret.clone(),
     }
@@ -614,7 +616,36 @@ async fn refused_link_in_its_language(app: &TestApp) {
     );
 }
 
+/// The project's branding on its page: its display name, its logo and its accent theme; the
+/// merchant's look fills what the project does not set.
+async fn the_page_wears_the_projects_branding(app: &TestApp) {
+    let p = project(app).await;
+    let (s, b) = app
+        .post("/v1/branding", serde_json::json!({"display_name": "Merchant Name", "accent_color": "#0a66c2"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app
+        .post(
+            &format!("/v1/paymentwall/projects/{}/branding", p.id),
+            serde_json::json!({"display_name": "Dragon Store"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let c = client(None);
+    let loc = open(app, &c, &link(&p, "9.99", "USD", &[])).await;
+    let (s, html) = page(app, &c, &loc).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Dragon Store"), "the project's display name: {html}");
+    assert!(!html.contains("Game shop"), "not the project's internal name");
+    assert!(
+        html.contains("href=\"/branding/theme.css?accent=0a66c2\""),
+        "the merchant's accent applies where the project sets none"
+    );
+    assert!(!html.contains("merchant-logo"), "no logo uploaded, no image");
+}
+
 on_both!(
+    the_page_wears_the_projects_branding,
     arabic_flows_stay_arabic,
     voucher_reference_and_expiry,
     each_language_translates_text_and_amounts,

@@ -45,7 +45,9 @@ use sha2::{Digest, Sha256};
 
 use crate::lang::{page_lang, Lang};
 use crate::AppState;
-use view::{Body, ChallengePage, CheckoutPage, Done, FieldErrors, FormView, LangLink, MessagePage};
+use view::{
+    Body, Brand, ChallengePage, CheckoutPage, Done, FieldErrors, FormView, LangLink, MessagePage,
+};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -192,7 +194,7 @@ async fn checkout_page(
     flow: Flow,
 ) -> CheckoutPage {
     let lang = flow.lang;
-    let merchant = merchant_name(st, &pi.merchant_id, lang).await;
+    let (merchant, brand) = merchant_look(st, &pi.merchant_id, lang).await;
     let amount = lang.money(pi.amount, pi.currency.code());
     let mut langs = Vec::new();
     let (title, refresh, body) = match pi.status {
@@ -297,6 +299,7 @@ async fn checkout_page(
         refresh,
         token: pi.checkout_token.clone(),
         merchant,
+        brand,
         amount,
         description: pi.description.clone(),
         intent_id: pi.id.clone(),
@@ -648,12 +651,14 @@ async fn challenge_page(
         return see_other(&format!("/checkout/{}{}", pi.checkout_token, flow.q()));
     }
     let (secret, fresh) = cookie_secret(&headers);
+    let (merchant, brand) = merchant_look(&st, &pi.merchant_id, lang).await;
     let page = ChallengePage {
         lang,
         q: flow.q(),
         title: lang.text("checkout.bank_title").to_string(),
         refresh: None,
-        merchant: merchant_name(&st, &pi.merchant_id, lang).await,
+        merchant,
+        brand,
         amount: lang.money(pi.amount, pi.currency.code()),
         card: view::card_label(
             attempt.payment_method.as_deref(),
@@ -747,16 +752,38 @@ async fn load_by_token(st: &AppState, token: &str, flow: Flow) -> Result<Payment
     }
 }
 
-async fn merchant_name(st: &AppState, merchant_id: &str, lang: Lang) -> String {
+/// The name payers see (the branding's display name, else the merchant's name) and the
+/// merchant's logo and accent theme. A failed read degrades to a generic name, never an error
+/// page.
+async fn merchant_look(st: &AppState, merchant_id: &str, lang: Lang) -> (String, Brand) {
     let fallback = || lang.text("checkout.merchant_generic").to_string();
-    match st.svc.store.merchant(merchant_id).await {
+    let look = match st
+        .svc
+        .page_branding(merchant_id, &kassa_service::branding::BrandScope::Merchant)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not load the branding for a checkout page");
+            Default::default()
+        }
+    };
+    let brand = Brand {
+        logo: look.logo_path,
+        theme: look.accent_color.map(crate::native::branding::theme_href),
+    };
+    if let Some(name) = look.display_name {
+        return (name, brand);
+    }
+    let name = match st.svc.store.merchant(merchant_id).await {
         Ok(Some(m)) => m.name,
         Ok(None) => fallback(),
         Err(e) => {
             tracing::warn!(error = %e, "could not load the merchant for a checkout page");
             fallback()
         }
-    }
+    };
+    (name, brand)
 }
 
 /// The request's CSRF cookie secret, or a new one (`true`) to be set with the response.
@@ -830,6 +857,7 @@ fn message(
 ) -> Response {
     let heading = lang.text(heading_key).to_string();
     let page = MessagePage {
+        brand: Brand::default(),
         lang,
         title: heading.clone(),
         refresh: None,
@@ -1017,6 +1045,7 @@ mod tests {
             refresh,
             token: "cs_abc".into(),
             merchant: "<Shop & Co>".into(),
+            brand: Brand::default(),
             amount: lang.money(1000, "USD"),
             description: Some("<b>Tea</b>".into()),
             intent_id: "pi_1".into(),
@@ -1194,6 +1223,7 @@ mod tests {
             refresh: None,
             attempt_id: "pa_1".into(),
             merchant: "Shop".into(),
+            brand: Brand::default(),
             amount: "USD 10.00".into(),
             card: Some("Visa •••• 3155".into()),
             csrf: "tok".into(),

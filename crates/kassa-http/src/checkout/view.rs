@@ -3,35 +3,8 @@
 
 use askama::Template;
 use kassa_core::card::CardBrand;
-use kassa_core::money::{Currency, Money};
 use kassa_i18n::Lang;
 use serde_json::Value;
-
-/// An amount as a customer reads it: currency code, then the decimal amount with exactly the
-/// currency's minor digits and thousands grouped: `USD 1,234.50`, `JPY 5,000`, `OMR 1.500`.
-pub fn format_amount(amount: i64, currency: Currency) -> String {
-    let decimal = match Money::new(amount, currency) {
-        Ok(m) => m.to_decimal_string(),
-        // Stored amounts are always in range; show something honest if one is not.
-        Err(_) => return format!("{} {amount} (minor units)", currency.code()),
-    };
-    let (int_part, frac) = match decimal.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (decimal.as_str(), None),
-    };
-    let mut grouped = String::with_capacity(int_part.len() + int_part.len() / 3 + 4);
-    for (i, c) in int_part.chars().enumerate() {
-        if i > 0 && (int_part.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    if let Some(f) = frac {
-        grouped.push('.');
-        grouped.push_str(f);
-    }
-    format!("{} {grouped}", currency.code())
-}
 
 /// The merchant's `return_url` with `payment_intent` and `redirect_status` appended after any
 /// query it already has (left byte for byte as it was); the fragment stays last. `None` when the
@@ -125,9 +98,17 @@ pub struct LangLink {
     pub current: bool,
 }
 
+/// The merchant's look on a page: a logo (same-origin path) and the accent theme stylesheet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Brand {
+    pub logo: Option<String>,
+    pub theme: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "checkout/page.html")]
 pub struct CheckoutPage {
+    pub brand: Brand,
     pub lang: Lang,
     /// `?lang=xx` when the flow carries an explicit language, else empty: appended to every
     /// URL of the flow so the language never changes mid-way.
@@ -161,6 +142,7 @@ impl CheckoutPage {
 #[derive(Template)]
 #[template(path = "checkout/challenge.html")]
 pub struct ChallengePage {
+    pub brand: Brand,
     pub lang: Lang,
     pub q: String,
     pub title: String,
@@ -176,6 +158,7 @@ pub struct ChallengePage {
 #[derive(Template)]
 #[template(path = "checkout/message.html")]
 pub struct MessagePage {
+    pub brand: Brand,
     pub lang: Lang,
     pub title: String,
     pub refresh: Option<String>,
@@ -187,27 +170,6 @@ pub struct MessagePage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cur(code: &str) -> Currency {
-        Currency::parse(code).unwrap()
-    }
-
-    #[test]
-    fn amounts_show_the_code_and_the_currencys_own_decimals() {
-        assert_eq!(format_amount(1000, cur("usd")), "USD 10.00");
-        assert_eq!(format_amount(5, cur("eur")), "EUR 0.05");
-        assert_eq!(format_amount(500, cur("jpy")), "JPY 500");
-        assert_eq!(format_amount(1500, cur("omr")), "OMR 1.500");
-        assert_eq!(format_amount(1, cur("kwd")), "KWD 0.001");
-    }
-
-    #[test]
-    fn large_amounts_group_thousands_in_the_integer_part_only() {
-        assert_eq!(format_amount(123_456_789, cur("usd")), "USD 1,234,567.89");
-        assert_eq!(format_amount(100_000, cur("jpy")), "JPY 100,000");
-        assert_eq!(format_amount(1_000_000, cur("omr")), "OMR 1,000.000");
-        assert_eq!(format_amount(99_999, cur("usd")), "USD 999.99");
-    }
 
     #[test]
     fn the_return_link_appends_to_an_existing_query_and_keeps_the_fragment() {

@@ -104,6 +104,7 @@ fn error_page(status: StatusCode, lang: Lang, heading: &str, message: &str) -> R
     error_page_with(
         status,
         ErrorPage {
+            brand: Default::default(),
             lang,
             heading: lang.text(heading).to_string(),
             message: lang.text(message).to_string(),
@@ -119,6 +120,7 @@ fn form_error(status: StatusCode, lang: Lang, order_id: &str, message: &str) -> 
     error_page_with(
         status,
         ErrorPage {
+            brand: Default::default(),
             lang,
             heading: lang.text("pw.error.title").to_string(),
             message: lang.text(message).to_string(),
@@ -264,8 +266,32 @@ fn link_lang(raw_query: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// The project's look (each field from the project's branding, else the merchant's): display
+/// name in place of the project's name, logo, accent theme. A failed read keeps the plain page.
+async fn apply_branding(st: &AppState, view: &OrderView, page: &mut OrderPage) {
+    let scope = kassa_service::branding::BrandScope::PwProject(view.project.row.id.clone());
+    match st
+        .svc
+        .page_branding(&view.project.row.merchant_id, &scope)
+        .await
+    {
+        Ok(look) => {
+            if let Some(name) = look.display_name {
+                page.title = page.title.replace(&page.project, &name);
+                page.project = name;
+            }
+            page.brand = crate::checkout::view::Brand {
+                logo: look.logo_path,
+                theme: look.accent_color.map(crate::native::branding::theme_href),
+            };
+        }
+        Err(e) => tracing::warn!(error = %e, "could not load the branding for a Paymentwall page"),
+    }
+}
+
 fn link_error(st: &AppState, lang: Lang, e: LinkError) -> Response {
     let page = |message: String, detail: Option<String>| ErrorPage {
+        brand: Default::default(),
         lang,
         heading: lang.text("pw.error.title").to_string(),
         message,
@@ -460,6 +486,7 @@ async fn render_kept(
     if page.state == "form" {
         page.kept = kept;
     }
+    apply_branding(st, view, &mut page).await;
     let fa = view
         .project
         .row

@@ -197,6 +197,8 @@ fn money(lang: Lang, amount: i64, code: &str) -> String {
 #[template(path = "pw/page.html")]
 pub struct OrderPage {
     pub lang: Lang,
+    /// The project's (else the merchant's) logo and accent theme.
+    pub brand: crate::checkout::view::Brand,
     pub title: String,
     pub project: String,
     pub description: String,
@@ -305,6 +307,7 @@ impl OrderPage {
             .collect();
         let project = view.project.row.name.clone();
         let mut page = OrderPage {
+            brand: Default::default(),
             lang,
             title: lang.fmt("pw.title", &[("amount", &amount), ("merchant", &project)]),
             project,
@@ -381,6 +384,8 @@ impl OrderPage {
 #[template(path = "pw/error.html")]
 pub struct ErrorPage {
     pub lang: Lang,
+    /// Error pages show no merchant look (the link may not even name a project).
+    pub brand: crate::checkout::view::Brand,
     pub heading: String,
     pub message: String,
     /// The developer's detail (English, marked `lang="en"`), e.g. which value a link got wrong.
