@@ -315,21 +315,48 @@ async fn the_theme_stylesheet_only_ever_holds_a_readable_colour(app: &TestApp) {
 /// name, the logo Kassa serves, the accent theme after the page's own stylesheets.
 async fn the_checkout_page_wears_the_merchants_branding(app: &TestApp) {
     let pi = app.create_intent(1000, json!({})).await;
-    let page = |url: String| async move { app.http.get(url).send().await.unwrap().text().await.unwrap() };
+    let page = |url: String| async move {
+        app.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
     let before = page(pi["checkout_url"].as_str().unwrap().to_string()).await;
-    assert!(!before.contains("merchant-logo") && !before.contains("/branding/theme.css"), "{before}");
+    assert!(
+        !before.contains("merchant-logo") && !before.contains("/branding/theme.css"),
+        "{before}"
+    );
 
-    let (s, _) = app.post("/v1/branding", json!({"display_name": "Nile Books", "accent_color": "#7a1fa2"})).await;
+    let (s, _) = app
+        .post(
+            "/v1/branding",
+            json!({"display_name": "Nile Books", "accent_color": "#7a1fa2"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (s, b) = upload(app, &app.sk, "/v1/branding/logo", "image/png", png(64, 64)).await;
     assert_eq!(s, StatusCode::OK);
-    let logo_path = b["logo"]["url"].as_str().unwrap().strip_prefix(&app.base).unwrap().to_string();
+    let logo_path = b["logo"]["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&app.base)
+        .unwrap()
+        .to_string();
     let html = page(pi["checkout_url"].as_str().unwrap().to_string()).await;
     assert!(html.contains("Nile Books"), "{html}");
     assert!(html.contains(&format!("src=\"{logo_path}\"")), "{html}");
-    let theme = html.find("href=\"/branding/theme.css?accent=7a1fa2\"").expect("theme link");
+    let theme = html
+        .find("href=\"/branding/theme.css?accent=7a1fa2\"")
+        .expect("theme link");
     let own = html.find("checkout.css").unwrap();
-    assert!(theme > own, "the theme comes after the page's own stylesheet, so it wins");
+    assert!(
+        theme > own,
+        "the theme comes after the page's own stylesheet, so it wins"
+    );
 }
 
 on_both!(

@@ -621,7 +621,10 @@ async fn refused_link_in_its_language(app: &TestApp) {
 async fn the_page_wears_the_projects_branding(app: &TestApp) {
     let p = project(app).await;
     let (s, b) = app
-        .post("/v1/branding", serde_json::json!({"display_name": "Merchant Name", "accent_color": "#0a66c2"}))
+        .post(
+            "/v1/branding",
+            serde_json::json!({"display_name": "Merchant Name", "accent_color": "#0a66c2"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, b) = app
@@ -635,13 +638,22 @@ async fn the_page_wears_the_projects_branding(app: &TestApp) {
     let loc = open(app, &c, &link(&p, "9.99", "USD", &[])).await;
     let (s, html) = page(app, &c, &loc).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("Dragon Store"), "the project's display name: {html}");
-    assert!(!html.contains("Game shop"), "not the project's internal name");
+    assert!(
+        html.contains("Dragon Store"),
+        "the project's display name: {html}"
+    );
+    assert!(
+        !html.contains("Game shop"),
+        "not the project's internal name"
+    );
     assert!(
         html.contains("href=\"/branding/theme.css?accent=0a66c2\""),
         "the merchant's accent applies where the project sets none"
     );
-    assert!(!html.contains("merchant-logo"), "no logo uploaded, no image");
+    assert!(
+        !html.contains("merchant-logo"),
+        "no logo uploaded, no image"
+    );
 }
 
 on_both!(
