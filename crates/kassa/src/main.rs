@@ -172,7 +172,7 @@ impl Common {
 
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn".into());
+        .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn,icu_provider=error".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
