@@ -6,22 +6,7 @@ mod common;
 use common::TestApp;
 use serde_json::{json, Value};
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in page"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn element_text(html: &str, id: &str) -> Option<String> {
-    let marker = format!("id=\"{id}\"");
-    let at = html.find(&marker)?;
-    let after = &html[at..];
-    let start = after.find('>')? + 1;
-    Some(after[start..].split('<').next()?.trim().to_string())
-}
+use common::{element_text, hidden};
 
 /// The intent's machine status, kept in `#status`'s `data-status` (the payer reads a label).
 fn data_status(html: &str) -> Option<String> {

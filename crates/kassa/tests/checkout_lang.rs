@@ -14,22 +14,7 @@ use serde_json::json;
 const RLM: &str = "\u{200f}";
 const NBSP: &str = "\u{a0}";
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in page"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn element_text(html: &str, id: &str) -> Option<String> {
-    let marker = format!("id=\"{id}\"");
-    let at = html.find(&marker)?;
-    let after = &html[at..];
-    let start = after.find('>')? + 1;
-    Some(after[start..].split('<').next()?.trim().to_string())
-}
+use common::{element_text, hidden};
 
 /// The value of `attr` on the element with `id`.
 fn attribute(html: &str, id: &str, attr: &str) -> Option<String> {

@@ -88,14 +88,7 @@ async fn page(app: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, St
     (r.status(), r.text().await.unwrap())
 }
 
-fn attr(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let i = html
-        .find(&needle)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + needle.len();
-    html[i..].split('"').next().unwrap().to_string()
-}
+use common::hidden as attr;
 
 /// Posts the form on the page at `path` (`pay` or `action`); the page answering it (the POST's
 /// own answer after a decline, else the page it redirects to).

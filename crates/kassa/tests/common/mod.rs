@@ -442,3 +442,22 @@ pub fn read_secret_key(child: &mut std::process::Child) -> String {
     std::thread::spawn(move || for _ in lines {});
     sk.expect("the server prints the demo merchant's secret key")
 }
+
+/// The value of the hidden (or any) form field `name` in a page; panics when there is none.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in page"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The text directly inside the element with `id` (up to its first child tag), trimmed.
+pub fn element_text(html: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let at = html.find(&marker)?;
+    let after = &html[at..];
+    let start = after.find('>')? + 1;
+    Some(after[start..].split('<').next()?.trim().to_string())
+}
