@@ -8,7 +8,9 @@ page. Each of these pages is measured from computed styles (every control at lea
 input text at least 16 px), checked by axe-core (no serious or critical violation) and makes no
 request outside Kassa's origin. The voucher's Copy button puts the ungrouped reference on the
 clipboard (permission granted through CDP) or, without the clipboard, selects it. A decline in
-Turkish keeps every field but the CVC and moves the focus to the alert.
+Turkish keeps every field but the CVC and moves the focus to the alert. The link's widget code
+chooses the layout: the desktop widgets put the order summary beside the form on a wide screen
+(on the right in Arabic), the mobile widgets keep one column.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ return performance.getEntriesByType('resource').map(e => e.name)
 """
 
 
-def _link(kassa, pingbacks, lang: str, ps: str = "", name: str = "lang") -> str:
+def _link(kassa, pingbacks, lang: str, ps: str = "", name: str = "lang", widget: str = "p1_1") -> str:
     project = create_project(kassa, "digital_goods", pingbacks.url(name))
     pingbacks.check_with(name, lambda query, params, ip: (True, ""))
     Paymentwall.set_api_type(Paymentwall.API_GOODS)
@@ -71,7 +73,7 @@ def _link(kassa, pingbacks, lang: str, ps: str = "", name: str = "lang") -> str:
     }
     if ps:
         extra["ps"] = ps
-    return Widget("user-lang", "p1_1", [product], extra).get_url()
+    return Widget("user-lang", widget, [product], extra).get_url()
 
 
 def _check_page(driver, page: str, lang: str, size, *, dir_: str = "ltr"):
@@ -226,4 +228,52 @@ def test_turkish_decline_keeps_fields_and_focuses_the_alert(browser, kassa, ping
     browser.find_element(By.ID, "pay").click()
     _wait(browser, lambda d: d.find_element(By.ID, "thank-you"), "the thank-you page")
     _check_page(browser, "success", "tr", size)
+    _assert_no_console_errors(browser)
+
+
+LAYOUT_JS = """
+const box = el => { const r = el.getBoundingClientRect();
+  return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+return {layout: document.getElementById('pw').dataset.layout,
+        head: box(document.querySelector('.card > .summary')),
+        body: box(document.getElementById('pw-body'))};
+"""
+
+
+def _layout(driver) -> dict:
+    return driver.execute_script(LAYOUT_JS)
+
+
+def test_widget_codes_choose_the_layout(browser, kassa, pingbacks, monkeypatch):
+    """`p1_1` (a desktop widget): summary beside the card form at 1280x800, to the right of it in
+    Arabic, above it at 390x844. `m2_1` (the mobile widget): above it at every size."""
+    monkeypatch.setattr(Widget, "BASE_URL", kassa.url("/api"))
+    cases = [
+        ("p1_1", "en", (1280, 800), "beside"),
+        ("p1_1", "ar", (1280, 800), "beside-rtl"),
+        ("p1_1", "en", (390, 844), "above"),
+        ("m2_1", "en", (1280, 800), "above"),
+        ("m2_1", "ar", (390, 844), "above"),
+    ]
+    for i, (widget, lang, size, where) in enumerate(cases):
+        _size(browser, size)
+        browser.get(_link(kassa, pingbacks, lang, "cc", f"layout{i}", widget))
+        _wait(browser, EC.visibility_of_element_located((By.ID, "pay-form")), f"{widget}: the card form")
+        got = _layout(browser)
+        head, body = got["head"], got["body"]
+        what = f"{widget} {lang} {size}: {got}"
+        assert got["layout"] == ("two" if widget.startswith("p1") else "one"), what
+        if where == "above":
+            assert head["bottom"] <= body["top"] + 0.5, what
+            assert abs(head["left"] - body["left"]) < 1 and abs(head["right"] - body["right"]) < 1, what
+        else:
+            # Side by side: the two columns overlap vertically and not horizontally.
+            assert head["top"] < body["bottom"] and body["top"] < head["bottom"], what
+            if where == "beside":
+                assert head["right"] <= body["left"], what
+            else:
+                assert head["left"] >= body["right"], what
+            # The form column is at least as wide as on a phone.
+            assert body["right"] - body["left"] >= 340, what
+        _check_page(browser, f"layout-{widget}", lang, size, dir_="rtl" if lang == "ar" else "ltr")
     _assert_no_console_errors(browser)

@@ -36,12 +36,18 @@ async fn project(app: &TestApp) -> Project {
     }
 }
 
-/// A signed v3 link for `amount currency` with `extra` parameters (e.g. `lang`).
+/// A signed v3 link for `amount currency` with `extra` parameters (e.g. `lang`); widget `p1_1`
+/// unless `extra` names one.
 fn link(p: &Project, amount: &str, currency: &str, extra: &[(&str, &str)]) -> String {
+    let widget = extra
+        .iter()
+        .find(|(k, _)| *k == "widget")
+        .map_or("p1_1", |(_, v)| *v);
+    let extra: Vec<_> = extra.iter().filter(|(k, _)| *k != "widget").collect();
     let mut all: Vec<(String, String)> = vec![
         ("key".into(), p.key.clone()),
         ("uid".into(), "user40012".into()),
-        ("widget".into(), "p1_1".into()),
+        ("widget".into(), widget.into()),
         ("amount".into(), amount.into()),
         ("currencyCode".into(), currency.into()),
         ("ag_name".into(), "Gold Membership".into()),
@@ -52,7 +58,7 @@ fn link(p: &Project, amount: &str, currency: &str, extra: &[(&str, &str)]) -> St
             "https://merchant.example/cancelled".into(),
         ),
     ];
-    for (k, v) in extra {
+    for (k, v) in &extra {
         all.push((k.to_string(), v.to_string()));
     }
     all.push(("sign_version".into(), "3".into()));
@@ -649,7 +655,31 @@ async fn the_page_wears_the_projects_branding(app: &TestApp) {
     );
 }
 
+/// The link's widget code chooses the page's layout: the desktop widgets (`p1`, `p4`, `p10`,
+/// `pw`) two columns on wide screens, the mobile and single-method ones (`m2`, `p2`) one.
+async fn widget_codes_choose_the_layout(app: &TestApp) {
+    let p = project(app).await;
+    let c = client(None);
+    for (widget, layout) in [
+        ("p1_1", "two"),
+        ("pw_1", "two"),
+        ("m2_1", "one"),
+        ("p2_1", "one"),
+    ] {
+        let extra = [("widget", widget), ("ps", "cc")];
+        let loc = open(app, &c, &link(&p, "9.99", "USD", &extra)).await;
+        let (s, html) = page(app, &c, &loc).await;
+        assert_eq!(s, StatusCode::OK, "{widget}");
+        assert!(
+            html.contains(&format!("class=\"page pw-layout-{layout}\"")),
+            "{widget} lays out in {layout} column(s): {html}"
+        );
+        assert!(html.contains("id=\"pw-body\""), "{widget}");
+    }
+}
+
 on_both!(
+    widget_codes_choose_the_layout,
     the_page_wears_the_projects_branding,
     arabic_flows_stay_arabic,
     voucher_reference_and_expiry,

@@ -7,6 +7,7 @@
 use askama::Template;
 use kassa_i18n::Lang;
 use kassa_service::paymentwall::product::{Period, PeriodUnit};
+use kassa_service::paymentwall::WidgetLayout;
 use kassa_service::paymentwall::{OrderView, PendingVoucher, Product};
 
 use crate::AppState;
@@ -227,6 +228,8 @@ pub struct OrderPage {
     pub is_test: bool,
     pub subscription_note: Option<String>,
     pub kept: Kept,
+    /// `one` or `two` (columns on wide screens), from the link's widget code.
+    pub layout: &'static str,
 }
 
 impl OrderPage {
@@ -337,6 +340,7 @@ impl OrderPage {
             is_test: view.order.is_test || view.order.method.as_deref() == Some("test"),
             subscription_note,
             kept: Kept::default(),
+            layout: WidgetLayout::of(&view.order.widget).as_str(),
         };
         page.state = match mode {
             Mode::Methods => "methods".into(),

@@ -14,7 +14,9 @@ pub use orders::{
 };
 pub use pingbacks::{datetime_utc, test_pingback, TestPingback};
 pub use product::{ApiType, Product};
-pub use projects::{Project, ProjectInput, ProjectSettings, CUSTOM_MACROS, PROJECT_PREFIX};
+pub use projects::{
+    Project, ProjectInput, ProjectSettings, WidgetLayout, CUSTOM_MACROS, PROJECT_PREFIX,
+};
 pub use subscriptions::{subscription_json, RENEWAL_ATTEMPTS};
 
 pub const ORDER_PREFIX: &str = "pwo";

@@ -139,6 +139,33 @@ pub fn is_payment_widget(w: &str) -> bool {
     matches!(base, "p1" | "p2" | "p4" | "p10" | "m2" | "pw") || base.starts_with("mo")
 }
 
+/// How a payment widget lays out its page. The desktop widgets (`p1` unified, `p4`, `p10`
+/// customised `p1`, and `pw`, the checkout widget with the merchant's logo) put the order
+/// summary beside the form on wide screens; the mobile and single-method widgets (`m2`, `mo*`,
+/// `p2` "Uni") keep one column at every width. A numbered variant (`p1_1`) lays out as its base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WidgetLayout {
+    OneColumn,
+    TwoColumns,
+}
+
+impl WidgetLayout {
+    pub fn of(widget: &str) -> Self {
+        match widget.split('_').next().unwrap_or("") {
+            "p1" | "p4" | "p10" | "pw" => WidgetLayout::TwoColumns,
+            _ => WidgetLayout::OneColumn,
+        }
+    }
+
+    /// The class suffix the page's stylesheet knows (`pw-layout-one`, `pw-layout-two`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WidgetLayout::OneColumn => "one",
+            WidgetLayout::TwoColumns => "two",
+        }
+    }
+}
+
 /// The macros a custom pingback parameter may take as its value (§4.7), besides `OWN`.
 pub const CUSTOM_MACROS: &[&str] = &[
     "OWN",
@@ -524,6 +551,20 @@ mod tests {
         for bad in ["", "P1", "p1 ", "1p", "p1;x", &"p".repeat(33)] {
             assert!(!valid_widget_code(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn widget_layouts() {
+        for two in ["p1", "p1_1", "p4", "p10", "p10_3", "pw", "pw_1"] {
+            assert_eq!(WidgetLayout::of(two), WidgetLayout::TwoColumns, "{two}");
+        }
+        for one in ["p2", "p2_1", "m2", "m2_1", "mo1_1", "mo"] {
+            assert_eq!(WidgetLayout::of(one), WidgetLayout::OneColumn, "{one}");
+        }
+        // A base code is matched whole: `p10` is not `p1`, and `p11` is no desktop widget.
+        assert_eq!(WidgetLayout::of("p11"), WidgetLayout::OneColumn);
+        assert_eq!(WidgetLayout::TwoColumns.as_str(), "two");
+        assert_eq!(WidgetLayout::OneColumn.as_str(), "one");
     }
 
     #[test]
