@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use kassa_service::paymob::{PmError, StatusRefusal, NO_FRAMING};
+use kassa_service::paymob::{PageOwner, PmError, StatusRefusal, NO_FRAMING};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -17,6 +17,7 @@ use super::{
     answer, err, id_of, keep_lang, lang_links, not_found, pair, query_pairs, script_table,
     LangLink, LangQuery,
 };
+use crate::checkout::view::Brand;
 use crate::lang::{page_lang, Lang};
 use crate::AppState;
 
@@ -98,22 +99,60 @@ fn render(status: StatusCode, t: &impl Template, frame_ancestors: &str, what: &s
     }
 }
 
+/// The look a page wears: its profile's display name, logo and accent theme, each from the
+/// profile's branding else the merchant's.
+#[derive(Debug, Default)]
+struct Look {
+    name: Option<String>,
+    brand: Brand,
+}
+
+/// The look of a page of `owner`'s; the plain page for a page that cannot tell its profile, or
+/// when the branding cannot be read (logged).
+async fn look(st: &AppState, owner: Option<&PageOwner>, page: &str) -> Look {
+    let Some(owner) = owner else {
+        return Look::default();
+    };
+    match st
+        .svc
+        .page_branding(&owner.merchant_id, &owner.scope())
+        .await
+    {
+        Ok(b) => Look {
+            name: b.display_name,
+            brand: Brand {
+                logo: b.logo_path,
+                theme: b.accent_color.map(crate::native::branding::theme_href),
+            },
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, page, "could not load the branding for a Paymob page");
+            Look::default()
+        }
+    }
+}
+
 /// Unified Checkout (and the legacy iframe page): the words of the page's language rendered
-/// in, and the scripts' word table inline.
+/// in, the scripts' word table inline, and the profile's look (the display name, which the
+/// script prefers to the intention's merchant name, the logo and the theme).
 #[derive(Template)]
 #[template(path = "pm/unified.html")]
 struct UnifiedTemplate {
     lang: Lang,
     table: String,
     langs: Vec<LangLink>,
+    display_name: Option<String>,
+    brand: Brand,
 }
 
-fn unified(headers: &HeaderMap, pairs: &[(String, String)], fa: &str) -> Response {
+fn unified(headers: &HeaderMap, pairs: &[(String, String)], fa: &str, look: Look) -> Response {
     let lang = page_lang(headers, pair(pairs, "lang"));
     let t = UnifiedTemplate {
         lang,
         table: script_table(lang, None),
         langs: lang_links(pairs, lang),
+        display_name: look.name,
+        brand: look.brand,
     };
     render(StatusCode::OK, &t, fa, "unified checkout")
 }
@@ -125,11 +164,12 @@ async fn unified_page(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let pairs = query_pairs(raw.as_deref());
-    let fa = st
+    let page = st
         .svc
         .pm_checkout_framing(pair(&pairs, "publicKey"), pair(&pairs, "clientSecret"))
         .await;
-    unified(&headers, &pairs, &fa)
+    let look = look(&st, page.owner.as_ref(), "unified checkout").await;
+    unified(&headers, &pairs, &page.frame_ancestors, look)
 }
 
 #[derive(Template)]
@@ -137,25 +177,30 @@ async fn unified_page(
 struct CardFrameTemplate {
     lang: Lang,
     table: String,
+    /// The accent theme only: the frame sits inside the merchant's own page.
+    theme: Option<String>,
 }
 
-/// Pixel's card frame (`?publicKey=[&lang=]`): framed by the merchant pages the profile allows.
+/// Pixel's card frame (`?publicKey=[&lang=]`): framed by the merchant pages the profile allows,
+/// in the profile's accent colour.
 async fn card_frame(
     State(st): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let pairs = query_pairs(raw.as_deref());
-    let fa = st
+    let page = st
         .svc
         .pm_card_frame_framing(pair(&pairs, "publicKey"))
         .await;
+    let look = look(&st, page.owner.as_ref(), "card frame").await;
     let lang = page_lang(&headers, pair(&pairs, "lang"));
     let t = CardFrameTemplate {
         lang,
         table: script_table(lang, None),
+        theme: look.brand.theme,
     };
-    render(StatusCode::OK, &t, &fa, "card frame")
+    render(StatusCode::OK, &t, &page.frame_ancestors, "card frame")
 }
 
 async fn iframe_page(
@@ -173,7 +218,10 @@ async fn iframe_page(
         .pm_iframe_framing(id, pair(&pairs, "payment_token"))
         .await
     {
-        Ok(Some(fa)) => unified(&headers, &pairs, &fa),
+        Ok(Some(page)) => {
+            let look = look(&st, page.owner.as_ref(), "iframe checkout").await;
+            unified(&headers, &pairs, &page.frame_ancestors, look)
+        }
         Ok(None) => not_found(),
         Err(e) => err(e),
     }
@@ -202,6 +250,9 @@ struct StatusTemplate {
     /// "Return to the store": the intention's redirection URL.
     merchant_url: Option<String>,
     langs: Vec<LangLink>,
+    /// The profile's look; none on the unverified page, which reveals nothing.
+    display_name: Option<String>,
+    brand: Brand,
 }
 
 /// Kassa's own payment status page (the redirect when no response callback URL is set). It
@@ -260,6 +311,7 @@ async fn status_page(
                     None => String::new(),
                 },
             };
+            let look = look(&st, Some(&v.owner), "payment status").await;
             let t = StatusTemplate {
                 lang,
                 status: v.status,
@@ -278,6 +330,8 @@ async fn status_page(
                     .map(|u| keep_lang(&st, &u, explicit.or(Some(lang)))),
                 merchant_url: v.merchant_url,
                 langs: lang_links(&pairs, lang),
+                display_name: look.name,
+                brand: look.brand,
             };
             (StatusCode::OK, t, v.frame_ancestors)
         }
@@ -299,6 +353,8 @@ async fn status_page(
                 merchant_url: None,
                 // Nothing of an unverified query is repeated, not even in the links.
                 langs: lang_links(&[], lang),
+                display_name: None,
+                brand: Brand::default(),
             };
             let status = match refusal {
                 StatusRefusal::Unsigned => StatusCode::BAD_REQUEST,
@@ -364,7 +420,9 @@ async fn pm_asset(Path(file): Path<String>) -> Response {
 struct ChallengeTemplate {
     lang: Lang,
     wallet: bool,
+    /// The profile's display name (else its company name), logo and theme.
     merchant: String,
+    brand: Brand,
     amount: String,
     method: String,
     action: String,
@@ -388,10 +446,12 @@ async fn challenge_page(
             if let Some(url) = v.done_url {
                 return Redirect::to(&keep_lang(&st, &url, explicit)).into_response();
             }
+            let look = look(&st, Some(&v.owner), "challenge").await;
             let t = ChallengeTemplate {
                 lang,
                 wallet: v.kind == "wallet",
-                merchant: v.merchant_name,
+                merchant: look.name.unwrap_or(v.merchant_name),
+                brand: look.brand,
                 amount: lang.money(v.amount_cents, &v.currency),
                 method: v.method,
                 action: format!("/api/acceptance/challenge/{id}/{sig}?lang={}", lang.code()),
