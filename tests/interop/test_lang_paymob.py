@@ -5,7 +5,9 @@ A Unified Checkout started in Arabic stays `lang="ar" dir="rtl"` through the 3-D
 the status page, and through the wallet flow; French, German, Spanish and Turkish show the
 catalog's words and amounts as the server writes them (CLDR), and the switcher changes the
 language in place. On every page: touch targets of at least 44 px, input text of at least 16 px,
-no serious or critical axe-core finding, and no request outside Kassa's origin. The status
+no serious or critical axe-core finding, and no request outside Kassa's origin. A profile's
+branding reaches the payer: its display name, its logo (loaded) and its accent on the Pay
+button, through the 3-D Secure and status pages. The status
 page's "Try again" leads back to a payable checkout; Pixel shows a decline in its own box even
 when the merchant passes `afterPaymentComplete`; the kiosk reference is grouped, left to right,
 with an expiry and a Copy button that works (clipboard, or the number selected).
@@ -14,7 +16,10 @@ with an expiry and a Copy button that works (clipboard, or the number selected).
 from __future__ import annotations
 
 import json
+import struct
 import urllib.parse
+import urllib.request
+import zlib
 
 import pytest
 
@@ -350,6 +355,75 @@ def test_the_kiosk_reference_is_grouped_with_an_expiry_and_copies(browser, kassa
         "the copy hint",
     )
     assert browser.execute_script("return window.getSelection().toString()").replace(" ", "") == digits
+    _assert_no_console_errors(browser)
+
+
+def _png(width: int, height: int, rgb=(10, 102, 194)) -> bytes:
+    """A one-colour PNG, written with the standard library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = (b"\x00" + bytes(rgb) * width) * height
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _brand(kassa, profile, name: str, accent: str, logo: bytes) -> str:
+    """Sets the profile's display name, accent and logo; returns the logo's URL."""
+    path = f"/v1/paymob/profiles/{profile.id}/branding"
+    status, body = kassa.request("POST", path, {"display_name": name, "accent_color": accent})
+    assert status == 200, body
+    req = urllib.request.Request(
+        kassa.url(path + "/logo"),
+        data=logo,
+        method="POST",
+        headers={"Authorization": f"Bearer {kassa.secret_key}", "Content-Type": "image/png"},
+    )
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req, timeout=15) as resp:
+        assert resp.status == 200
+        return json.loads(resp.read())["logo"]["url"]
+
+
+def _assert_logo(driver, url: str, where: str):
+    """The page shows the logo Kassa serves, and the browser actually loaded it."""
+    logo = _wait(driver, EC.visibility_of_element_located((By.ID, "merchant-logo")), f"{where}: the logo")
+    assert logo.get_attribute("src") == url, logo.get_attribute("src")
+    _wait(
+        driver,
+        lambda d: d.execute_script("const i = arguments[0]; return i.complete && i.naturalWidth > 0", logo),
+        f"{where}: the logo to load",
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_a_profiles_branding_reaches_the_payer(browser, kassa, receiver, size):
+    _size(browser, size)
+    profile = _profile(kassa, receiver, ("card",))
+    logo = _brand(kassa, profile, "Cairo Books", "#7a1fa2", _png(120, 48))
+    it = _intention(kassa, profile, ["card"], 25050)
+    browser.get(_checkout(kassa, profile, it, "en"))
+    _choose(browser, "card")
+    _wait(browser, EC.visibility_of_element_located((By.ID, "card-number")), "the card form")
+    assert _text(browser, browser.find_element(By.ID, "pm-merchant")) == "Cairo Books"
+    assert browser.title.endswith("Cairo Books"), browser.title
+    _assert_logo(browser, logo, "checkout")
+    pay = browser.find_element(By.ID, "pay-button")
+    background = browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", pay)
+    assert background == "rgb(122, 31, 162)", background
+    _check_page(browser, kassa, "pm-checkout-branded", "en", size, "pay-button")
+
+    _fill_card(browser)
+    pay.click()
+    _wait(browser, EC.visibility_of_element_located((By.ID, "challenge-form")), "the 3-D Secure page")
+    assert _text(browser, browser.find_element(By.ID, "merchant")) == "Cairo Books"
+    _assert_logo(browser, logo, "3-D Secure page")
+    _check_page(browser, kassa, "pm-3ds-branded", "en", size, "approve")
+    browser.find_element(By.ID, "approve").click()
+    _wait(browser, EC.visibility_of_element_located((By.ID, "status-title")), "the status page")
+    assert _text(browser, browser.find_element(By.ID, "status-merchant")) == "Cairo Books"
+    _assert_logo(browser, logo, "status page")
+    _check_page(browser, kassa, "pm-status-branded", "en", size)
     _assert_no_console_errors(browser)
 
 

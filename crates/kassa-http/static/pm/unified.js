@@ -111,6 +111,16 @@
     return typeof v === "string" && v.trim() ? v.trim() : "";
   }
 
+  // The name payers see: the profile's display name the server rendered in (its branding, else
+  // the merchant's), else the intention's merchant name.
+  function merchantName(data) {
+    return (
+      nonEmptyString(ui.merchant.getAttribute("data-display-name")) ||
+      nonEmptyString(data.merchant_name) ||
+      nonEmptyString(data.merchant_company_name)
+    );
+  }
+
   function isTrue(v) {
     return v === true || v === "true";
   }
@@ -358,7 +368,7 @@
     var data = state.data;
     if (data) {
       var detail = data.intention_detail || {};
-      var merchant = nonEmptyString(data.merchant_name) || nonEmptyString(data.merchant_company_name);
+      var merchant = merchantName(data);
       ui.merchant.textContent = merchant;
       document.title = merchant ? K.t("pm.title_checkout") + " \u00b7 " + merchant : K.t("pm.title_checkout");
       ui.amount.textContent = amountText();
@@ -380,7 +390,7 @@
   function renderCancel() {
     var data = state.data || {};
     var url = nonEmptyString(data.redirection_url) || nonEmptyString(data.redirect_url);
-    var merchant = nonEmptyString(data.merchant_name) || nonEmptyString(data.merchant_company_name);
+    var merchant = merchantName(data);
     var ok = /^https?:\/\//i.test(url);
     ui.cancel.hidden = !ok || state.busy === "redirecting";
     if (!ok) return;

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use accounts::{IntegrationInput, NewProfile, ProfileInput};
-pub use pages::{frame_ancestors_of, PaymentStatus, ProfileUpdate, StatusRefusal, NO_FRAMING};
+pub use pages::{
+    frame_ancestors_of, PageFraming, PageOwner, PaymentStatus, ProfileUpdate, StatusRefusal,
+    NO_FRAMING,
+};
 pub use pay::{ChallengeView, PayResponse};
 pub use subscriptions::SUBSCRIPTION_FREQUENCIES;
 

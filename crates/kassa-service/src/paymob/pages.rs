@@ -1,6 +1,7 @@
-//! What the customer's pages need from the service: which sites may frame a profile's pages
-//! (`frame_ancestors`, `'none'` unless the merchant allows some) and the payment status page's
-//! result, shown only when its query carries the profile's HMAC.
+//! What the customer's pages need from the service: which profile a page belongs to, hence
+//! which sites may frame it (`frame_ancestors`, `'none'` unless the merchant allows some) and
+//! whose look it wears, and the payment status page's result, shown only when its query carries
+//! the profile's HMAC.
 
 use kassa_paymob::hmac::{query_hmac, verify_hex, QUERY_FIELDS};
 use kassa_store::PmProfile;
@@ -8,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::accounts::ProfileDoc;
 use super::{doc, PmError, PmResult};
+use crate::branding::BrandScope;
 use crate::Services;
 
 /// The `frame-ancestors` of a page whose profile is unknown or unproven, and of a profile that
@@ -92,6 +94,54 @@ pub fn frame_ancestors_of(p: &PmProfile) -> String {
         .unwrap_or_else(|| NO_FRAMING.to_string())
 }
 
+/// The profile a payer page proved it belongs to: whose branding it wears
+/// ([`BrandScope::PmProfile`], else the merchant's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageOwner {
+    pub merchant_id: String,
+    pub profile_id: i64,
+}
+
+impl PageOwner {
+    pub fn of(p: &PmProfile) -> Self {
+        PageOwner {
+            merchant_id: p.merchant_id.clone(),
+            profile_id: p.id,
+        }
+    }
+
+    /// The branding scope of the owner's pages.
+    pub fn scope(&self) -> BrandScope {
+        BrandScope::PmProfile(self.profile_id)
+    }
+}
+
+/// What a page needs to know about its profile: who may frame it, and whose look it wears
+/// (`None` when the page cannot tell its profile: it is then neither framed nor branded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageFraming {
+    pub frame_ancestors: String,
+    pub owner: Option<PageOwner>,
+}
+
+impl PageFraming {
+    /// A page whose profile is unknown or unproven.
+    pub fn unknown() -> Self {
+        PageFraming {
+            frame_ancestors: NO_FRAMING.into(),
+            owner: None,
+        }
+    }
+
+    /// A page of this profile.
+    pub fn of(p: &PmProfile) -> Self {
+        PageFraming {
+            frame_ancestors: frame_ancestors_of(p),
+            owner: Some(PageOwner::of(p)),
+        }
+    }
+}
+
 /// What the payment status page shows once its query is verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentStatus {
@@ -108,6 +158,8 @@ pub struct PaymentStatus {
     pub card: String,
     /// The profile's `frame-ancestors`.
     pub frame_ancestors: String,
+    /// The transaction's profile, whose look the page wears.
+    pub owner: PageOwner,
     /// The core's decline code and finer reason of a declined payment, for a translated reason.
     pub decline_code: Option<String>,
     pub decline_subcode: Option<String>,
@@ -152,43 +204,43 @@ impl Services {
         Ok(p)
     }
 
-    /// The unified checkout (`?publicKey=&clientSecret=`): the profile's setting when the client
-    /// secret is one of the public key's profile's intentions, else `'none'`.
+    /// The unified checkout (`?publicKey=&clientSecret=`): the public key's profile when the
+    /// client secret is one of its intentions, else unknown.
     pub async fn pm_checkout_framing(
         &self,
         public_key: Option<&str>,
         client_secret: Option<&str>,
-    ) -> String {
+    ) -> PageFraming {
         let (Some(pk), Some(cs)) = (public_key, client_secret) else {
-            return NO_FRAMING.into();
+            return PageFraming::unknown();
         };
         let Ok(Some(profile)) = self.store.pm_profile_by_public_key(pk).await else {
-            return NO_FRAMING.into();
+            return PageFraming::unknown();
         };
         match self.store.pm_intention_by_client_secret(cs).await {
-            Ok(Some(i)) if i.profile_id == profile.id => frame_ancestors_of(&profile),
-            _ => NO_FRAMING.into(),
+            Ok(Some(i)) if i.profile_id == profile.id => PageFraming::of(&profile),
+            _ => PageFraming::unknown(),
         }
     }
 
-    /// Pixel's card frame (`?publicKey=`): the public key's profile's setting, else `'none'`.
-    pub async fn pm_card_frame_framing(&self, public_key: Option<&str>) -> String {
+    /// Pixel's card frame (`?publicKey=`): the public key's profile, else unknown.
+    pub async fn pm_card_frame_framing(&self, public_key: Option<&str>) -> PageFraming {
         match public_key {
             Some(pk) => match self.store.pm_profile_by_public_key(pk).await {
-                Ok(Some(p)) => frame_ancestors_of(&p),
-                _ => NO_FRAMING.into(),
+                Ok(Some(p)) => PageFraming::of(&p),
+                _ => PageFraming::unknown(),
             },
-            None => NO_FRAMING.into(),
+            None => PageFraming::unknown(),
         }
     }
 
-    /// The legacy iframe page: `None` when no profile has this iframe id; the profile's setting
-    /// when the payment token is one of the profile's, else `'none'`.
+    /// The legacy iframe page: `None` when no profile has this iframe id; the profile when the
+    /// payment token is one of the profile's, else unknown.
     pub async fn pm_iframe_framing(
         &self,
         iframe_id: i64,
         payment_token: Option<&str>,
-    ) -> PmResult<Option<String>> {
+    ) -> PmResult<Option<PageFraming>> {
         let Some(profile) = self.store.pm_profile_by_iframe(iframe_id).await? else {
             return Ok(None);
         };
@@ -196,9 +248,9 @@ impl Services {
             .and_then(|t| self.pm_open_key(t).ok())
             .is_some_and(|c| c.user_id == profile.id);
         Ok(Some(if owned {
-            frame_ancestors_of(&profile)
+            PageFraming::of(&profile)
         } else {
-            NO_FRAMING.into()
+            PageFraming::unknown()
         }))
     }
 
@@ -286,6 +338,7 @@ impl Services {
             message: stored_text(&obj["data"]["message"]),
             card,
             frame_ancestors: frame_ancestors_of(&profile),
+            owner: PageOwner::of(&profile),
             decline_code: extra.decline_code,
             decline_subcode: extra.decline_subcode,
             retry_url,

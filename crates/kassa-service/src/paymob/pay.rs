@@ -89,6 +89,8 @@ pub struct ChallengeView {
     pub done_url: Option<String>,
     /// The profile's `frame-ancestors`.
     pub frame_ancestors: String,
+    /// The transaction's profile, whose look the page wears.
+    pub owner: super::PageOwner,
 }
 
 impl From<PmError> for ServiceError {
@@ -1077,6 +1079,7 @@ impl Services {
             },
             done_url,
             frame_ancestors: super::frame_ancestors_of(&profile),
+            owner: super::PageOwner::of(&profile),
         })
     }
 
