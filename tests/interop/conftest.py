@@ -357,21 +357,32 @@ def _handler(receiver: Receiver):
     return Handler
 
 
-@pytest.fixture
-def receiver():
-    """A merchant server on a free loopback port: records POSTs (webhooks), serves /done."""
+def start_receiver():
+    """A merchant server on a free loopback port (records POSTs, serves /done); returns it and
+    the function that stops it."""
     rec = Receiver(base="")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
     server.daemon_threads = True
     rec.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    try:
-        yield rec
-    finally:
+
+    def stop():
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+    return rec, stop
+
+
+@pytest.fixture
+def receiver():
+    """A merchant server on a free loopback port: records POSTs (webhooks), serves /done."""
+    rec, stop = start_receiver()
+    try:
+        yield rec
+    finally:
+        stop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,21 +404,15 @@ def _browser_missing() -> Optional[str]:
     return None
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Debian Chromium driven through chromedriver, with a fresh profile."""
-    reason = _browser_missing()
-    if reason:
-        if os.environ.get("KASSA_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"KASSA_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-
+def new_browser(workdir: Path, window: tuple = WINDOW):
+    """Headless Debian Chromium driven through chromedriver, with a fresh profile in `workdir`
+    and a real `window`-sized layout viewport."""
     # Selenium must use the system driver and browser and never fetch anything itself.
     os.environ.setdefault("SE_OFFLINE", "true")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    profile = tmp_path / "chromium-profile"
+    profile = workdir / "chromium-profile"
     profile.mkdir()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -420,7 +425,7 @@ def browser(tmp_path):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--window-size={window[0]},{window[1]}",
         f"--user-data-dir={profile}",
         "--no-proxy-server",
         "--disable-dev-shm-usage",
@@ -429,17 +434,29 @@ def browser(tmp_path):
         options.add_argument(arg)
     # Console errors (CSP violations, script errors, failed loads) are read back by the tests.
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
+    service = Service(CHROMEDRIVER, log_output=str(workdir / "chromedriver.log"))
     driver = webdriver.Chrome(options=options, service=service)
     # Headless Chromium keeps windows at least 500 px wide whatever --window-size says; resizing
     # the window and pinning the viewport's metrics gives a real 360 px wide layout viewport.
-    driver.set_window_size(*WINDOW)
+    driver.set_window_size(*window)
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
-        {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False},
+        {"width": window[0], "height": window[1], "deviceScaleFactor": 1, "mobile": False},
     )
     driver.set_page_load_timeout(15)
     driver.set_script_timeout(15)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Debian Chromium driven through chromedriver, with a fresh profile."""
+    reason = _browser_missing()
+    if reason:
+        if os.environ.get("KASSA_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"KASSA_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    driver = new_browser(tmp_path)
     try:
         yield driver
     finally:

@@ -322,6 +322,20 @@ def test_the_kiosk_reference_is_grouped_with_an_expiry_and_copies(browser, kassa
     assert len(digits) == 12 and digits.isdigit(), ref.text
     assert ref.text == " ".join(digits[i:i + 4] for i in range(0, 12, 4)), ref.text
     assert ref.get_attribute("dir") == "ltr"
+    # On one line, inside its box's padding and the card, on a phone too.
+    fit = browser.execute_script(
+        "const r = document.getElementById('bill-reference'), c = document.getElementById('pm-card');"
+        "const g = document.createRange(); g.selectNodeContents(r);"
+        "const rects = [...g.getClientRects()], box = r.getBoundingClientRect(), cs = getComputedStyle(r);"
+        "return {lines: new Set(rects.map(x => Math.round(x.top))).size,"
+        " textLeft: Math.min(...rects.map(x => x.left)), textRight: Math.max(...rects.map(x => x.right)),"
+        " left: box.left + parseFloat(cs.borderLeftWidth) + parseFloat(cs.paddingLeft),"
+        " right: box.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight),"
+        " boxRight: box.right, cardRight: c.getBoundingClientRect().right};"
+    )
+    assert fit["lines"] == 1, fit
+    assert fit["textLeft"] >= fit["left"] - 0.5 and fit["textRight"] <= fit["right"] + 0.5, fit
+    assert fit["boxRight"] <= fit["cardRight"] + 0.5, fit
     expiry = browser.find_element(By.ID, "bill-expiry")
     assert expiry.is_displayed() and _text(browser, expiry).startswith(_t(de, "common.pay_before", date="").strip()), expiry.text
     copy = browser.find_element(By.ID, "bill-copy")
