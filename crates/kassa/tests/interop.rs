@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The whole suite takes well under a minute; this only stops a hung run.
-const SUITE_TIMEOUT: Duration = Duration::from_secs(600);
+/// The suite takes about four minutes on two cores; this only stops a hung run.
+const SUITE_TIMEOUT: Duration = Duration::from_secs(1800);
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,7 +40,7 @@ fn find_python(root: &Path) -> Result<PathBuf, String> {
     let probe = Command::new(&python)
         .args([
             "-c",
-            "import pytest, selenium, standardwebhooks, paymentwall, paymobz, paymob.accept",
+            "import pytest, xdist, selenium, standardwebhooks, paymentwall, paymobz, paymob.accept",
         ])
         .stdin(Stdio::null())
         .output()
@@ -73,6 +73,13 @@ fn python_interop_and_browser_suite() {
         }
     };
 
+    // Every test starts its own servers and browser, so tests run side by side on separate
+    // workers (pytest-xdist): one per core unless KASSA_PYTEST_WORKERS says otherwise ("0" runs
+    // them in this process, one after another).
+    let workers = std::env::var("KASSA_PYTEST_WORKERS")
+        .ok()
+        .filter(|w| !w.trim().is_empty())
+        .unwrap_or_else(|| "auto".to_string());
     let mut cmd = Command::new(&python);
     cmd.args([
         "-m",
@@ -81,6 +88,8 @@ fn python_interop_and_browser_suite() {
         "tests/interop",
         "-p",
         "no:cacheprovider",
+        "-n",
+        workers.trim(),
     ])
     .current_dir(&root)
     .env("KASSA_BIN", env!("CARGO_BIN_EXE_kassa"))
@@ -90,7 +99,11 @@ fn python_interop_and_browser_suite() {
     if require_interop() {
         cmd.env("KASSA_REQUIRE_BROWSER", "1");
     }
-    eprintln!("running {} -m pytest -q tests/interop", python.display());
+    eprintln!(
+        "running {} -m pytest -q tests/interop -n {}",
+        python.display(),
+        workers.trim()
+    );
     let started = Instant::now();
     // Output goes straight to this process's stdout and stderr, so it streams as it happens.
     let mut child = cmd.spawn().expect("starting pytest");

@@ -43,6 +43,7 @@ fn lang_of(url: &str) -> Option<String> {
 struct Profile {
     sk: String,
     pk: String,
+    iframe: i64,
     integrations: Vec<Value>,
 }
 
@@ -76,6 +77,7 @@ async fn profile(app: &TestApp) -> Profile {
     Profile {
         sk: p["secret_key"].as_str().unwrap().into(),
         pk: p["public_key"].as_str().unwrap().into(),
+        iframe: p["iframe_id"].as_i64().unwrap(),
         integrations: p["integrations"].as_array().unwrap().clone(),
     }
 }
@@ -489,7 +491,42 @@ fn epoch_of(iso: &str) -> i64 {
     days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
 }
 
+/// The legacy iframe page (`/api/acceptance/iframes/{id}?payment_token=`) is Unified Checkout
+/// under Paymob's older address: it speaks `lang=`, else `Accept-Language`, else English, and its
+/// switcher keeps the payment token.
+async fn the_legacy_iframe_page_speaks_the_payers_language(app: &TestApp) {
+    let p = profile(app).await;
+    let card_id = p.integration("card-status");
+    let i = intention(app, &p, 4550, &[card_id]).await;
+    let token = key_for(&i, card_id);
+    let iframe = format!("/api/acceptance/iframes/{}?payment_token={token}", p.iframe);
+    for (lang, header, want) in [
+        (Some("ar"), None, Lang::Ar),
+        (Some("tr"), Some("de-DE"), Lang::Tr),
+        (None, Some("es-MX,es;q=0.9"), Lang::Es),
+        (None, Some("fr"), Lang::Fr),
+        (None, None, Lang::En),
+    ] {
+        let url = match lang {
+            Some(l) => format!("{iframe}&lang={l}"),
+            None => iframe.clone(),
+        };
+        let (code, body) = page(app, &url, header).await;
+        assert_eq!(code, 200, "{url}");
+        assert!(
+            body.contains(&html_root(want)),
+            "{lang:?} {header:?}: {body}"
+        );
+        assert!(body.contains(&esc(want.text("pm.choose_method"))), "{body}");
+        assert!(
+            body.contains(&format!("payment_token={token}")),
+            "the switcher keeps the token: {body}"
+        );
+    }
+}
+
 on_both!(
+    the_legacy_iframe_page_speaks_the_payers_language,
     a_card_flow_keeps_its_language_to_the_end,
     pages_follow_accept_language,
     a_wallet_flow_keeps_its_language,
