@@ -398,6 +398,52 @@ impl RefundStatus {
     }
 }
 
+/// Why money goes back to the payer. It moves the same way in every case; the kind lets each
+/// face name it as its merchants expect (Paymob's void, Paymentwall's chargeback pingback)
+/// without reading markers out of metadata, which a merchant controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefundKind {
+    /// Sent back at the merchant's request (the only kind the native API creates).
+    #[default]
+    Refund,
+    /// A captured payment cancelled as a whole before it settled (Paymob's void).
+    Void,
+    /// The payer's bank took the money back; `reason` is the bank's reason code.
+    Chargeback { reason: u8 },
+}
+
+impl RefundKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RefundKind::Refund => "refund",
+            RefundKind::Void => "void",
+            RefundKind::Chargeback { .. } => "chargeback",
+        }
+    }
+
+    /// The chargeback's reason code, for a chargeback.
+    pub fn chargeback_reason(&self) -> Option<u8> {
+        match self {
+            RefundKind::Chargeback { reason } => Some(*reason),
+            _ => None,
+        }
+    }
+
+    /// The kind from its stored parts (`as_str` and `chargeback_reason`); `None` when they do
+    /// not make one (an unknown name, a chargeback without a reason code in 0..=255, or a reason
+    /// on another kind).
+    pub fn from_parts(kind: &str, reason: Option<i64>) -> Option<Self> {
+        match (kind, reason) {
+            ("refund", None) => Some(RefundKind::Refund),
+            ("void", None) => Some(RefundKind::Void),
+            ("chargeback", Some(r)) => u8::try_from(r)
+                .ok()
+                .map(|reason| RefundKind::Chargeback { reason }),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
     pub id: String,
@@ -406,6 +452,7 @@ pub struct Refund {
     pub amount: i64,
     pub currency: Currency,
     pub status: RefundStatus,
+    pub kind: RefundKind,
     pub reason: Option<String>,
     pub metadata: Metadata,
     pub processor_ref: Option<String>,
@@ -438,6 +485,26 @@ pub const CANCELLATION_REASONS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn refund_kinds_round_trip_through_their_stored_parts() {
+        for kind in [
+            RefundKind::Refund,
+            RefundKind::Void,
+            RefundKind::Chargeback { reason: 1 },
+            RefundKind::Chargeback { reason: 255 },
+        ] {
+            let reason = kind.chargeback_reason().map(i64::from);
+            assert_eq!(RefundKind::from_parts(kind.as_str(), reason), Some(kind));
+        }
+        assert_eq!(RefundKind::from_parts("chargeback", None), None);
+        assert_eq!(RefundKind::from_parts("chargeback", Some(256)), None);
+        assert_eq!(RefundKind::from_parts("chargeback", Some(-1)), None);
+        assert_eq!(RefundKind::from_parts("refund", Some(1)), None);
+        assert_eq!(RefundKind::from_parts("void", Some(1)), None);
+        assert_eq!(RefundKind::from_parts("reversal", None), None);
+        assert_eq!(RefundKind::Void.chargeback_reason(), None);
+    }
+
     use super::*;
 
     fn intent(capture: CaptureMethod) -> PaymentIntent {

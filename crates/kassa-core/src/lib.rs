@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod branding;
+pub mod calendar;
 pub mod card;
 pub mod events;
 pub mod ids;

@@ -12,6 +12,7 @@ mod error;
 mod payments;
 pub mod paymentwall;
 pub mod paymob;
+pub mod projection;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub use error::{declined_body, is_unavailable, ServiceError, RETRY_AFTER_SECS};
 pub use payments::{
     check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams,
 };
+pub use projection::Projection;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
@@ -50,6 +52,7 @@ pub struct Services {
     pub max_webhook_endpoints: i64,
     payments: IntCounterVec,
     keys: KeyCache,
+    projections: projection::Projections,
 }
 
 /// Default for [`Services::max_webhook_endpoints`].
@@ -122,7 +125,14 @@ impl Services {
             max_webhook_endpoints: DEFAULT_MAX_WEBHOOK_ENDPOINTS,
             payments,
             keys: KeyCache::default(),
+            projections: Default::default(),
         })
+    }
+
+    /// Registers a face's projection: from now on it follows every core change (see
+    /// [`Projection`]). Done once, when the app is built.
+    pub fn register_projection(&mut self, p: Arc<dyn Projection>) {
+        self.projections.push(p);
     }
 
     pub(crate) fn count_payment(&self, outcome: &str) {

@@ -4,7 +4,7 @@ use kassa_core::events::{Event, EventType};
 use kassa_core::ids::{new_id, prefix, random_token};
 use kassa_core::intent::{
     AuthorizationResult, CaptureMethod, IntentStatus, Metadata, PaymentError, PaymentIntent,
-    Refund, RefundStatus, CANCELLATION_REASONS, REFUND_REASONS,
+    Refund, RefundKind, RefundStatus, CANCELLATION_REASONS, REFUND_REASONS,
 };
 use kassa_core::money::Currency;
 use kassa_processor::{
@@ -42,6 +42,8 @@ pub struct ConfirmParams {
 pub struct CreateRefundParams {
     pub payment_intent: String,
     pub amount: Option<i64>,
+    /// A refund, unless a face's own command says void or chargeback (never from a request).
+    pub kind: RefundKind,
     pub reason: Option<String>,
     pub metadata: Metadata,
 }
@@ -142,10 +144,10 @@ impl Services {
             tx.insert_event(&ev, &pi.id).await?;
             written.push((*ty, ev.id));
         }
-        // The Paymentwall dialect's notifications for the same change, in the same transaction.
-        self.pw_after_intent_events(tx, pi, &written, now).await?;
-        // And the Paymob dialect's transaction object and callbacks.
-        self.pm_after_intent_events(tx, pi, &written, now).await?;
+        // Each face's own objects and notifications for the same change, in the same transaction.
+        for p in self.projections.iter() {
+            p.intent_changed(self, tx, pi, &written, now).await?;
+        }
         Ok(())
     }
 
@@ -784,6 +786,7 @@ impl Services {
             amount,
             currency: pi.currency,
             status: RefundStatus::Pending,
+            kind: p.kind,
             reason: p.reason,
             metadata: p.metadata,
             processor_ref: None,
@@ -828,17 +831,10 @@ impl Services {
                     now,
                 );
                 tx.insert_event(&ev, &refund.id).await?;
-                // Paymentwall's reason: the chargeback helper's, 10 for a partial refund,
-                // otherwise 9 (cancelled order).
-                let reason = refund
-                    .metadata
-                    .get(crate::paymentwall::CHARGEBACK_REASON_KEY)
-                    .and_then(|r| r.parse::<u8>().ok())
-                    .or((amount < pi.amount_received).then_some(10));
-                self.pw_after_refund(&mut tx, &pi.id, reason, &ev.id, now)
-                    .await?;
-                self.pm_after_refund(&mut tx, &pi.id, &refund, &ev.id, now)
-                    .await?;
+                for p in self.projections.iter() {
+                    p.refund_succeeded(self, &mut tx, &pi, &refund, &ev.id, now)
+                        .await?;
+                }
             }
             Err(e) => {
                 tracing::warn!(refund = %refund.id, error = %e, "refund failed at the processor");
@@ -869,25 +865,11 @@ fn processor_failure(e: &ProcessorError) -> PaymentError {
     }
 }
 
-/// The calendar year and month of a Unix-millisecond time (UTC), for card expiry checks.
-pub fn year_month(ms: i64) -> (u32, u32) {
-    let (y, m, _) = crate::paymentwall::product::civil_from_days(ms.div_euclid(86_400_000));
-    (y as u32, m as u32)
-}
+pub use kassa_core::calendar::year_month;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn year_month_of_known_instants() {
-        assert_eq!(year_month(0), (1970, 1));
-        // 2026-11-21T13:00:00Z
-        assert_eq!(year_month(1_795_352_400_000), (2026, 11));
-        // 2024-02-29T23:59:59Z
-        assert_eq!(year_month(1_709_251_199_000), (2024, 2));
-        assert_eq!(year_month(1_709_251_200_000), (2024, 3));
-    }
 
     #[test]
     fn return_urls_must_be_absolute_http_without_credentials() {

@@ -1128,7 +1128,7 @@ impl Tx {
 
     pub async fn insert_refund(&mut self, r: &Refund) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
+            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
         ))
         .bind(&r.id)
         .bind(&r.merchant_id)
@@ -1140,6 +1140,8 @@ impl Tx {
         .bind(to_json(&r.metadata)?)
         .bind(r.processor_ref.clone())
         .bind(r.created)
+        .bind(r.kind.as_str())
+        .bind(r.kind.chargeback_reason().map(i64::from))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -1,7 +1,9 @@
 //! Row types and the mapping between rows and core objects.
 
 use kassa_core::events::{Event, EventType};
-use kassa_core::intent::{CaptureMethod, IntentStatus, PaymentIntent, Refund, RefundStatus};
+use kassa_core::intent::{
+    CaptureMethod, IntentStatus, PaymentIntent, Refund, RefundKind, RefundStatus,
+};
 use kassa_core::money::Currency;
 use serde_json::Value;
 use sqlx::any::{AnyArguments, AnyRow};
@@ -20,7 +22,7 @@ pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment
     processor_ref, challenge_state, error, created_at, updated_at";
 
 pub(crate) const REFUND_COLUMNS: &str = "id, merchant_id, payment_intent_id, amount, currency, \
-    status, reason, metadata, processor_ref, created_at";
+    status, reason, metadata, processor_ref, created_at, kind, chargeback_reason";
 
 pub(crate) const EVENT_COLUMNS: &str = "id, merchant_id, type, object_id, data, created_at";
 
@@ -267,6 +269,8 @@ pub(crate) fn bind_intent<'q>(
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {
     let status: String = r.get("status");
     let currency: String = r.get("currency");
+    let kind: String = r.get("kind");
+    let chargeback_reason: Option<i64> = r.get("chargeback_reason");
     Ok(Refund {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
@@ -275,6 +279,9 @@ pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {
         currency: parse::<Currency>(&currency, "currency")?,
         status: RefundStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("bad refund status {status}")))?,
+        kind: RefundKind::from_parts(&kind, chargeback_reason).ok_or_else(|| {
+            StoreError::Corrupt(format!("bad refund kind {kind} ({chargeback_reason:?})"))
+        })?,
         reason: r.get("reason"),
         metadata: from_json(&r.get::<String, _>("metadata"))?,
         processor_ref: r.get("processor_ref"),

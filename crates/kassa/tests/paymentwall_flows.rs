@@ -938,7 +938,9 @@ async fn payment_systems_by_country(app: &TestApp) {
 }
 
 /// Refunds through the native API and the sandbox chargeback helper reach the Paymentwall
-/// merchant as type 2 pingbacks: partial refund `reason=10`, chargeback `reason=1`.
+/// merchant as type 2 pingbacks: partial refund `reason=10`, chargeback `reason=1`. What makes
+/// a chargeback is the refund's kind, which only the chargeback command sets: metadata a
+/// merchant sends (once Kassa's own marker) changes nothing.
 async fn native_refunds_and_chargebacks(app: &TestApp) {
     let rx = PingbackReceiver::start().await;
     let p = project(app, "digital_goods", &rx.url, Value::Null).await;
@@ -968,16 +970,23 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
     let (status, refund) = app
         .post(
             "/v1/refunds",
-            serde_json::json!({"payment_intent": pi, "amount": 100}),
+            serde_json::json!({"payment_intent": pi, "amount": 100,
+                               "metadata": {"paymentwall_reason": "1"}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{refund}");
+    let stored = app
+        .svc
+        .refund(&app.merchant_id, refund["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.kind, kassa_core::intent::RefundKind::Refund);
     let partial = rx.wait_for(3).await[2].clone();
     assert_valid(&p, &partial);
     assert_eq!(get(&partial, "type"), "2");
     assert_eq!(get(&partial, "reason"), "10");
     assert_eq!(get(&partial, "ref"), refs[0]);
-    let (status, _) = app
+    let (status, chargeback) = app
         .post(
             &format!(
                 "/v1/paymentwall/projects/{}/payments/{}/chargeback",
@@ -986,7 +995,21 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
             serde_json::json!({}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::OK, "{chargeback}");
+    let stored = app
+        .svc
+        .refund(&app.merchant_id, chargeback["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.kind,
+        kassa_core::intent::RefundKind::Chargeback { reason: 1 }
+    );
+    assert!(
+        stored.metadata.is_empty(),
+        "no marker: {:?}",
+        stored.metadata
+    );
     let cb = rx.wait_for(4).await[3].clone();
     assert_valid(&p, &cb);
     assert_eq!(get(&cb, "reason"), "1");

@@ -820,6 +820,56 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
     assert_signed(&p.hmac, &c);
     let (s, _) = capture(json!({"transaction_id": txn, "amount_cents": 100})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // A void is the refund's kind, set only by Paymob's void command: a native refund whose
+    // metadata carries the old marker is a refund to Paymob's merchant too.
+    let i = intention(app, &p, json!({"amount": 5000, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()})).await;
+    let (_, r) = pay(app, &key_for(&i, plain), card("4111111111111111", "123")).await;
+    let txn = r["id"].as_i64().unwrap();
+    let pi = app
+        .svc
+        .store
+        .pm_transaction(txn)
+        .await
+        .unwrap()
+        .unwrap()
+        .intent_id
+        .expect("the transaction's payment");
+    let (s, refund) = app
+        .post(
+            "/v1/refunds",
+            json!({"payment_intent": pi, "amount": 5000, "metadata": {"paymob_void": "1"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{refund}");
+    let c = cb
+        .wait("the native refund's callback", |b| {
+            b["obj"]["parent_transaction"] == txn
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    assert_eq!(
+        (
+            c.1["obj"]["is_refund"].clone(),
+            c.1["obj"]["is_void"].clone()
+        ),
+        (json!(true), json!(false)),
+        "{}",
+        c.1
+    );
+    let (_, parent) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/acceptance/transactions/{txn}"),
+        Some(&sk),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (parent["is_refunded"].clone(), parent["is_voided"].clone()),
+        (json!(true), json!(false)),
+        "{parent}"
+    );
 }
 
 async fn legacy_flow_takes_every_credential_carrier(app: &TestApp) {

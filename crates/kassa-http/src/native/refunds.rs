@@ -44,6 +44,7 @@ pub async fn create(
             CreateRefundParams {
                 payment_intent: req.payment_intent,
                 amount: req.amount,
+                kind: Default::default(),
                 reason: req.reason,
                 metadata: req.metadata.unwrap_or_default(),
             },

@@ -2,7 +2,7 @@
 //! Delivery Confirmation, plus the sandbox chargeback helper. Signed calls use the widget
 //! algorithm (v2 or v3; v1 protects nothing but `uid` and is refused here).
 
-use kassa_core::intent::IntentStatus;
+use kassa_core::intent::{IntentStatus, RefundKind};
 use kassa_paymentwall::methods::methods_for;
 use kassa_paymentwall::{verify_widget, SignVersion};
 use kassa_store::{now_ms, PwDeliveryConfirmation, PwOrder};
@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use super::product::Product;
 use super::projects::Project;
 use super::subscriptions::phase_of;
-use super::CHARGEBACK_REASON_KEY;
 use crate::{CreateRefundParams, Result, ServiceError, Services};
 
 /// An API error in Paymentwall's REST envelope `{"type":"Error","code":…,"error":…}`.
@@ -282,6 +281,7 @@ impl Services {
                     CreateRefundParams {
                         payment_intent: order.payment_intent_id.clone(),
                         amount: None,
+                        kind: RefundKind::Refund,
                         reason: Some("requested_by_customer".into()),
                         metadata: Default::default(),
                     },
@@ -462,19 +462,17 @@ impl Services {
         r#ref: &str,
     ) -> Result<Value> {
         let order = self.pw_order_by_ref(merchant_id, project_id, r#ref).await?;
-        let mut metadata = kassa_core::intent::Metadata::new();
-        metadata.insert(
-            CHARGEBACK_REASON_KEY.into(),
-            kassa_paymentwall::REASON_CHARGEBACK.to_string(),
-        );
         let refund = self
             .create_refund(
                 merchant_id,
                 CreateRefundParams {
                     payment_intent: order.payment_intent_id.clone(),
                     amount: None,
+                    kind: RefundKind::Chargeback {
+                        reason: kassa_paymentwall::REASON_CHARGEBACK,
+                    },
                     reason: Some("fraudulent".into()),
-                    metadata,
+                    metadata: Default::default(),
                 },
                 None,
             )

@@ -20,5 +20,33 @@ pub use projects::{
 pub use subscriptions::{subscription_json, RENEWAL_ATTEMPTS};
 
 pub const ORDER_PREFIX: &str = "pwo";
-/// Refund metadata key carrying a Paymentwall `reason` other than 9 (the chargeback helper).
-pub const CHARGEBACK_REASON_KEY: &str = "paymentwall_reason";
+
+/// The Paymentwall face as a projection of the core: pingbacks for its orders' payments and
+/// refunds. Registered when the app is built.
+pub struct PaymentwallProjection;
+
+#[async_trait::async_trait]
+impl crate::Projection for PaymentwallProjection {
+    async fn intent_changed(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        pi: &kassa_core::intent::PaymentIntent,
+        events: &[(kassa_core::events::EventType, String)],
+        now: i64,
+    ) -> crate::Result<()> {
+        svc.pw_after_intent_events(tx, pi, events, now).await
+    }
+
+    async fn refund_succeeded(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        pi: &kassa_core::intent::PaymentIntent,
+        refund: &kassa_core::intent::Refund,
+        event_id: &str,
+        now: i64,
+    ) -> crate::Result<()> {
+        svc.pw_after_refund(tx, pi, refund, event_id, now).await
+    }
+}

@@ -492,7 +492,7 @@ impl PendingVoucher {
     /// language.
     pub fn expires_utc(&self) -> (i64, i64, i64, i64, i64) {
         let secs = self.expires_at.div_euclid(1000);
-        let (y, m, d) = super::product::civil_from_days(secs.div_euclid(86_400));
+        let (y, m, d) = kassa_core::calendar::civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
         (y, m, d, sod / 3600, (sod % 3600) / 60)
     }

@@ -3,10 +3,11 @@
 //! pingback exists exactly when its change was committed.
 
 use kassa_core::events::EventType;
-use kassa_core::intent::PaymentIntent;
+use kassa_core::intent::{PaymentIntent, Refund};
 use kassa_paymentwall::{
-    Pingback, SignVersion, REASON_CANCELLED_ORDER, TYPE_AUTHORIZATION_VOIDED, TYPE_NEGATIVE,
-    TYPE_PAYMENT, TYPE_RISK_REVIEW_ACCEPTED, TYPE_RISK_REVIEW_DECLINED, TYPE_RISK_REVIEW_PENDING,
+    Pingback, SignVersion, REASON_CANCELLED_ORDER, REASON_PARTIALLY_REVERSED,
+    TYPE_AUTHORIZATION_VOIDED, TYPE_NEGATIVE, TYPE_PAYMENT, TYPE_RISK_REVIEW_ACCEPTED,
+    TYPE_RISK_REVIEW_DECLINED, TYPE_RISK_REVIEW_PENDING,
 };
 use kassa_store::{PwOrder, PwSubscription, Tx};
 use rand::Rng;
@@ -55,17 +56,9 @@ fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC).
+/// `YYYY-MM-DD HH:MM:SS` (UTC), as Paymentwall writes times.
 pub fn datetime_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, m, d) = super::product::civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    kassa_core::calendar::datetime_utc(ms)
 }
 
 /// Builds the pingback of `type_code` for a paid order.
@@ -331,12 +324,12 @@ impl Services {
     pub(crate) async fn pw_after_refund(
         &self,
         tx: &mut Tx,
-        intent_id: &str,
-        reason: Option<u8>,
+        pi: &PaymentIntent,
+        refund: &Refund,
         event_id: &str,
         now: i64,
     ) -> Result<()> {
-        let Some(order) = tx.pw_order_by_intent(intent_id).await? else {
+        let Some(order) = tx.pw_order_by_intent(&pi.id).await? else {
             return Ok(());
         };
         let Some(r) = order.r#ref.clone() else {
@@ -347,7 +340,16 @@ impl Services {
             Some(id) => tx.pw_subscription(id).await?,
             None => None,
         };
-        let reason = reason.unwrap_or(REASON_CANCELLED_ORDER);
+        // The bank's reason for a chargeback; 10 for a partial refund, else 9 (cancelled order).
+        let reason =
+            refund
+                .kind
+                .chargeback_reason()
+                .unwrap_or(if refund.amount < pi.amount_received {
+                    REASON_PARTIALLY_REVERSED
+                } else {
+                    REASON_CANCELLED_ORDER
+                });
         let facts = PingbackFacts {
             reason: Some(reason),
             chargeback_type: Some(if reason == REASON_CANCELLED_ORDER {

@@ -5,6 +5,7 @@
 //! the signature base has no separators (see `kassa_paymentwall`'s crate docs): a value that does
 //! not parse is refused rather than guessed at.
 
+use kassa_core::calendar::{add_interval, IntervalUnit};
 use kassa_core::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
@@ -99,20 +100,22 @@ impl PeriodUnit {
     }
 }
 
-const DAY_MS: i64 = 86_400_000;
+impl PeriodUnit {
+    fn interval(self) -> IntervalUnit {
+        match self {
+            PeriodUnit::Day => IntervalUnit::Day,
+            PeriodUnit::Week => IntervalUnit::Week,
+            PeriodUnit::Month => IntervalUnit::Month,
+            PeriodUnit::Year => IntervalUnit::Year,
+        }
+    }
+}
 
 impl Period {
-    /// The end of one period starting at `start_ms` (UTC). Months and years keep the day of the
-    /// month where they can and otherwise end on the last day of the shorter month (Jan 31 + 1
-    /// month = Feb 28/29), so a subscription bills on the same day each month.
+    /// The end of one period starting at `start_ms` (the core's calendar: a monthly period
+    /// keeps its day of the month, or ends on the last day of a shorter month).
     pub fn add_to(&self, start_ms: i64) -> i64 {
-        let n = i64::from(self.length);
-        match self.unit {
-            PeriodUnit::Day => start_ms + n * DAY_MS,
-            PeriodUnit::Week => start_ms + 7 * n * DAY_MS,
-            PeriodUnit::Month => add_months(start_ms, n),
-            PeriodUnit::Year => add_months(start_ms, 12 * n),
-        }
+        add_interval(start_ms, self.unit.interval(), i64::from(self.length))
     }
 
     /// Roughly how long the period is, for limits.
@@ -125,54 +128,6 @@ impl Period {
             PeriodUnit::Year => 365 * n,
         }
     }
-}
-
-fn add_months(ms: i64, months: i64) -> i64 {
-    let days = ms.div_euclid(DAY_MS);
-    let time = ms.rem_euclid(DAY_MS);
-    let (y, m, d) = civil_from_days(days);
-    let total = y * 12 + (m - 1) + months;
-    let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-    let nd = d.min(days_in_month(ny, nm));
-    days_from_civil(ny, nm, nd) * DAY_MS + time
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-/// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian, UTC).
-pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Days since 1970-01-01 of a calendar date.
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// One priced product (a one-time product, a subscription phase, or a cart line).
@@ -827,31 +782,21 @@ mod tests {
     }
 
     #[test]
-    fn months_keep_the_day_or_end_on_the_last_day() {
-        // 2026-01-31T10:00:00Z + 1 month = 2026-02-28T10:00:00Z
+    fn periods_add_on_the_cores_calendar() {
+        use kassa_core::calendar::{days_from_civil, DAY_MS};
         let jan31 = days_from_civil(2026, 1, 31) * DAY_MS + 36_000_000;
-        let p1 = Period {
+        let month = Period {
             length: 1,
             unit: PeriodUnit::Month,
         };
         assert_eq!(
-            p1.add_to(jan31),
+            month.add_to(jan31),
             days_from_civil(2026, 2, 28) * DAY_MS + 36_000_000
         );
-        let y = Period {
-            length: 1,
-            unit: PeriodUnit::Year,
-        };
-        let feb29 = days_from_civil(2024, 2, 29) * DAY_MS;
-        assert_eq!(y.add_to(feb29), days_from_civil(2025, 2, 28) * DAY_MS);
-        let w = Period {
+        let weeks = Period {
             length: 2,
             unit: PeriodUnit::Week,
         };
-        assert_eq!(w.add_to(0), 14 * DAY_MS);
-        assert_eq!(
-            civil_from_days(days_from_civil(2026, 11, 21)),
-            (2026, 11, 21)
-        );
+        assert_eq!(weeks.add_to(0), 14 * DAY_MS);
     }
 }

@@ -25,6 +25,37 @@ pub use pages::{
 pub use pay::{ChallengeView, PayResponse};
 pub use subscriptions::SUBSCRIPTION_FREQUENCIES;
 
+/// The Paymob face as a projection of the core: its transaction objects (and their refund,
+/// void and capture children) and callbacks for the payments it made. Registered when the app
+/// is built.
+pub struct PaymobProjection;
+
+#[async_trait::async_trait]
+impl crate::Projection for PaymobProjection {
+    async fn intent_changed(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        pi: &kassa_core::intent::PaymentIntent,
+        events: &[(kassa_core::events::EventType, String)],
+        now: i64,
+    ) -> crate::Result<()> {
+        svc.pm_after_intent_events(tx, pi, events, now).await
+    }
+
+    async fn refund_succeeded(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        pi: &kassa_core::intent::PaymentIntent,
+        refund: &kassa_core::intent::Refund,
+        event_id: &str,
+        now: i64,
+    ) -> crate::Result<()> {
+        svc.pm_after_refund(tx, &pi.id, refund, event_id, now).await
+    }
+}
+
 use crate::ServiceError;
 
 /// A Paymob-shaped error answer: HTTP status and JSON body.

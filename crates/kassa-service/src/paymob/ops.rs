@@ -1,15 +1,13 @@
 //! After the payment: refund, void and capture (each a child transaction with its callback),
 //! and the automatic void of authorisations left uncaptured for 14 days.
 
+use kassa_core::intent::RefundKind;
 use kassa_store::{now_ms, PmProfile, PmTransaction};
 use serde_json::{json, Value};
 
 use super::accounts::country_of;
 use super::{doc, PmError, PmResult};
 use crate::{CreateRefundParams, Services};
-
-/// Refund metadata key marking a refund made by a same-day void of a captured payment.
-pub(crate) const VOID_MARK: &str = "paymob_void";
 
 fn int_field(body: &Value, key: &str, required: bool) -> PmResult<Option<i64>> {
     match body.get(key).filter(|v| !v.is_null()) {
@@ -128,15 +126,14 @@ impl Services {
                 "This transaction is partly refunded; refund the rest instead.",
             ));
         }
-        let mut metadata = kassa_core::intent::Metadata::new();
-        metadata.insert(VOID_MARK.into(), "1".into());
         self.create_refund(
             &profile.merchant_id,
             CreateRefundParams {
                 payment_intent: intent,
                 amount: None,
+                kind: RefundKind::Void,
                 reason: Some("requested_by_customer".into()),
-                metadata,
+                metadata: Default::default(),
             },
             None,
         )

@@ -4,7 +4,7 @@
 
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::events::EventType;
-use kassa_core::intent::{CaptureMethod, Metadata, PaymentIntent, Refund};
+use kassa_core::intent::{CaptureMethod, Metadata, PaymentIntent, Refund, RefundKind};
 use kassa_core::money::Currency;
 use kassa_paymob::request::{self, PaySource};
 use kassa_processor::{ChallengeResult, PaymentMethodInput};
@@ -54,9 +54,10 @@ pub const VOUCHER_VALID_MS: i64 = 48 * 3600 * 1000;
 
 /// `2024-06-25T15:16:25Z`: an instant pages can read in any time zone.
 pub(crate) fn utc_timestamp(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let secs = ms.rem_euclid(86_400_000) / 1000;
-    let (y, mo, d) = kassa_paymob::time::civil_from_days(days);
+    use kassa_core::calendar::{civil_from_days, DAY_MS};
+    let days = ms.div_euclid(DAY_MS);
+    let secs = ms.rem_euclid(DAY_MS) / 1000;
+    let (y, mo, d) = civil_from_days(days);
     format!(
         "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
         secs / 3600,
@@ -1198,7 +1199,7 @@ impl Services {
         };
         let mut obj: Value = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
-        let is_void = refund.metadata.contains_key(super::ops::VOID_MARK);
+        let is_void = refund.kind == RefundKind::Void;
         if is_void {
             obj["is_voided"] = json!(true);
             self.pm_release_order(tx, &t, refund.amount).await?;

@@ -17,10 +17,10 @@ use super::intentions::{KeyClaims, OrderDoc};
 use super::pay::TxnExtra;
 use super::{doc, to_text, IntegrationKind, PmError, PmResult};
 use crate::{check_return_url, CreateIntentParams, ServiceError, Services};
+use kassa_core::calendar::DAY_MS;
 
 /// Billing frequencies a plan may have, in days.
 pub const SUBSCRIPTION_FREQUENCIES: [i64; 8] = [7, 15, 30, 60, 90, 180, 360, 365];
-const DAY_MS: i64 = 86_400_000;
 /// A failed renewal is retried once a day for the plan's `retrial_days` (this many if unset).
 const DEFAULT_RETRIAL_DAYS: i64 = 3;
 
@@ -85,7 +85,7 @@ fn parse_date(s: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    Some(crate::paymentwall::product::days_from_civil(y, m, d) * DAY_MS)
+    Some(kassa_core::calendar::days_from_civil(y, m, d) * DAY_MS)
 }
 
 impl Services {
