@@ -32,6 +32,12 @@ pub enum EventType {
     SubscriptionExpired,
     #[serde(rename = "subscription.payment_failed")]
     SubscriptionPaymentFailed,
+    #[serde(rename = "customer.created")]
+    CustomerCreated,
+    #[serde(rename = "customer.updated")]
+    CustomerUpdated,
+    #[serde(rename = "customer.deleted")]
+    CustomerDeleted,
 }
 
 impl EventType {
@@ -49,6 +55,9 @@ impl EventType {
         EventType::SubscriptionCanceled,
         EventType::SubscriptionExpired,
         EventType::SubscriptionPaymentFailed,
+        EventType::CustomerCreated,
+        EventType::CustomerUpdated,
+        EventType::CustomerDeleted,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -68,6 +77,9 @@ impl EventType {
             EventType::SubscriptionCanceled => "subscription.canceled",
             EventType::SubscriptionExpired => "subscription.expired",
             EventType::SubscriptionPaymentFailed => "subscription.payment_failed",
+            EventType::CustomerCreated => "customer.created",
+            EventType::CustomerUpdated => "customer.updated",
+            EventType::CustomerDeleted => "customer.deleted",
         }
     }
 

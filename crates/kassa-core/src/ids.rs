@@ -17,6 +17,7 @@ pub mod prefix {
     pub const API_KEY: &str = "key";
     pub const CHECKOUT: &str = "cs";
     pub const REQUEST: &str = "req";
+    pub const CUSTOMER: &str = "cus";
 }
 
 /// A random alphanumeric string of `len` characters from the OS-seeded thread RNG.

@@ -5,6 +5,7 @@
 pub mod branding;
 pub mod calendar;
 pub mod card;
+pub mod customer;
 pub mod events;
 pub mod ids;
 pub mod intent;

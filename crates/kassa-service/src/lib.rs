@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod branding;
+mod customers;
 mod egress;
 mod endpoints;
 mod error;
@@ -24,6 +25,7 @@ use kassa_processor::Processor;
 use kassa_store::{now_ms, Merchant, Store};
 use prometheus::{IntCounterVec, Opts, Registry};
 
+pub use customers::CustomerParams;
 pub use endpoints::{delivery_json, endpoint_json, EndpointParams, EndpointUpdate};
 pub use error::{declined_body, is_unavailable, ServiceError, RETRY_AFTER_SECS};
 pub use payments::{

@@ -85,6 +85,12 @@ pub fn check_metadata(m: &Metadata) -> Result<()> {
 }
 
 fn check_email(e: &str) -> Result<String> {
+    check_email_as("receipt_email", e)
+}
+
+/// An email address a payer can be reached at (one `@`, a dotted domain, no spaces), trimmed;
+/// `param` names the field in the error.
+pub(crate) fn check_email_as(param: &str, e: &str) -> Result<String> {
     let e = e.trim();
     let ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
@@ -96,8 +102,8 @@ fn check_email(e: &str) -> Result<String> {
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if !ok {
         return Err(ServiceError::invalid(
-            "receipt_email",
-            "receipt_email is not a valid email address.",
+            param,
+            format!("{param} is not a valid email address."),
         ));
     }
     Ok(e.to_string())
@@ -151,7 +157,8 @@ impl Services {
         Ok(())
     }
 
-    async fn finish(&self, mut tx: Tx, idem: Option<&Idem>, body: &Value) -> Result<()> {
+    /// Completes the request's idempotency record with `body`, commits, and wakes the notifier.
+    pub(crate) async fn finish(&self, mut tx: Tx, idem: Option<&Idem>, body: &Value) -> Result<()> {
         if let Some(idem) = idem {
             tx.complete_idempotency(&idem.merchant_id, &idem.key, 200, &body.to_string())
                 .await?;

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod branding;
+mod customers;
 mod paymentwall;
 mod paymob;
 mod rows;

@@ -4,6 +4,7 @@
 //! key, and a POST with an `Idempotency-Key` reaches it only once per key.
 
 pub mod branding;
+mod customers;
 mod intents;
 mod openapi;
 mod paymentwall;
@@ -71,6 +72,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
         .route("/v1/refunds", post(refunds::create).get(refunds::list))
         .route("/v1/refunds/{id}", get(refunds::retrieve))
+        .route(
+            "/v1/customers",
+            post(customers::create).get(customers::list),
+        )
+        .route(
+            "/v1/customers/{id}",
+            get(customers::retrieve)
+                .post(customers::update)
+                .delete(customers::delete),
+        )
         .route(
             "/v1/webhook_endpoints",
             post(webhooks::create).get(webhooks::list),
@@ -381,14 +392,19 @@ pub struct ListParams {
 
 impl ListParams {
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
-            None => Ok(10),
-            Some(n) if (1..=100).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::invalid(
-                Some("limit"),
-                "limit must be between 1 and 100.",
-            )),
-        }
+        page_limit(self.limit)
+    }
+}
+
+/// A list's page size: 1 to 100, default 10.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(10),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid(
+            Some("limit"),
+            "limit must be between 1 and 100.",
+        )),
     }
 }
 
