@@ -121,6 +121,13 @@ pub struct RedirectToUrl {
 
 pub type Metadata = BTreeMap<String, String>;
 
+/// How long an authorization waits for its capture before Kassa releases it, unless the face
+/// that made the payment says otherwise: 7 days, as card networks allow for most merchants.
+pub const DEFAULT_CAPTURE_WINDOW_MS: i64 = 7 * crate::calendar::DAY_MS;
+
+/// The cancellation reason of an authorization released because its capture window ran out.
+pub const EXPIRED_AUTHORIZATION_REASON: &str = "automatic";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("This PaymentIntent's status is {from}; it cannot become {to}.")]
@@ -159,6 +166,11 @@ pub struct PaymentIntent {
     pub processor_ref: Option<String>,
     pub canceled_at: Option<i64>,
     pub cancellation_reason: Option<String>,
+    /// How long an authorization of this payment may wait for its capture (milliseconds); the
+    /// face that made it chooses ([`DEFAULT_CAPTURE_WINDOW_MS`] natively, 14 days for Paymob).
+    pub capture_window_ms: i64,
+    /// While `requires_capture`: when the authorization is released if nobody captured it.
+    pub capture_before: Option<i64>,
     pub created: i64,
     pub updated: i64,
     /// Optimistic-concurrency counter: the store only writes a change made from the version it read.
@@ -190,6 +202,10 @@ impl PaymentIntent {
                 from: self.status.as_str(),
                 to: to.as_str(),
             });
+        }
+        if to != IntentStatus::RequiresCapture {
+            // Only an authorization waiting for its capture has a deadline.
+            self.capture_before = None;
         }
         self.status = to;
         self.updated = now;
@@ -264,7 +280,15 @@ impl PaymentIntent {
         self.transition(IntentStatus::RequiresCapture, now)?;
         self.processor_ref = Some(processor_ref);
         self.amount_capturable = self.amount;
+        self.capture_before = Some(now + self.capture_window_ms);
         Ok(vec![EventType::PaymentIntentAmountCapturableUpdated])
+    }
+
+    /// True when this authorization's capture window has run out at `now`: it is to be
+    /// released (voided at the processor, then cancelled as [`EXPIRED_AUTHORIZATION_REASON`]).
+    pub fn authorization_expired(&self, now: i64) -> bool {
+        self.status == IntentStatus::RequiresCapture
+            && self.capture_before.is_some_and(|t| now >= t)
     }
 
     /// Captures `amount` (all that is capturable when `None`) of an authorized intent.
@@ -530,10 +554,54 @@ mod tests {
             processor_ref: None,
             canceled_at: None,
             cancellation_reason: None,
+            capture_window_ms: DEFAULT_CAPTURE_WINDOW_MS,
+            capture_before: None,
             created: 0,
             updated: 0,
             version: 0,
         }
+    }
+
+    #[test]
+    fn an_authorization_waits_for_its_capture_within_its_window() {
+        let day = crate::calendar::DAY_MS;
+        let mut pi = intent(CaptureMethod::Manual);
+        pi.begin_confirm(10).unwrap();
+        pi.apply_authorization(approved(), None, 1_000).unwrap();
+        assert_eq!(pi.status, IntentStatus::RequiresCapture);
+        assert_eq!(pi.capture_before, Some(1_000 + 7 * day));
+        assert!(!pi.authorization_expired(1_000 + 7 * day - 1));
+        assert!(pi.authorization_expired(1_000 + 7 * day));
+        // Captured: no deadline any more.
+        pi.capture(None, 2_000).unwrap();
+        assert_eq!(
+            (pi.capture_before, pi.authorization_expired(i64::MAX)),
+            (None, false)
+        );
+
+        // A face's own window (Paymob: 14 days); a held (risk review) authorization has one too.
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.capture_window_ms = 14 * day;
+        pi.begin_confirm(0).unwrap();
+        pi.apply_authorization(
+            AuthorizationResult::Held {
+                processor_ref: "sbx_2".into(),
+            },
+            None,
+            5,
+        )
+        .unwrap();
+        assert_eq!(pi.capture_before, Some(5 + 14 * day));
+        pi.cancel(Some(EXPIRED_AUTHORIZATION_REASON.into()), 6)
+            .unwrap();
+        assert_eq!(pi.capture_before, None);
+        assert!(!pi.authorization_expired(i64::MAX));
+
+        // Automatic capture never waits.
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.begin_confirm(0).unwrap();
+        pi.apply_authorization(approved(), None, 5).unwrap();
+        assert_eq!(pi.capture_before, None);
     }
 
     fn approved() -> AuthorizationResult {

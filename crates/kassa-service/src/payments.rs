@@ -28,6 +28,9 @@ pub struct CreateIntentParams {
     pub capture_method: Option<CaptureMethod>,
     pub return_url: Option<String>,
     pub receipt_email: Option<String>,
+    /// How long an authorization may wait for its capture; the face's own rule (Paymob: 14
+    /// days), else [`kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS`]. Never from a request.
+    pub capture_window_ms: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -238,6 +241,10 @@ impl Services {
             processor_ref: None,
             canceled_at: None,
             cancellation_reason: None,
+            capture_window_ms: p
+                .capture_window_ms
+                .unwrap_or(kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS),
+            capture_before: None,
             created: now,
             updated: now,
             version: 0,
@@ -730,6 +737,40 @@ impl Services {
                 ));
             }
         }
+        self.cancel_checked(merchant_id, id, reason, idem).await
+    }
+
+    /// Releases the authorizations whose capture window ran out (at most `limit` per pass):
+    /// voided at the processor and cancelled as `automatic`, with `payment_intent.canceled` and
+    /// each face's own notification (Paymob's void callback). Returns how many were released; one
+    /// that cannot be released now (the processor is away, or a capture won the race) is left
+    /// for the next pass.
+    pub async fn expire_authorizations(&self, limit: i64) -> Result<usize> {
+        let due = self
+            .store
+            .due_authorization_expiries(now_ms(), limit)
+            .await?;
+        let mut released = 0;
+        for (merchant_id, id) in due {
+            let reason = Some(kassa_core::intent::EXPIRED_AUTHORIZATION_REASON.to_string());
+            match self.cancel_checked(&merchant_id, &id, reason, None).await {
+                Ok(_) => released += 1,
+                Err(e) => {
+                    tracing::warn!(intent = %id, error = %e, "an expired authorization was not released; retrying on the next pass")
+                }
+            }
+        }
+        Ok(released)
+    }
+
+    /// Cancels with a reason already checked (a merchant's, or Kassa's own `automatic`).
+    async fn cancel_checked(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        reason: Option<String>,
+        idem: Option<&Idem>,
+    ) -> Result<PaymentIntent> {
         let mut pi = self.intent(merchant_id, id).await?;
         let now = now_ms();
         let was_authorized = pi.status == IntentStatus::RequiresCapture;

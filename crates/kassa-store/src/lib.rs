@@ -276,6 +276,25 @@ impl Store {
 
     // ---- payment intents ----
 
+    /// `(merchant, intent)` of authorizations whose capture window has run out at `now`, the
+    /// longest overdue first.
+    pub async fn due_authorization_expiries(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT merchant_id, id FROM payment_intents WHERE capture_before IS NOT NULL \
+             AND capture_before <= $1 AND status = 'requires_capture' \
+             ORDER BY capture_before LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub async fn intent(&self, merchant_id: &str, id: &str) -> Result<Option<PaymentIntent>> {
         let row = sqlx::query(&format!(
             "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2"
@@ -998,7 +1017,7 @@ impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
             "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)"
         );
         bind_intent(sqlx::query(&sql), pi)?
             .execute(&mut *self.tx)
@@ -1026,7 +1045,7 @@ impl Tx {
              amount_received = $3, amount_refunded = $4, last_payment_error = $5, \
              payment_method = $6, next_action = $7, processor_ref = $8, canceled_at = $9, \
              cancellation_reason = $10, updated_at = $11, version = version + 1, \
-             description = $12, metadata = $13, return_url = $14 \
+             description = $12, metadata = $13, return_url = $14, capture_before = $17 \
              WHERE id = $15 AND version = $16",
         )
         .bind(pi.status.as_str())
@@ -1044,7 +1063,8 @@ impl Tx {
         .bind(to_json(&pi.metadata)?)
         .bind(pi.return_url.clone())
         .bind(&pi.id)
-        .bind(pi.version);
+        .bind(pi.version)
+        .bind(pi.capture_before);
         let n = q.execute(&mut *self.tx).await?.rows_affected();
         if n != 1 {
             return Err(StoreError::Conflict);

@@ -70,8 +70,7 @@ pm_row!(
     /// A payment attempt or a refund, void or capture of one (`parent_id`).
     PmTransaction, TRANSACTION_COLUMNS = "pm_transactions" {
         id: i64, profile_id: i64, order_id: i64, intent_id: Option<String>, parent_id: Option<i64>,
-        kind: String, obj: String, extra: String, auto_void_at: Option<i64>, created_at: i64,
-        updated_at: i64,
+        kind: String, obj: String, extra: String, created_at: i64, updated_at: i64,
     }
 );
 pm_row!(
@@ -298,18 +297,6 @@ impl Store {
             parent_id,
             "id"
         )
-    }
-    /// Uncaptured authorisations whose auto-void time has come.
-    pub async fn pm_due_auto_voids(&self, now: i64, limit: i64) -> Result<Vec<PmTransaction>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM pm_transactions \
-             WHERE auto_void_at IS NOT NULL AND auto_void_at <= $1 ORDER BY auto_void_at LIMIT $2"
-        ))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows.iter().map(PmTransaction::from_row).collect())
     }
     pub async fn pm_card_token_by_hash(&self, hash: &str) -> Result<Option<PmCardToken>> {
         by!(
@@ -583,7 +570,6 @@ impl Tx {
         .bind(&t.kind)
         .bind(&t.obj)
         .bind(&t.extra)
-        .bind(t.auto_void_at)
         .bind(t.created_at)
         .bind(t.updated_at)
         .execute(self.conn())
@@ -652,13 +638,11 @@ impl Tx {
 
     pub async fn update_pm_transaction(&mut self, t: &PmTransaction) -> Result<()> {
         sqlx::query(
-            "UPDATE pm_transactions SET obj = $2, extra = $3, auto_void_at = $4, updated_at = $5 \
-             WHERE id = $1",
+            "UPDATE pm_transactions SET obj = $2, extra = $3, updated_at = $4 WHERE id = $1",
         )
         .bind(t.id)
         .bind(&t.obj)
         .bind(&t.extra)
-        .bind(t.auto_void_at)
         .bind(t.updated_at)
         .execute(self.conn())
         .await?;

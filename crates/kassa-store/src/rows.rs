@@ -16,7 +16,8 @@ pub(crate) const INTENT_COLUMNS: &str =
     "id, merchant_id, amount, currency, status, capture_method, \
     amount_capturable, amount_received, amount_refunded, description, metadata, return_url, \
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
-    processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version";
+    processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
+    capture_window_ms, capture_before";
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
     processor_ref, challenge_state, error, created_at, updated_at";
@@ -226,6 +227,8 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
         processor_ref: r.get("processor_ref"),
         canceled_at: r.get("canceled_at"),
         cancellation_reason: r.get("cancellation_reason"),
+        capture_window_ms: r.get("capture_window_ms"),
+        capture_before: r.get("capture_before"),
         created: r.get("created_at"),
         updated: r.get("updated_at"),
         version: r.get("version"),
@@ -263,7 +266,9 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.cancellation_reason.clone())
         .bind(pi.created)
         .bind(pi.updated)
-        .bind(pi.version))
+        .bind(pi.version)
+        .bind(pi.capture_window_ms)
+        .bind(pi.capture_before))
 }
 
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {

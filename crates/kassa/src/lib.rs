@@ -278,8 +278,9 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
     }
 }
 
-/// The Paymentwall scheduler: decides due risk reviews and renews or ends due subscriptions,
-/// one pass every `interval`. Several processes may run it on one database.
+/// The scheduler: Paymentwall's due risk reviews and subscriptions, Paymob's renewals, and the
+/// core's release of authorizations whose capture window ran out, one pass every `interval`.
+/// Several processes may run it on one database.
 async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: CancellationToken) {
     loop {
         match svc.pw_run_due().await {
@@ -291,6 +292,14 @@ async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: Cancellatio
             Ok(0) => {}
             Ok(n) => tracing::debug!(count = n, "paymob scheduler pass"),
             Err(e) => tracing::warn!(error = %e, "paymob scheduler pass failed"),
+        }
+        match svc.expire_authorizations(50).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                count = n,
+                "released authorizations whose capture window ran out"
+            ),
+            Err(e) => tracing::warn!(error = %e, "releasing expired authorizations failed"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -166,6 +166,101 @@ async fn raw_card_numbers_are_accepted_but_never_stored_or_returned(app: &TestAp
     assert!(!bad.to_string().contains("4242424242424241"));
 }
 
+/// An authorization waits 7 days for its capture, then Kassa releases it: voided, cancelled
+/// as `automatic`, with a `payment_intent.canceled` event; it can no longer be captured. A
+/// captured one has no deadline.
+async fn an_uncaptured_authorization_is_released_after_seven_days(app: &TestApp) {
+    let day = 86_400_000;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let pi = app
+            .create_intent(1000, json!({"capture_method": "manual"}))
+            .await;
+        let (s, pi) = app
+            .post(
+                &format!("/v1/payment_intents/{}/confirm", id(&pi)),
+                json!({"payment_method": "pm_card_visa"}),
+            )
+            .await;
+        assert_eq!(
+            (s, &pi["status"]),
+            (StatusCode::OK, &json!("requires_capture"))
+        );
+        ids.push(id(&pi));
+    }
+    let held = app.svc.intent(&app.merchant_id, &ids[0]).await.unwrap();
+    let deadline = held.capture_before.expect("a capture deadline");
+    assert!(
+        (deadline - held.updated - 7 * day).abs() < 1_000,
+        "{deadline}"
+    );
+    assert_eq!(
+        app.svc.expire_authorizations(50).await.unwrap(),
+        0,
+        "not yet"
+    );
+
+    // The second is captured in time; then both deadlines are made to pass.
+    let (s, _) = app
+        .post(
+            &format!("/v1/payment_intents/{}/capture", ids[1]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for id in &ids {
+        let mut tx = app.svc.store.begin().await.unwrap();
+        let mut pi = tx.intent(&app.merchant_id, id).await.unwrap().unwrap();
+        assert_eq!(pi.capture_before.is_some(), id == &ids[0]);
+        pi.capture_before = Some(1);
+        tx.update_intent(&mut pi).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(app.svc.expire_authorizations(50).await.unwrap(), 1);
+    assert_eq!(app.svc.expire_authorizations(50).await.unwrap(), 0, "once");
+    let (_, released) = app.get(&format!("/v1/payment_intents/{}", ids[0])).await;
+    assert_eq!(
+        (
+            &released["status"],
+            &released["cancellation_reason"],
+            &released["amount_capturable"]
+        ),
+        (&json!("canceled"), &json!("automatic"), &json!(0)),
+        "{released}"
+    );
+    let (_, captured) = app.get(&format!("/v1/payment_intents/{}", ids[1])).await;
+    assert_eq!(captured["status"], "succeeded");
+    let (s, e) = app
+        .post(
+            &format!("/v1/payment_intents/{}/capture", ids[0]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (_, events) = app.get("/v1/events?limit=100").await;
+    let canceled: Vec<&Value> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "payment_intent.canceled")
+        .collect();
+    assert_eq!(canceled.len(), 1, "{events}");
+    assert_eq!(canceled[0]["data"]["object"]["id"], json!(ids[0]));
+    assert_eq!(
+        canceled[0]["data"]["object"]["cancellation_reason"],
+        "automatic"
+    );
+    // `automatic` is Kassa's own reason: a merchant cannot give it.
+    let pi = app.create_intent(500, json!({})).await;
+    let (s, e) = app
+        .post(
+            &format!("/v1/payment_intents/{}/cancel", id(&pi)),
+            json!({"cancellation_reason": "automatic"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+}
+
 async fn manual_capture_may_be_partial_and_only_once(app: &TestApp) {
     let pi = app
         .create_intent(1000, json!({"capture_method": "manual"}))
@@ -785,6 +880,7 @@ on_both!(
     test_cards_give_their_documented_outcomes,
     raw_card_numbers_are_accepted_but_never_stored_or_returned,
     manual_capture_may_be_partial_and_only_once,
+    an_uncaptured_authorization_is_released_after_seven_days,
     cancel_works_before_capture_and_not_after_payment,
     refunds_are_full_or_partial_and_never_exceed_the_payment,
     concurrent_refunds_never_add_up_to_more_than_was_captured,

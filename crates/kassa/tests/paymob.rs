@@ -798,20 +798,36 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
     let (s, r2) = refund(json!({"transaction_id": txn, "amount_cents": 8000})).await;
     assert_eq!(s, StatusCode::OK, "{r2}");
 
-    // An authorisation left uncaptured is voided by itself after 14 days.
+    // An authorisation left uncaptured is voided by itself after 14 days (the core's capture
+    // window, which Paymob sets to 14 days for its payments).
     let i = intention(app, &p, json!({"amount": 1500, "currency": "EGP", "payment_methods": [auth_id], "billing_data": billing()})).await;
     let (_, r) = pay(app, &key_for(&i, auth_id), card("5123450000000008", "123")).await;
     let txn = r["id"].as_i64().unwrap();
     let t = app.svc.store.pm_transaction(txn).await.unwrap().unwrap();
-    let due = t.auto_void_at.expect("an auto-void time");
+    let intent_id = t.intent_id.clone().expect("the transaction's payment");
+    let pi = app.svc.intent(&app.merchant_id, &intent_id).await.unwrap();
+    let due = pi.capture_before.expect("a capture deadline");
     assert!((due - t.created_at - 14 * 86_400_000).abs() < 5_000);
-    assert_eq!(app.svc.pm_run_auto_voids().await.unwrap(), 0, "not yet");
+    assert_eq!(
+        app.svc.expire_authorizations(50).await.unwrap(),
+        0,
+        "not yet"
+    );
     let mut tx = app.svc.store.begin().await.unwrap();
-    let mut cur = tx.pm_transaction(txn).await.unwrap().unwrap();
-    cur.auto_void_at = Some(1);
-    tx.update_pm_transaction(&cur).await.unwrap();
+    let mut cur = tx
+        .intent(&app.merchant_id, &intent_id)
+        .await
+        .unwrap()
+        .unwrap();
+    cur.capture_before = Some(1);
+    tx.update_intent(&mut cur).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(app.svc.pm_run_auto_voids().await.unwrap(), 1);
+    assert_eq!(app.svc.expire_authorizations(50).await.unwrap(), 1);
+    let pi = app.svc.intent(&app.merchant_id, &intent_id).await.unwrap();
+    assert_eq!(
+        (pi.status.as_str(), pi.cancellation_reason.as_deref()),
+        ("canceled", Some("automatic"))
+    );
     let c = cb
         .wait("the auto-void", |b| {
             b["obj"]["is_void"] == true && b["obj"]["parent_transaction"] == txn

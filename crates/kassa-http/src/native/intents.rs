@@ -152,6 +152,7 @@ pub async fn create(
                 capture_method: req.capture_method,
                 return_url: req.return_url,
                 receipt_email: req.receipt_email,
+                capture_window_ms: None,
             },
             idem.as_ref().map(|e| &e.0),
         )

@@ -174,40 +174,4 @@ impl Services {
         .await?;
         self.pm_newest_child(t.id, "capture").await
     }
-
-    /// Voids authorisations left uncaptured for 14 days. Returns how many.
-    pub async fn pm_run_auto_voids(&self) -> crate::Result<usize> {
-        let due = self.store.pm_due_auto_voids(now_ms(), 50).await?;
-        let mut n = 0;
-        for t in due {
-            let Some(profile) = self.store.pm_profile(t.profile_id).await? else {
-                continue;
-            };
-            let Some(intent) = t.intent_id.as_deref() else {
-                continue;
-            };
-            match self
-                .cancel_intent(&profile.merchant_id, intent, Some("abandoned".into()), None)
-                .await
-            {
-                Ok(_) => n += 1,
-                Err(e) => {
-                    // Captured or voided meanwhile: the hook cleared the timer; anything else
-                    // is retried on the next run.
-                    tracing::warn!(transaction = t.id, error = %e, "auto-void did not apply");
-                    let mut tx = self.store.begin().await?;
-                    if let Some(mut cur) = tx.pm_transaction(t.id).await? {
-                        if self.intent(&profile.merchant_id, intent).await?.status
-                            != kassa_core::intent::IntentStatus::RequiresCapture
-                        {
-                            cur.auto_void_at = None;
-                            tx.update_pm_transaction(&cur).await?;
-                        }
-                    }
-                    tx.commit().await?;
-                }
-            }
-        }
-        Ok(n)
-    }
 }

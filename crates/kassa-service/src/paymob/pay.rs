@@ -17,8 +17,8 @@ use super::intentions::{IntentionDoc, KeyClaims, OrderDoc};
 use super::{doc, to_text, Integration, IntegrationKind, PmError, PmResult};
 use crate::{ConfirmParams, CreateIntentParams, ServiceError, Services};
 
-/// Uncaptured authorisations are voided after this long.
-pub const AUTO_VOID_MS: i64 = 14 * 24 * 3600 * 1000;
+/// How long a Paymob authorisation waits for its capture: the core releases (voids) it then.
+pub const AUTO_VOID_MS: i64 = 14 * kassa_core::calendar::DAY_MS;
 
 /// The channel of Paymob callbacks in the outbox.
 pub const CHANNEL: &str = "paymob";
@@ -340,6 +340,7 @@ impl Services {
                 } else {
                     CaptureMethod::Automatic
                 }),
+                capture_window_ms: Some(AUTO_VOID_MS),
                 ..Default::default()
             },
             now,
@@ -386,7 +387,6 @@ impl Services {
             kind: "payment".into(),
             obj: to_text(&obj),
             extra: to_text(&extra),
-            auto_void_at: None,
             created_at: now,
             updated_at: now,
         };
@@ -676,7 +676,6 @@ impl Services {
                     obj["is_captured"] = json!(true);
                     obj["captured_amount"] = json!(amount);
                     obj["updated_at"] = json!(stamp);
-                    t.auto_void_at = None;
                     let child = self
                         .pm_child(tx, &profile, &t, &obj, "capture", amount, now)
                         .await?;
@@ -698,9 +697,6 @@ impl Services {
                         .await?;
                     obj["is_auth"] = json!(auth);
                     obj["updated_at"] = json!(stamp);
-                    if auth {
-                        t.auto_void_at = Some(now + AUTO_VOID_MS);
-                    }
                     self.pm_mark_order_paid(tx, &t, pi.amount).await?;
                     self.pm_queue_callback(
                         tx,
@@ -751,7 +747,6 @@ impl Services {
                         .await?;
                 }
                 EventType::PaymentIntentCanceled => {
-                    t.auto_void_at = None;
                     if obj["success"] == json!(true) && obj["is_auth"] == json!(true) {
                         obj["is_voided"] = json!(true);
                         obj["updated_at"] = json!(stamp);
@@ -952,7 +947,6 @@ impl Services {
             kind: kind.to_string(),
             obj: to_text(&obj),
             extra: "{}".into(),
-            auto_void_at: None,
             created_at: now,
             updated_at: now,
         };

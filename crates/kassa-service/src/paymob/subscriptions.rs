@@ -742,9 +742,10 @@ impl Services {
         Ok(out)
     }
 
-    /// The scheduler's pass: charge due renewals and void stale authorisations.
+    /// The scheduler's pass: charge due renewals (stale authorisations are the core's:
+    /// [`Services::expire_authorizations`]).
     pub async fn pm_run_due(&self) -> crate::Result<usize> {
-        let mut n = self.pm_run_auto_voids().await?;
+        let mut n = 0;
         for s in self.store.pm_due_subscriptions(now_ms(), 20).await? {
             match self.pm_renew(s).await {
                 Ok(true) => n += 1,
@@ -819,6 +820,7 @@ impl Services {
                 description: Some(format!("{} (renewal)", d.name)),
                 metadata,
                 capture_method: Some(CaptureMethod::Automatic),
+                capture_window_ms: Some(super::pay::AUTO_VOID_MS),
                 ..Default::default()
             },
             now,
@@ -864,7 +866,6 @@ impl Services {
             kind: "payment".into(),
             obj: to_text(&obj),
             extra: to_text(&extra),
-            auto_void_at: None,
             created_at: now,
             updated_at: now,
         })
