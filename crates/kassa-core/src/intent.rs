@@ -128,6 +128,13 @@ pub const DEFAULT_CAPTURE_WINDOW_MS: i64 = 7 * crate::calendar::DAY_MS;
 /// The cancellation reason of an authorization released because its capture window ran out.
 pub const EXPIRED_AUTHORIZATION_REASON: &str = "automatic";
 
+/// How long after an authorization is held for a risk review Kassa first asks the processor
+/// for the verdict, and then again while there is none, unless the face says otherwise.
+pub const DEFAULT_REVIEW_DELAY_MS: i64 = 120_000;
+
+/// The cancellation reason of an authorization the risk review declined.
+pub const REVIEW_DECLINED_REASON: &str = "fraudulent";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("This PaymentIntent's status is {from}; it cannot become {to}.")]
@@ -171,6 +178,12 @@ pub struct PaymentIntent {
     pub capture_window_ms: i64,
     /// While `requires_capture`: when the authorization is released if nobody captured it.
     pub capture_before: Option<i64>,
+    /// How long to wait before asking for a risk review's verdict (milliseconds); the face that
+    /// made the payment chooses (a Paymentwall project's setting), else
+    /// [`DEFAULT_REVIEW_DELAY_MS`].
+    pub review_delay_ms: i64,
+    /// While an authorization is held for a risk review: when to ask for the verdict next.
+    pub review_at: Option<i64>,
     pub created: i64,
     pub updated: i64,
     /// Optimistic-concurrency counter: the store only writes a change made from the version it read.
@@ -204,8 +217,9 @@ impl PaymentIntent {
             });
         }
         if to != IntentStatus::RequiresCapture {
-            // Only an authorization waiting for its capture has a deadline.
+            // Only an authorization waiting for its capture has a deadline or a review.
             self.capture_before = None;
+            self.review_at = None;
         }
         self.status = to;
         self.updated = now;
@@ -255,7 +269,11 @@ impl PaymentIntent {
                 }
                 CaptureMethod::Manual => self.hold(processor_ref, now),
             },
-            AuthorizationResult::Held { processor_ref } => self.hold(processor_ref, now),
+            AuthorizationResult::Held { processor_ref } => {
+                let events = self.hold(processor_ref, now)?;
+                self.review_at = Some(now + self.review_delay_ms);
+                Ok(events)
+            }
             AuthorizationResult::ChallengeRequired { redirect_url } => {
                 self.transition(IntentStatus::RequiresAction, now)?;
                 self.next_action = Some(NextAction {
@@ -282,6 +300,28 @@ impl PaymentIntent {
         self.amount_capturable = self.amount;
         self.capture_before = Some(now + self.capture_window_ms);
         Ok(vec![EventType::PaymentIntentAmountCapturableUpdated])
+    }
+
+    /// True while the authorization is held for a risk review (its verdict not yet applied).
+    pub fn under_review(&self) -> bool {
+        self.status == IntentStatus::RequiresCapture && self.review_at.is_some()
+    }
+
+    /// The review has no verdict yet: ask again one delay (at least a second) from `now`.
+    pub fn review_later(&mut self, now: i64) {
+        if self.under_review() {
+            self.review_at = Some(now + self.review_delay_ms.max(1_000));
+            self.updated = now;
+        }
+    }
+
+    /// The review accepted a held authorization whose capture is the merchant's to make
+    /// (manual capture): it simply stops being under review.
+    pub fn review_accepted_for_manual_capture(&mut self, now: i64) {
+        if self.under_review() && self.capture_method == CaptureMethod::Manual {
+            self.review_at = None;
+            self.updated = now;
+        }
     }
 
     /// True when this authorization's capture window has run out at `now`: it is to be
@@ -556,6 +596,8 @@ mod tests {
             cancellation_reason: None,
             capture_window_ms: DEFAULT_CAPTURE_WINDOW_MS,
             capture_before: None,
+            review_delay_ms: DEFAULT_REVIEW_DELAY_MS,
+            review_at: None,
             created: 0,
             updated: 0,
             version: 0,
@@ -596,6 +638,53 @@ mod tests {
             .unwrap();
         assert_eq!(pi.capture_before, None);
         assert!(!pi.authorization_expired(i64::MAX));
+
+        // Only a held authorization is under review, until its verdict or its end.
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.review_delay_ms = 0;
+        pi.begin_confirm(0).unwrap();
+        pi.apply_authorization(
+            AuthorizationResult::Held {
+                processor_ref: "sbx_3".into(),
+            },
+            None,
+            50,
+        )
+        .unwrap();
+        assert!(pi.under_review());
+        assert_eq!(pi.review_at, Some(50));
+        pi.review_later(60);
+        assert_eq!(pi.review_at, Some(1_060), "at least a second apart");
+        pi.capture(None, 70).unwrap();
+        assert!(!pi.under_review() && pi.review_at.is_none());
+        let mut manual = intent(CaptureMethod::Manual);
+        manual.begin_confirm(0).unwrap();
+        manual
+            .apply_authorization(
+                AuthorizationResult::Held {
+                    processor_ref: "sbx_4".into(),
+                },
+                None,
+                0,
+            )
+            .unwrap();
+        assert_eq!(manual.review_at, Some(DEFAULT_REVIEW_DELAY_MS));
+        manual.review_accepted_for_manual_capture(5);
+        assert_eq!(
+            (
+                manual.status,
+                manual.review_at,
+                manual.capture_before.is_some()
+            ),
+            (IntentStatus::RequiresCapture, None, true)
+        );
+        let mut plain = intent(CaptureMethod::Manual);
+        plain.begin_confirm(0).unwrap();
+        plain.apply_authorization(approved(), None, 0).unwrap();
+        assert!(
+            !plain.under_review(),
+            "a manual-capture authorization is no review"
+        );
 
         // Automatic capture never waits.
         let mut pi = intent(CaptureMethod::Automatic);

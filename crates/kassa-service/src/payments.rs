@@ -31,6 +31,9 @@ pub struct CreateIntentParams {
     /// How long an authorization may wait for its capture; the face's own rule (Paymob: 14
     /// days), else [`kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS`]. Never from a request.
     pub capture_window_ms: Option<i64>,
+    /// How long a held authorization waits for its risk review's verdict; the face's own setting
+    /// (a Paymentwall project's), else [`kassa_core::intent::DEFAULT_REVIEW_DELAY_MS`].
+    pub review_delay_ms: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -245,6 +248,10 @@ impl Services {
                 .capture_window_ms
                 .unwrap_or(kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS),
             capture_before: None,
+            review_delay_ms: p
+                .review_delay_ms
+                .unwrap_or(kassa_core::intent::DEFAULT_REVIEW_DELAY_MS),
+            review_at: None,
             created: now,
             updated: now,
             version: 0,
@@ -761,6 +768,64 @@ impl Services {
             }
         }
         Ok(released)
+    }
+
+    /// Applies the verdicts of risk reviews that are due (at most `limit` per pass), whatever
+    /// face made the payment: accepted, an automatic-capture payment is captured and a
+    /// manual-capture one is left for the merchant to capture; declined, the authorization is
+    /// voided and cancelled as `fraudulent`; no verdict yet, it is asked again one delay later.
+    /// Returns how many verdicts were applied.
+    pub async fn decide_reviews(&self, limit: i64) -> Result<usize> {
+        let due = self.store.due_reviews(now_ms(), limit).await?;
+        let mut decided = 0;
+        for (merchant_id, id) in due {
+            match self.decide_review(&merchant_id, &id).await {
+                Ok(true) => decided += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(intent = %id, error = %e, "risk review not decided; retrying on the next pass")
+                }
+            }
+        }
+        Ok(decided)
+    }
+
+    async fn decide_review(&self, merchant_id: &str, id: &str) -> Result<bool> {
+        let pi = self.intent(merchant_id, id).await?;
+        if !pi.under_review() {
+            return Ok(false);
+        }
+        let verdict = self
+            .processor
+            .review_verdict(pi.processor_ref.as_deref().unwrap_or_default())
+            .await
+            .map_err(|e| ServiceError::Processor(e.to_string()))?;
+        match verdict {
+            Some(true) if pi.capture_method == CaptureMethod::Automatic => {
+                self.capture_intent(merchant_id, id, None, None).await?;
+            }
+            Some(false) => {
+                let reason = Some(kassa_core::intent::REVIEW_DECLINED_REASON.to_string());
+                self.cancel_checked(merchant_id, id, reason, None).await?;
+            }
+            accepted_or_pending => {
+                let now = now_ms();
+                let mut tx = self.store.begin().await?;
+                let mut pi = tx
+                    .intent(merchant_id, id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("payment_intent", id))?;
+                if accepted_or_pending.is_some() {
+                    pi.review_accepted_for_manual_capture(now);
+                } else {
+                    pi.review_later(now);
+                }
+                tx.update_intent(&mut pi).await?;
+                tx.commit().await?;
+                return Ok(accepted_or_pending.is_some());
+            }
+        }
+        Ok(true)
     }
 
     /// Cancels with a reason already checked (a merchant's, or Kassa's own `automatic`).

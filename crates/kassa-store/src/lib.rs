@@ -276,6 +276,20 @@ impl Store {
 
     // ---- payment intents ----
 
+    /// `(merchant, intent)` of authorizations held for a risk review whose verdict is due at
+    /// `now`, the longest overdue first.
+    pub async fn due_reviews(&self, now: i64, limit: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT merchant_id, id FROM payment_intents WHERE review_at IS NOT NULL \
+             AND review_at <= $1 AND status = 'requires_capture' ORDER BY review_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// `(merchant, intent)` of authorizations whose capture window has run out at `now`, the
     /// longest overdue first.
     pub async fn due_authorization_expiries(
@@ -1017,7 +1031,7 @@ impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
             "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)"
         );
         bind_intent(sqlx::query(&sql), pi)?
             .execute(&mut *self.tx)
@@ -1045,7 +1059,8 @@ impl Tx {
              amount_received = $3, amount_refunded = $4, last_payment_error = $5, \
              payment_method = $6, next_action = $7, processor_ref = $8, canceled_at = $9, \
              cancellation_reason = $10, updated_at = $11, version = version + 1, \
-             description = $12, metadata = $13, return_url = $14, capture_before = $17 \
+             description = $12, metadata = $13, return_url = $14, capture_before = $17, \
+             review_at = $18 \
              WHERE id = $15 AND version = $16",
         )
         .bind(pi.status.as_str())
@@ -1064,7 +1079,8 @@ impl Tx {
         .bind(pi.return_url.clone())
         .bind(&pi.id)
         .bind(pi.version)
-        .bind(pi.capture_before);
+        .bind(pi.capture_before)
+        .bind(pi.review_at);
         let n = q.execute(&mut *self.tx).await?.rows_affected();
         if n != 1 {
             return Err(StoreError::Conflict);

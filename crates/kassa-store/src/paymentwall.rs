@@ -10,7 +10,7 @@ const PROJECT_COLUMNS: &str = "id, merchant_id, name, project_key, secret_enc, a
     frame_ancestors, created_at, settings, secret_hash";
 
 const ORDER_COLUMNS: &str = "id, project_id, merchant_id, payment_intent_id, uid, widget, params, \
-    product, ref, is_test, created_at, link_hash, country, method, subscription_id, review_at";
+    product, ref, is_test, created_at, link_hash, country, method, subscription_id";
 
 /// A project as stored. JSON columns stay JSON text here; the service gives them meaning.
 #[derive(Clone, PartialEq, Eq)]
@@ -93,8 +93,6 @@ pub struct PwOrder {
     /// The payment system (`ps` id) the customer paid with.
     pub method: Option<String>,
     pub subscription_id: Option<String>,
-    /// When a held payment's risk review is to be decided.
-    pub review_at: Option<i64>,
 }
 
 impl PwOrder {
@@ -115,7 +113,6 @@ impl PwOrder {
             country: r.get("country"),
             method: r.get("method"),
             subscription_id: r.get("subscription_id"),
-            review_at: r.get("review_at"),
         }
     }
 }
@@ -244,7 +241,7 @@ impl Tx {
     pub async fn insert_pw_order(&mut self, o: &PwOrder) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO pw_orders ({ORDER_COLUMNS}) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
         ))
         .bind(&o.id)
         .bind(&o.project_id)
@@ -261,7 +258,6 @@ impl Tx {
         .bind(o.country.clone())
         .bind(o.method.clone())
         .bind(o.subscription_id.clone())
-        .bind(o.review_at)
         .execute(self.conn())
         .await?;
         Ok(())
@@ -436,19 +432,6 @@ impl Store {
         Ok(row.map(|r| PwOrder::from_row(&r)))
     }
 
-    /// Orders whose held payment is due for its risk-review decision.
-    pub async fn pw_due_reviews(&self, now: i64, limit: i64) -> Result<Vec<PwOrder>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE review_at IS NOT NULL AND review_at <= $1 \
-             ORDER BY review_at LIMIT $2"
-        ))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows.iter().map(PwOrder::from_row).collect())
-    }
-
     pub async fn pw_subscription(&self, id: &str) -> Result<Option<PwSubscription>> {
         let row = sqlx::query(&format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions WHERE id = $1"
@@ -551,27 +534,6 @@ impl Tx {
             .execute(self.conn())
             .await?;
         Ok(())
-    }
-
-    pub async fn set_pw_order_review(&mut self, order_id: &str, at: Option<i64>) -> Result<()> {
-        sqlx::query("UPDATE pw_orders SET review_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(order_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// Clears a due review, once: false when another process took it first.
-    pub async fn take_pw_order_review(&mut self, order_id: &str) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE pw_orders SET review_at = NULL WHERE id = $1 AND review_at IS NOT NULL",
-        )
-        .bind(order_id)
-        .execute(self.conn())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
     }
 
     pub async fn set_pw_order_subscription(&mut self, order_id: &str, sub_id: &str) -> Result<()> {

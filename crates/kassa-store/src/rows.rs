@@ -17,7 +17,7 @@ pub(crate) const INTENT_COLUMNS: &str =
     amount_capturable, amount_received, amount_refunded, description, metadata, return_url, \
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
     processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
-    capture_window_ms, capture_before";
+    capture_window_ms, capture_before, review_delay_ms, review_at";
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
     processor_ref, challenge_state, error, created_at, updated_at";
@@ -229,6 +229,8 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
         cancellation_reason: r.get("cancellation_reason"),
         capture_window_ms: r.get("capture_window_ms"),
         capture_before: r.get("capture_before"),
+        review_delay_ms: r.get("review_delay_ms"),
+        review_at: r.get("review_at"),
         created: r.get("created_at"),
         updated: r.get("updated_at"),
         version: r.get("version"),
@@ -268,7 +270,9 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.updated)
         .bind(pi.version)
         .bind(pi.capture_window_ms)
-        .bind(pi.capture_before))
+        .bind(pi.capture_before)
+        .bind(pi.review_delay_ms)
+        .bind(pi.review_at))
 }
 
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {

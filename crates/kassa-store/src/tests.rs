@@ -76,6 +76,8 @@ async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
         cancellation_reason: None,
         capture_window_ms: kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS,
         capture_before: None,
+        review_delay_ms: kassa_core::intent::DEFAULT_REVIEW_DELAY_MS,
+        review_at: None,
         created: 1,
         updated: 1,
         version: 0,
@@ -281,7 +283,6 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
             country: Some("DE".into()),
             method: None,
             subscription_id: None,
-            review_at: None,
         };
         let ev = Event {
             id: kassa_core::ids::new_id("evt"),

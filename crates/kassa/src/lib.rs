@@ -278,8 +278,9 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
     }
 }
 
-/// The scheduler: Paymentwall's due risk reviews and subscriptions, Paymob's renewals, and the
-/// core's release of authorizations whose capture window ran out, one pass every `interval`.
+/// The scheduler: Paymentwall's subscriptions, Paymob's renewals, and the core's risk-review
+/// verdicts and release of authorizations whose capture window ran out, one pass every
+/// `interval`.
 /// Several processes may run it on one database.
 async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: CancellationToken) {
     loop {
@@ -292,6 +293,11 @@ async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: Cancellatio
             Ok(0) => {}
             Ok(n) => tracing::debug!(count = n, "paymob scheduler pass"),
             Err(e) => tracing::warn!(error = %e, "paymob scheduler pass failed"),
+        }
+        match svc.decide_reviews(50).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(count = n, "risk reviews decided"),
+            Err(e) => tracing::warn!(error = %e, "deciding risk reviews failed"),
         }
         match svc.expire_authorizations(50).await {
             Ok(0) => {}

@@ -261,6 +261,73 @@ async fn an_uncaptured_authorization_is_released_after_seven_days(app: &TestApp)
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
 }
 
+/// A native payment held for a risk review (the sandbox holds CVC 555 and 556) is reviewed like
+/// any face's: accepted, an automatic-capture payment is captured; declined, it is cancelled as
+/// `fraudulent`; a manual-capture one, accepted, waits for the merchant's capture.
+async fn a_held_native_payment_gets_its_risk_review(app: &TestApp) {
+    let mut ids = Vec::new();
+    for (cvc, capture) in [
+        ("555", "automatic"),
+        ("556", "automatic"),
+        ("555", "manual"),
+    ] {
+        let pi = app
+            .create_intent(1200, json!({"capture_method": capture}))
+            .await;
+        let (s, pi) = app
+            .post(
+                &format!("/v1/payment_intents/{}/confirm", id(&pi)),
+                json!({"payment_method_data": {"type": "card", "card": {
+                    "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": cvc}}}),
+            )
+            .await;
+        assert_eq!(
+            (s, &pi["status"]),
+            (StatusCode::OK, &json!("requires_capture")),
+            "{pi}"
+        );
+        let held = app.svc.intent(&app.merchant_id, &id(&pi)).await.unwrap();
+        assert!(held.under_review(), "{cvc} {capture}");
+        ids.push(id(&pi));
+    }
+    assert_eq!(app.svc.decide_reviews(50).await.unwrap(), 0, "not due yet");
+    for id in &ids {
+        let mut tx = app.svc.store.begin().await.unwrap();
+        let mut pi = tx.intent(&app.merchant_id, id).await.unwrap().unwrap();
+        pi.review_at = Some(1);
+        tx.update_intent(&mut pi).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(app.svc.decide_reviews(50).await.unwrap(), 3);
+    assert_eq!(app.svc.decide_reviews(50).await.unwrap(), 0, "once");
+    let (_, accepted) = app.get(&format!("/v1/payment_intents/{}", ids[0])).await;
+    assert_eq!(
+        (&accepted["status"], &accepted["amount_received"]),
+        (&json!("succeeded"), &json!(1200)),
+        "{accepted}"
+    );
+    let (_, declined) = app.get(&format!("/v1/payment_intents/{}", ids[1])).await;
+    assert_eq!(
+        (&declined["status"], &declined["cancellation_reason"]),
+        (&json!("canceled"), &json!("fraudulent")),
+        "{declined}"
+    );
+    let (_, manual) = app.get(&format!("/v1/payment_intents/{}", ids[2])).await;
+    assert_eq!(manual["status"], "requires_capture", "{manual}");
+    let manual = app.svc.intent(&app.merchant_id, &ids[2]).await.unwrap();
+    assert!(!manual.under_review() && manual.capture_before.is_some());
+    let (s, captured) = app
+        .post(
+            &format!("/v1/payment_intents/{}/capture", ids[2]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, &captured["status"]),
+        (StatusCode::OK, &json!("succeeded"))
+    );
+}
+
 async fn manual_capture_may_be_partial_and_only_once(app: &TestApp) {
     let pi = app
         .create_intent(1000, json!({"capture_method": "manual"}))
@@ -881,6 +948,7 @@ on_both!(
     raw_card_numbers_are_accepted_but_never_stored_or_returned,
     manual_capture_may_be_partial_and_only_once,
     an_uncaptured_authorization_is_released_after_seven_days,
+    a_held_native_payment_gets_its_risk_review,
     cancel_works_before_capture_and_not_after_payment,
     refunds_are_full_or_partial_and_never_exceed_the_payment,
     concurrent_refunds_never_add_up_to_more_than_was_captured,

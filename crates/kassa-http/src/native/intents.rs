@@ -153,6 +153,7 @@ pub async fn create(
                 return_url: req.return_url,
                 receipt_email: req.receipt_email,
                 capture_window_ms: None,
+                review_delay_ms: None,
             },
             idem.as_ref().map(|e| &e.0),
         )

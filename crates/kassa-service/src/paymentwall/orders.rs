@@ -325,6 +325,7 @@ impl Services {
             description: Some(description.clone()),
             metadata: metadata.clone(),
             receipt_email,
+            review_delay_ms: Some(project.settings.risk_review_delay_seconds as i64 * 1000),
             ..Default::default()
         };
         let merchant = &project.row.merchant_id;
@@ -353,7 +354,6 @@ impl Services {
             country,
             method: None,
             subscription_id: None,
-            review_at: None,
         };
         let mut tx = self.store.begin().await?;
         tx.insert_intent(&pi).await?;

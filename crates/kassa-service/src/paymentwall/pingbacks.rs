@@ -235,9 +235,6 @@ impl Services {
             };
             match ty {
                 EventType::PaymentIntentSucceeded => {
-                    if order.review_at.is_some() {
-                        tx.set_pw_order_review(&order.id, None).await?;
-                    }
                     let type_code = match &order.r#ref {
                         // Held for review earlier: the review accepted it.
                         Some(_) => TYPE_RISK_REVIEW_ACCEPTED,
@@ -278,8 +275,6 @@ impl Services {
                     let r = new_ref(tx, order.is_test, now).await?;
                     tx.set_pw_order_ref(&order.id, &r).await?;
                     order.r#ref = Some(r.clone());
-                    let delay = project.settings.risk_review_delay_seconds as i64 * 1000;
-                    tx.set_pw_order_review(&order.id, Some(now + delay)).await?;
                     self.queue_pingback(
                         tx,
                         &project,

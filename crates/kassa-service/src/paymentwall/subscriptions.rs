@@ -10,7 +10,7 @@
 
 use kassa_core::events::{Event, EventType};
 use kassa_core::ids::new_id;
-use kassa_core::intent::{IntentStatus, PaymentIntent};
+use kassa_core::intent::PaymentIntent;
 use kassa_paymentwall::{
     TYPE_SUBSCRIPTION_CANCELLED, TYPE_SUBSCRIPTION_EXPIRED, TYPE_SUBSCRIPTION_PAYMENT_FAILED,
 };
@@ -311,18 +311,10 @@ impl Services {
         Ok(s)
     }
 
-    /// One scheduler pass: decides due risk reviews and acts on due subscriptions. Safe to run
-    /// from several processes.
+    /// One scheduler pass: acts on due subscriptions (risk reviews are the core's:
+    /// [`Services::decide_reviews`]). Safe to run from several processes.
     pub async fn pw_run_due(&self) -> Result<usize> {
         let mut done = 0;
-        for order in self.store.pw_due_reviews(now_ms(), 50).await? {
-            match self.pw_decide_review(&order).await {
-                Ok(()) => done += 1,
-                Err(e) => {
-                    tracing::warn!(order = %order.id, error = %e, "risk review not decided; will retry")
-                }
-            }
-        }
         for s in self.store.pw_due_subscriptions(now_ms(), 50).await? {
             match self.pw_act_on_subscription(s).await {
                 Ok(true) => done += 1,
@@ -331,49 +323,6 @@ impl Services {
             }
         }
         Ok(done)
-    }
-
-    async fn pw_decide_review(&self, order: &PwOrder) -> Result<()> {
-        let pi = self
-            .store
-            .intent_by_id_any_merchant(&order.payment_intent_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("payment_intent", &order.payment_intent_id))?;
-        if pi.status != IntentStatus::RequiresCapture {
-            let mut tx = self.store.begin().await?;
-            tx.set_pw_order_review(&order.id, None).await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-        let verdict = self
-            .processor
-            .review_verdict(pi.processor_ref.as_deref().unwrap_or_default())
-            .await
-            .map_err(|e| ServiceError::Processor(e.to_string()))?;
-        match verdict {
-            Some(true) => {
-                self.capture_intent(&pi.merchant_id, &pi.id, None, None)
-                    .await?;
-            }
-            Some(false) => {
-                self.cancel_intent(&pi.merchant_id, &pi.id, Some("fraudulent".into()), None)
-                    .await?;
-            }
-            None => {
-                // Not decided yet: ask again after another delay.
-                let project = self.pw_project_by_id(&order.project_id).await?;
-                let mut tx = self.store.begin().await?;
-                let delay = project.settings.risk_review_delay_seconds.max(1) as i64 * 1000;
-                tx.set_pw_order_review(&order.id, Some(now_ms() + delay))
-                    .await?;
-                tx.commit().await?;
-                return Ok(());
-            }
-        }
-        let mut tx = self.store.begin().await?;
-        tx.set_pw_order_review(&order.id, None).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Expires or renews one due subscription. False when another process had it.
@@ -435,6 +384,7 @@ impl Services {
                 currency: Some(currency),
                 description: Some(format!("{} (renewal)", plan.main.name)),
                 metadata,
+                review_delay_ms: Some(project.settings.risk_review_delay_seconds as i64 * 1000),
                 ..Default::default()
             },
             now,
@@ -472,7 +422,6 @@ impl Services {
             country: initial.country.clone(),
             method: initial.method.clone(),
             subscription_id: Some(s.id.clone()),
-            review_at: None,
         };
         tx.insert_pw_order(&order).await?;
         s.next_attempt_at = None;
