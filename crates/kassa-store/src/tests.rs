@@ -8,12 +8,22 @@ use kassa_core::money::Currency;
 use super::*;
 
 async fn stores() -> Vec<(Store, Option<(String, String)>, Option<tempfile::TempDir>)> {
+    stores_at(true).await
+}
+
+/// A fresh SQLite store and, when a PostgreSQL server is named, a fresh PostgreSQL one;
+/// migrated to the newest schema when `migrate`, else empty.
+async fn stores_at(
+    migrate: bool,
+) -> Vec<(Store, Option<(String, String)>, Option<tempfile::TempDir>)> {
     let mut out = Vec::new();
     let dir = tempfile::tempdir().unwrap();
     let s = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()), 4)
         .await
         .unwrap();
-    s.migrate().await.unwrap();
+    if migrate {
+        s.migrate().await.unwrap();
+    }
     out.push((s, None, Some(dir)));
     if let Ok(admin) = std::env::var("KASSA_TEST_POSTGRES_URL") {
         sqlx::any::install_default_drivers();
@@ -29,7 +39,9 @@ async fn stores() -> Vec<(Store, Option<(String, String)>, Option<tempfile::Temp
         admin_pool.close().await;
         let base = admin.rsplit_once('/').unwrap().0;
         let s = Store::connect(&format!("{base}/{name}"), 4).await.unwrap();
-        s.migrate().await.unwrap();
+        if migrate {
+            s.migrate().await.unwrap();
+        }
         out.push((s, Some((admin, name)), None));
     }
     out
@@ -339,93 +351,93 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
 }
 
 /// The migrations that turn markers and timers into core columns keep what was there: a store
-/// migrated up to 0006 holds a refund marked as a Paymob void, a Paymentwall chargeback, a plain
+/// (SQLite, and PostgreSQL when named) migrated up to 0006 holds a refund marked as a Paymob void, a Paymentwall chargeback, a plain
 /// refund and an authorization waiting for its capture; after 0007 and 0009 they read back with
 /// their kinds and the authorization with its 7-day deadline.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_migrations_keep_refund_kinds_and_capture_deadlines() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()), 4)
-        .await
-        .unwrap();
-    // Every migration before 0007 and 0009, from a copy of the directory.
-    let early = dir.path().join("early");
-    std::fs::create_dir(&early).unwrap();
-    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for entry in std::fs::read_dir(&all).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if name.as_str() < "0007" {
-            std::fs::copy(&path, early.join(&name)).unwrap();
+    for (s, pg, _dir) in stores_at(false).await {
+        let dir = tempfile::tempdir().unwrap();
+        // Every migration before 0007 and 0009, from a copy of the directory.
+        let early = dir.path().join("early");
+        std::fs::create_dir(&early).unwrap();
+        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.as_str() < "0007" {
+                std::fs::copy(&path, early.join(&name)).unwrap();
+            }
         }
+        sqlx::migrate::Migrator::new(early.as_path())
+            .await
+            .unwrap()
+            .run(&s.writer)
+            .await
+            .unwrap();
+        // Rows as the schema before 0007 had them (the current code writes newer columns).
+        let m = "acct_migrated".to_string();
+        let day = 86_400_000_i64;
+        sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, 'm', 1)")
+            .bind(&m)
+            .execute(&s.writer)
+            .await
+            .unwrap();
+        for (id, status, updated) in [
+            ("pi_paid", "succeeded", 1),
+            ("pi_held", "requires_capture", 10 * day),
+        ] {
+            sqlx::query(
+                "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, \
+                 capture_method, amount_capturable, amount_received, amount_refunded, metadata, \
+                 client_secret, checkout_token, processor_ref, created_at, updated_at, version) \
+                 VALUES ($1, $2, 5000, 'usd', $3, 'manual', 0, 5000, 0, '{}', $4, $5, 'sbx_x', 1, $6, 0)",
+            )
+            .bind(id)
+            .bind(&m)
+            .bind(status)
+            .bind(format!("{id}_secret"))
+            .bind(format!("cs_{id}"))
+            .bind(updated)
+            .execute(&s.writer)
+            .await
+            .unwrap();
+        }
+        for (id, reason, metadata) in [
+            ("re_void", "requested_by_customer", r#"{"paymob_void":"1"}"#),
+            ("re_cb", "fraudulent", r#"{"paymentwall_reason":"1"}"#),
+            ("re_plain", "requested_by_customer", r#"{"order":"7"}"#),
+        ] {
+            sqlx::query(
+                "INSERT INTO refunds (id, merchant_id, payment_intent_id, amount, currency, status, \
+                 reason, metadata, processor_ref, created_at) \
+                 VALUES ($1, $2, $3, 100, 'usd', 'succeeded', $4, $5, NULL, 1)",
+            )
+            .bind(id)
+            .bind(&m)
+            .bind("pi_paid")
+            .bind(reason)
+            .bind(metadata)
+            .execute(&s.writer)
+            .await
+            .unwrap();
+        }
+        s.migrate().await.unwrap();
+        use kassa_core::intent::RefundKind;
+        let kind = |id: &'static str| {
+            let s = &s;
+            let m = &m;
+            async move { s.refund(m, id).await.unwrap().unwrap().kind }
+        };
+        assert_eq!(kind("re_void").await, RefundKind::Void);
+        assert_eq!(kind("re_cb").await, RefundKind::Chargeback { reason: 1 });
+        assert_eq!(kind("re_plain").await, RefundKind::Refund);
+        let held = s.intent(&m, "pi_held").await.unwrap().unwrap();
+        assert_eq!(held.capture_window_ms, 7 * day);
+        assert_eq!(held.capture_before, Some(17 * day));
+        let paid = s.intent(&m, "pi_paid").await.unwrap().unwrap();
+        assert_eq!(paid.capture_before, None);
+        s.close().await;
+        cleanup(s, pg).await;
     }
-    sqlx::migrate::Migrator::new(early.as_path())
-        .await
-        .unwrap()
-        .run(&s.writer)
-        .await
-        .unwrap();
-    // Rows as the schema before 0007 had them (the current code writes newer columns).
-    let m = "acct_migrated".to_string();
-    let day = 86_400_000_i64;
-    sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, 'm', 1)")
-        .bind(&m)
-        .execute(&s.writer)
-        .await
-        .unwrap();
-    for (id, status, updated) in [
-        ("pi_paid", "succeeded", 1),
-        ("pi_held", "requires_capture", 10 * day),
-    ] {
-        sqlx::query(
-            "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, \
-             capture_method, amount_capturable, amount_received, amount_refunded, metadata, \
-             client_secret, checkout_token, processor_ref, created_at, updated_at, version) \
-             VALUES ($1, $2, 5000, 'usd', $3, 'manual', 0, 5000, 0, '{}', $4, $5, 'sbx_x', 1, $6, 0)",
-        )
-        .bind(id)
-        .bind(&m)
-        .bind(status)
-        .bind(format!("{id}_secret"))
-        .bind(format!("cs_{id}"))
-        .bind(updated)
-        .execute(&s.writer)
-        .await
-        .unwrap();
-    }
-    for (id, reason, metadata) in [
-        ("re_void", "requested_by_customer", r#"{"paymob_void":"1"}"#),
-        ("re_cb", "fraudulent", r#"{"paymentwall_reason":"1"}"#),
-        ("re_plain", "requested_by_customer", r#"{"order":"7"}"#),
-    ] {
-        sqlx::query(
-            "INSERT INTO refunds (id, merchant_id, payment_intent_id, amount, currency, status, \
-             reason, metadata, processor_ref, created_at) \
-             VALUES ($1, $2, $3, 100, 'usd', 'succeeded', $4, $5, NULL, 1)",
-        )
-        .bind(id)
-        .bind(&m)
-        .bind("pi_paid")
-        .bind(reason)
-        .bind(metadata)
-        .execute(&s.writer)
-        .await
-        .unwrap();
-    }
-    s.migrate().await.unwrap();
-    use kassa_core::intent::RefundKind;
-    let kind = |id: &'static str| {
-        let s = &s;
-        let m = &m;
-        async move { s.refund(m, id).await.unwrap().unwrap().kind }
-    };
-    assert_eq!(kind("re_void").await, RefundKind::Void);
-    assert_eq!(kind("re_cb").await, RefundKind::Chargeback { reason: 1 });
-    assert_eq!(kind("re_plain").await, RefundKind::Refund);
-    let held = s.intent(&m, "pi_held").await.unwrap().unwrap();
-    assert_eq!(held.capture_window_ms, 7 * day);
-    assert_eq!(held.capture_before, Some(17 * day));
-    let paid = s.intent(&m, "pi_paid").await.unwrap().unwrap();
-    assert_eq!(paid.capture_before, None);
-    s.close().await;
 }

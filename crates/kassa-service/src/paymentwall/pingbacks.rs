@@ -57,9 +57,7 @@ fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC), as Paymentwall writes times.
-pub fn datetime_utc(ms: i64) -> String {
-    kassa_core::calendar::datetime_utc(ms)
-}
+pub use kassa_core::calendar::datetime_utc;
 
 /// Builds the pingback of `type_code` for a paid order.
 pub(crate) fn build(
