@@ -247,6 +247,69 @@ def test_native_checkout_card_form(browser, kassa, receiver, size):
     _assert_no_console_errors(browser)
 
 
+# The label is the target of the "save this card" box: at least 44 px tall, like every control.
+SAVE_LABEL_JS = """
+const r = document.querySelector('label[for="save"]').getBoundingClientRect();
+return {height: r.height, width: r.width};
+"""
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_native_checkout_save_this_card(browser, kassa, receiver, size):
+    """An intent with a customer and `setup_future_usage: on_session` offers an unticked box;
+    ticking it (by its label) survives a decline and saves the card once paid. With
+    `off_session` the form says the card is kept instead."""
+    _size(browser, size)
+    status, cus = kassa.request("POST", "/v1/customers", {"email": "ada@example.com"})
+    assert status == 200, cus
+    status, pi = kassa.request(
+        "POST",
+        "/v1/payment_intents",
+        {"amount": 1200, "currency": "usd", "customer": cus["id"], "setup_future_usage": "on_session",
+         "return_url": receiver.url("/done")},
+    )
+    assert status == 200, pi
+    browser.get(pi["checkout_url"])
+    _wait(browser, EC.visibility_of_element_located((By.ID, "payment-form")), "the card form")
+    box = browser.find_element(By.ID, "save")
+    assert not box.is_selected(), "saving is the customer's choice"
+    label = browser.execute_script(SAVE_LABEL_JS)
+    assert label["height"] >= 44 - 0.01, f"the save label is the target: {label}"
+    _assert_controls(browser, "native checkout with save", "pay")
+    _assert_axe(browser, "native checkout with save")
+    browser.find_element(By.CSS_SELECTOR, 'label[for="save"]').click()
+    assert browser.find_element(By.ID, "save").is_selected(), "the label ticks the box"
+    _shot(browser, f"native-save-{size[0]}")
+
+    _type(browser, "number", "4000000000000002")
+    _type(browser, "exp", _expiry_digits())
+    _type(browser, "cvc", "123")
+    browser.find_element(By.ID, "pay").click()
+    _wait(browser, EC.visibility_of_element_located((By.ID, "error")), "the decline alert")
+    assert browser.find_element(By.ID, "save").is_selected(), "the choice survives a decline"
+    _type(browser, "number", "4242424242424242")
+    _type(browser, "cvc", "123")
+    browser.find_element(By.ID, "pay").click()
+    _wait(browser, lambda d: kassa.intent(pi["id"])["status"] == "succeeded", "the payment to succeed")
+    status, methods = kassa.request("GET", f"/v1/customers/{cus['id']}/payment_methods")
+    assert status == 200 and len(methods["data"]) == 1, methods
+    assert methods["data"][0]["card"]["last4"] == "4242", methods
+    assert kassa.intent(pi["id"])["payment_method"]["id"] == methods["data"][0]["id"]
+
+    status, pi = kassa.request(
+        "POST",
+        "/v1/payment_intents",
+        {"amount": 1200, "currency": "usd", "customer": cus["id"], "setup_future_usage": "off_session"},
+    )
+    assert status == 200, pi
+    browser.get(pi["checkout_url"])
+    notice = _wait(browser, EC.visibility_of_element_located((By.ID, "save-notice")), "the notice")
+    assert "keep this card" in notice.text, notice.text
+    assert not browser.find_elements(By.ID, "save"), "no box when the merchant needs the card"
+    _assert_axe(browser, "native checkout with the save notice")
+    _assert_no_console_errors(browser)
+
+
 # ---------------------------------------------------------------------------------------------
 # Paymentwall
 # ---------------------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ pub enum EventType {
     CustomerUpdated,
     #[serde(rename = "customer.deleted")]
     CustomerDeleted,
+    #[serde(rename = "payment_method.attached")]
+    PaymentMethodAttached,
+    #[serde(rename = "payment_method.detached")]
+    PaymentMethodDetached,
 }
 
 impl EventType {
@@ -58,6 +62,8 @@ impl EventType {
         EventType::CustomerCreated,
         EventType::CustomerUpdated,
         EventType::CustomerDeleted,
+        EventType::PaymentMethodAttached,
+        EventType::PaymentMethodDetached,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -80,6 +86,8 @@ impl EventType {
             EventType::CustomerCreated => "customer.created",
             EventType::CustomerUpdated => "customer.updated",
             EventType::CustomerDeleted => "customer.deleted",
+            EventType::PaymentMethodAttached => "payment_method.attached",
+            EventType::PaymentMethodDetached => "payment_method.detached",
         }
     }
 

@@ -18,6 +18,7 @@ pub mod prefix {
     pub const CHECKOUT: &str = "cs";
     pub const REQUEST: &str = "req";
     pub const CUSTOMER: &str = "cus";
+    pub const PAYMENT_METHOD: &str = "pm";
 }
 
 /// A random alphanumeric string of `len` characters from the OS-seeded thread RNG.

@@ -184,6 +184,11 @@ pub struct PaymentIntent {
     pub review_delay_ms: i64,
     /// While an authorization is held for a risk review: when to ask for the verdict next.
     pub review_at: Option<i64>,
+    /// The customer paying, when the merchant named one: a card saved by this payment is
+    /// attached to them, and only their saved cards may pay it.
+    pub customer: Option<String>,
+    /// Save the card this payment is made with, for this use.
+    pub setup_future_usage: Option<crate::payment_method::SetupFutureUsage>,
     pub created: i64,
     pub updated: i64,
     /// Optimistic-concurrency counter: the store only writes a change made from the version it read.
@@ -424,6 +429,8 @@ impl PaymentIntent {
             "last_payment_error": self.last_payment_error,
             "next_action": self.next_action,
             "payment_method": self.payment_method,
+            "customer": self.customer,
+            "setup_future_usage": self.setup_future_usage,
             "canceled_at": self.canceled_at.map(|t| t / 1000),
             "cancellation_reason": self.cancellation_reason,
             "created": self.created / 1000,
@@ -548,7 +555,7 @@ pub const CANCELLATION_REASONS: &[&str] = &[
 ];
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #[test]
     fn refund_kinds_round_trip_through_their_stored_parts() {
         for kind in [
@@ -571,7 +578,7 @@ mod tests {
 
     use super::*;
 
-    fn intent(capture: CaptureMethod) -> PaymentIntent {
+    pub(crate) fn intent(capture: CaptureMethod) -> PaymentIntent {
         PaymentIntent {
             id: "pi_x".into(),
             merchant_id: "acct_x".into(),
@@ -598,6 +605,8 @@ mod tests {
             capture_before: None,
             review_delay_ms: DEFAULT_REVIEW_DELAY_MS,
             review_at: None,
+            customer: None,
+            setup_future_usage: None,
             created: 0,
             updated: 0,
             version: 0,

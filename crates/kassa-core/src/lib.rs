@@ -10,6 +10,7 @@ pub mod events;
 pub mod ids;
 pub mod intent;
 pub mod money;
+pub mod payment_method;
 pub mod secret;
 pub mod secret_box;
 pub mod webhook_signature;

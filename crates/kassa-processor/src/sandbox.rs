@@ -20,6 +20,7 @@
 //! | card CVC `555` | held for review; the review accepts |
 //! | card CVC `556` | held for review; the review declines |
 //! | card `4000000000000341` | approved; every [`Processor::charge_stored`] declines |
+//! | card `4000002760003184` | 3-D Secure on every payment; every [`Processor::charge_stored`] declines `authentication_required` |
 //! | wallet phone ending `0002` | declined, `wallet_declined` / `insufficient_funds` |
 //! | any other valid wallet phone | one-time code; `123456` approves |
 //!
@@ -48,6 +49,9 @@ const TAG_REVIEW_ACCEPT: &str = "rvaccept";
 const TAG_REVIEW_DECLINE: &str = "rvdecline";
 /// Reference tag: merchant-initiated charges on this method decline.
 const TAG_RENEWALS_DECLINE: &str = "mitdecline";
+/// Reference tag: the issuer wants the cardholder to authenticate every charge on this method,
+/// so merchant-initiated ones decline with `authentication_required`.
+const TAG_RENEWALS_AUTH: &str = "mitauth";
 
 /// Challenge state meaning "a successful challenge approves the payment".
 const STATE_APPROVE: &str = "3ds:approve";
@@ -86,6 +90,7 @@ const TOKENS: &[(&str, &str)] = &[
     ("pm_card_chargeDeclinedIncorrectCvc", "4000000000000127"),
     ("pm_card_threeDSecureRequired", "4000002500003155"),
     ("pm_card_threeDSecure2Required", "4000000000003220"),
+    ("pm_card_authenticationRequired", "4000002760003184"),
     (
         "pm_card_threeDSecureRequiredChargeDeclined",
         "4000008400001629",
@@ -102,6 +107,7 @@ const TOKEN_NAMES: &[&str] = &[
     "pm_card_chargeDeclinedIncorrectCvc",
     "pm_card_threeDSecureRequired",
     "pm_card_threeDSecure2Required",
+    "pm_card_authenticationRequired",
     "pm_card_threeDSecureRequiredChargeDeclined",
 ];
 
@@ -147,6 +153,10 @@ enum Scenario {
     Challenge {
         approve: bool,
     },
+    /// Ask for 3-D Secure on this and every later payment: a successful
+    /// challenge approves, and merchant-initiated charges on the method
+    /// decline with `authentication_required`.
+    ChallengeAlways,
 }
 
 /// The fixed table of special cards; every other valid card is approved.
@@ -158,6 +168,7 @@ fn scenario_for(digits: &str) -> Scenario {
         "4000000000000127" => Scenario::Decline(Decline::incorrect_cvc()),
         "4000002500003155" | "4000000000003220" => Scenario::Challenge { approve: true },
         "4000008400001629" => Scenario::Challenge { approve: false },
+        "4000002760003184" => Scenario::ChallengeAlways,
         "4000000000000341" => Scenario::Approve {
             renewals_decline: true,
         },
@@ -297,11 +308,14 @@ struct RefFlags {
     /// Merchant-initiated charges on the method behind the reference
     /// decline.
     renewals_decline: bool,
+    /// Merchant-initiated charges on the method behind the reference
+    /// decline with `authentication_required`.
+    renewals_need_auth: bool,
 }
 
 impl RefFlags {
     /// Reads the flags of a reference the sandbox issued:
-    /// `sbx_[rvaccept_|rvdecline_][mitdecline_]` and then 24 random
+    /// `sbx_[rvaccept_|rvdecline_][mitdecline_][mitauth_]` and then 24 random
     /// characters. Tags appear at most once, in that order, so every set of
     /// flags has exactly one spelling. `None` for anything else.
     fn parse(processor_ref: &str) -> Option<Self> {
@@ -329,6 +343,10 @@ impl RefFlags {
             flags.renewals_decline = true;
             tags.next();
         }
+        if tags.peek() == Some(&TAG_RENEWALS_AUTH) {
+            flags.renewals_need_auth = true;
+            tags.next();
+        }
         tags.next().is_none().then_some(flags)
     }
 
@@ -344,6 +362,9 @@ impl RefFlags {
         }
         if self.renewals_decline {
             out.extend([TAG_RENEWALS_DECLINE, "_"]);
+        }
+        if self.renewals_need_auth {
+            out.extend([TAG_RENEWALS_AUTH, "_"]);
         }
         for _ in 0..REF_RANDOM_LEN {
             out.push(char::from(
@@ -460,6 +481,7 @@ impl SandboxProcessor {
                 let flags = RefFlags {
                     review: rule.review(),
                     renewals_decline,
+                    renewals_need_auth: false,
                 };
                 settle_card(rule, flags.new_ref())
             }
@@ -467,14 +489,17 @@ impl SandboxProcessor {
             // The CVC rule only applies once the issuer would approve, so it
             // rides along in the challenge state (as the rule, never the
             // code) and in the reference (the review's verdict).
-            Scenario::Challenge { approve: true } => AuthorizeOutcome::ChallengeRequired {
-                processor_ref: RefFlags {
-                    review: rule.review(),
-                    renewals_decline: false,
+            Scenario::Challenge { approve: true } | Scenario::ChallengeAlways => {
+                AuthorizeOutcome::ChallengeRequired {
+                    processor_ref: RefFlags {
+                        review: rule.review(),
+                        renewals_decline: false,
+                        renewals_need_auth: matches!(scenario, Scenario::ChallengeAlways),
+                    }
+                    .new_ref(),
+                    challenge_state: format!("{STATE_APPROVE}{}", rule.state_suffix()),
                 }
-                .new_ref(),
-                challenge_state: format!("{STATE_APPROVE}{}", rule.state_suffix()),
-            },
+            }
             Scenario::Challenge { approve: false } => AuthorizeOutcome::ChallengeRequired {
                 processor_ref: new_ref(),
                 challenge_state: STATE_DECLINE.to_string(),
@@ -582,13 +607,15 @@ impl Processor for SandboxProcessor {
         let challenge = Challenge::parse(challenge_state).ok_or(ProcessorError::InvalidState)?;
         // The sandbox issues a review verdict in a challenge's reference
         // only together with the same verdict in its state, and never the
-        // renewals flag; any other pairing is not one it handed out.
+        // renewals-decline flag; any other pairing is not one it handed out.
+        let approving = match challenge {
+            Challenge::ThreeDs(AfterThreeDs::Approve(rule)) => Some(rule),
+            _ => None,
+        };
         let expected = RefFlags {
-            review: match challenge {
-                Challenge::ThreeDs(AfterThreeDs::Approve(rule)) => rule.review(),
-                _ => None,
-            },
+            review: approving.and_then(CvcRule::review),
             renewals_decline: false,
+            renewals_need_auth: approving.is_some() && flags.renewals_need_auth,
         };
         if flags != expected {
             return Err(ProcessorError::InvalidState);
@@ -643,6 +670,13 @@ impl Processor for SandboxProcessor {
             .ok_or_else(|| ProcessorError::UnknownReference(original_ref.to_string()))?;
         if flags.renewals_decline {
             return Ok(AuthorizeOutcome::Declined(Decline::generic()));
+        }
+        if flags.renewals_need_auth {
+            return Ok(AuthorizeOutcome::Declined(Decline::new(
+                "authentication_required",
+                "authentication_required",
+                "Your card was declined. This transaction requires authentication.",
+            )));
         }
         // A renewal is not reviewed; the renewals flag is passed on so a
         // chain of renewals behaves like its first payment.
@@ -1538,11 +1572,13 @@ mod tests {
         let review_ref = RefFlags {
             review: Some(true),
             renewals_decline: false,
+            renewals_need_auth: false,
         }
         .new_ref();
         let renewals_ref = RefFlags {
             review: None,
             renewals_decline: true,
+            renewals_need_auth: false,
         }
         .new_ref();
         let plain_ref = new_ref();
@@ -1634,6 +1670,53 @@ mod tests {
     }
 
     #[test]
+    fn the_3184_card_authenticates_every_payment_and_declines_off_session_charges() {
+        let AuthorizeOutcome::ChallengeRequired {
+            processor_ref,
+            challenge_state: state,
+        } = outcome(&good_card("4000002760003184"))
+        else {
+            panic!("the 3184 card asks for 3-D Secure");
+        };
+        let paid = block_on(SandboxProcessor.complete_challenge(
+            &processor_ref,
+            &state,
+            ChallengeResult::Approve,
+            usd(1000),
+            true,
+        ))
+        .unwrap();
+        let first = approved_ref(&paid);
+        for _ in 0..2 {
+            assert_declined(
+                &charge_stored(&first).unwrap(),
+                "authentication_required",
+                "authentication_required",
+                "Your card was declined. This transaction requires authentication.",
+            );
+        }
+        // The token borrows the same card.
+        assert!(matches!(
+            outcome(&PaymentMethodInput::TestToken(
+                "pm_card_authenticationRequired".into()
+            )),
+            AuthorizeOutcome::ChallengeRequired { .. }
+        ));
+        // A failed challenge declines as any other.
+        assert!(matches!(
+            block_on(SandboxProcessor.complete_challenge(
+                &processor_ref,
+                &state,
+                ChallengeResult::Fail,
+                usd(1000),
+                true,
+            ))
+            .unwrap(),
+            AuthorizeOutcome::Declined(_)
+        ));
+    }
+
+    #[test]
     fn charge_stored_declines_renewals_of_a_reviewed_0341_payment() {
         let held = outcome(&card_with_cvc("4000000000000341", "555"));
         let processor_ref = assert_under_review(&held);
@@ -1662,6 +1745,7 @@ mod tests {
         let flagged = RefFlags {
             review: None,
             renewals_decline: true,
+            renewals_need_auth: false,
         };
         let r = flagged.new_ref();
         assert_eq!(RefFlags::parse(&r), Some(flagged));
@@ -1710,10 +1794,13 @@ mod tests {
     #[test]
     fn flagged_references_round_trip_and_work_everywhere() {
         for review in [None, Some(true), Some(false)] {
-            for renewals_decline in [false, true] {
+            for (renewals_decline, renewals_need_auth) in
+                [(false, false), (true, false), (false, true), (true, true)]
+            {
                 let flags = RefFlags {
                     review,
                     renewals_decline,
+                    renewals_need_auth,
                 };
                 let r = flags.new_ref();
                 assert_eq!(RefFlags::parse(&r), Some(flags), "{r}");

@@ -141,6 +141,8 @@ impl Services {
             .customer_for_update(merchant_id, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("customer", id))?;
+        self.detach_all_methods(&mut tx, merchant_id, id, now)
+            .await?;
         tx.delete_customer(merchant_id, id).await?;
         let body = c.deleted_json();
         let ev = self.new_event(merchant_id, EventType::CustomerDeleted, body.clone(), now);

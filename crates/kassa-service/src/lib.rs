@@ -10,6 +10,7 @@ mod customers;
 mod egress;
 mod endpoints;
 mod error;
+mod payment_methods;
 mod payments;
 pub mod paymentwall;
 pub mod paymob;
@@ -28,8 +29,9 @@ use prometheus::{IntCounterVec, Opts, Registry};
 pub use customers::CustomerParams;
 pub use endpoints::{delivery_json, endpoint_json, EndpointParams, EndpointUpdate};
 pub use error::{declined_body, is_unavailable, ServiceError, RETRY_AFTER_SECS};
+pub use payment_methods::{is_saved_method_id, PayWith};
 pub use payments::{
-    check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams,
+    check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams, SaveChoice,
 };
 pub use projection::Projection;
 

@@ -7,6 +7,7 @@ use kassa_core::intent::{
     Refund, RefundKind, RefundStatus, CANCELLATION_REASONS, REFUND_REASONS,
 };
 use kassa_core::money::Currency;
+use kassa_core::payment_method::SetupFutureUsage;
 use kassa_processor::{
     AuthorizeOutcome, AuthorizeRequest, ChallengeResult, Decline, PaymentMethodInput,
     ProcessorError,
@@ -34,6 +35,22 @@ pub struct CreateIntentParams {
     /// How long a held authorization waits for its risk review's verdict; the face's own setting
     /// (a Paymentwall project's), else [`kassa_core::intent::DEFAULT_REVIEW_DELAY_MS`].
     pub review_delay_ms: Option<i64>,
+    /// The customer paying (must be one of the merchant's).
+    pub customer: Option<String>,
+    /// Save the card this payment is made with for the customer (needs `customer`).
+    pub setup_future_usage: Option<SetupFutureUsage>,
+}
+
+/// What a confirmation says about saving the card it pays with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SaveChoice {
+    /// Whatever the intent's `setup_future_usage` says.
+    #[default]
+    AsAsked,
+    /// The customer did not tick "save this card" on the payment page.
+    Refused,
+    /// Save it for this use (the intent must name a customer).
+    Asked(SetupFutureUsage),
 }
 
 #[derive(Debug)]
@@ -42,6 +59,7 @@ pub struct ConfirmParams {
     pub return_url: Option<String>,
     /// Challenge every approvable card with 3-D Secure (a Paymob 3-D Secure integration).
     pub three_d_secure: bool,
+    pub save: SaveChoice,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,6 +133,22 @@ pub(crate) fn check_email_as(param: &str, e: &str) -> Result<String> {
     Ok(e.to_string())
 }
 
+/// Refuses a test token the sandbox does not know, before anything is written.
+pub(crate) fn check_test_token(method: &PaymentMethodInput) -> Result<()> {
+    if let PaymentMethodInput::TestToken(t) = method {
+        if !kassa_processor::test_tokens().contains(&t.as_str()) {
+            return Err(ServiceError::invalid(
+                "payment_method",
+                format!(
+                    "No such test payment method: '{}'.",
+                    t.chars().take(60).collect::<String>()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn decline_error(d: &Decline) -> PaymentError {
     PaymentError {
         kind: "card_error".into(),
@@ -182,6 +216,14 @@ impl Services {
     ) -> Result<PaymentIntent> {
         let now = now_ms();
         let pi = self.build_intent(merchant_id, p, now)?;
+        if let Some(customer) = &pi.customer {
+            if self.store.customer(merchant_id, customer).await?.is_none() {
+                return Err(ServiceError::invalid(
+                    "customer",
+                    format!("No such customer: '{customer}'."),
+                ));
+            }
+        }
         let mut tx = self.store.begin().await?;
         tx.insert_intent(&pi).await?;
         self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
@@ -221,6 +263,25 @@ impl Services {
         check_metadata(&p.metadata)?;
         let return_url = p.return_url.as_deref().map(check_return_url).transpose()?;
         let receipt_email = p.receipt_email.as_deref().map(check_email).transpose()?;
+        if p.setup_future_usage.is_some() && p.customer.is_none() {
+            return Err(ServiceError::invalid(
+                "setup_future_usage",
+                "setup_future_usage needs a customer: a saved card is attached to one.",
+            ));
+        }
+        if p.customer
+            .as_deref()
+            .is_some_and(|c| !kassa_core::ids::is_valid_id(c, prefix::CUSTOMER))
+        {
+            let c = p.customer.as_deref().unwrap_or_default();
+            return Err(ServiceError::invalid(
+                "customer",
+                format!(
+                    "No such customer: '{}'.",
+                    c.chars().take(100).collect::<String>()
+                ),
+            ));
+        }
         let id = new_id(prefix::PAYMENT_INTENT);
         let pi = PaymentIntent {
             client_secret: format!("{id}_secret_{}", random_token(24)),
@@ -252,6 +313,8 @@ impl Services {
                 .review_delay_ms
                 .unwrap_or(kassa_core::intent::DEFAULT_REVIEW_DELAY_MS),
             review_at: None,
+            customer: p.customer,
+            setup_future_usage: p.setup_future_usage,
             created: now,
             updated: now,
             version: 0,
@@ -276,17 +339,7 @@ impl Services {
         p: ConfirmParams,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
-        if let PaymentMethodInput::TestToken(t) = &p.method {
-            if !kassa_processor::test_tokens().contains(&t.as_str()) {
-                return Err(ServiceError::invalid(
-                    "payment_method",
-                    format!(
-                        "No such test payment method: '{}'.",
-                        t.chars().take(60).collect::<String>()
-                    ),
-                ));
-            }
-        }
+        check_test_token(&p.method)?;
         let return_url = p.return_url.as_deref().map(check_return_url).transpose()?;
         let now = now_ms();
 
@@ -301,6 +354,17 @@ impl Services {
                 "This PaymentIntent's status is {}; it can only be confirmed in requires_payment_method.",
                 pi.status.as_str()
             )));
+        }
+        match p.save {
+            SaveChoice::AsAsked => {}
+            SaveChoice::Refused => pi.setup_future_usage = None,
+            SaveChoice::Asked(_) if pi.customer.is_none() => {
+                return Err(ServiceError::invalid(
+                    "setup_future_usage",
+                    "setup_future_usage needs a customer: a saved card is attached to one.",
+                ))
+            }
+            SaveChoice::Asked(usage) => pi.setup_future_usage = Some(usage),
         }
         pi.begin_confirm(now)?;
         if return_url.is_some() {
@@ -374,6 +438,7 @@ impl Services {
         intent_id: &str,
         original_ref: &str,
         method: Option<String>,
+        idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
@@ -418,7 +483,7 @@ impl Services {
             "processing",
             core,
             details,
-            None,
+            idem,
         )
         .await
     }
@@ -446,6 +511,7 @@ impl Services {
             _ => None,
         };
         let events = pi.apply_authorization(result, details, now)?;
+        self.save_method_if_asked(&mut tx, &mut pi, now).await?;
         tx.update_intent(&mut pi).await?;
         if !tx.update_attempt(attempt, attempt_from).await? {
             return Err(ServiceError::Conflict);

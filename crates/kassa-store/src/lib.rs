@@ -16,6 +16,7 @@
 
 mod branding;
 mod customers;
+mod payment_methods;
 mod paymentwall;
 mod paymob;
 mod rows;
@@ -1031,7 +1032,7 @@ impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
             "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)"
         );
         bind_intent(sqlx::query(&sql), pi)?
             .execute(&mut *self.tx)
@@ -1060,7 +1061,7 @@ impl Tx {
              payment_method = $6, next_action = $7, processor_ref = $8, canceled_at = $9, \
              cancellation_reason = $10, updated_at = $11, version = version + 1, \
              description = $12, metadata = $13, return_url = $14, capture_before = $17, \
-             review_at = $18 \
+             review_at = $18, setup_future_usage = $19 \
              WHERE id = $15 AND version = $16",
         )
         .bind(pi.status.as_str())
@@ -1080,7 +1081,8 @@ impl Tx {
         .bind(&pi.id)
         .bind(pi.version)
         .bind(pi.capture_before)
-        .bind(pi.review_at);
+        .bind(pi.review_at)
+        .bind(pi.setup_future_usage.map(|u| u.as_str()));
         let n = q.execute(&mut *self.tx).await?.rows_affected();
         if n != 1 {
             return Err(StoreError::Conflict);

@@ -5,6 +5,7 @@ use kassa_core::intent::{
     CaptureMethod, IntentStatus, PaymentIntent, Refund, RefundKind, RefundStatus,
 };
 use kassa_core::money::Currency;
+use kassa_core::payment_method::SetupFutureUsage;
 use serde_json::Value;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -17,7 +18,7 @@ pub(crate) const INTENT_COLUMNS: &str =
     amount_capturable, amount_received, amount_refunded, description, metadata, return_url, \
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
     processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
-    capture_window_ms, capture_before, review_delay_ms, review_at";
+    capture_window_ms, capture_before, review_delay_ms, review_at, customer_id, setup_future_usage";
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
     processor_ref, challenge_state, error, created_at, updated_at";
@@ -231,6 +232,14 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
         capture_before: r.get("capture_before"),
         review_delay_ms: r.get("review_delay_ms"),
         review_at: r.get("review_at"),
+        customer: r.get("customer_id"),
+        setup_future_usage: match r.get::<Option<String>, _>("setup_future_usage") {
+            None => None,
+            Some(u) => Some(
+                SetupFutureUsage::parse(&u)
+                    .ok_or_else(|| StoreError::Corrupt(format!("bad setup_future_usage {u}")))?,
+            ),
+        },
         created: r.get("created_at"),
         updated: r.get("updated_at"),
         version: r.get("version"),
@@ -272,7 +281,9 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.capture_window_ms)
         .bind(pi.capture_before)
         .bind(pi.review_delay_ms)
-        .bind(pi.review_at))
+        .bind(pi.review_at)
+        .bind(pi.customer.clone())
+        .bind(pi.setup_future_usage.map(|u| u.as_str())))
 }
 
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {

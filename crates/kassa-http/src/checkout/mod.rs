@@ -37,8 +37,9 @@ use axum::{Form, Router};
 use kassa_core::card::{validate_cvc, CardError, CardNumber, Expiry};
 use kassa_core::ids::{is_valid_id, prefix, random_token};
 use kassa_core::intent::{IntentStatus, PaymentIntent};
+use kassa_core::payment_method::SetupFutureUsage;
 use kassa_processor::PaymentMethodInput;
-use kassa_service::{ConfirmParams, Idem, ServiceError};
+use kassa_service::{ConfirmParams, Idem, SaveChoice, ServiceError};
 use kassa_store::{now_ms, IdemBegin};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -47,6 +48,7 @@ use crate::lang::{page_lang, Lang};
 use crate::AppState;
 use view::{
     Body, Brand, ChallengePage, CheckoutPage, Done, FieldErrors, FormView, LangLink, MessagePage,
+    SaveOffer,
 };
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
@@ -183,6 +185,8 @@ struct FormInput {
     number: String,
     exp: String,
     name: String,
+    /// The "save this card" box was ticked.
+    save: bool,
     errors: FieldErrors,
 }
 
@@ -222,6 +226,13 @@ async fn checkout_page(
                     .return_url
                     .as_deref()
                     .and_then(|u| view::return_link(u, &pi.id, "requires_payment_method")),
+                save: match (pi.customer.is_some(), pi.setup_future_usage) {
+                    (true, Some(SetupFutureUsage::OffSession)) => SaveOffer::Notice,
+                    (true, Some(SetupFutureUsage::OnSession)) => SaveOffer::Optional {
+                        checked: input.save,
+                    },
+                    _ => SaveOffer::None,
+                },
             };
             langs = Lang::ALL
                 .into_iter()
@@ -235,7 +246,7 @@ async fn checkout_page(
             (
                 lang.fmt1("checkout.title_pay", "merchant", &merchant),
                 None,
-                Body::Form(form),
+                Body::Form(Box::new(form)),
             )
         }
         IntentStatus::RequiresAction => match &pi.next_action {
@@ -338,6 +349,9 @@ pub(crate) struct PayForm {
     pub(crate) cvc: String,
     #[serde(default)]
     pub(crate) name: String,
+    /// The "save this card" box, present only when ticked.
+    #[serde(default)]
+    pub(crate) save: Option<String>,
 }
 
 /// A form that carries a CSRF field.
@@ -434,6 +448,14 @@ async fn pay(
     };
     // What a decline re-renders; the CVC now lives only in `method`: drop the raw text at once.
     let kept = kept_fields(&form);
+    // An optional save the customer did not tick is refused; a required one (off_session) was
+    // stated on the form they paid with.
+    let save = if pi.setup_future_usage == Some(SetupFutureUsage::OnSession) && form.save.is_none()
+    {
+        SaveChoice::Refused
+    } else {
+        SaveChoice::AsAsked
+    };
     let key = format!("checkout:{}", form.nonce);
     drop(form);
 
@@ -469,6 +491,7 @@ async fn pay(
                 method,
                 return_url: None,
                 three_d_secure: false,
+                save,
             },
             Some(&idem),
         )
@@ -526,6 +549,7 @@ fn kept_fields(form: &PayForm) -> FormInput {
         number: form.number.chars().take(23).collect(),
         exp: form.exp.chars().take(10).collect(),
         name: form.name.trim().chars().take(MAX_NAME_CHARS).collect(),
+        save: form.save.is_some(),
         errors: FieldErrors::default(),
     }
 }
@@ -936,6 +960,7 @@ mod tests {
             exp: exp.into(),
             cvc: cvc.into(),
             name: name.into(),
+            save: None,
         }
     }
 
@@ -1059,7 +1084,7 @@ mod tests {
     }
 
     fn form_body(decline: Option<&str>, errors: FieldErrors) -> Body {
-        Body::Form(FormView {
+        Body::Form(Box::new(FormView {
             csrf: "tok".into(),
             nonce: "n".repeat(32),
             number: String::new(),
@@ -1068,7 +1093,48 @@ mod tests {
             decline: decline.map(str::to_string),
             errors,
             back_link: None,
-        })
+            save: SaveOffer::None,
+        }))
+    }
+
+    fn form_saving(save: SaveOffer) -> Body {
+        match form_body(None, FieldErrors::default()) {
+            Body::Form(f) => Body::Form(Box::new(FormView { save, ..*f })),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_form_says_when_the_card_is_kept_and_offers_to_keep_it_when_optional() {
+        let plain = page(
+            form_body(None, FieldErrors::default()),
+            "requires_payment_method",
+            None,
+        );
+        assert!(!plain.contains("id=\"save\"") && !plain.contains("id=\"save-notice\""));
+        let notice = page(
+            form_saving(SaveOffer::Notice),
+            "requires_payment_method",
+            None,
+        );
+        assert!(notice.contains("id=\"save-notice\""), "{notice}");
+        assert!(!notice.contains("id=\"save\""));
+        let offer = page(
+            form_saving(SaveOffer::Optional { checked: false }),
+            "requires_payment_method",
+            None,
+        );
+        assert!(
+            offer.contains("type=\"checkbox\" id=\"save\" name=\"save\" value=\"1\">"),
+            "{offer}"
+        );
+        assert!(offer.contains("<label for=\"save\""));
+        let ticked = page(
+            form_saving(SaveOffer::Optional { checked: true }),
+            "requires_payment_method",
+            None,
+        );
+        assert!(ticked.contains("value=\"1\" checked>"), "{ticked}");
     }
 
     #[test]

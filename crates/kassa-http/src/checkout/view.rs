@@ -70,6 +70,19 @@ pub struct FormView {
     /// The merchant's return URL with `redirect_status=requires_payment_method`: leaving does
     /// not cancel anything, the merchant's return handler retrieves the intent.
     pub back_link: Option<String>,
+    /// Whether the card is saved for the customer, and what the page says about it.
+    pub save: SaveOffer,
+}
+
+/// What the form says about saving the card (the intent's `setup_future_usage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOffer {
+    /// Nothing is saved.
+    None,
+    /// `off_session`: the merchant needs the card (a subscription): the form says it is kept.
+    Notice,
+    /// `on_session`: a "save this card" box, ticked or not.
+    Optional { checked: bool },
 }
 
 pub struct Done {
@@ -80,7 +93,7 @@ pub struct Done {
 
 /// The part of the checkout page that depends on the intent's status.
 pub enum Body {
-    Form(FormView),
+    Form(Box<FormView>),
     /// 3-D Secure: the issuer page to continue to.
     Action(String),
     Processing,

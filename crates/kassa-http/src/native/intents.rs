@@ -5,8 +5,9 @@ use axum::{Extension, Json};
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::intent::{CaptureMethod, Metadata};
 use kassa_core::money::Currency;
+use kassa_core::payment_method::SetupFutureUsage;
 use kassa_processor::PaymentMethodInput;
-use kassa_service::{ConfirmParams, CreateIntentParams, Idem, KeyKind};
+use kassa_service::{ConfirmParams, CreateIntentParams, Idem, KeyKind, PayWith, SaveChoice};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -32,6 +33,21 @@ pub struct CreatePaymentIntent {
     /// The customer's email.
     #[serde(alias = "customer_email")]
     pub receipt_email: Option<String>,
+    /// The paying customer (`cus_…`): a card this payment saves is attached to them, and only
+    /// their saved cards may pay it.
+    pub customer: Option<String>,
+    /// Save the card this payment is paid with for the customer: `off_session` (the merchant
+    /// may charge it later without the customer) or `on_session`. Needs `customer`.
+    pub setup_future_usage: Option<SetupFutureUsage>,
+    /// With `confirm: true`: a saved payment method of the customer (`pm_…`) or a test
+    /// payment method such as `pm_card_visa`.
+    pub payment_method: Option<String>,
+    /// Pay the intent in the same request (needs `payment_method`).
+    pub confirm: Option<bool>,
+    /// With `confirm: true` and a saved method: the customer is not present (a renewal, an
+    /// instalment). A card that insists on authentication then declines with
+    /// `authentication_required`.
+    pub off_session: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,6 +60,10 @@ pub struct ConfirmPaymentIntent {
     pub return_url: Option<String>,
     /// Required with a publishable key.
     pub client_secret: Option<String>,
+    /// Save the card for the intent's customer (`off_session` or `on_session`).
+    pub setup_future_usage: Option<SetupFutureUsage>,
+    /// With a saved `payment_method`: the customer is not present.
+    pub off_session: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -140,24 +160,50 @@ pub async fn create(
     caller.require_secret()?;
     let currency = Currency::parse(&req.currency)
         .map_err(|e| ApiError::invalid(Some("currency"), e.to_string()))?;
-    let pi = state
-        .svc
-        .create_intent(
-            &caller.merchant.id,
-            CreateIntentParams {
-                amount: req.amount,
-                currency: Some(currency),
-                description: req.description,
-                metadata: req.metadata.unwrap_or_default(),
-                capture_method: req.capture_method,
-                return_url: req.return_url,
-                receipt_email: req.receipt_email,
-                capture_window_ms: None,
-                review_delay_ms: None,
-            },
-            idem.as_ref().map(|e| &e.0),
-        )
-        .await?;
+    let confirm = req.confirm.unwrap_or(false);
+    if req.off_session.is_some() && !confirm {
+        return Err(ApiError::invalid(
+            Some("off_session"),
+            "off_session can only be given with confirm: true.",
+        ));
+    }
+    if req.payment_method.is_some() && !confirm {
+        return Err(ApiError::invalid(
+            Some("payment_method"),
+            "payment_method is given with confirm: true here, or to /confirm later.",
+        ));
+    }
+    let params = CreateIntentParams {
+        amount: req.amount,
+        currency: Some(currency),
+        description: req.description,
+        metadata: req.metadata.unwrap_or_default(),
+        capture_method: req.capture_method,
+        return_url: req.return_url.clone(),
+        receipt_email: req.receipt_email,
+        capture_window_ms: None,
+        review_delay_ms: None,
+        customer: req.customer,
+        setup_future_usage: req.setup_future_usage,
+    };
+    let idem = idem.as_ref().map(|e| &e.0);
+    let pi = if confirm {
+        let with = pay_with(
+            req.payment_method,
+            None,
+            req.return_url,
+            SaveChoice::AsAsked,
+        )?;
+        state
+            .svc
+            .create_and_confirm(&caller.merchant.id, params, with, idem)
+            .await?
+    } else {
+        state
+            .svc
+            .create_intent(&caller.merchant.id, params, idem)
+            .await?
+    };
     Ok(Json(pi.to_json(&state.svc.base_url)))
 }
 
@@ -219,7 +265,64 @@ pub async fn confirm(
         let pi = state.svc.intent(&caller.merchant.id, &id).await?;
         check_client_secret(&caller, req.client_secret.as_deref(), &pi)?;
     }
-    let method = match (req.payment_method, req.payment_method_data) {
+    if req.off_session == Some(true)
+        && !req
+            .payment_method
+            .as_deref()
+            .is_some_and(kassa_service::is_saved_method_id)
+    {
+        return Err(ApiError::invalid(
+            Some("off_session"),
+            "off_session needs a saved payment_method (pm_…) of the intent's customer.",
+        ));
+    }
+    let save = match req.setup_future_usage {
+        Some(usage) => SaveChoice::Asked(usage),
+        None => SaveChoice::AsAsked,
+    };
+    let idem = idem.as_ref().map(|e| &e.0);
+    let pi = match pay_with(
+        req.payment_method,
+        req.payment_method_data,
+        req.return_url,
+        save,
+    )? {
+        PayWith::Saved(method) => {
+            state
+                .svc
+                .confirm_with_saved_method(&caller.merchant.id, &id, &method, idem)
+                .await?
+        }
+        PayWith::Method(params) => {
+            state
+                .svc
+                .confirm_intent(&caller.merchant.id, &id, params, idem)
+                .await?
+        }
+    };
+    Ok(Json(pi.to_json(&state.svc.base_url)))
+}
+
+/// What pays: a saved method, a test token or card data.
+fn pay_with(
+    payment_method: Option<String>,
+    payment_method_data: Option<PaymentMethodData>,
+    return_url: Option<String>,
+    save: SaveChoice,
+) -> Result<PayWith, ApiError> {
+    if let Some(id) = payment_method
+        .as_deref()
+        .filter(|m| kassa_service::is_saved_method_id(m))
+    {
+        if payment_method_data.is_some() {
+            return Err(ApiError::invalid(
+                Some("payment_method"),
+                "Give payment_method or payment_method_data, not both.",
+            ));
+        }
+        return Ok(PayWith::Saved(id.to_string()));
+    }
+    let method = match (payment_method, payment_method_data) {
         (Some(token), None) => PaymentMethodInput::TestToken(token),
         (None, Some(data)) => {
             if data.kind != "card" {
@@ -260,20 +363,12 @@ pub async fn confirm(
             "Missing required param: payment_method (e.g. pm_card_visa) or payment_method_data.",
         )),
     };
-    let pi = state
-        .svc
-        .confirm_intent(
-            &caller.merchant.id,
-            &id,
-            ConfirmParams {
-                method,
-                return_url: req.return_url,
-                three_d_secure: false,
-            },
-            idem.as_ref().map(|e| &e.0),
-        )
-        .await?;
-    Ok(Json(pi.to_json(&state.svc.base_url)))
+    Ok(PayWith::Method(ConfirmParams {
+        method,
+        return_url,
+        three_d_secure: false,
+        save,
+    }))
 }
 
 /// Capture an authorized payment intent, in full or in part.

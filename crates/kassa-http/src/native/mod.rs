@@ -7,6 +7,7 @@ pub mod branding;
 mod customers;
 mod intents;
 mod openapi;
+mod payment_methods;
 mod paymentwall;
 mod paymob;
 mod refunds;
@@ -81,6 +82,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(customers::retrieve)
                 .post(customers::update)
                 .delete(customers::delete),
+        )
+        .route(
+            "/v1/customers/{id}/payment_methods",
+            get(payment_methods::list_for_customer),
+        )
+        .route("/v1/payment_methods/{id}", get(payment_methods::retrieve))
+        .route(
+            "/v1/payment_methods/{id}/detach",
+            post(payment_methods::detach),
         )
         .route(
             "/v1/webhook_endpoints",

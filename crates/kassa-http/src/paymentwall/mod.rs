@@ -570,6 +570,7 @@ async fn pay(
                 exp: form.exp.clone(),
                 cvc: form.cvc.clone(),
                 name: form.name.clone(),
+                save: None,
             };
             match parse_card(&card, now_ms()) {
                 Ok(m) => m,

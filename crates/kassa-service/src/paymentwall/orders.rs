@@ -450,6 +450,7 @@ impl Services {
                 method,
                 return_url: None,
                 three_d_secure: false,
+                save: crate::SaveChoice::AsAsked,
             },
             idem,
         )

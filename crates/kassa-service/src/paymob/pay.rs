@@ -407,6 +407,7 @@ impl Services {
                         return_url: None,
                         three_d_secure: integration.doc.three_d_secure
                             && kind != IntegrationKind::Moto,
+                        save: crate::SaveChoice::AsAsked,
                     },
                     None,
                 )
@@ -418,6 +419,7 @@ impl Services {
                     &pi.id,
                     &card.processor_ref,
                     Some(stored_card_method(&card)?),
+                    None,
                 )
                 .await
             }

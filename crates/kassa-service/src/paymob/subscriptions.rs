@@ -880,6 +880,7 @@ impl Services {
                 &pi.id,
                 &card.processor_ref,
                 Some(super::pay::stored_card_method(&card)?),
+                None,
             )
             .await
         {
