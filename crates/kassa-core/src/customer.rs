@@ -21,6 +21,8 @@ pub struct Customer {
     pub phone: Option<String>,
     pub description: Option<String>,
     pub metadata: Metadata,
+    /// The test clock whose time the customer's subscriptions live at (set when created).
+    pub test_clock: Option<String>,
     pub created: i64,
     pub updated: i64,
 }
@@ -35,6 +37,7 @@ impl Customer {
             "phone": self.phone,
             "description": self.description,
             "metadata": self.metadata,
+            "test_clock": self.test_clock,
             "created": self.created / 1000,
             "livemode": false,
         })
@@ -120,6 +123,7 @@ mod tests {
             phone: None,
             description: None,
             metadata: Metadata::new(),
+            test_clock: None,
             created: 1_700_000_000_000,
             updated: 1_700_000_000_000,
         };

@@ -42,6 +42,20 @@ pub enum EventType {
     PaymentMethodAttached,
     #[serde(rename = "payment_method.detached")]
     PaymentMethodDetached,
+    #[serde(rename = "customer.subscription.created")]
+    CustomerSubscriptionCreated,
+    #[serde(rename = "customer.subscription.updated")]
+    CustomerSubscriptionUpdated,
+    #[serde(rename = "customer.subscription.deleted")]
+    CustomerSubscriptionDeleted,
+    #[serde(rename = "customer.subscription.trial_will_end")]
+    CustomerSubscriptionTrialWillEnd,
+    #[serde(rename = "invoice.created")]
+    InvoiceCreated,
+    #[serde(rename = "invoice.paid")]
+    InvoicePaid,
+    #[serde(rename = "invoice.payment_failed")]
+    InvoicePaymentFailed,
 }
 
 impl EventType {
@@ -64,6 +78,13 @@ impl EventType {
         EventType::CustomerDeleted,
         EventType::PaymentMethodAttached,
         EventType::PaymentMethodDetached,
+        EventType::CustomerSubscriptionCreated,
+        EventType::CustomerSubscriptionUpdated,
+        EventType::CustomerSubscriptionDeleted,
+        EventType::CustomerSubscriptionTrialWillEnd,
+        EventType::InvoiceCreated,
+        EventType::InvoicePaid,
+        EventType::InvoicePaymentFailed,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -88,6 +109,13 @@ impl EventType {
             EventType::CustomerDeleted => "customer.deleted",
             EventType::PaymentMethodAttached => "payment_method.attached",
             EventType::PaymentMethodDetached => "payment_method.detached",
+            EventType::CustomerSubscriptionCreated => "customer.subscription.created",
+            EventType::CustomerSubscriptionUpdated => "customer.subscription.updated",
+            EventType::CustomerSubscriptionDeleted => "customer.subscription.deleted",
+            EventType::CustomerSubscriptionTrialWillEnd => "customer.subscription.trial_will_end",
+            EventType::InvoiceCreated => "invoice.created",
+            EventType::InvoicePaid => "invoice.paid",
+            EventType::InvoicePaymentFailed => "invoice.payment_failed",
         }
     }
 

@@ -19,6 +19,10 @@ pub mod prefix {
     pub const REQUEST: &str = "req";
     pub const CUSTOMER: &str = "cus";
     pub const PAYMENT_METHOD: &str = "pm";
+    pub const SUBSCRIPTION: &str = "sub";
+    pub const SUBSCRIPTION_ITEM: &str = "si";
+    pub const INVOICE: &str = "in";
+    pub const TEST_CLOCK: &str = "clock";
 }
 
 /// A random alphanumeric string of `len` characters from the OS-seeded thread RNG.

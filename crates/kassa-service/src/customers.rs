@@ -19,6 +19,8 @@ pub struct CustomerParams {
     pub phone: Option<String>,
     pub description: Option<String>,
     pub metadata: Option<Metadata>,
+    /// Attach the new customer to this test clock (`clock_…`); only when creating.
+    pub test_clock: Option<String>,
 }
 
 impl CustomerParams {
@@ -69,7 +71,7 @@ impl Services {
     pub async fn create_customer(
         &self,
         merchant_id: &str,
-        p: CustomerParams,
+        mut p: CustomerParams,
         idem: Option<&Idem>,
     ) -> Result<Customer> {
         let now = now_ms();
@@ -81,9 +83,22 @@ impl Services {
             phone: None,
             description: None,
             metadata: Metadata::new(),
+            test_clock: None,
             created: now,
             updated: now,
         };
+        if let Some(clock) = p.test_clock.take() {
+            self.test_clock(merchant_id, &clock).await.map_err(|_| {
+                ServiceError::invalid(
+                    "test_clock",
+                    format!(
+                        "No such test clock: '{}'.",
+                        clock.chars().take(100).collect::<String>()
+                    ),
+                )
+            })?;
+            c.test_clock = Some(clock);
+        }
         p.apply(&mut c)?;
         let body = c.to_json();
         let mut tx = self.store.begin().await?;
@@ -115,6 +130,12 @@ impl Services {
             .await?
             .ok_or_else(|| ServiceError::not_found("customer", id))?;
         let before = c.clone();
+        if p.test_clock.is_some() {
+            return Err(ServiceError::invalid(
+                "test_clock",
+                "A customer's test clock is set when the customer is created.",
+            ));
+        }
         p.apply(&mut c)?;
         let body = c.to_json();
         if c != before {

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+mod billing;
+mod billing_run;
 pub mod branding;
 mod customers;
 mod egress;
@@ -15,6 +17,7 @@ mod payments;
 pub mod paymentwall;
 pub mod paymob;
 pub mod projection;
+mod test_clocks;
 
 use std::sync::Arc;
 
@@ -26,6 +29,7 @@ use kassa_processor::Processor;
 use kassa_store::{now_ms, Merchant, Store};
 use prometheus::{IntCounterVec, Opts, Registry};
 
+pub use billing::{ItemParams, SubscriptionParams, SubscriptionUpdate};
 pub use customers::CustomerParams;
 pub use endpoints::{delivery_json, endpoint_json, EndpointParams, EndpointUpdate};
 pub use error::{declined_body, is_unavailable, ServiceError, RETRY_AFTER_SECS};
@@ -34,6 +38,7 @@ pub use payments::{
     check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams, SaveChoice,
 };
 pub use projection::Projection;
+pub use test_clocks::clock_json;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 

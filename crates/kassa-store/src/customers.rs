@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use crate::{from_json, to_json, Backend, Result, Store, Tx};
 
-const COLUMNS: &str =
-    "id, merchant_id, email, name, phone, description, metadata, created_at, updated_at";
+const COLUMNS: &str = "id, merchant_id, email, name, phone, description, metadata, created_at, \
+    updated_at, test_clock";
 
 fn from_row(r: &AnyRow) -> Result<Customer> {
     Ok(Customer {
@@ -18,6 +18,7 @@ fn from_row(r: &AnyRow) -> Result<Customer> {
         phone: r.get("phone"),
         description: r.get("description"),
         metadata: from_json(&r.get::<String, _>("metadata"))?,
+        test_clock: r.get("test_clock"),
         created: r.get("created_at"),
         updated: r.get("updated_at"),
     })
@@ -98,7 +99,7 @@ impl Store {
 impl Tx {
     pub async fn insert_customer(&mut self, c: &Customer) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO customers ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+            "INSERT INTO customers ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
         ))
         .bind(&c.id)
         .bind(&c.merchant_id)
@@ -109,6 +110,7 @@ impl Tx {
         .bind(to_json(&c.metadata)?)
         .bind(c.created)
         .bind(c.updated)
+        .bind(c.test_clock.clone())
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -14,6 +14,7 @@
 //! and a separate reader pool over WAL.
 #![forbid(unsafe_code)]
 
+mod billing;
 mod branding;
 mod customers;
 mod payment_methods;
@@ -29,6 +30,7 @@ use kassa_core::intent::{PaymentIntent, Refund};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use billing::TestClock;
 pub use branding::{BrandingRow, Logo};
 pub use paymentwall::{PwDeliveryConfirmation, PwOrder, PwProject, PwSubscription};
 pub use paymob::{
@@ -372,42 +374,58 @@ impl Store {
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<AnyRow>>> {
-        let rows = match starting_after {
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM {table} WHERE merchant_id = $1 \
-                     ORDER BY created_at DESC, id DESC LIMIT $2"
-                ))
-                .bind(merchant_id)
-                .bind(limit)
-                .fetch_all(&self.reader)
-                .await?
-            }
+        self.page_where(table, columns, merchant_id, None, limit, starting_after)
+            .await
+    }
+
+    /// [`Store::page`] of the objects whose column `filter.0` equals `filter.1` (when given);
+    /// the cursor must be one of them. `filter.0` is a column name from Kassa's own code, never
+    /// from a request.
+    pub(crate) async fn page_where(
+        &self,
+        table: &str,
+        columns: &str,
+        merchant_id: &str,
+        filter: Option<(&str, &str)>,
+        limit: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Option<Vec<AnyRow>>> {
+        // Placeholders are numbered, so the filter's comes last and is bound only when given.
+        let cond =
+            |n: u8| filter.map_or(String::new(), |(column, _)| format!(" AND {column} = ${n}"));
+        // With no cursor every row comes before (i64::MAX, "~"): ids are letters, digits and `_`.
+        let (after_created, after_id) = match starting_after {
+            None => (i64::MAX, "~".to_string()),
             Some(cursor) => {
-                let anchor = sqlx::query(&format!(
-                    "SELECT created_at FROM {table} WHERE id = $1 AND merchant_id = $2"
-                ))
-                .bind(cursor)
-                .bind(merchant_id)
-                .fetch_optional(&self.reader)
-                .await?;
-                let Some(anchor) = anchor else {
+                let sql = format!(
+                    "SELECT created_at FROM {table} WHERE id = $1 AND merchant_id = $2{}",
+                    cond(3)
+                );
+                let mut q = sqlx::query(&sql).bind(cursor).bind(merchant_id);
+                if let Some((_, value)) = filter {
+                    q = q.bind(value);
+                }
+                let Some(anchor) = q.fetch_optional(&self.reader).await? else {
                     return Ok(None);
                 };
-                let created: i64 = anchor.get(0);
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM {table} WHERE merchant_id = $1 \
-                     AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
-                     ORDER BY created_at DESC, id DESC LIMIT $4"
-                ))
-                .bind(merchant_id)
-                .bind(created)
-                .bind(cursor)
-                .bind(limit)
-                .fetch_all(&self.reader)
-                .await?
+                (anchor.get::<i64, _>(0), cursor.to_string())
             }
         };
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE merchant_id = $1 \
+             AND (created_at < $2 OR (created_at = $2 AND id < $3)){} \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+            cond(5)
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(merchant_id)
+            .bind(after_created)
+            .bind(&after_id)
+            .bind(limit);
+        if let Some((_, value)) = filter {
+            q = q.bind(value);
+        }
+        let rows = q.fetch_all(&self.reader).await?;
         Ok(Some(rows))
     }
 

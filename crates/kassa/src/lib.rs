@@ -307,6 +307,11 @@ async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: Cancellatio
             ),
             Err(e) => tracing::warn!(error = %e, "releasing expired authorizations failed"),
         }
+        match svc.run_due_subscriptions(50).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(count = n, "subscription billing steps ran"),
+            Err(e) => tracing::warn!(error = %e, "subscription billing pass failed"),
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}

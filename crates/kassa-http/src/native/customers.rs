@@ -28,6 +28,9 @@ pub struct CustomerFields {
     pub description: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Metadata>,
+    /// On create only: attach the customer to a test clock (`clock_…`); its subscriptions then
+    /// live at the clock's time.
+    pub test_clock: Option<String>,
 }
 
 impl From<CustomerFields> for CustomerParams {
@@ -38,6 +41,7 @@ impl From<CustomerFields> for CustomerParams {
             phone: f.phone,
             description: f.description,
             metadata: f.metadata,
+            test_clock: f.test_clock,
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct CustomerObject {
     pub description: Option<String>,
     #[schema(value_type = Object)]
     pub metadata: Metadata,
+    /// The test clock the customer is attached to.
+    pub test_clock: Option<String>,
     /// Unix seconds.
     pub created: i64,
     /// Always false: every key is a test key.
@@ -226,6 +232,7 @@ mod tests {
             phone: None,
             description: None,
             metadata: Metadata::new(),
+            test_clock: None,
             created: 1_700_000_000_000,
             updated: 1_700_000_000_000,
         };

@@ -11,6 +11,8 @@ mod payment_methods;
 mod paymentwall;
 mod paymob;
 mod refunds;
+mod subscriptions;
+mod test_clocks;
 mod webhooks;
 
 use axum::body::{Body, Bytes};
@@ -88,6 +90,32 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(payment_methods::list_for_customer),
         )
         .route("/v1/payment_methods/{id}", get(payment_methods::retrieve))
+        .route(
+            "/v1/subscriptions",
+            post(subscriptions::create).get(subscriptions::list),
+        )
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscriptions::retrieve)
+                .post(subscriptions::update)
+                .delete(subscriptions::cancel),
+        )
+        .route("/v1/subscriptions/{id}/pause", post(subscriptions::pause))
+        .route("/v1/subscriptions/{id}/resume", post(subscriptions::resume))
+        .route("/v1/invoices", get(subscriptions::list_invoices))
+        .route("/v1/invoices/{id}", get(subscriptions::retrieve_invoice))
+        .route(
+            "/v1/test_helpers/test_clocks",
+            post(test_clocks::create).get(test_clocks::list),
+        )
+        .route(
+            "/v1/test_helpers/test_clocks/{id}",
+            get(test_clocks::retrieve).delete(test_clocks::delete),
+        )
+        .route(
+            "/v1/test_helpers/test_clocks/{id}/advance",
+            post(test_clocks::advance),
+        )
         .route(
             "/v1/payment_methods/{id}/detach",
             post(payment_methods::detach),

@@ -5,17 +5,22 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    branding, customers, intents, payment_methods, paymentwall, paymob, refunds, webhooks,
+    branding, customers, intents, payment_methods, paymentwall, paymob, refunds, subscriptions,
+    test_clocks, webhooks,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa native API", description = "Payment intents, refunds, customers and their saved payment methods, webhook endpoints, events, Paymentwall projects, subscriptions and payments, Paymob profiles, and the payer pages' branding. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
+    info(title = "Kassa native API", description = "Payment intents, refunds, customers and their saved payment methods, subscriptions, invoices and test clocks, webhook endpoints, events, Paymentwall projects, subscriptions and payments, Paymob profiles, and the payer pages' branding. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
     paths(
         intents::create, intents::retrieve, intents::list, intents::confirm, intents::capture, intents::cancel,
         refunds::create, refunds::retrieve, refunds::list,
         customers::create, customers::retrieve, customers::update, customers::delete, customers::list,
         payment_methods::retrieve, payment_methods::detach, payment_methods::list_for_customer,
+        subscriptions::create, subscriptions::retrieve, subscriptions::update, subscriptions::cancel,
+        subscriptions::pause, subscriptions::resume, subscriptions::list,
+        subscriptions::retrieve_invoice, subscriptions::list_invoices,
+        test_clocks::create, test_clocks::retrieve, test_clocks::list, test_clocks::advance, test_clocks::delete,
         webhooks::create, webhooks::list, webhooks::retrieve, webhooks::update, webhooks::delete, webhooks::rotate,
         webhooks::list_events, webhooks::retrieve_event, webhooks::event_deliveries, webhooks::resend,
         paymentwall::create_project, paymentwall::list_projects, paymentwall::retrieve_project, paymentwall::update_project,

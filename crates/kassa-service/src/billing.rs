@@ -1,0 +1,376 @@
+//! `/v1/subscriptions` and `/v1/invoices`: create a subscription (its first period is billed at
+//! once unless it starts with a trial), change its card, cancel it now or at the period's end,
+//! pause and resume it. The engine that bills, retries and ends subscriptions over time is in
+//! `billing_run.rs`; test clocks in `test_clocks.rs`.
+
+use kassa_core::events::EventType;
+use kassa_core::ids::{new_id, prefix};
+use kassa_core::intent::Metadata;
+use kassa_core::invoice::Invoice;
+use kassa_core::money::Currency;
+use kassa_core::subscription::{
+    self, Interval, Item, Recurring, RetryPolicy, Subscription, SubscriptionStatus,
+};
+use kassa_store::{now_ms, Tx};
+
+use crate::payments::check_metadata;
+use crate::{Result, ServiceError, Services};
+
+/// One item of a new subscription: an inline price and a quantity.
+#[derive(Debug, Clone)]
+pub struct ItemParams {
+    pub currency: Currency,
+    pub unit_amount: i64,
+    pub interval: Interval,
+    pub interval_count: Option<i64>,
+    pub product_name: String,
+    pub quantity: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionParams {
+    pub customer: String,
+    pub default_payment_method: Option<String>,
+    pub items: Vec<ItemParams>,
+    pub trial_period_days: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub metadata: Metadata,
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+/// What `POST /v1/subscriptions/{id}` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionUpdate {
+    pub cancel_at_period_end: Option<bool>,
+    pub default_payment_method: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+impl Services {
+    /// The time a customer's subscriptions live at: their test clock's, else the wall clock's.
+    pub(crate) async fn time_of(&self, merchant_id: &str, clock: Option<&str>) -> Result<i64> {
+        match clock {
+            None => Ok(now_ms()),
+            Some(c) => Ok(self.test_clock(merchant_id, c).await?.frozen_time),
+        }
+    }
+
+    /// Checks that `pm` is a saved method attached to `customer`.
+    async fn check_default_method(
+        &self,
+        merchant_id: &str,
+        customer: &str,
+        pm: &str,
+    ) -> Result<()> {
+        let attached = self
+            .store
+            .payment_method(merchant_id, pm)
+            .await?
+            .is_some_and(|m| m.customer.as_deref() == Some(customer));
+        if attached {
+            Ok(())
+        } else {
+            Err(ServiceError::invalid(
+                "default_payment_method",
+                format!(
+                    "No such PaymentMethod attached to customer {customer}: '{}'.",
+                    pm.chars().take(100).collect::<String>()
+                ),
+            ))
+        }
+    }
+
+    pub async fn create_subscription(
+        &self,
+        merchant_id: &str,
+        p: SubscriptionParams,
+    ) -> Result<Subscription> {
+        let customer = self
+            .store
+            .customer(merchant_id, &p.customer)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "customer",
+                    format!(
+                        "No such customer: '{}'.",
+                        p.customer.chars().take(100).collect::<String>()
+                    ),
+                )
+            })?;
+        if let Some(pm) = &p.default_payment_method {
+            self.check_default_method(merchant_id, &customer.id, pm)
+                .await?;
+        }
+        if p.trial_period_days
+            .is_some_and(|d| !(0..=subscription::MAX_TRIAL_DAYS).contains(&d))
+        {
+            return Err(ServiceError::invalid(
+                "trial_period_days",
+                format!(
+                    "trial_period_days must be 0 to {}.",
+                    subscription::MAX_TRIAL_DAYS
+                ),
+            ));
+        }
+        check_metadata(&p.metadata)?;
+        let retry_policy = p.retry_policy.unwrap_or_default();
+        retry_policy
+            .check()
+            .map_err(|m| ServiceError::invalid("retry_policy", m))?;
+        let items: Vec<Item> = p
+            .items
+            .into_iter()
+            .map(|i| Item {
+                id: new_id(prefix::SUBSCRIPTION_ITEM),
+                product_name: i.product_name.trim().to_string(),
+                currency: i.currency,
+                unit_amount: i.unit_amount,
+                recurring: Recurring {
+                    interval: i.interval,
+                    interval_count: i.interval_count.unwrap_or(1),
+                },
+                quantity: i.quantity.unwrap_or(1),
+            })
+            .collect();
+        let (currency, _) = subscription::check_items(&items)
+            .map_err(|(param, m)| ServiceError::invalid(param, m))?;
+        let now = match &customer.test_clock {
+            None => now_ms(),
+            Some(clock) => {
+                self.store
+                    .test_clock(merchant_id, clock)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::invalid("customer", "The customer's test clock was deleted.")
+                    })?
+                    .frozen_time
+            }
+        };
+        let mut sub = Subscription {
+            id: new_id(prefix::SUBSCRIPTION),
+            merchant_id: merchant_id.to_string(),
+            customer: customer.id.clone(),
+            test_clock: customer.test_clock.clone(),
+            status: SubscriptionStatus::Incomplete,
+            default_payment_method: p.default_payment_method,
+            items,
+            currency,
+            billing_cycle_anchor: now,
+            cycle: -1,
+            current_period_start: now,
+            current_period_end: now,
+            trial_start: None,
+            trial_end: None,
+            trial_will_end_sent: false,
+            cancel_at_period_end: p.cancel_at_period_end,
+            canceled_at: None,
+            ended_at: None,
+            latest_invoice: None,
+            retry_at: None,
+            retry_policy,
+            metadata: p.metadata,
+            next_action_at: None,
+            created: now,
+            updated: now,
+            version: 0,
+        };
+        sub.start(now, p.trial_period_days);
+        if p.cancel_at_period_end {
+            sub.canceled_at = Some(now);
+        }
+        let mut tx = self.store.begin().await?;
+        tx.insert_subscription(&sub).await?;
+        self.subscription_event(&mut tx, &sub, EventType::CustomerSubscriptionCreated)
+            .await?;
+        tx.commit().await?;
+        self.notifier.wake();
+        // Without a trial, the first period is billed now.
+        self.run_subscription(merchant_id, &sub.id, now).await?;
+        self.subscription(merchant_id, &sub.id).await
+    }
+
+    pub async fn subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+        self.store
+            .subscription(merchant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("subscription", id))
+    }
+
+    /// Reads the subscription for a change by the merchant. A charge the engine is making at the
+    /// same moment still lands: the engine records its outcome on the subscription as it then
+    /// is (an invoice paid after a cancellation is paid; the subscription stays cancelled).
+    async fn for_change(&self, tx: &mut Tx, merchant_id: &str, id: &str) -> Result<Subscription> {
+        tx.subscription(merchant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("subscription", id))
+    }
+
+    /// Writes a merchant's change and its `customer.subscription.*` event.
+    async fn commit_change(
+        &self,
+        mut tx: Tx,
+        sub: &mut Subscription,
+        events: &[EventType],
+    ) -> Result<()> {
+        tx.update_subscription(sub, None).await?;
+        for ev in events {
+            self.subscription_event(&mut tx, sub, *ev).await?;
+        }
+        if sub.status.is_final() {
+            self.close_latest_invoice(&mut tx, sub).await?;
+        }
+        tx.commit().await?;
+        self.notifier.wake();
+        Ok(())
+    }
+
+    pub async fn update_subscription(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        u: SubscriptionUpdate,
+    ) -> Result<Subscription> {
+        let mut tx = self.store.begin().await?;
+        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
+        if sub.status.is_final() {
+            return Err(ServiceError::State(format!(
+                "This subscription is {}; it can no longer change.",
+                sub.status.as_str()
+            )));
+        }
+        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let before = sub.clone();
+        if let Some(pm) = u.default_payment_method {
+            self.check_default_method(merchant_id, &sub.customer, &pm)
+                .await?;
+            sub.default_payment_method = Some(pm);
+        }
+        if let Some(m) = u.metadata {
+            for (k, v) in m {
+                if v.is_empty() {
+                    sub.metadata.remove(&k);
+                } else {
+                    sub.metadata.insert(k, v);
+                }
+            }
+            check_metadata(&sub.metadata)?;
+        }
+        match u.cancel_at_period_end {
+            Some(true) if !sub.cancel_at_period_end => {
+                sub.cancel(true, now).map_err(ServiceError::State)?;
+            }
+            Some(false) if sub.cancel_at_period_end => sub.keep(now),
+            _ => {}
+        }
+        if sub != before {
+            sub.updated = now;
+            self.commit_change(tx, &mut sub, &[EventType::CustomerSubscriptionUpdated])
+                .await?;
+        }
+        Ok(sub)
+    }
+
+    /// Cancels at once: nothing more is billed; an open invoice is voided.
+    pub async fn cancel_subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+        let mut tx = self.store.begin().await?;
+        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
+        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let events = sub.cancel(false, now).map_err(ServiceError::State)?;
+        self.commit_change(tx, &mut sub, &events).await?;
+        Ok(sub)
+    }
+
+    pub async fn pause_subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+        let mut tx = self.store.begin().await?;
+        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
+        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        sub.pause(now).map_err(ServiceError::State)?;
+        self.commit_change(tx, &mut sub, &[EventType::CustomerSubscriptionUpdated])
+            .await?;
+        Ok(sub)
+    }
+
+    /// Resumes a paused subscription; a new period that starts now is billed at once.
+    pub async fn resume_subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+        let mut tx = self.store.begin().await?;
+        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
+        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        sub.resume(now).map_err(ServiceError::State)?;
+        self.commit_change(tx, &mut sub, &[EventType::CustomerSubscriptionUpdated])
+            .await?;
+        self.run_subscription(merchant_id, id, now).await?;
+        self.subscription(merchant_id, id).await
+    }
+
+    pub async fn list_subscriptions(
+        &self,
+        merchant_id: &str,
+        customer: Option<&str>,
+        limit: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Option<Vec<Subscription>>> {
+        Ok(self
+            .store
+            .list_subscriptions(merchant_id, customer, limit, starting_after)
+            .await?)
+    }
+
+    pub async fn invoice(&self, merchant_id: &str, id: &str) -> Result<Invoice> {
+        self.store
+            .invoice(merchant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("invoice", id))
+    }
+
+    pub async fn list_invoices(
+        &self,
+        merchant_id: &str,
+        filter: Option<(&str, &str)>,
+        limit: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Option<Vec<Invoice>>> {
+        Ok(self
+            .store
+            .list_invoices(merchant_id, filter, limit, starting_after)
+            .await?)
+    }
+
+    pub(crate) async fn subscription_event(
+        &self,
+        tx: &mut Tx,
+        sub: &Subscription,
+        ty: EventType,
+    ) -> Result<()> {
+        let ev = self.new_event(&sub.merchant_id, ty, sub.to_json(), now_ms());
+        tx.insert_event(&ev, &sub.id).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn invoice_event(
+        &self,
+        tx: &mut Tx,
+        inv: &Invoice,
+        ty: EventType,
+    ) -> Result<()> {
+        let ev = self.new_event(&inv.merchant_id, ty, inv.to_json(), now_ms());
+        tx.insert_event(&ev, &inv.id).await?;
+        Ok(())
+    }
+
+    /// An ended subscription's open invoice will never be paid: `uncollectible` when the
+    /// subscription was marked unpaid, else `void`.
+    pub(crate) async fn close_latest_invoice(&self, tx: &mut Tx, sub: &Subscription) -> Result<()> {
+        let Some(id) = &sub.latest_invoice else {
+            return Ok(());
+        };
+        if let Some(mut inv) = tx.invoice(&sub.merchant_id, id).await? {
+            let before = inv.status;
+            inv.close(sub.status == SubscriptionStatus::Unpaid, sub.updated);
+            if inv.status != before {
+                tx.update_invoice(&inv).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,289 @@
+//! The subscription engine: does what a subscription has due (a trial's notice, a new period's
+//! invoice and its charge, a retry, the end), one step at a time, for the wall-clock scheduler
+//! and for test clocks alike.
+//!
+//! Several processes may run it against one PostgreSQL: a step first claims the subscription
+//! with a lease (a version-checked write), so only one process bills a period. A charge is made
+//! under an idempotency key derived from the invoice and the attempt number, so a step retried
+//! after a crash replays the first answer instead of charging again.
+
+use kassa_core::events::EventType;
+use kassa_core::ids::{new_id, prefix};
+use kassa_core::intent::Metadata;
+use kassa_core::invoice::{Invoice, InvoiceStatus};
+use kassa_core::subscription::{Due, Subscription};
+use kassa_store::{now_ms, IdemBegin};
+use serde_json::Value;
+
+use crate::payment_methods::PayWith;
+use crate::payments::CreateIntentParams;
+use crate::{Idem, Result, ServiceError, Services};
+
+/// How long a process holds a subscription while it makes one step (a charge included).
+const LEASE_MS: i64 = 60_000;
+/// Idempotency records of billing charges are kept as long as the API's.
+const CHARGE_KEY_RETENTION_MS: i64 = 24 * 3_600_000;
+/// Most steps one subscription makes in one call (a guard against a rule that never settles).
+const MAX_STEPS: usize = 1_000;
+
+/// How a charge attempt went.
+enum Charged {
+    Paid(Option<String>),
+    Failed(Option<String>),
+}
+
+impl Services {
+    /// Runs every step the subscription has due at `now`, in order. Returns how many ran.
+    pub async fn run_subscription(&self, merchant_id: &str, id: &str, now: i64) -> Result<usize> {
+        let mut steps = 0;
+        while steps < MAX_STEPS && self.step_subscription(merchant_id, id, now).await? {
+            steps += 1;
+        }
+        Ok(steps)
+    }
+
+    /// The wall-clock scheduler's part: every subscription not on a test clock with work due.
+    pub async fn run_due_subscriptions(&self, limit: i64) -> Result<usize> {
+        let now = now_ms();
+        let mut done = 0;
+        for (merchant_id, id) in self.store.due_subscriptions(now, limit).await? {
+            match self.run_subscription(&merchant_id, &id, now).await {
+                Ok(n) => done += n,
+                Err(e) => {
+                    tracing::warn!(subscription = %id, error = %e, "billing step failed; will retry")
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Makes the one step due at `now`, if any; false when nothing was due or another process
+    /// holds the subscription.
+    pub(crate) async fn step_subscription(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<bool> {
+        // 1. Claim it.
+        let mut tx = self.store.begin().await?;
+        let Some(mut sub) = tx.subscription(merchant_id, id).await? else {
+            return Ok(false);
+        };
+        let Some(due) = sub.due(now) else {
+            return Ok(false);
+        };
+        let wall = now_ms();
+        if !tx
+            .claim_subscription(id, sub.version, wall, wall + LEASE_MS)
+            .await?
+        {
+            return Ok(false);
+        }
+        sub.version += 1;
+        tx.commit().await?;
+
+        // 2. Do it.
+        match due {
+            Due::TrialWillEnd => {
+                sub.trial_notice_sent(now);
+                self.write_step(
+                    &mut sub,
+                    &[EventType::CustomerSubscriptionTrialWillEnd],
+                    None,
+                )
+                .await?;
+            }
+            Due::End => {
+                let at = sub.current_period_end;
+                sub.end(at, now);
+                self.write_step(&mut sub, &[EventType::CustomerSubscriptionDeleted], None)
+                    .await?;
+            }
+            Due::Expire => {
+                sub.expire(now);
+                self.write_step(&mut sub, &[EventType::CustomerSubscriptionDeleted], None)
+                    .await?;
+            }
+            Due::Bill(reason) => {
+                sub.begin_period();
+                let inv = Invoice::for_period(new_id(prefix::INVOICE), &sub, reason.as_str(), now);
+                sub.latest_invoice = Some(inv.id.clone());
+                sub.updated = now;
+                let mut tx = self.store.begin().await?;
+                tx.insert_invoice(&inv).await?;
+                tx.update_subscription(&mut sub, Some(now_ms() + LEASE_MS))
+                    .await?;
+                self.invoice_event(&mut tx, &inv, EventType::InvoiceCreated)
+                    .await?;
+                tx.commit().await?;
+                self.charge_invoice(sub, inv, now).await?;
+            }
+            Due::Retry => {
+                let inv = match &sub.latest_invoice {
+                    Some(i) => self.store.invoice(merchant_id, i).await?,
+                    None => None,
+                };
+                match inv {
+                    Some(inv) if inv.status == InvoiceStatus::Open => {
+                        self.charge_invoice(sub, inv, now).await?
+                    }
+                    // Nothing left to retry (paid or closed elsewhere): clear the retry.
+                    _ => {
+                        sub.retry_at = None;
+                        sub.refresh_next_action();
+                        self.write_step(&mut sub, &[], None).await?;
+                    }
+                }
+            }
+        }
+        self.notifier.wake();
+        Ok(true)
+    }
+
+    /// Writes a step's change with its events and releases the lease.
+    async fn write_step(
+        &self,
+        sub: &mut Subscription,
+        events: &[EventType],
+        invoice: Option<(&Invoice, EventType)>,
+    ) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.update_subscription(sub, None).await?;
+        if let Some((inv, ty)) = invoice {
+            tx.update_invoice(inv).await?;
+            self.invoice_event(&mut tx, inv, ty).await?;
+        }
+        for ev in events {
+            self.subscription_event(&mut tx, sub, *ev).await?;
+        }
+        if sub.status.is_final()
+            || sub.status == kassa_core::subscription::SubscriptionStatus::Unpaid
+        {
+            self.close_latest_invoice(&mut tx, sub).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One attempt at paying the invoice with the subscription's default card, then the
+    /// outcome written on both (the subscription as it is by then: a merchant may have changed
+    /// it during the charge).
+    async fn charge_invoice(&self, sub: Subscription, mut inv: Invoice, now: i64) -> Result<()> {
+        let attempt = inv.attempt_count + 1;
+        let charged = if inv.amount_due == 0 {
+            Charged::Paid(None)
+        } else {
+            match &sub.default_payment_method {
+                None => Charged::Failed(None),
+                Some(pm) => self.charge_once(&sub, &inv, pm, attempt).await?,
+            }
+        };
+        let mut fresh = self
+            .store
+            .subscription(&sub.merchant_id, &sub.id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("subscription", &sub.id))?;
+        inv.attempt_count = attempt;
+        inv.updated = now;
+        let (events, inv_event) = match charged {
+            Charged::Paid(pi) => {
+                inv.payment_intent = pi.or(inv.payment_intent);
+                inv.paid(now);
+                (fresh.invoice_paid(now), EventType::InvoicePaid)
+            }
+            Charged::Failed(pi) => {
+                inv.payment_intent = pi.or(inv.payment_intent);
+                let events = fresh.invoice_failed(attempt as usize, now);
+                (events, EventType::InvoicePaymentFailed)
+            }
+        };
+        self.write_step(&mut fresh, &events, Some((&inv, inv_event)))
+            .await
+    }
+
+    /// Charges the saved card for the invoice under a key unique to this attempt, so a retry of
+    /// the same step replays the first answer.
+    async fn charge_once(
+        &self,
+        sub: &Subscription,
+        inv: &Invoice,
+        pm: &str,
+        attempt: i64,
+    ) -> Result<Charged> {
+        let key = format!("billing:{}:{attempt}", inv.id);
+        let idem = Idem {
+            merchant_id: sub.merchant_id.clone(),
+            key: key.clone(),
+        };
+        let begun = self
+            .store
+            .idempotency_begin(
+                &sub.merchant_id,
+                &key,
+                &key,
+                now_ms(),
+                LEASE_MS,
+                CHARGE_KEY_RETENTION_MS,
+            )
+            .await?;
+        match begun {
+            IdemBegin::Proceed => {}
+            IdemBegin::Replay { status, body } => return Ok(replayed(status, &body)),
+            IdemBegin::InProgress | IdemBegin::Mismatch => {
+                return Err(ServiceError::Conflict);
+            }
+        }
+        let mut metadata = Metadata::new();
+        metadata.insert("invoice".into(), inv.id.clone());
+        metadata.insert("subscription".into(), sub.id.clone());
+        let params = CreateIntentParams {
+            amount: inv.amount_due,
+            currency: Some(inv.currency),
+            description: Some(inv.description()),
+            metadata,
+            customer: Some(sub.customer.clone()),
+            ..Default::default()
+        };
+        let result = self
+            .create_and_confirm(
+                &sub.merchant_id,
+                params,
+                PayWith::Saved(pm.to_string()),
+                Some(&idem),
+            )
+            .await;
+        match result {
+            Ok(pi) => Ok(Charged::Paid(Some(pi.id))),
+            Err(ServiceError::Declined { intent, .. }) => {
+                Ok(Charged::Failed(intent["id"].as_str().map(str::to_string)))
+            }
+            // The card can no longer pay (detached): a failed attempt, retried on schedule.
+            Err(ServiceError::Invalid { .. }) => {
+                self.store
+                    .idempotency_release(&sub.merchant_id, &key)
+                    .await?;
+                Ok(Charged::Failed(None))
+            }
+            Err(e) => {
+                self.store
+                    .idempotency_release(&sub.merchant_id, &key)
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The outcome of an earlier run of the same charge, from its stored answer.
+fn replayed(status: u16, body: &str) -> Charged {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    if status == 200 && v["status"] == "succeeded" {
+        Charged::Paid(v["id"].as_str().map(str::to_string))
+    } else {
+        let pi = v["error"]["payment_intent"]["id"]
+            .as_str()
+            .or(v["id"].as_str());
+        Charged::Failed(pi.map(str::to_string))
+    }
+}

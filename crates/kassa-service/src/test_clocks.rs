@@ -1,0 +1,136 @@
+//! Test clocks (`/v1/test_helpers/test_clocks`), as Stripe has them: a merchant creates a clock
+//! frozen at a time, attaches new customers to it, and advances it; every renewal, retry, trial
+//! notice, trial end and subscription end the clock passes runs in time order, as the
+//! scheduler would have run it.
+
+use kassa_core::ids::{new_id, prefix};
+use kassa_store::{now_ms, TestClock};
+use serde_json::{json, Value};
+
+use crate::{Result, ServiceError, Services};
+
+/// Furthest a clock may be set from the wall clock, either way (ten years).
+const MAX_OFFSET_MS: i64 = 10 * 366 * kassa_core::calendar::DAY_MS;
+/// Most steps one advance runs, so a mistaken advance cannot run for ever.
+const MAX_ADVANCE_STEPS: usize = 10_000;
+
+pub fn clock_json(c: &TestClock) -> Value {
+    json!({
+        "id": c.id,
+        "object": "test_helpers.test_clock",
+        "name": c.name,
+        "frozen_time": c.frozen_time / 1000,
+        "status": c.status,
+        "created": c.created / 1000,
+        "livemode": false,
+    })
+}
+
+fn check_time(frozen_time_s: i64) -> Result<i64> {
+    let ms = frozen_time_s.checked_mul(1000).unwrap_or(i64::MAX);
+    if (ms - now_ms()).abs() > MAX_OFFSET_MS {
+        return Err(ServiceError::invalid(
+            "frozen_time",
+            "frozen_time must be a Unix time in seconds within ten years of now.",
+        ));
+    }
+    Ok(ms)
+}
+
+impl Services {
+    /// A new clock frozen at `frozen_time_s` (Unix seconds).
+    pub async fn create_test_clock(
+        &self,
+        merchant_id: &str,
+        frozen_time_s: i64,
+        name: Option<String>,
+    ) -> Result<TestClock> {
+        let frozen_time = check_time(frozen_time_s)?;
+        let name = name
+            .map(|n| kassa_core::customer::text_field(&n, 300, "name"))
+            .transpose()
+            .map_err(|m| ServiceError::invalid("name", m))?
+            .flatten();
+        let clock = TestClock {
+            id: new_id(prefix::TEST_CLOCK),
+            merchant_id: merchant_id.to_string(),
+            name,
+            frozen_time,
+            status: "ready".into(),
+            created: now_ms(),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_test_clock(&clock).await?;
+        tx.commit().await?;
+        Ok(clock)
+    }
+
+    pub async fn test_clock(&self, merchant_id: &str, id: &str) -> Result<TestClock> {
+        self.store
+            .test_clock(merchant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("test_clock", id))
+    }
+
+    pub async fn list_test_clocks(
+        &self,
+        merchant_id: &str,
+        limit: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Option<Vec<TestClock>>> {
+        Ok(self
+            .store
+            .list_test_clocks(merchant_id, limit, starting_after)
+            .await?)
+    }
+
+    /// Moves the clock forward to `to_s` (Unix seconds), running everything due on its
+    /// customers' subscriptions on the way, each at its own time and in order.
+    pub async fn advance_test_clock(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        to_s: i64,
+    ) -> Result<TestClock> {
+        let clock = self.test_clock(merchant_id, id).await?;
+        let to = check_time(to_s)?;
+        if to <= clock.frozen_time {
+            return Err(ServiceError::invalid(
+                "frozen_time",
+                "frozen_time must be later than the clock's current time.",
+            ));
+        }
+        let mut steps = 0;
+        while let Some((m, sub, at)) = self.store.next_due_on_clock(id, to).await? {
+            if steps >= MAX_ADVANCE_STEPS {
+                return Err(ServiceError::State(
+                    "The advance ran too many steps; advance in smaller steps.".into(),
+                ));
+            }
+            if !self.step_subscription(&m, &sub, at).await? {
+                // Held by another process right now: try again after it lets go.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            steps += 1;
+        }
+        let mut tx = self.store.begin().await?;
+        tx.set_test_clock(merchant_id, id, "ready", "ready", to)
+            .await?;
+        tx.commit().await?;
+        self.test_clock(merchant_id, id).await
+    }
+
+    /// Deletes a clock whose subscriptions have all ended.
+    pub async fn delete_test_clock(&self, merchant_id: &str, id: &str) -> Result<Value> {
+        self.test_clock(merchant_id, id).await?;
+        if self.store.next_due_on_clock(id, i64::MAX).await?.is_some() {
+            return Err(ServiceError::State(
+                "This test clock still has subscriptions running; cancel them first.".into(),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.delete_test_clock(merchant_id, id).await?;
+        tx.commit().await?;
+        Ok(json!({"id": id, "object": "test_helpers.test_clock", "deleted": true}))
+    }
+}
