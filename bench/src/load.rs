@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 // reqwest's `Response::bytes` returns `bytes::Bytes`, which axum re-exports.
 use axum::body::Bytes;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -138,6 +138,43 @@ impl Api {
         }
     }
 
+    /// Saves a card for a new customer (a first payment with `setup_future_usage:
+    /// off_session`); returns the body of an off-session renewal charging it, as the
+    /// subscription engine sends one.
+    pub async fn saved_card_renewal_body(&self) -> anyhow::Result<&'static str> {
+        let b = self
+            .post("/v1/customers", r#"{"email":"bench@example.com"}"#)
+            .await
+            .map_err(|e| anyhow!("creating the customer: {e}"))?;
+        let customer: Value = serde_json::from_slice(&b).context("customer response")?;
+        let cus = customer["id"].as_str().unwrap_or_default();
+        let first = serde_json::json!({"amount": 1000, "currency": "usd", "customer": cus,
+            "setup_future_usage": "off_session", "confirm": true, "payment_method": "pm_card_visa"});
+        let b = self
+            .post("/v1/payment_intents", leak(first.to_string()))
+            .await
+            .map_err(|e| anyhow!("saving the card: {e}"))?;
+        let paid: Value = serde_json::from_slice(&b).context("first payment response")?;
+        let pm = paid["payment_method"]["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the first payment saved no card: {paid}"))?;
+        let renewal = serde_json::json!({"amount": 1000, "currency": "usd", "customer": cus,
+            "payment_method": pm, "off_session": true, "confirm": true});
+        Ok(leak(renewal.to_string()))
+    }
+
+    /// One off-session charge of a saved card, created and confirmed in one request (`body`
+    /// from [`Api::saved_card_renewal_body`]); it must succeed.
+    pub async fn renew(&self, body: &'static str) -> Result<(), String> {
+        let b = self.post("/v1/payment_intents", body).await?;
+        let v: Value =
+            serde_json::from_slice(&b).map_err(|_| "renewal: response is not JSON".to_string())?;
+        match v["status"].as_str() {
+            Some("succeeded") => Ok(()),
+            other => Err(format!("renewal: status {}", other.unwrap_or("missing"))),
+        }
+    }
+
     /// Registers a webhook endpoint; returns its id.
     pub async fn register_webhook(&self, url: &str, events: &[&str]) -> anyhow::Result<String> {
         let resp = self
@@ -156,6 +193,12 @@ impl Api {
         let v: Value = serde_json::from_str(&text).context("webhook endpoint response")?;
         Ok(v["id"].as_str().unwrap_or_default().to_string())
     }
+}
+
+/// A request body made once per run and kept for the whole process (the bench's requests take
+/// `&'static str` bodies so a worker never copies one).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 /// What a closed-loop run measured. Only operations that *completed* inside the measurement

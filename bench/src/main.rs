@@ -492,6 +492,39 @@ async fn run_db_inner(
         webhooks.arrived, webhooks.expected, webhooks.latency.p50_ms, webhooks.latency.p99_ms
     ));
 
+    // Off-session renewals: a saved card charged without the customer, created and confirmed in
+    // one request (what the subscription engine does for every invoice).
+    progress(format!(
+        "[{name}] off-session renewal, closed loop, c={n}: {}+{} s",
+        args.warmup, args.duration
+    ));
+    let body = api.saved_card_renewal_body().await?;
+    let a = api.clone();
+    let cpu0 = CpuSnap::take(pid);
+    let run = closed_loop(n, warmup, window, move || {
+        let a = a.clone();
+        async move { a.renew(body).await }
+    })
+    .await;
+    let cpu = cpu0.until(&CpuSnap::take(pid), run.total_ops, tck);
+    let renewal = Closed {
+        concurrency: n,
+        throughput: run.throughput(),
+        per_second: run.per_second(),
+        longest_gap_ms: run.longest_gap_ms(),
+        latency: Latency::from_us(run.latencies_us),
+        errors: run.errors,
+        warmup_errors: run.warmup_errors,
+        cpu,
+    };
+    progress(format!(
+        "[{name}]   {:.1} renewals/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        renewal.throughput,
+        renewal.latency.p50_ms,
+        renewal.latency.p99_ms,
+        error_total(&renewal.errors)
+    ));
+
     let hwm_kb = proc_status_kb(kassa.pid, "VmHWM");
     let (peak_kb, samples) = sampler.finish().await;
     let memory = Memory {
@@ -540,6 +573,7 @@ async fn run_db_inner(
         create,
         open,
         pair,
+        renewal,
         webhooks,
         memory,
         baseline,

@@ -84,6 +84,8 @@ pub struct DbResult {
     pub create: Closed,
     pub open: Open,
     pub pair: Closed,
+    /// Off-session charges of a saved card (create + confirm in one request).
+    pub renewal: Closed,
     pub webhooks: Webhooks,
     pub memory: Memory,
     pub baseline: Option<Baseline>,
@@ -209,6 +211,16 @@ impl DbResult {
             p.latency.max_ms,
             error_total(&p.errors)
         );
+        let r = &self.renewal;
+        println!(
+            "{:<34} {:>7.1} r/s {:>9.2} {:>9.2} {:>9.2} {:>8}",
+            format!("off-session renewal, closed, c={}", r.concurrency),
+            r.throughput,
+            r.latency.p50_ms,
+            r.latency.p99_ms,
+            r.latency.max_ms,
+            error_total(&r.errors)
+        );
         println!(
             "{:<34} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8}",
             "webhook (confirm resp → receipt)",
@@ -264,7 +276,7 @@ impl DbResult {
             "{:<34} dispatch lag max {:.1} ms, max {} in flight, {} scheduled",
             "open loop", o.max_dispatch_lag_ms, o.max_in_flight, o.scheduled
         );
-        for (name, r) in [("create", c), ("pair", p)] {
+        for (name, r) in [("create", c), ("pair", p), ("renewal", &self.renewal)] {
             let min = r.per_second.iter().min().copied().unwrap_or(0);
             let max = r.per_second.iter().max().copied().unwrap_or(0);
             println!(
@@ -281,6 +293,7 @@ impl DbResult {
             ("  create-intent closed", &c.cpu),
             ("  create-intent open", &o.cpu),
             ("  create+confirm closed", &p.cpu),
+            ("  off-session renewal closed", &self.renewal.cpu),
         ] {
             println!(
                 "{:<34} {:>7.0}% {:>7.0}% {:>13.0}% {:>14.0}",
@@ -291,17 +304,15 @@ impl DbResult {
             ("create", &c.errors),
             ("open", &o.errors),
             ("pair", &p.errors),
+            ("renewal", &self.renewal.errors),
         ] {
             if !e.is_empty() {
                 println!("{:<34} {:?}", format!("errors ({name})"), e);
             }
         }
-        if c.warmup_errors + p.warmup_errors > 0 {
-            println!(
-                "{:<34} {} during warm-ups",
-                "errors (warm-up)",
-                c.warmup_errors + p.warmup_errors
-            );
+        let warmup_errors = c.warmup_errors + p.warmup_errors + self.renewal.warmup_errors;
+        if warmup_errors > 0 {
+            println!("{:<34} {warmup_errors} during warm-ups", "errors (warm-up)");
         }
         println!(
             "{:<34} {} WARN, {} ERROR lines",
@@ -342,6 +353,7 @@ impl DbResult {
                 "cpu": cpu_json(&o.cpu),
             },
             "create_confirm_closed": self.pair.to_json("pairs_per_sec"),
+            "off_session_renewal_closed": self.renewal.to_json("renewals_per_sec"),
             "webhooks": {
                 "expected": w.expected,
                 "arrived": w.arrived,
