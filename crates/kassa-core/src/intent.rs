@@ -128,6 +128,10 @@ pub const DEFAULT_CAPTURE_WINDOW_MS: i64 = 7 * crate::calendar::DAY_MS;
 /// The cancellation reason of an authorization released because its capture window ran out.
 pub const EXPIRED_AUTHORIZATION_REASON: &str = "automatic";
 
+/// How long a payment made later offline (a cash voucher, a kiosk reference) stays payable,
+/// unless the face that made the payment says otherwise: 72 hours.
+pub const DEFAULT_VOUCHER_WINDOW_MS: i64 = 72 * 3_600_000;
+
 /// How long after an authorization is held for a risk review Kassa first asks the processor
 /// for the verdict, and then again while there is none, unless the face says otherwise.
 pub const DEFAULT_REVIEW_DELAY_MS: i64 = 120_000;
@@ -184,6 +188,13 @@ pub struct PaymentIntent {
     pub review_delay_ms: i64,
     /// While an authorization is held for a risk review: when to ask for the verdict next.
     pub review_at: Option<i64>,
+    /// How long an offline payment (a voucher) stays payable (milliseconds); the face that made
+    /// the payment chooses (Paymentwall 72 hours, Paymob 48), else
+    /// [`DEFAULT_VOUCHER_WINDOW_MS`].
+    pub voucher_window_ms: i64,
+    /// While an offline payment is pending: when it stops being payable (it then declines with
+    /// `voucher_expired`).
+    pub pay_before: Option<i64>,
     /// The customer paying, when the merchant named one: a card saved by this payment is
     /// attached to them, and only their saved cards may pay it.
     pub customer: Option<String>,
@@ -208,6 +219,9 @@ pub enum AuthorizationResult {
     },
     ChallengeRequired {
         redirect_url: String,
+        /// The customer completes it later, offline (pays a voucher in cash): it stays payable
+        /// only within the payment's voucher window.
+        offline: bool,
     },
     Declined(PaymentError),
 }
@@ -225,6 +239,10 @@ impl PaymentIntent {
             // Only an authorization waiting for its capture has a deadline or a review.
             self.capture_before = None;
             self.review_at = None;
+        }
+        if to != IntentStatus::RequiresAction {
+            // Only a pending offline payment has a payment deadline.
+            self.pay_before = None;
         }
         self.status = to;
         self.updated = now;
@@ -253,6 +271,11 @@ impl PaymentIntent {
         Ok(())
     }
 
+    /// A pending offline payment past its window: it can no longer be paid.
+    pub fn offline_payment_expired(&self, now: i64) -> bool {
+        self.pay_before.is_some_and(|t| now >= t)
+    }
+
     /// Applies what the processor said about a `processing` intent and returns the events to emit.
     pub fn apply_authorization(
         &mut self,
@@ -279,8 +302,12 @@ impl PaymentIntent {
                 self.review_at = Some(now + self.review_delay_ms);
                 Ok(events)
             }
-            AuthorizationResult::ChallengeRequired { redirect_url } => {
+            AuthorizationResult::ChallengeRequired {
+                redirect_url,
+                offline,
+            } => {
                 self.transition(IntentStatus::RequiresAction, now)?;
+                self.pay_before = offline.then(|| now + self.voucher_window_ms);
                 self.next_action = Some(NextAction {
                     kind: "redirect_to_url".into(),
                     redirect_to_url: RedirectToUrl {
@@ -605,6 +632,8 @@ pub(crate) mod tests {
             capture_before: None,
             review_delay_ms: DEFAULT_REVIEW_DELAY_MS,
             review_at: None,
+            voucher_window_ms: DEFAULT_VOUCHER_WINDOW_MS,
+            pay_before: None,
             customer: None,
             setup_future_usage: None,
             created: 0,
@@ -770,6 +799,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_offline_payment_is_payable_within_its_window_only() {
+        let mut pi = intent(CaptureMethod::Automatic);
+        pi.voucher_window_ms = 48 * 3_600_000;
+        pi.begin_confirm(1).unwrap();
+        let voucher = AuthorizationResult::ChallengeRequired {
+            redirect_url: "http://x/voucher".into(),
+            offline: true,
+        };
+        pi.apply_authorization(voucher, None, 10).unwrap();
+        assert_eq!(pi.pay_before, Some(10 + 48 * 3_600_000));
+        assert!(!pi.offline_payment_expired(10 + 48 * 3_600_000 - 1));
+        assert!(pi.offline_payment_expired(10 + 48 * 3_600_000));
+        // Paid (or declined): no deadline any more.
+        pi.begin_challenge_completion(20).unwrap();
+        assert_eq!(pi.pay_before, None);
+        // A 3-D Secure challenge has none either: the customer is there.
+        let mut card = intent(CaptureMethod::Automatic);
+        card.begin_confirm(1).unwrap();
+        let threeds = AuthorizationResult::ChallengeRequired {
+            redirect_url: "http://x/3ds".into(),
+            offline: false,
+        };
+        card.apply_authorization(threeds, None, 2).unwrap();
+        assert_eq!(card.pay_before, None);
+        assert!(!card.offline_payment_expired(i64::MAX));
+    }
+
+    #[test]
     fn a_challenge_moves_to_requires_action_and_back_through_processing() {
         let mut pi = intent(CaptureMethod::Automatic);
         pi.begin_confirm(1).unwrap();
@@ -777,6 +834,7 @@ pub(crate) mod tests {
             .apply_authorization(
                 AuthorizationResult::ChallengeRequired {
                     redirect_url: "http://x/3ds".into(),
+                    offline: false,
                 },
                 None,
                 2,

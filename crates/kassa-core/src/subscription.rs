@@ -781,7 +781,7 @@ mod tests {
             ),
         ] {
             let policy = RetryPolicy {
-                retry_days: vec![1, 3, 5],
+                retry_days: vec![1, 3],
                 final_action: action,
             };
             let mut s = sub(Interval::Month, 1, policy);

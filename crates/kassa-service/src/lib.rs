@@ -9,6 +9,7 @@ mod billing;
 mod billing_run;
 pub mod branding;
 mod customers;
+mod deadlines;
 mod egress;
 mod endpoints;
 mod error;

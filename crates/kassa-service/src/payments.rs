@@ -35,6 +35,9 @@ pub struct CreateIntentParams {
     /// How long a held authorization waits for its risk review's verdict; the face's own setting
     /// (a Paymentwall project's), else [`kassa_core::intent::DEFAULT_REVIEW_DELAY_MS`].
     pub review_delay_ms: Option<i64>,
+    /// How long an offline payment (a voucher) stays payable; the face's own rule (Paymentwall
+    /// 72 hours, Paymob 48), else [`kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS`].
+    pub voucher_window_ms: Option<i64>,
     /// The customer paying (must be one of the merchant's).
     pub customer: Option<String>,
     /// Save the card this payment is made with for the customer (needs `customer`).
@@ -313,6 +316,10 @@ impl Services {
                 .review_delay_ms
                 .unwrap_or(kassa_core::intent::DEFAULT_REVIEW_DELAY_MS),
             review_at: None,
+            voucher_window_ms: p
+                .voucher_window_ms
+                .unwrap_or(kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS),
+            pay_before: None,
             customer: p.customer,
             setup_future_usage: p.setup_future_usage,
             created: now,
@@ -636,9 +643,12 @@ impl Services {
             }) if challenge_allowed => {
                 attempt.status = "requires_action".into();
                 attempt.processor_ref = Some(processor_ref);
+                // A voucher is paid later, offline: it has a payment deadline.
+                let offline = kassa_processor::challenge_kind(&challenge_state) == Some("voucher");
                 attempt.challenge_state = Some(challenge_state);
                 AuthorizationResult::ChallengeRequired {
                     redirect_url: self.challenge_url(&attempt.id),
+                    offline,
                 }
             }
             Ok(AuthorizeOutcome::Declined(d)) => {
@@ -709,6 +719,12 @@ impl Services {
             .intent(&pi.merchant_id, &pi.id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_intent", &pi.id))?;
+        // An offline payment past its window can no longer be paid, whatever the answer.
+        let result = if claimed.offline_payment_expired(now) {
+            ChallengeResult::Fail
+        } else {
+            result
+        };
         claimed.begin_challenge_completion(now)?;
         tx.update_intent(&mut claimed).await?;
         let from = attempt.status.clone();
@@ -813,89 +829,8 @@ impl Services {
         self.cancel_checked(merchant_id, id, reason, idem).await
     }
 
-    /// Releases the authorizations whose capture window ran out (at most `limit` per pass):
-    /// voided at the processor and cancelled as `automatic`, with `payment_intent.canceled` and
-    /// each face's own notification (Paymob's void callback). Returns how many were released; one
-    /// that cannot be released now (the processor is away, or a capture won the race) is left
-    /// for the next pass.
-    pub async fn expire_authorizations(&self, limit: i64) -> Result<usize> {
-        let due = self
-            .store
-            .due_authorization_expiries(now_ms(), limit)
-            .await?;
-        let mut released = 0;
-        for (merchant_id, id) in due {
-            let reason = Some(kassa_core::intent::EXPIRED_AUTHORIZATION_REASON.to_string());
-            match self.cancel_checked(&merchant_id, &id, reason, None).await {
-                Ok(_) => released += 1,
-                Err(e) => {
-                    tracing::warn!(intent = %id, error = %e, "an expired authorization was not released; retrying on the next pass")
-                }
-            }
-        }
-        Ok(released)
-    }
-
-    /// Applies the verdicts of risk reviews that are due (at most `limit` per pass), whatever
-    /// face made the payment: accepted, an automatic-capture payment is captured and a
-    /// manual-capture one is left for the merchant to capture; declined, the authorization is
-    /// voided and cancelled as `fraudulent`; no verdict yet, it is asked again one delay later.
-    /// Returns how many verdicts were applied.
-    pub async fn decide_reviews(&self, limit: i64) -> Result<usize> {
-        let due = self.store.due_reviews(now_ms(), limit).await?;
-        let mut decided = 0;
-        for (merchant_id, id) in due {
-            match self.decide_review(&merchant_id, &id).await {
-                Ok(true) => decided += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(intent = %id, error = %e, "risk review not decided; retrying on the next pass")
-                }
-            }
-        }
-        Ok(decided)
-    }
-
-    async fn decide_review(&self, merchant_id: &str, id: &str) -> Result<bool> {
-        let pi = self.intent(merchant_id, id).await?;
-        if !pi.under_review() {
-            return Ok(false);
-        }
-        let verdict = self
-            .processor
-            .review_verdict(pi.processor_ref.as_deref().unwrap_or_default())
-            .await
-            .map_err(|e| ServiceError::Processor(e.to_string()))?;
-        match verdict {
-            Some(true) if pi.capture_method == CaptureMethod::Automatic => {
-                self.capture_intent(merchant_id, id, None, None).await?;
-            }
-            Some(false) => {
-                let reason = Some(kassa_core::intent::REVIEW_DECLINED_REASON.to_string());
-                self.cancel_checked(merchant_id, id, reason, None).await?;
-            }
-            accepted_or_pending => {
-                let now = now_ms();
-                let mut tx = self.store.begin().await?;
-                let mut pi = tx
-                    .intent(merchant_id, id)
-                    .await?
-                    .ok_or_else(|| ServiceError::not_found("payment_intent", id))?;
-                if accepted_or_pending.is_some() {
-                    pi.review_accepted_for_manual_capture(now);
-                } else {
-                    pi.review_later(now);
-                }
-                tx.update_intent(&mut pi).await?;
-                tx.commit().await?;
-                return Ok(accepted_or_pending.is_some());
-            }
-        }
-        Ok(true)
-    }
-
     /// Cancels with a reason already checked (a merchant's, or Kassa's own `automatic`).
-    async fn cancel_checked(
+    pub(crate) async fn cancel_checked(
         &self,
         merchant_id: &str,
         id: &str,

@@ -312,6 +312,24 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// Intents whose offline payment (a voucher) stopped being payable at or before `now`,
+    /// soonest first: (merchant, intent).
+    pub async fn due_offline_expiries(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT merchant_id, id FROM payment_intents WHERE pay_before IS NOT NULL \
+             AND pay_before <= $1 AND status = 'requires_action' ORDER BY pay_before LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub async fn intent(&self, merchant_id: &str, id: &str) -> Result<Option<PaymentIntent>> {
         let row = sqlx::query(&format!(
             "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2"
@@ -1050,7 +1068,7 @@ impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
             "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)"
         );
         bind_intent(sqlx::query(&sql), pi)?
             .execute(&mut *self.tx)
@@ -1079,7 +1097,7 @@ impl Tx {
              payment_method = $6, next_action = $7, processor_ref = $8, canceled_at = $9, \
              cancellation_reason = $10, updated_at = $11, version = version + 1, \
              description = $12, metadata = $13, return_url = $14, capture_before = $17, \
-             review_at = $18, setup_future_usage = $19 \
+             review_at = $18, setup_future_usage = $19, pay_before = $20 \
              WHERE id = $15 AND version = $16",
         )
         .bind(pi.status.as_str())
@@ -1100,7 +1118,8 @@ impl Tx {
         .bind(pi.version)
         .bind(pi.capture_before)
         .bind(pi.review_at)
-        .bind(pi.setup_future_usage.map(|u| u.as_str()));
+        .bind(pi.setup_future_usage.map(|u| u.as_str()))
+        .bind(pi.pay_before);
         let n = q.execute(&mut *self.tx).await?.rows_affected();
         if n != 1 {
             return Err(StoreError::Conflict);

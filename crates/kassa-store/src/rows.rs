@@ -18,7 +18,8 @@ pub(crate) const INTENT_COLUMNS: &str =
     amount_capturable, amount_received, amount_refunded, description, metadata, return_url, \
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
     processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
-    capture_window_ms, capture_before, review_delay_ms, review_at, customer_id, setup_future_usage";
+    capture_window_ms, capture_before, review_delay_ms, review_at, customer_id, setup_future_usage, \
+    voucher_window_ms, pay_before";
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
     processor_ref, challenge_state, error, created_at, updated_at";
@@ -232,6 +233,8 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
         capture_before: r.get("capture_before"),
         review_delay_ms: r.get("review_delay_ms"),
         review_at: r.get("review_at"),
+        voucher_window_ms: r.get("voucher_window_ms"),
+        pay_before: r.get("pay_before"),
         customer: r.get("customer_id"),
         setup_future_usage: match r.get::<Option<String>, _>("setup_future_usage") {
             None => None,
@@ -283,7 +286,9 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.review_delay_ms)
         .bind(pi.review_at)
         .bind(pi.customer.clone())
-        .bind(pi.setup_future_usage.map(|u| u.as_str())))
+        .bind(pi.setup_future_usage.map(|u| u.as_str()))
+        .bind(pi.voucher_window_ms)
+        .bind(pi.pay_before))
 }
 
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {

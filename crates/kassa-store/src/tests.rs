@@ -91,6 +91,8 @@ async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
         capture_before: None,
         review_delay_ms: kassa_core::intent::DEFAULT_REVIEW_DELAY_MS,
         review_at: None,
+        voucher_window_ms: kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS,
+        pay_before: None,
         customer: Some("cus_a".into()),
         setup_future_usage: Some(SetupFutureUsage::OffSession),
         created: 1,
@@ -652,7 +654,7 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
 /// refund and an authorization waiting for its capture; after 0007 and 0009 they read back with
 /// their kinds and the authorization with its 7-day deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn data_migrations_keep_refund_kinds_and_capture_deadlines() {
+async fn data_migrations_keep_refund_kinds_and_payment_deadlines() {
     for (s, pg, _dir) in stores_at(false).await {
         let dir = tempfile::tempdir().unwrap();
         // Every migration before 0007 and 0009, from a copy of the directory.
@@ -683,6 +685,7 @@ async fn data_migrations_keep_refund_kinds_and_capture_deadlines() {
         for (id, status, updated) in [
             ("pi_paid", "succeeded", 1),
             ("pi_held", "requires_capture", 10 * day),
+            ("pi_voucher", "requires_action", 5 * day),
         ] {
             sqlx::query(
                 "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, \
@@ -719,7 +722,25 @@ async fn data_migrations_keep_refund_kinds_and_capture_deadlines() {
             .await
             .unwrap();
         }
+        // A voucher waiting for its cash since day 5 (0013 gives it its payment deadline).
+        sqlx::query(
+            "INSERT INTO payment_attempts (id, payment_intent_id, status, payment_method, \
+             processor_ref, challenge_state, error, created_at, updated_at) VALUES \
+             ('pa_v', 'pi_voucher', 'requires_action', NULL, 'sbx_x', 'voucher:123456789012', \
+             NULL, $1, $1)",
+        )
+        .bind(5 * day)
+        .execute(&s.writer)
+        .await
+        .unwrap();
         s.migrate().await.unwrap();
+        let voucher = s.intent(&m, "pi_voucher").await.unwrap().unwrap();
+        assert_eq!(voucher.voucher_window_ms, 3 * day);
+        assert_eq!(voucher.pay_before, Some(8 * day));
+        assert_eq!(
+            s.intent(&m, "pi_held").await.unwrap().unwrap().pay_before,
+            None
+        );
         use kassa_core::intent::RefundKind;
         let kind = |id: &'static str| {
             let s = &s;

@@ -307,6 +307,11 @@ async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: Cancellatio
             ),
             Err(e) => tracing::warn!(error = %e, "releasing expired authorizations failed"),
         }
+        match svc.expire_offline_payments(50).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "declined vouchers nobody paid in time"),
+            Err(e) => tracing::warn!(error = %e, "declining expired vouchers failed"),
+        }
         match svc.run_due_subscriptions(50).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(count = n, "subscription billing steps ran"),

@@ -674,6 +674,90 @@ async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
+/// A kiosk reference nobody pays is payable for 48 hours (Paymob's window, kept by the core):
+/// then the scheduler declines it as expired, the merchant gets the failed callback, a late
+/// settlement is refused, and the order can be paid again another way.
+async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
+    let cb = Callbacks::start().await;
+    let p = profile(app, &cb, json!([])).await;
+    let (kiosk, cash) = (p.integration("kiosk"), p.integration("cash"));
+    let i = intention(app, &p, json!({"amount": 4000, "currency": "EGP", "payment_methods": [kiosk, cash], "billing_data": billing()})).await;
+    let (_, r) = pay(
+        app,
+        &key_for(&i, kiosk),
+        json!({"subtype": "AGGREGATOR", "identifier": "AGGREGATOR"}),
+    )
+    .await;
+    assert_eq!(r["pending"], "true", "{r}");
+    let id = r["id"].as_i64().unwrap();
+    // The reference's printed expiry is the payment's own deadline, 48 hours on.
+    let intent_id = app
+        .svc
+        .store
+        .pm_transaction(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .intent_id
+        .unwrap();
+    let pi = app.svc.intent(&app.merchant_id, &intent_id).await.unwrap();
+    let deadline = pi.pay_before.expect("a payment deadline");
+    assert!(
+        (deadline - pi.updated - 48 * 3_600_000).abs() < 1_000,
+        "{deadline}"
+    );
+    assert_eq!(
+        app.svc.expire_offline_payments(50).await.unwrap(),
+        0,
+        "not yet"
+    );
+
+    // The deadline passes.
+    let mut tx = app.svc.store.begin().await.unwrap();
+    let mut held = tx
+        .intent(&app.merchant_id, &intent_id)
+        .await
+        .unwrap()
+        .unwrap();
+    held.pay_before = Some(1);
+    tx.update_intent(&mut held).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(app.svc.expire_offline_payments(50).await.unwrap(), 1);
+    assert_eq!(
+        app.svc.expire_offline_payments(50).await.unwrap(),
+        0,
+        "once"
+    );
+    let c = cb
+        .wait("the expired reference's callback", |b| {
+            b["obj"]["id"] == id && b["obj"]["pending"] == false
+        })
+        .await;
+    assert_signed(&p.hmac, &c);
+    assert_eq!(c.1["obj"]["success"], false, "{}", c.1);
+    let (_, now) = app.get(&format!("/v1/payment_intents/{intent_id}")).await;
+    assert_eq!(
+        (&now["status"], &now["last_payment_error"]["code"]),
+        (&json!("requires_payment_method"), &json!("voucher_expired")),
+        "{now}"
+    );
+    let (s, _) = app
+        .post(
+            &format!("/v1/paymob/transactions/{id}/sandbox_settle"),
+            json!({"paid": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a late settlement is refused");
+    // The order can still be paid, another way.
+    let (s, r) = pay(
+        app,
+        &key_for(&i, cash),
+        json!({"subtype": "CASH", "identifier": "cash"}),
+    )
+    .await;
+    assert_eq!((s, &r["pending"]), (StatusCode::OK, &json!("true")), "{r}");
+}
+
 async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
     let cb = Callbacks::start().await;
     let p = profile(app, &cb, json!([])).await;
@@ -1687,6 +1771,7 @@ on_both!(
     intentions_validate_like_paymob,
     card_with_3ds_signs_callbacks_and_redirect,
     declines_wallet_kiosk_and_cash,
+    an_unpaid_kiosk_reference_expires_after_48_hours,
     refund_void_and_capture_follow_the_rules,
     legacy_flow_takes_every_credential_carrier,
     saved_cards_pay_without_the_customer,

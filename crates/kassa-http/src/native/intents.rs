@@ -183,6 +183,7 @@ pub async fn create(
         receipt_email: req.receipt_email,
         capture_window_ms: None,
         review_delay_ms: None,
+        voucher_window_ms: None,
         customer: req.customer,
         setup_future_usage: req.setup_future_usage,
     };

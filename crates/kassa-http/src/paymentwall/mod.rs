@@ -440,7 +440,7 @@ async fn render_kept(
                 let kind = kassa_processor::challenge_kind(&state).unwrap_or("3ds");
                 Mode::Action {
                     kind: kind.to_string(),
-                    voucher: PendingVoucher::of(&attempt),
+                    voucher: PendingVoucher::of(&attempt, pi.pay_before),
                 }
             }
             Ok(_) => Mode::Processing,
@@ -755,11 +755,7 @@ async fn action(
         Ok(_) => return see_other(&back),
         Err(e) => return internal(lang, &e),
     };
-    // A voucher past its expiry can no longer be paid: the store's answer is "expired".
-    let result = match PendingVoucher::of(&attempt) {
-        Some(v) if v.is_expired_at(now_ms()) => ChallengeResult::Fail,
-        _ => result,
-    };
+    // A voucher past its expiry can no longer be paid: the core declines it as expired.
     match st.svc.complete_challenge_with(&attempt.id, result).await {
         Ok(_) | Err(ServiceError::State(_) | ServiceError::Conflict) => {}
         Err(ServiceError::NotFound { .. }) => return not_found(lang),

@@ -326,6 +326,7 @@ impl Services {
             metadata: metadata.clone(),
             receipt_email,
             review_delay_ms: Some(project.settings.risk_review_delay_seconds as i64 * 1000),
+            voucher_window_ms: Some(VOUCHER_VALIDITY_MS),
             ..Default::default()
         };
         let merchant = &project.row.merchant_id;
@@ -474,14 +475,19 @@ pub struct PendingVoucher {
 
 impl PendingVoucher {
     /// The voucher of an open attempt, from the processor's challenge: the number the sandbox
-    /// issued and the expiry counted from when the attempt was created. `None` when the
-    /// attempt is not a voucher's.
-    pub fn of(attempt: &kassa_store::PaymentAttempt) -> Option<PendingVoucher> {
+    /// issued and the payment's own deadline (`pay_before`, which the core enforces), else
+    /// three days from when the attempt was created. `None` when the attempt is not a
+    /// voucher's.
+    pub fn of(
+        attempt: &kassa_store::PaymentAttempt,
+        pay_before: Option<i64>,
+    ) -> Option<PendingVoucher> {
         let state = attempt.challenge_state.as_deref()?;
         let number = kassa_processor::voucher_number(state)?;
         Some(PendingVoucher {
             number,
-            expires_at: attempt.created_at.saturating_add(VOUCHER_VALIDITY_MS),
+            expires_at: pay_before
+                .unwrap_or_else(|| attempt.created_at.saturating_add(VOUCHER_VALIDITY_MS)),
         })
     }
 
@@ -517,14 +523,15 @@ mod voucher_tests {
             created_at: 1_709_163_000_000,
             updated_at: 0,
         };
-        let v = PendingVoucher::of(&attempt).unwrap();
+        let v = PendingVoucher::of(&attempt, None).unwrap();
         assert_eq!(v.number, "123456789012");
+        assert_eq!(PendingVoucher::of(&attempt, Some(7)).unwrap().expires_at, 7);
         assert_eq!(v.expires_utc(), (2024, 3, 2, 23, 30));
         assert!(!v.is_expired_at(v.expires_at - 1) && v.is_expired_at(v.expires_at));
         let wallet = kassa_store::PaymentAttempt {
             challenge_state: Some("wallet".into()),
             ..attempt
         };
-        assert_eq!(PendingVoucher::of(&wallet), None);
+        assert_eq!(PendingVoucher::of(&wallet, Some(7)), None);
     }
 }

@@ -341,6 +341,7 @@ impl Services {
                     CaptureMethod::Automatic
                 }),
                 capture_window_ms: Some(AUTO_VOID_MS),
+                voucher_window_ms: Some(VOUCHER_VALID_MS),
                 ..Default::default()
             },
             now,
@@ -812,7 +813,8 @@ impl Services {
             "voucher" => {
                 extra.challenge = Some("voucher".into());
                 let reference = kassa_processor::voucher_number(&state).unwrap_or_default();
-                let expires = now_ms() + VOUCHER_VALID_MS;
+                // The core's deadline, which it enforces.
+                let expires = pi.pay_before.unwrap_or_else(|| now_ms() + VOUCHER_VALID_MS);
                 extra.voucher_expires_at = Some(expires);
                 obj["data"]["bill_reference"] = json!(reference);
                 obj["data"]["bill_reference_expires_at"] = json!(utc_timestamp(expires));
@@ -1158,9 +1160,9 @@ impl Services {
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         match (&extra.attempt_id, extra.challenge.as_deref()) {
             (Some(attempt), Some("voucher")) => {
-                // A reference paid after its expiry is refused, as a real outlet would.
-                let expired = extra.voucher_expires_at.is_some_and(|at| at <= now_ms());
-                let r = if paid && !expired {
+                // A reference paid after its expiry is refused by the core, as a real outlet
+                // would refuse it.
+                let r = if paid {
                     ChallengeResult::Approve
                 } else {
                     ChallengeResult::Fail
