@@ -1,13 +1,33 @@
-//! After the payment: refund, void and capture (each a child transaction with its callback),
-//! and the automatic void of authorisations left uncaptured for 14 days.
+//! After the payment: refund, void and capture (each a child transaction with its callback).
+//! Paymob's own preconditions (and their messages) are read from the core's state of the
+//! payment; the core then applies its rules (amounts, states) once more in the same command.
+//! Authorisations left uncaptured are released by the core after the payment's 14-day window.
 
-use kassa_core::intent::RefundKind;
+use kassa_core::intent::{CaptureMethod, IntentStatus, PaymentIntent, RefundKind, RefundStatus};
 use kassa_store::{now_ms, PmProfile, PmTransaction};
 use serde_json::{json, Value};
 
 use super::accounts::country_of;
 use super::{doc, PmError, PmResult};
 use crate::{CreateRefundParams, Services};
+
+/// What refund, void and capture need to know about a payment, read from the core's own state
+/// (the payment intent and its refunds), never from the callback object shown to the merchant.
+struct Paid {
+    pi: PaymentIntent,
+    /// Released (an authorisation) or given back in full by a void.
+    voided: bool,
+}
+
+impl Paid {
+    /// Paymob's `is_auth`: authorised now, captured later.
+    fn is_auth(&self) -> bool {
+        self.pi.capture_method == CaptureMethod::Manual
+    }
+    fn is_captured(&self) -> bool {
+        self.is_auth() && self.pi.amount_received > 0
+    }
+}
 
 fn int_field(body: &Value, key: &str, required: bool) -> PmResult<Option<i64>> {
     match body.get(key).filter(|v| !v.is_null()) {
@@ -26,22 +46,37 @@ fn int_field(body: &Value, key: &str, required: bool) -> PmResult<Option<i64>> {
 }
 
 impl Services {
-    /// The payment transaction an operation names, with its object.
+    /// The payment transaction an operation names, with its payment's state.
     async fn pm_payment_for_op(
         &self,
         profile: &PmProfile,
         body: &Value,
-    ) -> PmResult<(PmTransaction, Value)> {
+    ) -> PmResult<(PmTransaction, Paid)> {
         let id = int_field(body, "transaction_id", true)?.unwrap_or_default();
         let t = self.pm_own_transaction(profile, id).await?;
-        if t.parent_id.is_some() || t.intent_id.is_none() {
+        let Some(intent_id) = t.intent_id.clone().filter(|_| t.parent_id.is_none()) else {
             return Err(PmError::message(400, "This transaction is not a payment."));
-        }
-        let obj: Value = doc(&t.obj, "transaction")?;
-        if obj["success"] != json!(true) {
+        };
+        let pi = self.intent(&profile.merchant_id, &intent_id).await?;
+        // Authorised at some point: captured, waiting for its capture, or released since.
+        let successful = pi.processor_ref.is_some()
+            && matches!(
+                pi.status,
+                IntentStatus::Succeeded | IntentStatus::RequiresCapture | IntentStatus::Canceled
+            );
+        if !successful {
             return Err(PmError::message(400, "Transaction is not successful."));
         }
-        Ok((t, obj))
+        let refunds = self
+            .store
+            .list_refunds(&profile.merchant_id, 100, None, Some(&intent_id))
+            .await?
+            .unwrap_or_default();
+        let voided = pi.status == IntentStatus::Canceled
+            || refunds
+                .iter()
+                .any(|r| r.kind == RefundKind::Void && r.status == RefundStatus::Succeeded);
+        Ok((t, Paid { pi, voided }))
     }
 
     /// The newest child of `kind` of a transaction, as the operation's answer.
@@ -58,21 +93,17 @@ impl Services {
     /// `POST /api/acceptance/void_refund/refund` `{transaction_id, amount_cents}`.
     pub async fn pm_refund(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let amount = int_field(body, "amount_cents", true)?.unwrap_or_default();
-        let (t, obj) = self.pm_payment_for_op(profile, body).await?;
-        if obj["is_auth"] == json!(true) && obj["is_captured"] != json!(true) {
+        let (t, paid) = self.pm_payment_for_op(profile, body).await?;
+        if paid.is_auth() && !paid.is_captured() {
             return Err(PmError::message(
                 400,
                 "This authorisation is not captured; void it instead.",
             ));
         }
-        if obj["is_voided"] == json!(true) {
+        if paid.voided {
             return Err(PmError::message(400, "This transaction is voided."));
         }
-        let refundable = obj["captured_amount"]
-            .as_i64()
-            .filter(|c| *c > 0)
-            .unwrap_or_else(|| obj["amount_cents"].as_i64().unwrap_or(0))
-            - obj["refunded_amount_cents"].as_i64().unwrap_or(0);
+        let refundable = paid.pi.refundable();
         if amount > refundable {
             return Err(PmError::message(
                 400,
@@ -97,8 +128,8 @@ impl Services {
     /// only (the profile's local day). An authorisation is released; a captured payment is
     /// given back in full without fees.
     pub async fn pm_void(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
-        let (t, obj) = self.pm_payment_for_op(profile, body).await?;
-        if obj["is_voided"] == json!(true) {
+        let (t, paid) = self.pm_payment_for_op(profile, body).await?;
+        if paid.voided {
             return Err(PmError::message(400, "This transaction is already voided."));
         }
         let day =
@@ -110,7 +141,7 @@ impl Services {
             ));
         }
         let intent = t.intent_id.clone().unwrap_or_default();
-        if obj["is_auth"] == json!(true) && obj["is_captured"] != json!(true) {
+        if paid.is_auth() && !paid.is_captured() {
             self.cancel_intent(
                 &profile.merchant_id,
                 &intent,
@@ -120,7 +151,7 @@ impl Services {
             .await?;
             return self.pm_newest_child(t.id, "void").await;
         }
-        if obj["refunded_amount_cents"].as_i64().unwrap_or(0) > 0 {
+        if paid.pi.amount_refunded > 0 {
             return Err(PmError::message(
                 400,
                 "This transaction is partly refunded; refund the rest instead.",
@@ -145,20 +176,20 @@ impl Services {
     /// amount, once.
     pub async fn pm_capture(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let amount = int_field(body, "amount_cents", true)?.unwrap_or_default();
-        let (t, obj) = self.pm_payment_for_op(profile, body).await?;
-        if obj["is_auth"] != json!(true) {
+        let (t, paid) = self.pm_payment_for_op(profile, body).await?;
+        if !paid.is_auth() {
             return Err(PmError::message(
                 400,
                 "This transaction is not an authorisation.",
             ));
         }
-        if obj["is_captured"] == json!(true) || obj["is_voided"] == json!(true) {
+        if paid.is_captured() || paid.voided {
             return Err(PmError::message(
                 400,
                 "This authorisation is already captured or voided.",
             ));
         }
-        let authorised = obj["amount_cents"].as_i64().unwrap_or(0);
+        let authorised = paid.pi.amount_capturable;
         if amount > authorised {
             return Err(PmError::message(
                 400,
