@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::schemas::intents::{PaymentIntentList, PaymentIntentObject};
+use super::schemas::ErrorBody;
 use super::{cursor_not_found, list_body, Caller, ListParams};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -25,7 +27,8 @@ pub struct CreatePaymentIntent {
     /// ISO 4217 code, e.g. `usd`.
     pub currency: String,
     pub description: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// Up to 50 keys of your own (keys 1 to 40 characters, values at most 500).
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub metadata: Option<Metadata>,
     pub capture_method: Option<CaptureMethod>,
     /// Where the hosted checkout sends the customer after paying.
@@ -106,6 +109,7 @@ pub struct CancelPaymentIntent {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RetrieveParams {
     /// Required with a publishable key.
@@ -148,8 +152,11 @@ fn check_client_secret(
 }
 
 /// Create a payment intent.
-#[utoipa::path(post, path = "/v1/payment_intents", request_body = CreatePaymentIntent,
-    responses((status = 200, description = "The new intent", body = Object), (status = 400, description = "Invalid parameters")),
+#[utoipa::path(post, path = "/v1/payment_intents", operation_id = "create_payment_intent", request_body = CreatePaymentIntent,
+    responses((status = 200, description = "The new intent (with `confirm: true`: paid, authorized or waiting for 3-D Secure)", body = PaymentIntentObject),
+        (status = 400, description = "Invalid parameters (an unknown customer among them)", body = ErrorBody),
+        (status = 402, description = "With `confirm: true`: declined; the error carries the intent", body = ErrorBody),
+        (status = 404, description = "With `confirm: true`: no such saved payment method", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn create(
     State(state): State<AppState>,
@@ -208,8 +215,10 @@ pub async fn create(
 }
 
 /// Retrieve a payment intent.
-#[utoipa::path(get, path = "/v1/payment_intents/{id}", params(("id" = String, Path), RetrieveParams),
-    responses((status = 200, description = "The intent", body = Object), (status = 404, description = "No such intent")),
+#[utoipa::path(get, path = "/v1/payment_intents/{id}", operation_id = "retrieve_payment_intent", params(("id" = String, Path), RetrieveParams),
+    responses((status = 200, description = "The intent", body = PaymentIntentObject),
+        (status = 400, description = "An unknown query parameter", body = ErrorBody),
+        (status = 404, description = "No such intent (or, with a publishable key, not its client_secret)", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -224,8 +233,9 @@ pub async fn retrieve(
 }
 
 /// List payment intents, newest first.
-#[utoipa::path(get, path = "/v1/payment_intents", params(ListParams),
-    responses((status = 200, description = "A page of intents", body = Object)),
+#[utoipa::path(get, path = "/v1/payment_intents", operation_id = "list_payment_intents", params(ListParams),
+    responses((status = 200, description = "A page of intents", body = PaymentIntentList),
+        (status = 400, description = "`limit` out of range or an unknown `starting_after`", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn list(
     State(state): State<AppState>,
@@ -249,9 +259,11 @@ pub async fn list(
 }
 
 /// Confirm a payment intent with a payment method.
-#[utoipa::path(post, path = "/v1/payment_intents/{id}/confirm", params(("id" = String, Path)), request_body = ConfirmPaymentIntent,
-    responses((status = 200, description = "Succeeded, requires_capture or requires_action", body = Object),
-        (status = 402, description = "Declined; the error carries the intent")),
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/confirm", operation_id = "confirm_payment_intent", params(("id" = String, Path)), request_body = ConfirmPaymentIntent,
+    responses((status = 200, description = "Succeeded, requires_capture or requires_action", body = PaymentIntentObject),
+        (status = 400, description = "Invalid parameters, or the intent's status does not allow a confirmation", body = ErrorBody),
+        (status = 402, description = "Declined; the error carries the intent", body = ErrorBody),
+        (status = 404, description = "No such intent or saved payment method", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -372,8 +384,10 @@ fn pay_with(
 }
 
 /// Capture an authorized payment intent, in full or in part.
-#[utoipa::path(post, path = "/v1/payment_intents/{id}/capture", params(("id" = String, Path)), request_body = CapturePaymentIntent,
-    responses((status = 200, description = "The captured intent", body = Object)),
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/capture", operation_id = "capture_payment_intent", params(("id" = String, Path)), request_body = CapturePaymentIntent,
+    responses((status = 200, description = "The captured intent", body = PaymentIntentObject),
+        (status = 400, description = "Not `requires_capture`, or more than is capturable", body = ErrorBody),
+        (status = 404, description = "No such intent", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn capture(
     State(state): State<AppState>,
@@ -397,8 +411,10 @@ pub async fn capture(
 }
 
 /// Cancel a payment intent that has not been captured.
-#[utoipa::path(post, path = "/v1/payment_intents/{id}/cancel", params(("id" = String, Path)), request_body = CancelPaymentIntent,
-    responses((status = 200, description = "The canceled intent", body = Object)),
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/cancel", operation_id = "cancel_payment_intent", params(("id" = String, Path)), request_body = CancelPaymentIntent,
+    responses((status = 200, description = "The canceled intent", body = PaymentIntentObject),
+        (status = 400, description = "An unknown reason, or the intent can no longer be canceled", body = ErrorBody),
+        (status = 404, description = "No such intent", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn cancel(
     State(state): State<AppState>,

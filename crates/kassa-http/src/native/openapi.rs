@@ -1,7 +1,13 @@
 //! The OpenAPI 3.1 document of the native API, generated from the handlers' annotations.
 
+use std::collections::HashMap;
+
+use axum::http::Method;
 use axum::Json;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi};
 
 use super::{
@@ -26,7 +32,7 @@ use super::{
         paymob::update_integration, paymob::sandbox_settle, paymob::advance_clock,
         branding::retrieve, branding::modify, branding::upload_logo, branding::delete_logo,
     ),
-    modifiers(&Bearer, &FormBodies)
+    modifiers(&Bearer, &FormBodies, &CommonAnswers, &UniqueOperationIds)
 )]
 pub struct ApiDoc;
 
@@ -58,6 +64,140 @@ impl Modify for FormBodies {
                         body.content
                             .insert("application/x-www-form-urlencoded".to_string(), json);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// What any operation may answer before or besides its handler, added where the operation does
+/// not document it already: the authentication middleware's 401 and 403 (a publishable key
+/// outside retrieving and confirming an intent) and its 429; the request parsers' 400 for a
+/// malformed query or body; a 404 for an unknown id in the path; and for a POST the
+/// `Idempotency-Key` header with its 409 (its first request still runs, or a concurrent change)
+/// and 422 (reused for another request). Every error answer is an `ErrorBody`.
+struct CommonAnswers;
+
+impl CommonAnswers {
+    fn add(op: &mut Operation, status: &str, description: &str) {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    }
+}
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in [
+                (Method::GET, &mut item.get),
+                (Method::POST, &mut item.post),
+                (Method::DELETE, &mut item.delete),
+            ] {
+                let Some(op) = op.as_mut() else { continue };
+                let has_query = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                Self::add(op, "401", "No API key, or not a valid one");
+                if !super::publishable_may(&method, path) {
+                    Self::add(
+                        op,
+                        "403",
+                        "A publishable key cannot do this; use the secret key",
+                    );
+                }
+                Self::add(
+                    op,
+                    "429",
+                    "Too many requests with this key; retry after `Retry-After` seconds",
+                );
+                if has_query || op.request_body.is_some() {
+                    Self::add(op, "400", "A malformed, ill-typed or unknown parameter");
+                }
+                if path.contains('{') {
+                    Self::add(op, "404", "No such object");
+                }
+                if method == Method::POST {
+                    let key = ParameterBuilder::new()
+                        .name("Idempotency-Key")
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .description(Some(
+                            "Makes a retry safe: a POST repeated with the same key within 24 hours \
+                             answers what the first answered (`Idempotent-Replayed: true`) and \
+                             takes effect once. 1 to 255 printable ASCII characters.",
+                        ))
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .min_length(Some(1))
+                                .max_length(Some(255))
+                                .pattern(Some("^[\\x20-\\x7e]+$")),
+                        ))
+                        .build();
+                    op.parameters.get_or_insert_with(Vec::new).push(key);
+                    Self::add(op, "409", "The Idempotency-Key's first request is still running, or a concurrent request changed the object; retry");
+                    Self::add(
+                        op,
+                        "422",
+                        "The Idempotency-Key was used with a different request",
+                    );
+                }
+                for (status, answer) in op.responses.responses.iter_mut() {
+                    let RefOr::T(answer) = answer else { continue };
+                    if status.starts_with('4') && answer.content.is_empty() && status != "413" {
+                        answer.content.insert(
+                            "application/json".to_string(),
+                            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Operation ids are unique in the document: a handler named only by its verb (`create`,
+/// `retrieve`) whose name another operation shares is qualified by its tag
+/// (`customers_retrieve`).
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let ops = || {
+            openapi
+                .paths
+                .paths
+                .values()
+                .flat_map(|i| [&i.get, &i.post, &i.delete, &i.put, &i.patch])
+                .flatten()
+        };
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for op in ops() {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.put,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let (Some(id), Some(tag)) = (&op.operation_id, op.tags.iter().flatten().next())
+                else {
+                    continue;
+                };
+                if seen.get(id).copied().unwrap_or(0) > 1 {
+                    op.operation_id = Some(format!("{tag}_{id}"));
                 }
             }
         }
