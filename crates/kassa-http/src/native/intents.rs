@@ -13,7 +13,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::schemas::intents::{PaymentIntentList, PaymentIntentObject};
-use super::schemas::ErrorBody;
+use super::schemas::{CurrencyCode, ErrorBody};
 use super::{cursor_not_found, list_body, Caller, ListParams};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -23,18 +23,29 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreatePaymentIntent {
     /// Amount in the currency's smallest unit (cents for USD, yen for JPY, baisa for OMR).
+    #[schema(minimum = 1, maximum = 99_999_999_999_i64, example = 1000)]
     pub amount: i64,
     /// ISO 4217 code, e.g. `usd`.
+    #[schema(value_type = CurrencyCode, example = "usd")]
     pub currency: String,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Up to 50 keys of your own (keys 1 to 40 characters, values at most 500).
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub metadata: Option<Metadata>,
     pub capture_method: Option<CaptureMethod>,
-    /// Where the hosted checkout sends the customer after paying.
+    /// Where the hosted checkout sends the customer after paying: an absolute http(s) URL
+    /// without credentials, at most 2048 characters.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://shop.example/done"
+    )]
     pub return_url: Option<String>,
     /// The customer's email.
     #[serde(alias = "customer_email")]
+    #[schema(format = Email)]
     pub receipt_email: Option<String>,
     /// The paying customer (`cus_…`): a card this payment saves is attached to them, and only
     /// their saved cards may pay it.
@@ -44,6 +55,7 @@ pub struct CreatePaymentIntent {
     pub setup_future_usage: Option<SetupFutureUsage>,
     /// With `confirm: true`: a saved payment method of the customer (`pm_…`) or a test
     /// payment method such as `pm_card_visa`.
+    #[schema(example = "pm_card_visa")]
     pub payment_method: Option<String>,
     /// Pay the intent in the same request (needs `payment_method`).
     pub confirm: Option<bool>,
@@ -56,7 +68,9 @@ pub struct CreatePaymentIntent {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmPaymentIntent {
-    /// A test payment method such as `pm_card_visa` or `pm_card_threeDSecureRequired`.
+    /// A saved payment method of the intent's customer (`pm_…`) or a test payment method
+    /// such as `pm_card_visa` or `pm_card_threeDSecureRequired`.
+    #[schema(example = "pm_card_visa")]
     pub payment_method: Option<String>,
     /// Raw card data (sandbox only).
     pub payment_method_data: Option<PaymentMethodData>,
@@ -98,6 +112,7 @@ impl std::fmt::Debug for CardData {
 #[serde(deny_unknown_fields)]
 pub struct CapturePaymentIntent {
     /// Defaults to the whole authorized amount.
+    #[schema(minimum = 1)]
     pub amount_to_capture: Option<i64>,
 }
 

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::http::Method;
 use axum::Json;
+use serde_json::{json, Value};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -204,6 +205,256 @@ impl Modify for UniqueOperationIds {
     }
 }
 
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// An answer's id used by a later call: (operation, its path) → (next operation, its path, path
+/// parameters, request body), each value a runtime expression.
+type LinkSpec = (
+    (&'static str, &'static str),
+    (&'static str, &'static str),
+    &'static [(&'static str, &'static str)],
+    Option<(&'static str, &'static str)>,
+);
+
+const ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const PI: &str = "/v1/payment_intents/{id}";
+const PI_REFUND: Option<(&str, &str)> = Some(("payment_intent", "$response.body#/id"));
+
+/// Where an object a call answers is used next: a client (and schemathesis' stateful tests)
+/// can follow a created intent to its confirmation, capture and refund, a created endpoint to
+/// its update, and so on.
+const LINKS: &[LinkSpec] = &[
+    (("post", "/v1/payment_intents"), ("get", PI), ID, None),
+    (
+        ("post", "/v1/payment_intents"),
+        ("post", "/v1/payment_intents/{id}/confirm"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/payment_intents"),
+        ("post", "/v1/payment_intents/{id}/capture"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/payment_intents"),
+        ("post", "/v1/payment_intents/{id}/cancel"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/payment_intents"),
+        ("post", "/v1/refunds"),
+        &[],
+        PI_REFUND,
+    ),
+    (
+        ("post", "/v1/payment_intents/{id}/confirm"),
+        ("post", "/v1/payment_intents/{id}/capture"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/payment_intents/{id}/confirm"),
+        ("post", "/v1/payment_intents/{id}/cancel"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/payment_intents/{id}/confirm"),
+        ("post", "/v1/refunds"),
+        &[],
+        PI_REFUND,
+    ),
+    (
+        ("post", "/v1/payment_intents/{id}/capture"),
+        ("post", "/v1/refunds"),
+        &[],
+        PI_REFUND,
+    ),
+    (
+        ("post", "/v1/refunds"),
+        ("get", "/v1/refunds/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/customers"),
+        ("get", "/v1/customers/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/customers"),
+        ("post", "/v1/customers/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/customers"),
+        ("delete", "/v1/customers/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/customers"),
+        ("get", "/v1/customers/{id}/payment_methods"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/webhook_endpoints"),
+        ("get", "/v1/webhook_endpoints/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/webhook_endpoints"),
+        ("post", "/v1/webhook_endpoints/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/webhook_endpoints"),
+        ("delete", "/v1/webhook_endpoints/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/webhook_endpoints"),
+        ("post", "/v1/webhook_endpoints/{id}/rotate_secret"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymentwall/projects"),
+        ("get", "/v1/paymentwall/projects/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymentwall/projects"),
+        ("post", "/v1/paymentwall/projects/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymentwall/projects"),
+        ("post", "/v1/paymentwall/projects/{id}/test_pingback"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymentwall/projects"),
+        ("get", "/v1/paymentwall/projects/{id}/subscriptions"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymob/profiles"),
+        ("get", "/v1/paymob/profiles/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymob/profiles"),
+        ("post", "/v1/paymob/profiles/{id}"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymob/profiles"),
+        ("post", "/v1/paymob/profiles/{id}/integrations"),
+        ID,
+        None,
+    ),
+    (
+        ("post", "/v1/paymob/profiles/{id}/integrations"),
+        (
+            "post",
+            "/v1/paymob/profiles/{id}/integrations/{integration}",
+        ),
+        &[
+            ("id", "$request.path.id"),
+            ("integration", "$response.body#/id"),
+        ],
+        None,
+    ),
+];
+
+/// The document as served: utoipa's, with the [`LINKS`] on each operation's 200 answer, named
+/// and pointing by operation id. (They are added to the JSON because utoipa 5.5 writes a link's
+/// `operationId` and `requestBody` in snake case, which no client reads.)
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
+    for ((from_method, from_path), (to_method, to_path), params, body) in LINKS {
+        let target = doc["paths"][*to_path][*to_method]["operationId"].clone();
+        assert!(
+            target.is_string(),
+            "a link names {to_method} {to_path}, which is not documented"
+        );
+        let mut link = json!({"operationId": target});
+        if !params.is_empty() {
+            link["parameters"] = params
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+        }
+        if let Some((field, expr)) = body {
+            link["requestBody"] = json!({ *field: *expr });
+        }
+        let ok = &mut doc["paths"][*from_path][*from_method]["responses"]["200"];
+        assert!(
+            ok.is_object(),
+            "a link starts at {from_method} {from_path}, which has no 200"
+        );
+        let name = target.as_str().unwrap_or_default().to_string();
+        ok["links"][name] = link;
+    }
+    doc
+}
+
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every answer of every operation names a schema (no free-form `body = Object`), every
+    /// error answer is an `ErrorBody`, operation ids are unique and every link leads somewhere.
+    #[test]
+    fn every_answer_has_a_schema() {
+        let doc = document();
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap();
+                assert!(ids.insert(id.to_string()), "{id} twice");
+                for (status, answer) in op["responses"].as_object().unwrap() {
+                    let schema = &answer["content"]["application/json"]["schema"];
+                    if status == "413" {
+                        continue;
+                    }
+                    let name = schema["$ref"].as_str().unwrap_or_else(|| {
+                        panic!("{method} {path} answers {status} without a named schema: {answer}")
+                    });
+                    if !status.starts_with('2') {
+                        assert_eq!(name, "#/components/schemas/ErrorBody", "{method} {path}");
+                    }
+                }
+                for link in op["responses"]["200"]["links"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    assert!(
+                        link.1["operationId"].is_string(),
+                        "{method} {path}: {link:?}"
+                    );
+                }
+            }
+        }
+        assert!(ids.contains("create_payment_intent"));
+    }
 }

@@ -21,6 +21,7 @@ pub struct CreateRefund {
     /// The succeeded payment intent to refund.
     pub payment_intent: String,
     /// Defaults to everything still refundable.
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
     /// `duplicate`, `fraudulent` or `requested_by_customer`.
     pub reason: Option<String>,

@@ -5,7 +5,7 @@ use kassa_core::payment_method::SetupFutureUsage;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::ListObject;
+use super::{CurrencyCode, ListObject};
 
 /// A payment intent: one payment from creation to its final state.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -24,6 +24,7 @@ pub struct PaymentIntentObject {
     /// Refunded so far.
     pub amount_refunded: i64,
     /// Lower-case ISO 4217 code, e.g. `usd`.
+    #[schema(value_type = CurrencyCode)]
     pub currency: String,
     pub status: IntentStatus,
     pub capture_method: CaptureMethod,

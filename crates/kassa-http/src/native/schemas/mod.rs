@@ -71,6 +71,27 @@ pub struct ErrorDetail {
     pub fields: Option<Value>,
 }
 
+/// A currency Kassa supports: its lower-case ISO 4217 code (requests may use upper case).
+pub struct CurrencyCode;
+
+impl utoipa::PartialSchema for CurrencyCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let codes: Vec<String> = kassa_core::money::Currency::all()
+            .map(|c| c.code().to_ascii_lowercase())
+            .collect();
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A currency Kassa supports: its lower-case ISO 4217 code (requests may use \
+                 upper case).",
+            ))
+            .enum_values(Some(codes))
+            .into()
+    }
+}
+
+impl ToSchema for CurrencyCode {}
+
 /// A list's `object`: always `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +132,21 @@ pub(crate) mod tests {
     }
 
     /// The documented error body is what `ApiError` sends, a decline's included.
+    #[test]
+    fn every_currency_is_documented_as_answered() {
+        let RefOr::T(Schema::Object(o)) = CurrencyCode::schema() else {
+            panic!("an inline schema")
+        };
+        let codes = o.enum_values.expect("the codes");
+        for c in kassa_core::money::Currency::all() {
+            assert!(
+                codes.contains(&serde_json::to_value(c).unwrap()),
+                "{}",
+                c.code()
+            );
+        }
+    }
+
     #[test]
     fn schemas_match_the_objects() {
         let (status, b) = body_of(ApiError::invalid(Some("amount"), "bad"));

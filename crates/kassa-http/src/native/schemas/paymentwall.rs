@@ -194,9 +194,18 @@ pub struct PlanObject {
     pub period: PlanPeriod,
     /// Renews (else it expires after one period).
     pub recurring: bool,
-    /// A trial billed once first, for its own period: `[item, period]`.
-    #[schema(required = true)]
+    /// A trial billed once first, for its own period: a pair `[item, period]`.
+    #[schema(required = true, value_type = Option<Vec<PlanPart>>, min_items = 2, max_items = 2)]
     pub trial: Option<(PlanItem, PlanPeriod)>,
+}
+
+/// One half of a trial's `[item, period]` pair. (Described as either, not as a tuple, because
+/// client generators do not read `prefixItems`.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PlanPart {
+    Item(PlanItem),
+    Period(PlanPeriod),
 }
 
 /// One priced product.

@@ -4,7 +4,7 @@ use kassa_core::intent::{Metadata, RefundStatus};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::ListObject;
+use super::{CurrencyCode, ListObject};
 
 /// A refund as the API answers it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -17,6 +17,7 @@ pub struct RefundObject {
     /// Minor units of `currency`.
     pub amount: i64,
     /// Lower-case ISO 4217 code, the payment's.
+    #[schema(value_type = CurrencyCode)]
     pub currency: String,
     /// The refunded payment intent (`pi_…`).
     pub payment_intent: String,
