@@ -115,7 +115,8 @@ impl Modify for CommonAnswers {
                     "429",
                     "Too many requests with this key; retry after `Retry-After` seconds",
                 );
-                if has_query || op.request_body.is_some() {
+                // A POST's input includes its Idempotency-Key header.
+                if has_query || op.request_body.is_some() || method == Method::POST {
                     Self::add(op, "400", "A malformed, ill-typed or unknown parameter");
                 }
                 if path.contains('{') {
