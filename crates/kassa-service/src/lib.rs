@@ -39,7 +39,7 @@ pub use payments::{
     check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams, SaveChoice,
 };
 pub use projection::Projection;
-pub use test_clocks::clock_json;
+pub use test_clocks::{clock_json, deleted_clock_json};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 

@@ -14,6 +14,11 @@ const MAX_OFFSET_MS: i64 = 10 * 366 * kassa_core::calendar::DAY_MS;
 /// Most steps one advance runs, so a mistaken advance cannot run for ever.
 const MAX_ADVANCE_STEPS: usize = 10_000;
 
+/// What deleting a test clock answers.
+pub fn deleted_clock_json(id: &str) -> Value {
+    json!({"id": id, "object": "test_helpers.test_clock", "deleted": true})
+}
+
 pub fn clock_json(c: &TestClock) -> Value {
     json!({
         "id": c.id,
@@ -27,14 +32,15 @@ pub fn clock_json(c: &TestClock) -> Value {
 }
 
 fn check_time(frozen_time_s: i64) -> Result<i64> {
-    let ms = frozen_time_s.checked_mul(1000).unwrap_or(i64::MAX);
-    if (ms - now_ms()).abs() > MAX_OFFSET_MS {
-        return Err(ServiceError::invalid(
-            "frozen_time",
-            "frozen_time must be a Unix time in seconds within ten years of now.",
-        ));
-    }
-    Ok(ms)
+    frozen_time_s
+        .checked_mul(1000)
+        .filter(|ms| ms.abs_diff(now_ms()) <= MAX_OFFSET_MS.unsigned_abs())
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "frozen_time",
+                "frozen_time must be a Unix time in seconds within ten years of now.",
+            )
+        })
 }
 
 impl Services {
@@ -131,6 +137,6 @@ impl Services {
         let mut tx = self.store.begin().await?;
         tx.delete_test_clock(merchant_id, id).await?;
         tx.commit().await?;
-        Ok(json!({"id": id, "object": "test_helpers.test_clock", "deleted": true}))
+        Ok(deleted_clock_json(id))
     }
 }

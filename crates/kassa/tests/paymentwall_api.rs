@@ -13,6 +13,7 @@ use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use common::{fresh_database, test_config, Db, DbGuard, TestApp};
 use kassa::Config;
+use kassa_http::native::schemas::paymentwall as schemas;
 use kassa_paymentwall::{parse_query, sign_widget, verify_pingback, ApiType, SignVersion};
 use kassa_processor::PaymentMethodInput;
 use kassa_service::paymentwall::LinkPath;
@@ -597,6 +598,9 @@ async fn subscriptions_payments_and_chargebacks(db: Db) {
         ))
         .await;
     assert_eq!(s, StatusCode::OK, "{pay}");
+    // The paid order as the document describes it (a subscription's, with its subscription).
+    let record: schemas::PwPaymentRecord = serde_json::from_value(pay.clone()).expect("documented");
+    assert!(record.payment.subscription.is_some());
     assert_eq!(pay["payment"]["id"], sub_ref.as_str());
     assert_eq!(pay["payment"]["amount"], "9.99");
     assert_eq!(pay["payment"]["subscription"]["id"], sid.as_str());
@@ -622,6 +626,7 @@ async fn subscriptions_payments_and_chargebacks(db: Db) {
         .await;
     let dc = &pay["delivery_confirmations"];
     assert_eq!(dc.as_array().unwrap().len(), 1, "{pay}");
+    let _: schemas::PwPaymentRecord = serde_json::from_value(pay.clone()).expect("documented");
     assert_eq!(dc[0]["id"], stored.id.as_str());
     assert_eq!(dc[0]["status"], "delivered");
     assert_eq!(dc[0]["payload"]["payment_id"], sub_ref.as_str());

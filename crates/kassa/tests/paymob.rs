@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use common::TestApp;
+use kassa_http::native::schemas::paymob as schemas;
 use kassa_paymob::hmac;
 use serde_json::{json, Value};
 
@@ -96,6 +97,10 @@ fn assert_signed(secret: &str, (q, body): &(String, Value)) {
         hmac::transaction_hmac(secret, &body["obj"])
     };
     assert_eq!(given, expected, "callback HMAC for {body}");
+    if body["type"] == "TRANSACTION" {
+        // The transaction object the native API documents (sandbox_settle answers it).
+        pinned::<schemas::PmTransactionObject>(&body["obj"]);
+    }
     for f in hmac::TRANSACTION_FIELDS {
         if body["type"] == "TRANSACTION" {
             let v = f.split('.').fold(&body["obj"], |v, k| &v[k]);
@@ -105,6 +110,12 @@ fn assert_signed(secret: &str, (q, body): &(String, Value)) {
 }
 
 /// Checks a response-callback redirect's signature; returns its parameters.
+/// `v` read as the documented schema `T` (no undocumented field).
+fn pinned<T: serde::de::DeserializeOwned>(v: &Value) -> T {
+    serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("{} does not describe {v}: {e}", std::any::type_name::<T>()))
+}
+
 fn assert_signed_redirect(secret: &str, location: &str) -> Vec<(String, String)> {
     let q = location.split_once('?').expect("a query").1;
     let pairs = query_pairs(q);
@@ -160,6 +171,10 @@ async fn profile(app: &TestApp, cb: &Callbacks, extra: Value) -> Profile {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{p}");
+    let created: schemas::PmProfileObject = pinned(&p);
+    assert!(
+        created.secret_key.is_some() && created.hmac_secret.is_some() && created.api_key.is_some()
+    );
     Profile {
         id: p["id"].as_i64().unwrap(),
         sk: p["secret_key"].as_str().unwrap().into(),
@@ -646,6 +661,7 @@ async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK, "{t}");
     assert_eq!(t["success"], true);
+    pinned::<schemas::PmTransactionObject>(&t);
     let c = cb
         .wait("the kiosk payment", |b| {
             b["obj"]["id"] == id && b["obj"]["success"] == true
@@ -1324,13 +1340,14 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
 
     // Nothing is due yet; 31 days later the renewal is charged on the saved card.
     assert_eq!(app.svc.pm_run_due().await.unwrap(), 0);
-    let (s, _) = app
+    let (s, clock) = app
         .post(
             &format!("/v1/paymob/subscriptions/{sub}/advance_clock"),
             json!({"seconds": 31 * 86400}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    pinned::<schemas::PmSubscriptionObject>(&clock);
     assert_eq!(app.svc.pm_run_due().await.unwrap(), 1);
     assert_eq!(
         app.svc.pm_run_due().await.unwrap(),
@@ -1563,6 +1580,11 @@ async fn pages_are_framed_only_where_the_profile_allows(app: &TestApp) {
     let (s, got) = app.get(&format!("/v1/paymob/profiles/{}", p.id)).await;
     assert_eq!(s, StatusCode::OK, "{got}");
     assert_eq!(got["frame_ancestors"], "'none'");
+    assert!(pinned::<schemas::PmProfileObject>(&got)
+        .secret_key
+        .is_none());
+    let (_, all) = app.get("/v1/paymob/profiles").await;
+    assert_eq!(pinned::<schemas::PmProfileList>(&all).data.len(), 2);
 
     let card_id = p.integration("card");
     let i = intention(app, &p, json!({"amount": 1000, "currency": "EGP", "payment_methods": [card_id], "billing_data": billing()})).await;

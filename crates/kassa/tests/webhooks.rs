@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use common::{Db, Receiver, TestApp};
 use kassa_core::webhook_signature;
+use kassa_http::native::schemas::webhooks as schemas;
 use serde_json::{json, Value};
 
 fn id(v: &Value) -> String {
@@ -160,6 +161,7 @@ async fn a_failing_receiver_is_retried_and_every_attempt_is_recorded(app: &TestA
         .clone();
     let (s, deliveries) = app.get(&format!("/v1/events/{}/deliveries", id(&ev))).await;
     assert_eq!(s, StatusCode::OK);
+    let _: schemas::DeliveryList = serde_json::from_value(deliveries.clone()).expect("documented");
     let d = &deliveries["data"][0];
     assert_eq!(d["status"], "succeeded");
     let attempts = d["attempts"].as_array().unwrap();
@@ -194,6 +196,7 @@ async fn deliveries_give_up_after_the_schedule_and_can_be_resent_by_hand(app: &T
         .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["status"], "succeeded");
+    let _: schemas::DeliveryObject = serde_json::from_value(d.clone()).expect("documented");
     let attempts = d["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 5);
     assert_eq!(attempts[4]["trigger"], "manual");
@@ -248,15 +251,18 @@ async fn rotating_a_secret_signs_with_both_during_the_grace_period(app: &TestApp
         list["data"][0].get("secret").is_none(),
         "secrets are only shown on creation and rotation"
     );
-    let (s, _) = app
+    let resp = app
         .http
         .delete(app.url(&format!("/v1/webhook_endpoints/{ep}")))
         .bearer_auth(&app.sk)
         .send()
         .await
-        .map(|r| (r.status(), ()))
         .unwrap();
-    assert_eq!(s.as_u16(), 200);
+    assert_eq!(resp.status().as_u16(), 200);
+    let deleted: Value = resp.json().await.unwrap();
+    let deleted: schemas::DeletedWebhookEndpoint =
+        serde_json::from_value(deleted).expect("documented");
+    assert!(deleted.deleted);
     let (s, _) = app.get(&format!("/v1/webhook_endpoints/{ep}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, e) = app

@@ -15,6 +15,8 @@ use serde::Deserialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::ToSchema;
 
+use super::schemas::branding::BrandingObject;
+use super::schemas::ErrorBody;
 use super::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
@@ -108,8 +110,8 @@ async fn remove(
 }
 
 /// The merchant's branding.
-#[utoipa::path(get, path = "/v1/branding",
-    responses((status = 200, description = "The merchant's own branding", body = Object)),
+#[utoipa::path(get, path = "/v1/branding", operation_id = "retrieve_branding",
+    responses((status = 200, description = "The merchant's own branding", body = BrandingObject)),
     security(("bearer" = [])), tag = "branding")]
 pub async fn retrieve(
     State(s): State<AppState>,
@@ -119,9 +121,9 @@ pub async fn retrieve(
 }
 
 /// Change the merchant's display name or accent colour.
-#[utoipa::path(post, path = "/v1/branding", request_body = UpdateBranding,
-    responses((status = 200, description = "The updated branding", body = Object),
-        (status = 400, description = "A value is refused (e.g. `accent_color` below 4.5:1 contrast)")),
+#[utoipa::path(post, path = "/v1/branding", operation_id = "update_branding", request_body = UpdateBranding,
+    responses((status = 200, description = "The updated branding", body = BrandingObject),
+        (status = 400, description = "A value is refused (e.g. `accent_color` below 4.5:1 contrast)", body = ErrorBody)),
     security(("bearer" = [])), tag = "branding")]
 pub async fn modify(
     State(s): State<AppState>,
@@ -133,10 +135,11 @@ pub async fn modify(
 
 /// Upload the merchant's logo: the request body is the PNG or JPEG file (at most 512 KiB,
 /// 4096×4096 px) with its `Content-Type`; Kassa stores a re-encoded PNG, scaled to fit 640×240.
-#[utoipa::path(post, path = "/v1/branding/logo",
+#[utoipa::path(post, path = "/v1/branding/logo", operation_id = "upload_logo",
     request_body(content = Vec<u8>, content_type = "image/png", description = "PNG or JPEG bytes"),
-    responses((status = 200, description = "The branding with its new logo", body = Object),
-        (status = 400, description = "Not a PNG/JPEG, too large, or undecodable")),
+    responses((status = 200, description = "The branding with its new logo", body = BrandingObject),
+        (status = 400, description = "Not a PNG/JPEG, too large, or undecodable", body = ErrorBody),
+        (status = 413, description = "Larger than 512 KiB")),
     security(("bearer" = [])), tag = "branding")]
 pub async fn upload_logo(
     State(s): State<AppState>,
@@ -148,8 +151,8 @@ pub async fn upload_logo(
 }
 
 /// Remove the merchant's logo.
-#[utoipa::path(delete, path = "/v1/branding/logo",
-    responses((status = 200, description = "The branding without a logo", body = Object)),
+#[utoipa::path(delete, path = "/v1/branding/logo", operation_id = "delete_logo",
+    responses((status = 200, description = "The branding without a logo", body = BrandingObject)),
     security(("bearer" = [])), tag = "branding")]
 pub async fn delete_logo(
     State(s): State<AppState>,

@@ -101,6 +101,7 @@ pub struct CustomerList {
 
 /// `limit`, `starting_after` and an `email` filter.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerListParams {
     /// 1 to 100, default 10.

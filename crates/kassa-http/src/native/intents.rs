@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::schemas::intents::{PaymentIntentList, PaymentIntentObject};
+use super::schemas::{CurrencyCode, ErrorBody};
 use super::{cursor_not_found, list_body, Caller, ListParams};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -21,17 +23,29 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreatePaymentIntent {
     /// Amount in the currency's smallest unit (cents for USD, yen for JPY, baisa for OMR).
+    #[schema(minimum = 1, maximum = 99_999_999_999_i64, example = 1000)]
     pub amount: i64,
     /// ISO 4217 code, e.g. `usd`.
+    #[schema(value_type = CurrencyCode, example = "usd")]
     pub currency: String,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// Up to 50 keys of your own (keys 1 to 40 characters, values at most 500).
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub metadata: Option<Metadata>,
     pub capture_method: Option<CaptureMethod>,
-    /// Where the hosted checkout sends the customer after paying.
+    /// Where the hosted checkout sends the customer after paying: an absolute http(s) URL
+    /// without credentials, at most 2048 characters.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://shop.example/done"
+    )]
     pub return_url: Option<String>,
     /// The customer's email.
     #[serde(alias = "customer_email")]
+    #[schema(format = Email)]
     pub receipt_email: Option<String>,
     /// The paying customer (`cus_…`): a card this payment saves is attached to them, and only
     /// their saved cards may pay it.
@@ -41,6 +55,7 @@ pub struct CreatePaymentIntent {
     pub setup_future_usage: Option<SetupFutureUsage>,
     /// With `confirm: true`: a saved payment method of the customer (`pm_…`) or a test
     /// payment method such as `pm_card_visa`.
+    #[schema(example = "pm_card_visa")]
     pub payment_method: Option<String>,
     /// Pay the intent in the same request (needs `payment_method`).
     pub confirm: Option<bool>,
@@ -53,7 +68,9 @@ pub struct CreatePaymentIntent {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmPaymentIntent {
-    /// A test payment method such as `pm_card_visa` or `pm_card_threeDSecureRequired`.
+    /// A saved payment method of the intent's customer (`pm_…`) or a test payment method
+    /// such as `pm_card_visa` or `pm_card_threeDSecureRequired`.
+    #[schema(example = "pm_card_visa")]
     pub payment_method: Option<String>,
     /// Raw card data (sandbox only).
     pub payment_method_data: Option<PaymentMethodData>,
@@ -95,6 +112,7 @@ impl std::fmt::Debug for CardData {
 #[serde(deny_unknown_fields)]
 pub struct CapturePaymentIntent {
     /// Defaults to the whole authorized amount.
+    #[schema(minimum = 1)]
     pub amount_to_capture: Option<i64>,
 }
 
@@ -106,6 +124,7 @@ pub struct CancelPaymentIntent {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RetrieveParams {
     /// Required with a publishable key.
@@ -148,8 +167,11 @@ fn check_client_secret(
 }
 
 /// Create a payment intent.
-#[utoipa::path(post, path = "/v1/payment_intents", request_body = CreatePaymentIntent,
-    responses((status = 200, description = "The new intent", body = Object), (status = 400, description = "Invalid parameters")),
+#[utoipa::path(post, path = "/v1/payment_intents", operation_id = "create_payment_intent", request_body = CreatePaymentIntent,
+    responses((status = 200, description = "The new intent (with `confirm: true`: paid, authorized or waiting for 3-D Secure)", body = PaymentIntentObject),
+        (status = 400, description = "Invalid parameters (an unknown customer among them)", body = ErrorBody),
+        (status = 402, description = "With `confirm: true`: declined; the error carries the intent", body = ErrorBody),
+        (status = 404, description = "With `confirm: true`: no such saved payment method", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn create(
     State(state): State<AppState>,
@@ -209,8 +231,10 @@ pub async fn create(
 }
 
 /// Retrieve a payment intent.
-#[utoipa::path(get, path = "/v1/payment_intents/{id}", params(("id" = String, Path), RetrieveParams),
-    responses((status = 200, description = "The intent", body = Object), (status = 404, description = "No such intent")),
+#[utoipa::path(get, path = "/v1/payment_intents/{id}", operation_id = "retrieve_payment_intent", params(("id" = String, Path), RetrieveParams),
+    responses((status = 200, description = "The intent", body = PaymentIntentObject),
+        (status = 400, description = "An unknown query parameter", body = ErrorBody),
+        (status = 404, description = "No such intent (or, with a publishable key, not its client_secret)", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -225,8 +249,9 @@ pub async fn retrieve(
 }
 
 /// List payment intents, newest first.
-#[utoipa::path(get, path = "/v1/payment_intents", params(ListParams),
-    responses((status = 200, description = "A page of intents", body = Object)),
+#[utoipa::path(get, path = "/v1/payment_intents", operation_id = "list_payment_intents", params(ListParams),
+    responses((status = 200, description = "A page of intents", body = PaymentIntentList),
+        (status = 400, description = "`limit` out of range or an unknown `starting_after`", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn list(
     State(state): State<AppState>,
@@ -250,9 +275,11 @@ pub async fn list(
 }
 
 /// Confirm a payment intent with a payment method.
-#[utoipa::path(post, path = "/v1/payment_intents/{id}/confirm", params(("id" = String, Path)), request_body = ConfirmPaymentIntent,
-    responses((status = 200, description = "Succeeded, requires_capture or requires_action", body = Object),
-        (status = 402, description = "Declined; the error carries the intent")),
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/confirm", operation_id = "confirm_payment_intent", params(("id" = String, Path)), request_body = ConfirmPaymentIntent,
+    responses((status = 200, description = "Succeeded, requires_capture or requires_action", body = PaymentIntentObject),
+        (status = 400, description = "Invalid parameters, or the intent's status does not allow a confirmation", body = ErrorBody),
+        (status = 402, description = "Declined; the error carries the intent", body = ErrorBody),
+        (status = 404, description = "No such intent or saved payment method", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -373,8 +400,10 @@ fn pay_with(
 }
 
 /// Capture an authorized payment intent, in full or in part.
-#[utoipa::path(post, path = "/v1/payment_intents/{id}/capture", params(("id" = String, Path)), request_body = CapturePaymentIntent,
-    responses((status = 200, description = "The captured intent", body = Object)),
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/capture", operation_id = "capture_payment_intent", params(("id" = String, Path)), request_body = CapturePaymentIntent,
+    responses((status = 200, description = "The captured intent", body = PaymentIntentObject),
+        (status = 400, description = "Not `requires_capture`, or more than is capturable", body = ErrorBody),
+        (status = 404, description = "No such intent", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn capture(
     State(state): State<AppState>,
@@ -398,8 +427,10 @@ pub async fn capture(
 }
 
 /// Cancel a payment intent that has not been captured.
-#[utoipa::path(post, path = "/v1/payment_intents/{id}/cancel", params(("id" = String, Path)), request_body = CancelPaymentIntent,
-    responses((status = 200, description = "The canceled intent", body = Object)),
+#[utoipa::path(post, path = "/v1/payment_intents/{id}/cancel", operation_id = "cancel_payment_intent", params(("id" = String, Path)), request_body = CancelPaymentIntent,
+    responses((status = 200, description = "The canceled intent", body = PaymentIntentObject),
+        (status = 400, description = "An unknown reason, or the intent can no longer be canceled", body = ErrorBody),
+        (status = 404, description = "No such intent", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]
 pub async fn cancel(
     State(state): State<AppState>,

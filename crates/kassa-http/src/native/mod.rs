@@ -11,6 +11,7 @@ mod payment_methods;
 mod paymentwall;
 mod paymob;
 mod refunds;
+pub mod schemas;
 mod subscriptions;
 mod test_clocks;
 mod webhooks;
@@ -418,6 +419,7 @@ async fn with_idempotency(
 
 /// `limit` and `starting_after` of list endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// 1 to 100, default 10.

@@ -65,6 +65,7 @@ pub struct PaymentMethodList {
 
 /// `limit`, `starting_after` and a `type` filter.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentMethodListParams {
     /// 1 to 100, default 10.

@@ -18,6 +18,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use super::schemas::paymentwall::{
+    ProjectList, ProjectObject, ProjectSettingsFields, PwPaymentRecord, PwSubscriptionList,
+    PwSubscriptionObject, TestPingbackReport,
+};
+use super::schemas::refunds::RefundObject;
+use super::schemas::ErrorBody;
 use super::{list_body, Caller};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
@@ -38,18 +44,17 @@ pub struct ProjectParams {
     /// Payment widget codes such as `p1_1`, `pw_1`, `m2_1`.
     pub widgets: Option<Vec<String>>,
     /// Payment system ids by country code (`"*"` for every other country).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     pub payment_systems: Option<CountryMethods>,
     /// Offer the Test payment method on the payment page.
     pub test_method: Option<bool>,
     /// Extra pingback parameters: name → `OWN` (the link's own parameter) or a macro.
-    #[schema(value_type = Option<Object>)]
     pub custom_pingback: Option<BTreeMap<String, String>>,
     /// Origins allowed to frame the payment page. `""` clears it.
     pub frame_ancestors: Option<String>,
     /// `vc_name`, `vc_rate`, `risk_review_delay_seconds`, `renewal_retry_seconds`,
     /// `link_max_age_seconds`, `client_callbacks`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<ProjectSettingsFields>)]
     pub settings: Option<ProjectSettings>,
 }
 
@@ -113,8 +118,8 @@ const TEST_PINGBACK_TIMEOUT: Duration = Duration::from_secs(15);
 const RESPONSE_EXCERPT_CHARS: usize = 1000;
 
 /// Create a Paymentwall project; the response carries its `secret_key`, shown this once.
-#[utoipa::path(post, path = "/v1/paymentwall/projects", request_body = ProjectParams,
-    responses((status = 200, description = "The project with its secret key", body = Object), (status = 400, description = "Invalid parameters")),
+#[utoipa::path(post, path = "/v1/paymentwall/projects", operation_id = "create_paymentwall_project", request_body = ProjectParams,
+    responses((status = 200, description = "The project with its secret key", body = ProjectObject), (status = 400, description = "Invalid parameters", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn create_project(
     State(state): State<AppState>,
@@ -130,8 +135,8 @@ pub async fn create_project(
 }
 
 /// List Paymentwall projects.
-#[utoipa::path(get, path = "/v1/paymentwall/projects",
-    responses((status = 200, description = "All projects (without secret keys)", body = Object)),
+#[utoipa::path(get, path = "/v1/paymentwall/projects", operation_id = "list_paymentwall_projects",
+    responses((status = 200, description = "All projects (without secret keys)", body = ProjectList)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn list_projects(
     State(state): State<AppState>,
@@ -150,8 +155,8 @@ pub async fn list_projects(
 }
 
 /// Retrieve a Paymentwall project (without its secret key).
-#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The project", body = Object), (status = 404, description = "No such project")),
+#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}", operation_id = "retrieve_paymentwall_project", params(("id" = String, Path)),
+    responses((status = 200, description = "The project", body = ProjectObject), (status = 404, description = "No such project", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn retrieve_project(
     State(state): State<AppState>,
@@ -164,8 +169,8 @@ pub async fn retrieve_project(
 }
 
 /// Update a Paymentwall project; absent fields keep their values.
-#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}", params(("id" = String, Path)), request_body = ProjectParams,
-    responses((status = 200, description = "The project", body = Object), (status = 400, description = "Invalid parameters"), (status = 404, description = "No such project")),
+#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}", operation_id = "update_paymentwall_project", params(("id" = String, Path)), request_body = ProjectParams,
+    responses((status = 200, description = "The project", body = ProjectObject), (status = 400, description = "Invalid parameters", body = ErrorBody), (status = 404, description = "No such project", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn update_project(
     State(state): State<AppState>,
@@ -183,9 +188,10 @@ pub async fn update_project(
 
 /// The Test Pingback Tool: sends a signed test pingback (`is_test=1`) to the project's pingback
 /// URL now and reports the query, the signature base string and the merchant's answer.
-#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}/test_pingback", params(("id" = String, Path)), request_body = TestPingbackParams,
-    responses((status = 200, description = "What was sent and how the merchant answered (`success`: HTTP 200 with the body OK)", body = Object),
-        (status = 400, description = "Invalid parameters, or the project has no pingback URL")),
+#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}/test_pingback", operation_id = "send_paymentwall_test_pingback", params(("id" = String, Path)), request_body = TestPingbackParams,
+    responses((status = 200, description = "What was sent and how the merchant answered (`success`: HTTP 200 with the body OK)", body = TestPingbackReport),
+        (status = 400, description = "Invalid parameters, or the project has no pingback URL", body = ErrorBody),
+        (status = 404, description = "No such project", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn test_pingback(
     State(state): State<AppState>,
@@ -248,19 +254,29 @@ pub async fn test_pingback(
             } else {
                 None
             };
-            (Some(json!({"status": status, "body": body})), error)
+            (Some((status, body)), error)
         }
         Err(e) => (None, Some(format!("Pingback wasn't successful: {e}."))),
     };
-    Ok(Json(json!({
+    Ok(Json(test_pingback_json(&t, response, error)))
+}
+
+/// The Test Pingback Tool's report: what was sent, the merchant's answer (status and body
+/// excerpt) if one came, and why it was not a success.
+pub(super) fn test_pingback_json(
+    t: &pw::TestPingback,
+    response: Option<(u16, String)>,
+    error: Option<String>,
+) -> Value {
+    json!({
         "url": t.url,
         "query": t.query,
         "signature_base_string": t.base_string,
         "sign_version": t.sign_version.as_u8(),
         "success": error.is_none(),
-        "response": response,
+        "response": response.map(|(status, body)| json!({"status": status, "body": body})),
         "error": error,
-    })))
+    })
 }
 
 fn check_text(param: &str, v: &str, max: usize) -> Result<(), ApiError> {
@@ -322,8 +338,8 @@ async fn send_test_get(
 }
 
 /// List a project's subscriptions.
-#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}/subscriptions", params(("id" = String, Path)),
-    responses((status = 200, description = "The project's subscriptions", body = Object), (status = 404, description = "No such project")),
+#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}/subscriptions", operation_id = "list_paymentwall_subscriptions", params(("id" = String, Path)),
+    responses((status = 200, description = "The project's subscriptions", body = PwSubscriptionList), (status = 404, description = "No such project", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn project_subscriptions(
     State(state): State<AppState>,
@@ -347,8 +363,8 @@ pub async fn project_subscriptions(
 }
 
 /// Retrieve a subscription.
-#[utoipa::path(get, path = "/v1/paymentwall/subscriptions/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The subscription", body = Object), (status = 404, description = "No such subscription")),
+#[utoipa::path(get, path = "/v1/paymentwall/subscriptions/{id}", operation_id = "retrieve_paymentwall_subscription", params(("id" = String, Path)),
+    responses((status = 200, description = "The subscription", body = PwSubscriptionObject), (status = 404, description = "No such subscription", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn retrieve_subscription(
     State(state): State<AppState>,
@@ -362,8 +378,9 @@ pub async fn retrieve_subscription(
 
 /// Cancel an active subscription: no more renewals; a type 12 pingback is sent now and the paid
 /// period ends with type 13.
-#[utoipa::path(post, path = "/v1/paymentwall/subscriptions/{id}/cancel", params(("id" = String, Path)),
-    responses((status = 200, description = "The cancelled subscription", body = Object), (status = 400, description = "Not active")),
+#[utoipa::path(post, path = "/v1/paymentwall/subscriptions/{id}/cancel", operation_id = "cancel_paymentwall_subscription", params(("id" = String, Path)),
+    responses((status = 200, description = "The cancelled subscription", body = PwSubscriptionObject), (status = 400, description = "Not active", body = ErrorBody),
+        (status = 404, description = "No such subscription", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn cancel_subscription(
     State(state): State<AppState>,
@@ -380,8 +397,9 @@ pub async fn cancel_subscription(
 
 /// Test clock: moves a test subscription's clock forward, then runs the scheduler once so
 /// renewals and expiry that came due happen now.
-#[utoipa::path(post, path = "/v1/paymentwall/subscriptions/{id}/advance_clock", params(("id" = String, Path)), request_body = AdvanceClock,
-    responses((status = 200, description = "The subscription after the scheduler ran", body = Object), (status = 400, description = "Invalid seconds, or not a test subscription")),
+#[utoipa::path(post, path = "/v1/paymentwall/subscriptions/{id}/advance_clock", operation_id = "advance_paymentwall_subscription_clock", params(("id" = String, Path)), request_body = AdvanceClock,
+    responses((status = 200, description = "The subscription after the scheduler ran", body = PwSubscriptionObject), (status = 400, description = "Invalid seconds, or not a test subscription", body = ErrorBody),
+        (status = 404, description = "No such subscription", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn advance_clock(
     State(state): State<AppState>,
@@ -404,8 +422,8 @@ pub async fn advance_clock(
 
 /// A paid order by its `ref`: the Paymentwall payment object, the Kassa payment intent behind
 /// it, and the delivery confirmations the merchant sent.
-#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}/payments/{ref}", params(("id" = String, Path), ("ref" = String, Path)),
-    responses((status = 200, description = "`payment`, `payment_intent` and `delivery_confirmations`", body = Object), (status = 404, description = "No such payment")),
+#[utoipa::path(get, path = "/v1/paymentwall/projects/{id}/payments/{ref}", operation_id = "retrieve_paymentwall_payment", params(("id" = String, Path), ("ref" = String, Path)),
+    responses((status = 200, description = "`payment`, `payment_intent` and `delivery_confirmations`", body = PwPaymentRecord), (status = 404, description = "No such project or payment", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn retrieve_payment(
     State(state): State<AppState>,
@@ -423,26 +441,42 @@ pub async fn retrieve_payment(
         .pw_delivery_confirmations(&caller.merchant.id, &id, &reference)
         .await?
         .iter()
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "status": d.status,
-                "payload": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
-                "created": d.created_at / 1000,
-            })
-        })
+        .map(confirmation_json)
         .collect();
-    Ok(Json(json!({
+    Ok(Json(payment_record_json(
+        payment,
+        &order.payment_intent_id,
+        confirmations,
+    )))
+}
+
+/// A Delivery Confirmation API submission as the API shows it.
+pub(super) fn confirmation_json(d: &kassa_store::PwDeliveryConfirmation) -> Value {
+    json!({
+        "id": d.id,
+        "status": d.status,
+        "payload": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
+        "created": d.created_at / 1000,
+    })
+}
+
+/// A paid order: its payment object, its intent's id and its delivery confirmations.
+pub(super) fn payment_record_json(
+    payment: Value,
+    payment_intent: &str,
+    confirmations: Vec<Value>,
+) -> Value {
+    json!({
         "payment": payment,
-        "payment_intent": order.payment_intent_id,
+        "payment_intent": payment_intent,
         "delivery_confirmations": confirmations,
-    })))
+    })
 }
 
 /// Sandbox: the customer's bank takes a payment back. The payment is refunded in full and the
 /// merchant gets a type 2 pingback with reason 1.
-#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}/payments/{ref}/chargeback", params(("id" = String, Path), ("ref" = String, Path)),
-    responses((status = 200, description = "The refund", body = Object), (status = 400, description = "Not refundable"), (status = 404, description = "No such payment")),
+#[utoipa::path(post, path = "/v1/paymentwall/projects/{id}/payments/{ref}/chargeback", operation_id = "paymentwall_sandbox_chargeback", params(("id" = String, Path), ("ref" = String, Path)),
+    responses((status = 200, description = "The refund", body = RefundObject), (status = 400, description = "Not refundable", body = ErrorBody), (status = 404, description = "No such project or payment", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn chargeback(
     State(state): State<AppState>,

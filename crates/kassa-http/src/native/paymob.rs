@@ -10,12 +10,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use super::schemas::paymob::{
+    PmIntegrationObject, PmProfileList, PmProfileObject, PmSubscriptionObject, PmTransactionObject,
+};
+use super::schemas::ErrorBody;
 use super::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::AppState;
 
-fn api_error(e: PmError) -> ApiError {
+pub(super) fn api_error(e: PmError) -> ApiError {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let message = e
         .body
@@ -99,8 +103,9 @@ pub struct ProfileUpdateParams {
 }
 
 /// Create a Paymob profile. The secret key, HMAC secret and legacy API key are shown once.
-#[utoipa::path(post, path = "/v1/paymob/profiles", request_body = ProfileParams,
-    responses((status = 200, description = "The profile with its credentials", body = Object)),
+#[utoipa::path(post, path = "/v1/paymob/profiles", operation_id = "create_paymob_profile", request_body = ProfileParams,
+    responses((status = 200, description = "The profile with its credentials", body = PmProfileObject),
+        (status = 400, description = "Invalid parameters (field errors in `fields`)", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn create_profile(
     State(state): State<AppState>,
@@ -135,8 +140,8 @@ pub async fn create_profile(
 }
 
 /// List Paymob profiles.
-#[utoipa::path(get, path = "/v1/paymob/profiles",
-    responses((status = 200, description = "The merchant's profiles (no secrets)", body = Object)),
+#[utoipa::path(get, path = "/v1/paymob/profiles", operation_id = "list_paymob_profiles",
+    responses((status = 200, description = "The merchant's profiles (no secrets)", body = PmProfileList)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn list_profiles(
     State(state): State<AppState>,
@@ -169,8 +174,9 @@ fn profile_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 /// Retrieve a Paymob profile.
-#[utoipa::path(get, path = "/v1/paymob/profiles/{id}",
-    responses((status = 200, description = "The profile (no secrets)", body = Object)),
+#[utoipa::path(get, path = "/v1/paymob/profiles/{id}", operation_id = "retrieve_paymob_profile", params(("id" = i64, Path)),
+    responses((status = 200, description = "The profile (no secrets)", body = PmProfileObject),
+        (status = 404, description = "No such profile", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn retrieve_profile(
     State(state): State<AppState>,
@@ -188,8 +194,10 @@ pub async fn retrieve_profile(
 }
 
 /// Change a Paymob profile's name or `frame_ancestors`.
-#[utoipa::path(post, path = "/v1/paymob/profiles/{id}", request_body = ProfileUpdateParams,
-    responses((status = 200, description = "The profile (no secrets)", body = Object)),
+#[utoipa::path(post, path = "/v1/paymob/profiles/{id}", operation_id = "update_paymob_profile", params(("id" = i64, Path)), request_body = ProfileUpdateParams,
+    responses((status = 200, description = "The profile (no secrets)", body = PmProfileObject),
+        (status = 400, description = "Invalid parameters", body = ErrorBody),
+        (status = 404, description = "No such profile", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn update_profile(
     State(state): State<AppState>,
@@ -219,8 +227,10 @@ pub async fn update_profile(
 }
 
 /// Add an integration to a profile.
-#[utoipa::path(post, path = "/v1/paymob/profiles/{id}/integrations", request_body = IntegrationParams,
-    responses((status = 200, description = "The integration", body = Object)),
+#[utoipa::path(post, path = "/v1/paymob/profiles/{id}/integrations", operation_id = "add_paymob_integration", params(("id" = i64, Path)), request_body = IntegrationParams,
+    responses((status = 200, description = "The integration", body = PmIntegrationObject),
+        (status = 400, description = "Invalid parameters (field errors in `fields`)", body = ErrorBody),
+        (status = 404, description = "No such profile", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn add_integration(
     State(state): State<AppState>,
@@ -243,8 +253,10 @@ pub async fn add_integration(
 }
 
 /// Change an integration's name, callback URLs or 3-D Secure setting.
-#[utoipa::path(post, path = "/v1/paymob/profiles/{id}/integrations/{integration}", request_body = IntegrationParams,
-    responses((status = 200, description = "The integration", body = Object)),
+#[utoipa::path(post, path = "/v1/paymob/profiles/{id}/integrations/{integration}", operation_id = "update_paymob_integration", params(("id" = i64, Path), ("integration" = i64, Path)), request_body = IntegrationParams,
+    responses((status = 200, description = "The integration", body = PmIntegrationObject),
+        (status = 400, description = "Invalid parameters (field errors in `fields`)", body = ErrorBody),
+        (status = 404, description = "No such profile or integration", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn update_integration(
     State(state): State<AppState>,
@@ -284,8 +296,10 @@ pub struct SettleParams {
 }
 
 /// Sandbox: settle a pending kiosk or cash payment.
-#[utoipa::path(post, path = "/v1/paymob/transactions/{id}/sandbox_settle", request_body = SettleParams,
-    responses((status = 200, description = "The transaction after settlement", body = Object)),
+#[utoipa::path(post, path = "/v1/paymob/transactions/{id}/sandbox_settle", operation_id = "paymob_sandbox_settle", params(("id" = i64, Path)), request_body = SettleParams,
+    responses((status = 200, description = "The transaction after settlement", body = PmTransactionObject),
+        (status = 400, description = "Not a pending kiosk or cash payment", body = ErrorBody),
+        (status = 404, description = "No such transaction", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn sandbox_settle(
     State(state): State<AppState>,
@@ -314,8 +328,11 @@ pub struct ClockParams {
 }
 
 /// Move a test subscription's clock forward so its renewals come due now.
-#[utoipa::path(post, path = "/v1/paymob/subscriptions/{id}/advance_clock", request_body = ClockParams,
-    responses((status = 200, description = "The subscription and its clock", body = Object)),
+#[utoipa::path(post, path = "/v1/paymob/subscriptions/{id}/advance_clock", operation_id = "advance_paymob_subscription_clock", params(("id" = i64, Path)), request_body = ClockParams,
+    responses((status = 200, description = "The subscription and its clock", body = PmSubscriptionObject),
+        (status = 400, description = "`seconds` out of range, or a live profile's subscription", body = ErrorBody),
+        (status = 404, description = "No such subscription", body = ErrorBody),
+        (status = 409, description = "The subscription changed meanwhile; retry", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]
 pub async fn advance_clock(
     State(state): State<AppState>,

@@ -8,6 +8,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::schemas::refunds::{RefundList, RefundObject};
+use super::schemas::ErrorBody;
 use super::{cursor_not_found, list_body, Caller, ListParams};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -19,16 +21,20 @@ pub struct CreateRefund {
     /// The succeeded payment intent to refund.
     pub payment_intent: String,
     /// Defaults to everything still refundable.
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
     /// `duplicate`, `fraudulent` or `requested_by_customer`.
     pub reason: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// Up to 50 keys of your own (keys 1 to 40 characters, values at most 500).
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub metadata: Option<Metadata>,
 }
 
 /// Refund a payment, in full or in part.
-#[utoipa::path(post, path = "/v1/refunds", request_body = CreateRefund,
-    responses((status = 200, description = "The refund", body = Object), (status = 400, description = "More than is refundable, or not refundable")),
+#[utoipa::path(post, path = "/v1/refunds", operation_id = "create_refund", request_body = CreateRefund,
+    responses((status = 200, description = "The refund", body = RefundObject),
+        (status = 400, description = "More than is refundable, not refundable, or an invalid parameter", body = ErrorBody),
+        (status = 404, description = "No such payment intent", body = ErrorBody)),
     security(("bearer" = [])), tag = "refunds")]
 pub async fn create(
     State(state): State<AppState>,
@@ -55,8 +61,8 @@ pub async fn create(
 }
 
 /// Retrieve a refund.
-#[utoipa::path(get, path = "/v1/refunds/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The refund", body = Object), (status = 404, description = "No such refund")),
+#[utoipa::path(get, path = "/v1/refunds/{id}", operation_id = "retrieve_refund", params(("id" = String, Path)),
+    responses((status = 200, description = "The refund", body = RefundObject), (status = 404, description = "No such refund", body = ErrorBody)),
     security(("bearer" = [])), tag = "refunds")]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -70,8 +76,9 @@ pub async fn retrieve(
 }
 
 /// List refunds, newest first.
-#[utoipa::path(get, path = "/v1/refunds", params(ListParams),
-    responses((status = 200, description = "A page of refunds", body = Object)),
+#[utoipa::path(get, path = "/v1/refunds", operation_id = "list_refunds", params(ListParams),
+    responses((status = 200, description = "A page of refunds", body = RefundList),
+        (status = 400, description = "`limit` out of range or an unknown `starting_after`", body = ErrorBody)),
     security(("bearer" = [])), tag = "refunds")]
 pub async fn list(
     State(state): State<AppState>,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::schemas::billing::{InvoiceList, InvoiceObject, SubscriptionList, SubscriptionObject};
 use super::{cursor_not_found, list_body, page_limit, Caller};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -89,6 +90,7 @@ pub struct UpdateSubscription {
 
 /// `limit`, `starting_after` and a customer filter.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionListParams {
     /// 1 to 100, default 10.
@@ -100,6 +102,7 @@ pub struct SubscriptionListParams {
 
 /// `limit`, `starting_after` and a subscription or customer filter.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceListParams {
     /// 1 to 100, default 10.
@@ -110,8 +113,8 @@ pub struct InvoiceListParams {
 }
 
 /// Create a subscription; without a trial its first period is billed at once.
-#[utoipa::path(post, path = "/v1/subscriptions", request_body = CreateSubscription,
-    responses((status = 200, description = "The subscription: active, trialing, or incomplete when the first payment failed", body = Object),
+#[utoipa::path(post, path = "/v1/subscriptions", operation_id = "create_subscription", request_body = CreateSubscription,
+    responses((status = 200, description = "The subscription: active, trialing, or incomplete when the first payment failed", body = SubscriptionObject),
         (status = 400, description = "A field is not valid")),
     security(("bearer" = [])), tag = "subscriptions")]
 pub async fn create(
@@ -159,8 +162,8 @@ pub async fn create(
 }
 
 /// Retrieve a subscription.
-#[utoipa::path(get, path = "/v1/subscriptions/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The subscription", body = Object), (status = 404, description = "No such subscription")),
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "retrieve_subscription", params(("id" = String, Path)),
+    responses((status = 200, description = "The subscription", body = SubscriptionObject), (status = 404, description = "No such subscription")),
     security(("bearer" = [])), tag = "subscriptions")]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -173,8 +176,8 @@ pub async fn retrieve(
 }
 
 /// Update a subscription: its card, its metadata, whether it ends at the period's end.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}", params(("id" = String, Path)), request_body = UpdateSubscription,
-    responses((status = 200, description = "The subscription", body = Object), (status = 400, description = "A field is not valid"), (status = 404, description = "No such subscription")),
+#[utoipa::path(post, path = "/v1/subscriptions/{id}", operation_id = "update_subscription", params(("id" = String, Path)), request_body = UpdateSubscription,
+    responses((status = 200, description = "The subscription", body = SubscriptionObject), (status = 400, description = "A field is not valid"), (status = 404, description = "No such subscription")),
     security(("bearer" = [])), tag = "subscriptions")]
 pub async fn update(
     State(state): State<AppState>,
@@ -199,8 +202,8 @@ pub async fn update(
 }
 
 /// Cancel a subscription now.
-#[utoipa::path(delete, path = "/v1/subscriptions/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The canceled subscription", body = Object), (status = 400, description = "Already ended"), (status = 404, description = "No such subscription")),
+#[utoipa::path(delete, path = "/v1/subscriptions/{id}", operation_id = "cancel_subscription", params(("id" = String, Path)),
+    responses((status = 200, description = "The canceled subscription", body = SubscriptionObject), (status = 400, description = "Already ended"), (status = 404, description = "No such subscription")),
     security(("bearer" = [])), tag = "subscriptions")]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -216,8 +219,8 @@ pub async fn cancel(
 }
 
 /// Pause a subscription: nothing is billed or retried until it resumes.
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/pause", params(("id" = String, Path)),
-    responses((status = 200, description = "The paused subscription", body = Object), (status = 400, description = "Not active, past due or trialing")),
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/pause", operation_id = "pause_subscription", params(("id" = String, Path)),
+    responses((status = 200, description = "The paused subscription", body = SubscriptionObject), (status = 400, description = "Not active, past due or trialing")),
     security(("bearer" = [])), tag = "subscriptions")]
 pub async fn pause(
     State(state): State<AppState>,
@@ -233,8 +236,8 @@ pub async fn pause(
 }
 
 /// Resume a paused subscription (a period that ended meanwhile starts again now and is billed).
-#[utoipa::path(post, path = "/v1/subscriptions/{id}/resume", params(("id" = String, Path)),
-    responses((status = 200, description = "The resumed subscription", body = Object), (status = 400, description = "Not paused")),
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/resume", operation_id = "resume_subscription", params(("id" = String, Path)),
+    responses((status = 200, description = "The resumed subscription", body = SubscriptionObject), (status = 400, description = "Not paused")),
     security(("bearer" = [])), tag = "subscriptions")]
 pub async fn resume(
     State(state): State<AppState>,
@@ -250,8 +253,8 @@ pub async fn resume(
 }
 
 /// List subscriptions, newest first.
-#[utoipa::path(get, path = "/v1/subscriptions", params(SubscriptionListParams),
-    responses((status = 200, description = "A page of subscriptions", body = Object)),
+#[utoipa::path(get, path = "/v1/subscriptions", operation_id = "list_subscriptions", params(SubscriptionListParams),
+    responses((status = 200, description = "A page of subscriptions", body = SubscriptionList)),
     security(("bearer" = [])), tag = "subscriptions")]
 pub async fn list(
     State(state): State<AppState>,
@@ -275,8 +278,8 @@ pub async fn list(
 }
 
 /// Retrieve an invoice.
-#[utoipa::path(get, path = "/v1/invoices/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The invoice", body = Object), (status = 404, description = "No such invoice")),
+#[utoipa::path(get, path = "/v1/invoices/{id}", operation_id = "retrieve_invoice", params(("id" = String, Path)),
+    responses((status = 200, description = "The invoice", body = InvoiceObject), (status = 404, description = "No such invoice")),
     security(("bearer" = [])), tag = "invoices")]
 pub async fn retrieve_invoice(
     State(state): State<AppState>,
@@ -289,8 +292,8 @@ pub async fn retrieve_invoice(
 }
 
 /// List invoices, newest first.
-#[utoipa::path(get, path = "/v1/invoices", params(InvoiceListParams),
-    responses((status = 200, description = "A page of invoices", body = Object), (status = 400, description = "Both filters given")),
+#[utoipa::path(get, path = "/v1/invoices", operation_id = "list_invoices", params(InvoiceListParams),
+    responses((status = 200, description = "A page of invoices", body = InvoiceList), (status = 400, description = "Both filters given")),
     security(("bearer" = [])), tag = "invoices")]
 pub async fn list_invoices(
     State(state): State<AppState>,

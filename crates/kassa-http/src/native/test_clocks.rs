@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::schemas::billing::{DeletedTestClock, TestClockList, TestClockObject};
 use super::{cursor_not_found, list_body, Caller, ListParams};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -28,8 +29,8 @@ pub struct AdvanceTestClock {
 }
 
 /// Create a test clock.
-#[utoipa::path(post, path = "/v1/test_helpers/test_clocks", request_body = CreateTestClock,
-    responses((status = 200, description = "The clock", body = Object), (status = 400, description = "A field is not valid")),
+#[utoipa::path(post, path = "/v1/test_helpers/test_clocks", operation_id = "create_test_clock", request_body = CreateTestClock,
+    responses((status = 200, description = "The clock", body = TestClockObject), (status = 400, description = "A field is not valid")),
     security(("bearer" = [])), tag = "test_clocks")]
 pub async fn create(
     State(state): State<AppState>,
@@ -45,8 +46,8 @@ pub async fn create(
 }
 
 /// Retrieve a test clock.
-#[utoipa::path(get, path = "/v1/test_helpers/test_clocks/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The clock", body = Object), (status = 404, description = "No such clock")),
+#[utoipa::path(get, path = "/v1/test_helpers/test_clocks/{id}", operation_id = "retrieve_test_clock", params(("id" = String, Path)),
+    responses((status = 200, description = "The clock", body = TestClockObject), (status = 404, description = "No such clock")),
     security(("bearer" = [])), tag = "test_clocks")]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -59,8 +60,8 @@ pub async fn retrieve(
 }
 
 /// List test clocks, newest first.
-#[utoipa::path(get, path = "/v1/test_helpers/test_clocks", params(ListParams),
-    responses((status = 200, description = "A page of clocks", body = Object)),
+#[utoipa::path(get, path = "/v1/test_helpers/test_clocks", operation_id = "list_test_clocks", params(ListParams),
+    responses((status = 200, description = "A page of clocks", body = TestClockList)),
     security(("bearer" = [])), tag = "test_clocks")]
 pub async fn list(
     State(state): State<AppState>,
@@ -84,8 +85,8 @@ pub async fn list(
 
 /// Advance a test clock: every renewal, retry, trial notice, trial end and subscription end it
 /// passes runs, in order, before this answers.
-#[utoipa::path(post, path = "/v1/test_helpers/test_clocks/{id}/advance", params(("id" = String, Path)), request_body = AdvanceTestClock,
-    responses((status = 200, description = "The clock at its new time", body = Object), (status = 400, description = "Not later than the clock")),
+#[utoipa::path(post, path = "/v1/test_helpers/test_clocks/{id}/advance", operation_id = "advance_test_clock", params(("id" = String, Path)), request_body = AdvanceTestClock,
+    responses((status = 200, description = "The clock at its new time", body = TestClockObject), (status = 400, description = "Not later than the clock")),
     security(("bearer" = [])), tag = "test_clocks")]
 pub async fn advance(
     State(state): State<AppState>,
@@ -102,8 +103,8 @@ pub async fn advance(
 }
 
 /// Delete a test clock whose subscriptions have all ended.
-#[utoipa::path(delete, path = "/v1/test_helpers/test_clocks/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The deleted stub", body = Object), (status = 400, description = "Subscriptions still running")),
+#[utoipa::path(delete, path = "/v1/test_helpers/test_clocks/{id}", operation_id = "delete_test_clock", params(("id" = String, Path)),
+    responses((status = 200, description = "The deleted stub", body = DeletedTestClock), (status = 400, description = "Subscriptions still running")),
     security(("bearer" = [])), tag = "test_clocks")]
 pub async fn delete(
     State(state): State<AppState>,

@@ -7,6 +7,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::schemas::webhooks::{
+    DeletedWebhookEndpoint, DeliveryList, DeliveryObject, EventList, EventObject,
+    WebhookEndpointList, WebhookEndpointObject,
+};
+use super::schemas::ErrorBody;
 use super::{cursor_not_found, list_body, Caller, ListParams};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -45,8 +50,9 @@ pub struct ResendEvent {
 }
 
 /// Create a webhook endpoint; the response carries its signing secret (`whsec_…`).
-#[utoipa::path(post, path = "/v1/webhook_endpoints", request_body = CreateWebhookEndpoint,
-    responses((status = 200, description = "The endpoint with its secret", body = Object)),
+#[utoipa::path(post, path = "/v1/webhook_endpoints", operation_id = "create_webhook_endpoint", request_body = CreateWebhookEndpoint,
+    responses((status = 200, description = "The endpoint with its secret", body = WebhookEndpointObject),
+        (status = 400, description = "An invalid URL or event type, a refused address, or too many endpoints", body = ErrorBody)),
     security(("bearer" = [])), tag = "webhooks")]
 pub async fn create(
     State(state): State<AppState>,
@@ -71,8 +77,8 @@ pub async fn create(
 }
 
 /// List webhook endpoints.
-#[utoipa::path(get, path = "/v1/webhook_endpoints",
-    responses((status = 200, description = "All endpoints", body = Object)),
+#[utoipa::path(get, path = "/v1/webhook_endpoints", operation_id = "list_webhook_endpoints",
+    responses((status = 200, description = "All endpoints", body = WebhookEndpointList)),
     security(("bearer" = [])), tag = "webhooks")]
 pub async fn list(
     State(state): State<AppState>,
@@ -94,8 +100,9 @@ pub async fn list(
 }
 
 /// Retrieve a webhook endpoint.
-#[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The endpoint", body = Object)),
+#[utoipa::path(get, path = "/v1/webhook_endpoints/{id}", operation_id = "retrieve_webhook_endpoint", params(("id" = String, Path)),
+    responses((status = 200, description = "The endpoint", body = WebhookEndpointObject),
+        (status = 404, description = "No such endpoint", body = ErrorBody)),
     security(("bearer" = [])), tag = "webhooks")]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -109,8 +116,10 @@ pub async fn retrieve(
 }
 
 /// Update a webhook endpoint.
-#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}", params(("id" = String, Path)), request_body = UpdateWebhookEndpoint,
-    responses((status = 200, description = "The endpoint", body = Object)),
+#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}", operation_id = "update_webhook_endpoint", params(("id" = String, Path)), request_body = UpdateWebhookEndpoint,
+    responses((status = 200, description = "The endpoint", body = WebhookEndpointObject),
+        (status = 400, description = "An invalid URL or event type, or a refused address", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody)),
     security(("bearer" = [])), tag = "webhooks")]
 pub async fn update(
     State(state): State<AppState>,
@@ -136,8 +145,9 @@ pub async fn update(
 }
 
 /// Delete a webhook endpoint; its pending deliveries stop.
-#[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "Deleted", body = Object)),
+#[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", operation_id = "delete_webhook_endpoint", params(("id" = String, Path)),
+    responses((status = 200, description = "Deleted", body = DeletedWebhookEndpoint),
+        (status = 404, description = "No such endpoint", body = ErrorBody)),
     security(("bearer" = [])), tag = "webhooks")]
 pub async fn delete(
     State(state): State<AppState>,
@@ -151,8 +161,10 @@ pub async fn delete(
 }
 
 /// Rotate an endpoint's signing secret; the old one keeps signing for `expires_in` seconds.
-#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/rotate_secret", params(("id" = String, Path)), request_body = RotateSecret,
-    responses((status = 200, description = "The endpoint with its new secret", body = Object)),
+#[utoipa::path(post, path = "/v1/webhook_endpoints/{id}/rotate_secret", operation_id = "rotate_webhook_endpoint_secret", params(("id" = String, Path)), request_body = RotateSecret,
+    responses((status = 200, description = "The endpoint with its new secret", body = WebhookEndpointObject),
+        (status = 400, description = "`expires_in` out of range", body = ErrorBody),
+        (status = 404, description = "No such endpoint", body = ErrorBody)),
     security(("bearer" = [])), tag = "webhooks")]
 pub async fn rotate(
     State(state): State<AppState>,
@@ -176,8 +188,9 @@ pub async fn rotate(
 }
 
 /// List events, newest first.
-#[utoipa::path(get, path = "/v1/events", params(ListParams),
-    responses((status = 200, description = "A page of events", body = Object)),
+#[utoipa::path(get, path = "/v1/events", operation_id = "list_events", params(ListParams),
+    responses((status = 200, description = "A page of events", body = EventList),
+        (status = 400, description = "`limit` out of range or an unknown `starting_after`", body = ErrorBody)),
     security(("bearer" = [])), tag = "events")]
 pub async fn list_events(
     State(state): State<AppState>,
@@ -201,8 +214,9 @@ pub async fn list_events(
 }
 
 /// Retrieve an event.
-#[utoipa::path(get, path = "/v1/events/{id}", params(("id" = String, Path)),
-    responses((status = 200, description = "The event", body = Object)),
+#[utoipa::path(get, path = "/v1/events/{id}", operation_id = "retrieve_event", params(("id" = String, Path)),
+    responses((status = 200, description = "The event", body = EventObject),
+        (status = 404, description = "No such event", body = ErrorBody)),
     security(("bearer" = [])), tag = "events")]
 pub async fn retrieve_event(
     State(state): State<AppState>,
@@ -216,8 +230,9 @@ pub async fn retrieve_event(
 }
 
 /// The deliveries of an event, with every attempt (status code, latency, response excerpt).
-#[utoipa::path(get, path = "/v1/events/{id}/deliveries", params(("id" = String, Path)),
-    responses((status = 200, description = "Deliveries and attempts", body = Object)),
+#[utoipa::path(get, path = "/v1/events/{id}/deliveries", operation_id = "list_event_deliveries", params(("id" = String, Path)),
+    responses((status = 200, description = "Deliveries and attempts", body = DeliveryList),
+        (status = 404, description = "No such event", body = ErrorBody)),
     security(("bearer" = [])), tag = "events")]
 pub async fn event_deliveries(
     State(state): State<AppState>,
@@ -231,8 +246,9 @@ pub async fn event_deliveries(
 }
 
 /// Send an event to an endpoint again, now.
-#[utoipa::path(post, path = "/v1/events/{id}/resend", params(("id" = String, Path)), request_body = ResendEvent,
-    responses((status = 200, description = "The delivery with its attempts", body = Object)),
+#[utoipa::path(post, path = "/v1/events/{id}/resend", operation_id = "resend_event", params(("id" = String, Path)), request_body = ResendEvent,
+    responses((status = 200, description = "The delivery with its attempts", body = DeliveryObject),
+        (status = 404, description = "No such event or endpoint, or no delivery of this event to that Paymentwall project or Paymob profile", body = ErrorBody)),
     security(("bearer" = [])), tag = "events")]
 pub async fn resend(
     State(state): State<AppState>,
