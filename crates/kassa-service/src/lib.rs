@@ -8,6 +8,7 @@
 mod billing;
 mod billing_run;
 pub mod branding;
+mod confirm;
 mod customers;
 mod deadlines;
 mod egress;
@@ -18,6 +19,7 @@ mod payments;
 pub mod paymentwall;
 pub mod paymob;
 pub mod projection;
+mod refunds;
 mod test_clocks;
 
 use std::sync::Arc;

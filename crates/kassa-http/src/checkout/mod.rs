@@ -22,7 +22,17 @@
 //!   so the language never changes mid-way; without one, each request's `Accept-Language`
 //!   decides. Amounts go through `Lang::money`, declines through `Lang::decline`.
 
+mod card_form;
+mod challenge;
 mod csrf;
+mod responses;
+
+pub(crate) use card_form::{parse_card, parse_card_in};
+use challenge::{challenge_answer, challenge_page};
+use responses::{
+    bad_request, cookie_secret, forbidden, html, internal, is_cross_site, not_found, see_other,
+    with_cookie,
+};
 pub(crate) mod view;
 
 use askama::Template;
@@ -365,12 +375,6 @@ impl CsrfForm for PayForm {
     }
 }
 
-impl CsrfForm for ChallengeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// The gate every checkout POST passes: not cross-site, a well-formed form, and a CSRF field
 /// that matches the cookie for this page's scope. Returns the form and the cookie's secret.
 #[allow(clippy::result_large_err)]
@@ -565,204 +569,15 @@ pub(crate) fn is_valid_nonce(n: &str) -> bool {
     (16..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// [`parse_card_in`] with English messages.
-pub(crate) fn parse_card(form: &PayForm, now: i64) -> Result<PaymentMethodInput, FieldErrors> {
-    parse_card_in(form, now, Lang::En)
-}
-
-/// Turns the typed card into a payment method, or says which fields are wrong, in `lang`. Only
-/// formats are judged here (and expiry against the current month); the issuer judges
-/// everything else.
-pub(crate) fn parse_card_in(
-    form: &PayForm,
-    now: i64,
-    lang: Lang,
-) -> Result<PaymentMethodInput, FieldErrors> {
-    let t = |key: &str| Some(lang.text(key));
-    let mut errors = FieldErrors::default();
-    let number_text = form.number.trim();
-    let number = if number_text.is_empty() {
-        errors.number = t("card.number_required");
-        None
-    } else if number_text.len() > 32 {
-        errors.number = t("card.number_invalid");
-        None
-    } else {
-        match CardNumber::parse(number_text) {
-            Ok(n) => Some(n),
-            Err(CardError::FailedLuhn) => {
-                errors.number = t("card.number_luhn");
-                None
-            }
-            Err(_) => {
-                errors.number = t("card.number_invalid");
-                None
-            }
-        }
-    };
-    let exp_text = form.exp.trim();
-    let expiry = if exp_text.is_empty() {
-        errors.exp = t("card.expiry_required");
-        None
-    } else {
-        match Expiry::parse_mm_yy(exp_text) {
-            Ok(e) => {
-                let (year, month) = kassa_service::year_month(now);
-                if e.is_expired_at(year, month) {
-                    errors.exp = t("card.expiry_past");
-                    None
-                } else {
-                    Some(e)
-                }
-            }
-            Err(_) => {
-                errors.exp = t("card.expiry_format");
-                None
-            }
-        }
-    };
-    let cvc = form.cvc.trim();
-    let cvc_ok = match &number {
-        Some(n) => validate_cvc(cvc, n.brand()).is_ok(),
-        None => (3..=4).contains(&cvc.len()) && cvc.bytes().all(|b| b.is_ascii_digit()),
-    };
-    if cvc.is_empty() {
-        errors.cvc = t("card.cvc_required");
-    } else if !cvc_ok {
-        errors.cvc = t(match &number {
-            Some(n) if n.brand() == kassa_core::card::CardBrand::Amex => "card.cvc_invalid",
-            Some(_) => "checkout.cvc_three",
-            None => "card.cvc_invalid",
-        });
-    }
-    let name = form.name.trim();
-    if name.chars().count() > MAX_NAME_CHARS {
-        errors.name = t("card.name_long");
-    } else if name.chars().any(char::is_control) {
-        errors.name = t("checkout.name_unprintable");
-    }
-    match (number, expiry) {
-        (Some(number), Some(expiry)) if !errors.any() => Ok(PaymentMethodInput::Card {
-            number,
-            expiry,
-            cvc: cvc.to_string(),
-            holder_name: (!name.is_empty()).then(|| name.to_string()),
-        }),
-        _ => Err(errors),
-    }
-}
-
-// ---- the simulated issuer (3-D Secure) ----
-
-async fn challenge_page(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let flow = Flow::new(&headers, query.as_deref());
-    let lang = flow.lang;
-    let Some(attempt_id) = attempt_id(path) else {
-        return not_found(lang);
-    };
-    let here = format!("/sandbox/3ds/{attempt_id}{}", flow.q());
-    let (pi, attempt) = match st.svc.challenge(&attempt_id).await {
-        Ok(found) => found,
-        Err(ServiceError::NotFound { .. }) => return not_found(lang),
-        Err(e) => return internal(lang, Some(&here), &e),
-    };
-    if attempt.status != "requires_action" {
-        return see_other(&format!("/checkout/{}{}", pi.checkout_token, flow.q()));
-    }
-    let (secret, fresh) = cookie_secret(&headers);
-    let (merchant, brand) = merchant_look(&st, &pi.merchant_id, lang).await;
-    let page = ChallengePage {
-        lang,
-        q: flow.q(),
-        title: lang.text("checkout.bank_title").to_string(),
-        refresh: None,
-        merchant,
-        brand,
-        amount: lang.money(pi.amount, pi.currency.code()),
-        card: view::card_label(
-            attempt.payment_method.as_deref(),
-            lang.text("checkout.card_generic"),
-        ),
-        csrf: csrf::form_token(&st.csrf_key, &secret, &csrf_scope_3ds(&attempt_id)),
-        attempt_id,
-    };
-    with_cookie(html(StatusCode::OK, &page), &st, fresh.then_some(&secret))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChallengeForm {
-    csrf: String,
-    action: String,
-}
-
-async fn challenge_answer(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    path: Result<Path<String>, PathRejection>,
-    form: Result<Form<ChallengeForm>, FormRejection>,
-) -> Response {
-    let flow = Flow::new(&headers, query.as_deref());
-    let lang = flow.lang;
-    let Some(attempt_id) = attempt_id(path) else {
-        return not_found(lang);
-    };
-    let back = format!("/sandbox/3ds/{attempt_id}{}", flow.q());
-    let (form, _) = match checked_form(
-        &st,
-        &headers,
-        form,
-        &back,
-        &csrf_scope_3ds(&attempt_id),
-        lang,
-    ) {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    let approve = match form.action.as_str() {
-        "approve" => true,
-        "fail" => false,
-        _ => return bad_request(lang, &back),
-    };
-    let checkout = |pi: &PaymentIntent| format!("/checkout/{}{}", pi.checkout_token, flow.q());
-    match st.svc.complete_challenge(&attempt_id, approve).await {
-        Ok(pi) => see_other(&checkout(&pi)),
-        Err(ServiceError::NotFound { .. }) => not_found(lang),
-        // Answered concurrently (another tab, a double click): show the outcome.
-        Err(ServiceError::State(_) | ServiceError::Conflict) => {
-            match st.svc.challenge(&attempt_id).await {
-                Ok((pi, _)) => see_other(&checkout(&pi)),
-                Err(e) => internal(lang, Some(&back), &e),
-            }
-        }
-        Err(e) => internal(lang, Some(&back), &e),
-    }
-}
-
 // ---- helpers ----
 
 fn csrf_scope_checkout(token: &str) -> String {
     format!("checkout:{token}")
 }
 
-fn csrf_scope_3ds(attempt_id: &str) -> String {
-    format!("3ds:{attempt_id}")
-}
-
 fn checkout_token(path: Result<Path<String>, PathRejection>) -> Option<String> {
     let Path(token) = path.ok()?;
     is_valid_id(&token, prefix::CHECKOUT).then_some(token)
-}
-
-fn attempt_id(path: Result<Path<String>, PathRejection>) -> Option<String> {
-    let Path(id) = path.ok()?;
-    is_valid_id(&id, prefix::PAYMENT_ATTEMPT).then_some(id)
 }
 
 async fn load_by_token(st: &AppState, token: &str, flow: Flow) -> Result<PaymentIntent, Response> {
@@ -811,140 +626,6 @@ async fn merchant_look(st: &AppState, merchant_id: &str, lang: Lang) -> (String,
 }
 
 /// The request's CSRF cookie secret, or a new one (`true`) to be set with the response.
-fn cookie_secret(headers: &HeaderMap) -> (String, bool) {
-    match csrf::secret_from_cookies(headers) {
-        Some(s) => (s, false),
-        None => (csrf::new_secret(), true),
-    }
-}
-
-fn with_cookie(mut resp: Response, st: &AppState, secret: Option<&String>) -> Response {
-    if let Some(secret) = secret {
-        let secure = st.guards.secure_cookies || st.svc.base_url.starts_with("https://");
-        if let Ok(v) = HeaderValue::from_str(&csrf::set_cookie_value(secret, secure)) {
-            resp.headers_mut().append(SET_COOKIE, v);
-        }
-    }
-    resp
-}
-
-/// Browsers that send Fetch Metadata tell us outright when a POST comes from another site;
-/// refuse those before anything else (the CSRF token would refuse them anyway).
-fn is_cross_site(headers: &HeaderMap) -> bool {
-    headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
-}
-
-fn html(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(body) => (
-            status,
-            [
-                (CONTENT_TYPE, "text/html; charset=utf-8"),
-                // Without `?lang=` the words depend on the browser's languages.
-                (VARY, "Accept-Language"),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "checkout template failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
-        }
-    }
-}
-
-fn see_other(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => {
-            let mut resp = StatusCode::SEE_OTHER.into_response();
-            resp.headers_mut().insert(LOCATION, v);
-            resp
-        }
-        Err(_) => internal(
-            Lang::En,
-            None,
-            &"redirect target is not a valid header value",
-        ),
-    }
-}
-
-/// A message page: heading and sentence from the `checkout` catalog, and a way forward when
-/// there is one (a link to `href` labelled by the catalog's `link_key`).
-fn message(
-    lang: Lang,
-    status: StatusCode,
-    heading_key: &str,
-    text_key: &str,
-    link: Option<(&str, &str)>,
-) -> Response {
-    let heading = lang.text(heading_key).to_string();
-    let page = MessagePage {
-        brand: Brand::default(),
-        lang,
-        title: heading.clone(),
-        refresh: None,
-        heading,
-        message: lang.text(text_key).to_string(),
-        link: link.map(|(href, key)| (href.to_string(), lang.text(key).to_string())),
-    };
-    html(status, &page)
-}
-
-fn not_found(lang: Lang) -> Response {
-    message(
-        lang,
-        StatusCode::NOT_FOUND,
-        "checkout.not_found_title",
-        "checkout.not_found_text",
-        None,
-    )
-}
-
-fn forbidden(lang: Lang, back: &str) -> Response {
-    message(
-        lang,
-        StatusCode::FORBIDDEN,
-        "checkout.expired_title",
-        "checkout.expired_text",
-        Some((back, "checkout.reload")),
-    )
-}
-
-fn bad_request(lang: Lang, back: &str) -> Response {
-    message(
-        lang,
-        StatusCode::BAD_REQUEST,
-        "checkout.bad_form_title",
-        "checkout.bad_form_text",
-        Some((back, "checkout.back_to_form")),
-    )
-}
-
-/// A 503 (database unavailable) or 500 page; `retry` is the page to try again, when known.
-fn internal<E: std::fmt::Display + 'static>(lang: Lang, retry: Option<&str>, e: &E) -> Response {
-    let link = retry.map(|href| (href, "common.try_again"));
-    if kassa_service::is_unavailable(e) {
-        tracing::warn!(error = %e, "checkout: database unavailable");
-        return crate::unavailable(message(
-            lang,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "checkout.unavailable_title",
-            "checkout.unavailable_text",
-            link,
-        ));
-    }
-    tracing::error!(error = %e, "checkout request failed");
-    message(
-        lang,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "common.something_went_wrong",
-        "checkout.error_text",
-        link,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,11 +7,14 @@
 //! (see [`pay`]'s hook), so a callback is sent exactly for what was recorded.
 
 mod accounts;
+mod challenges;
 mod intentions;
 mod legacy;
 mod ops;
 mod pages;
 mod pay;
+mod render;
+mod settle;
 mod subscriptions;
 
 use serde::{Deserialize, Serialize};

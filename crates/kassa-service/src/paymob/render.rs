@@ -1,0 +1,377 @@
+//! Paymob's transaction objects and callbacks rendered from the core intent's changes, in the
+//! change's own transaction (the projection's intent hook).
+
+use super::accounts::country_of;
+use super::intentions::{KeyClaims, OrderDoc};
+use super::{doc, to_text, Integration, IntegrationKind};
+use crate::Services;
+use kassa_core::events::EventType;
+use kassa_core::intent::PaymentIntent;
+use kassa_store::{now_ms, PmProfile, Tx};
+use serde_json::{json, Value};
+
+use super::pay::*;
+
+impl Services {
+    /// A new payment transaction's object: pending, nothing known yet.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn pm_initial_obj(
+        &self,
+        profile: &PmProfile,
+        integration: &Integration,
+        order: &kassa_store::PmOrder,
+        od: &OrderDoc,
+        claims: &KeyClaims,
+        txn_id: i64,
+        api_source: &str,
+        now: i64,
+    ) -> Value {
+        let created = kassa_paymob::time::timestamp(now, country_of(profile));
+        let kind = integration.doc.kind;
+        let source = match kind {
+            IntegrationKind::Wallet => json!({"type": "wallet", "sub_type": "wallet", "pan": ""}),
+            IntegrationKind::Kiosk => {
+                json!({"type": "aggregator", "sub_type": "AGGREGATOR", "pan": ""})
+            }
+            IntegrationKind::Cash => {
+                json!({"type": "cash_present", "sub_type": "cash_present", "pan": ""})
+            }
+            _ => json!({"type": "card", "sub_type": "", "pan": ""}),
+        };
+        let status_page = format!(
+            "{}/unifiedcheckout/payment-status?trx_id={txn_id}",
+            self.base_url
+        );
+        json!({
+            "id": txn_id,
+            "pending": true,
+            "amount_cents": claims.amount_cents,
+            "success": false,
+            "is_auth": false,
+            "is_capture": false,
+            "is_standalone_payment": true,
+            "is_voided": false,
+            "is_refunded": false,
+            "is_3d_secure": false,
+            "integration_id": integration.id,
+            "profile_id": profile.id,
+            "has_parent_transaction": false,
+            "order": self.pm_order_json(profile, order, od),
+            "created_at": created,
+            "transaction_processed_callback_responses": [],
+            "currency": claims.currency,
+            "source_data": source,
+            "api_source": api_source,
+            "terminal_id": null,
+            "merchant_commission": 0,
+            "installment": null,
+            "discount_details": [],
+            "is_void": false,
+            "is_refund": false,
+            "data": {"gateway_integration_pk": integration.id, "klass": kind.klass(),
+                     "txn_response_code": "", "acq_response_code": "", "message": "Pending",
+                     "created_at": created, "currency": claims.currency, "amount": claims.amount_cents},
+            "is_hidden": false,
+            "payment_key_claims": claims.shown(&status_page),
+            "error_occured": false,
+            "is_live": profile.live,
+            "other_endpoint_reference": null,
+            "refunded_amount_cents": 0,
+            "source_id": -1,
+            "is_captured": false,
+            "captured_amount": 0,
+            "merchant_staff_tag": null,
+            "updated_at": created,
+            "is_settled": false,
+            "bill_balanced": false,
+            "is_bill": false,
+            "owner": profile.id,
+            "parent_transaction": null,
+        })
+    }
+
+    /// Queues the processed callback (and nothing if nobody is listening) for `obj`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn pm_queue_callback(
+        &self,
+        tx: &mut Tx,
+        profile: &PmProfile,
+        url: Option<&str>,
+        kind: &str,
+        obj: &Value,
+        event_id: &str,
+        now: i64,
+    ) -> crate::Result<()> {
+        let Some(url) = url.filter(|u| !u.is_empty()) else {
+            return Ok(());
+        };
+        let secret = self.pm_hmac_secret(profile)?;
+        let (hmac, body) = if kind == "TOKEN" {
+            (
+                kassa_paymob::hmac::token_hmac(&secret, obj),
+                json!({"type": "TOKEN", "obj": obj}),
+            )
+        } else {
+            (
+                kassa_paymob::hmac::transaction_hmac(&secret, obj),
+                json!({"type": "TRANSACTION", "obj": obj, "issuer_bank": null,
+                       "transaction_processed_callback_responses": ""}),
+            )
+        };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let target = format!("{url}{sep}hmac={hmac}");
+        // The token callback is due a moment after its transaction callback, so it is sent
+        // second (the outbox sends one event's deliveries to one target in due order).
+        let due = if kind == "TOKEN" { now + 1 } else { now };
+        tx.insert_post_delivery(
+            &profile.merchant_id,
+            CHANNEL,
+            &format!("pmp_{}", profile.id),
+            event_id,
+            &target,
+            &body.to_string(),
+            due,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The processed-callback URL of a transaction.
+    pub(super) fn callback_url(integration: &Integration, extra: &TxnExtra) -> Option<String> {
+        extra
+            .notification_url
+            .clone()
+            .or_else(|| integration.doc.processed_callback_url.clone())
+    }
+
+    /// The core intent behind a Paymob transaction changed: rewrite the transaction object and
+    /// queue its callbacks, inside the same database transaction.
+    pub(crate) async fn pm_after_intent_events(
+        &self,
+        tx: &mut Tx,
+        pi: &PaymentIntent,
+        written: &[(EventType, String)],
+        now: i64,
+    ) -> crate::Result<()> {
+        if !pi.metadata.contains_key("paymob_transaction") {
+            return Ok(());
+        }
+        let Some(mut t) = tx.pm_transaction_by_intent(&pi.id).await? else {
+            return Ok(());
+        };
+        let Some(profile) = self.store.pm_profile(t.profile_id).await? else {
+            return Ok(());
+        };
+        let mut obj: Value = doc(&t.obj, "transaction")?;
+        let mut extra: TxnExtra = doc(&t.extra, "transaction extra")?;
+        let Some(integration) = self.pm_integration(extra.integration_id).await? else {
+            return Ok(());
+        };
+        let stamp = kassa_paymob::time::timestamp(now, country_of(&profile));
+        let url = Self::callback_url(&integration, &extra);
+        for (ty, event_id) in written {
+            match ty {
+                EventType::PaymentIntentRequiresAction => {
+                    self.pm_on_requires_action(tx, pi, &mut obj, &mut extra)
+                        .await?;
+                    obj["updated_at"] = json!(stamp);
+                    if extra.challenge.as_deref() == Some("voucher") {
+                        // The bill reference is news the merchant needs (kiosk and cash).
+                        self.pm_queue_callback(
+                            tx,
+                            &profile,
+                            url.as_deref(),
+                            "TRANSACTION",
+                            &obj,
+                            event_id,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+                EventType::PaymentIntentSucceeded
+                    if obj["is_auth"] == json!(true) && obj["success"] == json!(true) =>
+                {
+                    // A capture of an authorisation: a child transaction.
+                    let amount = pi.amount_received;
+                    obj["is_captured"] = json!(true);
+                    obj["captured_amount"] = json!(amount);
+                    obj["updated_at"] = json!(stamp);
+                    let child = self
+                        .pm_child(tx, &profile, &t, &obj, "capture", amount, now)
+                        .await?;
+                    self.pm_queue_callback(
+                        tx,
+                        &profile,
+                        url.as_deref(),
+                        "TRANSACTION",
+                        &child,
+                        event_id,
+                        now,
+                    )
+                    .await?;
+                }
+                EventType::PaymentIntentSucceeded
+                | EventType::PaymentIntentAmountCapturableUpdated => {
+                    let auth = *ty == EventType::PaymentIntentAmountCapturableUpdated;
+                    self.pm_settle(tx, pi, &mut obj, &mut extra, true, None)
+                        .await?;
+                    obj["is_auth"] = json!(auth);
+                    obj["updated_at"] = json!(stamp);
+                    self.pm_mark_order_paid(tx, &t, pi.amount).await?;
+                    self.pm_queue_callback(
+                        tx,
+                        &profile,
+                        url.as_deref(),
+                        "TRANSACTION",
+                        &obj,
+                        event_id,
+                        now,
+                    )
+                    .await?;
+                    if extra.save_card && pi.processor_ref.is_some() {
+                        let token_obj = self
+                            .pm_save_card(tx, &profile, &t, pi, &obj, &mut extra, now)
+                            .await?;
+                        self.pm_queue_callback(
+                            tx,
+                            &profile,
+                            url.as_deref(),
+                            "TOKEN",
+                            &token_obj,
+                            event_id,
+                            now,
+                        )
+                        .await?;
+                    }
+                    self.pm_after_payment_success(
+                        tx, &profile, &t, &mut extra, &obj, event_id, now,
+                    )
+                    .await?;
+                }
+                EventType::PaymentIntentPaymentFailed => {
+                    let message = pi.last_payment_error.clone();
+                    self.pm_settle(tx, pi, &mut obj, &mut extra, false, message.as_ref())
+                        .await?;
+                    obj["updated_at"] = json!(stamp);
+                    self.pm_queue_callback(
+                        tx,
+                        &profile,
+                        url.as_deref(),
+                        "TRANSACTION",
+                        &obj,
+                        event_id,
+                        now,
+                    )
+                    .await?;
+                    self.pm_after_payment_failure(tx, &profile, &t, &extra, event_id, now)
+                        .await?;
+                }
+                EventType::PaymentIntentCanceled => {
+                    if obj["success"] == json!(true) && obj["is_auth"] == json!(true) {
+                        obj["is_voided"] = json!(true);
+                        obj["updated_at"] = json!(stamp);
+                        let child = self
+                            .pm_child(tx, &profile, &t, &obj, "void", pi.amount, now)
+                            .await?;
+                        self.pm_release_order(tx, &t, pi.amount).await?;
+                        self.pm_queue_callback(
+                            tx,
+                            &profile,
+                            url.as_deref(),
+                            "TRANSACTION",
+                            &child,
+                            event_id,
+                            now,
+                        )
+                        .await?;
+                    } else if obj["pending"] == json!(true) {
+                        obj["pending"] = json!(false);
+                        obj["data"]["message"] = json!("Cancelled");
+                        obj["data"]["txn_response_code"] = json!("CANCELLED");
+                        obj["updated_at"] = json!(stamp);
+                        extra.challenge = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        t.obj = to_text(&obj);
+        t.extra = to_text(&extra);
+        t.updated_at = now;
+        tx.update_pm_transaction(&t).await?;
+        Ok(())
+    }
+
+    /// A challenge started: which kind, and for a voucher its bill reference.
+    pub(super) async fn pm_on_requires_action(
+        &self,
+        tx: &mut Tx,
+        pi: &PaymentIntent,
+        obj: &mut Value,
+        extra: &mut TxnExtra,
+    ) -> crate::Result<()> {
+        let attempt_id = pi
+            .next_action
+            .as_ref()
+            .and_then(|a| a.redirect_to_url.url.rsplit('/').next().map(str::to_string));
+        let attempt = match &attempt_id {
+            Some(id) => tx.attempt(id).await?,
+            None => None,
+        };
+        let state = attempt
+            .as_ref()
+            .and_then(|a| a.challenge_state.clone())
+            .unwrap_or_default();
+        let kind = kassa_processor::challenge_kind(&state).unwrap_or("3ds");
+        extra.attempt_id = attempt.map(|a| a.id);
+        self.pm_fill_method(pi, obj);
+        obj["pending"] = json!(true);
+        match kind {
+            "voucher" => {
+                extra.challenge = Some("voucher".into());
+                let reference = kassa_processor::voucher_number(&state).unwrap_or_default();
+                // The core's deadline, which it enforces.
+                let expires = pi.pay_before.unwrap_or_else(|| now_ms() + VOUCHER_VALID_MS);
+                extra.voucher_expires_at = Some(expires);
+                obj["data"]["bill_reference"] = json!(reference);
+                obj["data"]["bill_reference_expires_at"] = json!(utc_timestamp(expires));
+                obj["data"]["message"] = json!("Pending");
+                obj["data"]["txn_response_code"] = json!("PENDING");
+                obj["is_bill"] = json!(extra.subtype == "AGGREGATOR");
+            }
+            "wallet" => {
+                extra.challenge = Some("wallet".into());
+                obj["data"]["message"] = json!("Waiting for the wallet's confirmation.");
+            }
+            _ => {
+                extra.challenge = Some("3ds".into());
+                obj["is_3d_secure"] = json!(true);
+                obj["data"]["message"] = json!("Waiting for 3-D Secure authentication.");
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills `source_data` (and the card data fields) from the intent's method description.
+    pub(super) fn pm_fill_method(&self, pi: &PaymentIntent, obj: &mut Value) {
+        let Some(m) = &pi.payment_method else { return };
+        let last4 = m["last4"].as_str().unwrap_or_default();
+        match m["kind"].as_str() {
+            Some("card") => {
+                let brand = brand_name(m["brand"].as_str().unwrap_or_default());
+                obj["source_data"] = json!({"type": "card", "sub_type": brand, "pan": last4});
+                let bin = m["bin"].as_str().unwrap_or("xxxxxx");
+                obj["data"]["card_num"] = json!(format!("{bin}xxxxxx{last4}"));
+                obj["data"]["card_type"] = json!(brand.to_ascii_uppercase());
+            }
+            Some("wallet") => {
+                // The wallet's number is not stored; its last digits stand for it.
+                let masked = format!("xxxxxxx{last4}");
+                obj["source_data"] = json!({"type": "wallet", "sub_type": "wallet", "pan": masked,
+                                            "phone_number": masked, "owner_name": ""});
+            }
+            _ => {}
+        }
+    }
+}

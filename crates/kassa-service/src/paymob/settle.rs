@@ -1,0 +1,261 @@
+//! What a settled payment writes on the Paymob side: the transaction's final object, child
+//! transactions (refund, void, capture), the order's paid amount, and the saved card's token.
+
+use super::accounts::country_of;
+use super::intentions::{IntentionDoc, OrderDoc};
+use super::{doc, to_text};
+use crate::Services;
+use kassa_core::intent::{PaymentIntent, Refund, RefundKind};
+use kassa_store::{now_ms, PmCardToken, PmProfile, PmTransaction, Tx};
+use serde_json::{json, Value};
+
+use super::pay::*;
+
+impl Services {
+    /// Records the answer on a payment transaction.
+    pub(super) async fn pm_settle(
+        &self,
+        _tx: &mut Tx,
+        pi: &PaymentIntent,
+        obj: &mut Value,
+        extra: &mut TxnExtra,
+        success: bool,
+        error: Option<&kassa_core::intent::PaymentError>,
+    ) -> crate::Result<()> {
+        self.pm_fill_method(pi, obj);
+        obj["pending"] = json!(false);
+        obj["success"] = json!(success);
+        extra.challenge = None;
+        let subtype = extra.subtype.as_str();
+        if success {
+            let (code, acq, message) = match subtype {
+                "WALLET" => ("200", "00", "Transaction has been completed successfully."),
+                "AGGREGATOR" | "CASH" => ("200", "00", "Paid"),
+                _ => ("APPROVED", "00", "Approved"),
+            };
+            obj["data"]["txn_response_code"] = json!(code);
+            obj["data"]["acq_response_code"] = json!(acq);
+            obj["data"]["message"] = json!(message);
+        } else {
+            let (code, acq) = error
+                .map(|e| decline_codes(&e.code, e.decline_code.as_deref()))
+                .unwrap_or(("DECLINED", "05"));
+            obj["data"]["txn_response_code"] = json!(code);
+            obj["data"]["acq_response_code"] = json!(acq);
+            obj["data"]["message"] = json!(error
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| "Declined".into()));
+            extra.decline_code = error.map(|e| e.code.clone());
+            extra.decline_subcode = error.and_then(|e| e.decline_code.clone());
+        }
+        Ok(())
+    }
+
+    /// A child transaction (refund, void, capture) of `t`, written now; returns its object.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn pm_child(
+        &self,
+        tx: &mut Tx,
+        profile: &PmProfile,
+        parent: &PmTransaction,
+        parent_obj: &Value,
+        kind: &str,
+        amount: i64,
+        now: i64,
+    ) -> crate::Result<Value> {
+        let id = tx.pm_next_id("transaction").await?;
+        let stamp = kassa_paymob::time::timestamp(now, country_of(profile));
+        let mut obj = parent_obj.clone();
+        for (k, v) in [
+            ("id", json!(id)),
+            ("pending", json!(false)),
+            ("success", json!(true)),
+            ("amount_cents", json!(amount)),
+            ("is_auth", json!(false)),
+            ("is_capture", json!(kind == "capture")),
+            ("is_standalone_payment", json!(false)),
+            ("is_voided", json!(false)),
+            ("is_refunded", json!(false)),
+            ("is_void", json!(kind == "void")),
+            ("is_refund", json!(kind == "refund")),
+            ("is_captured", json!(false)),
+            ("captured_amount", json!(0)),
+            ("refunded_amount_cents", json!(0)),
+            ("has_parent_transaction", json!(true)),
+            ("parent_transaction", json!(parent.id)),
+            ("created_at", json!(stamp)),
+            ("updated_at", json!(stamp)),
+            ("api_source", json!("OTHER")),
+        ] {
+            obj[k] = v;
+        }
+        obj["data"]["message"] = json!(match kind {
+            "refund" => "Refunded",
+            "void" => "Voided",
+            _ => "Captured",
+        });
+        obj["data"]["txn_response_code"] = json!("APPROVED");
+        obj["data"]["acq_response_code"] = json!("00");
+        obj["data"]["amount"] = json!(amount);
+        let child = PmTransaction {
+            id,
+            profile_id: parent.profile_id,
+            order_id: parent.order_id,
+            intent_id: None,
+            parent_id: Some(parent.id),
+            kind: kind.to_string(),
+            obj: to_text(&obj),
+            extra: "{}".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_pm_transaction(&child).await?;
+        Ok(obj)
+    }
+
+    pub(super) async fn pm_mark_order_paid(
+        &self,
+        tx: &mut Tx,
+        t: &PmTransaction,
+        amount: i64,
+    ) -> crate::Result<()> {
+        let Some(mut order) = tx.pm_order(t.order_id).await? else {
+            return Ok(());
+        };
+        let mut od: OrderDoc = doc(&order.doc, "order")?;
+        od.paid_amount_cents += amount;
+        order.doc = to_text(&od);
+        order.updated_at = now_ms();
+        tx.update_pm_order(&order).await?;
+        if let Some(iid) = &order.intention_id {
+            if let Some(mut row) = tx.pm_intention(iid).await? {
+                let mut d: IntentionDoc = doc(&row.doc, "intention")?;
+                d.status = "paid".into();
+                row.doc = to_text(&d);
+                row.updated_at = order.updated_at;
+                tx.update_pm_intention(&row).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A void gives the order's money back (it may be paid again).
+    pub(super) async fn pm_release_order(
+        &self,
+        tx: &mut Tx,
+        t: &PmTransaction,
+        amount: i64,
+    ) -> crate::Result<()> {
+        let Some(mut order) = tx.pm_order(t.order_id).await? else {
+            return Ok(());
+        };
+        let mut od: OrderDoc = doc(&order.doc, "order")?;
+        od.paid_amount_cents = (od.paid_amount_cents - amount).max(0);
+        order.doc = to_text(&od);
+        order.updated_at = now_ms();
+        tx.update_pm_order(&order).await?;
+        Ok(())
+    }
+
+    /// Saves the card of a successful payment; returns the TOKEN callback's object.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn pm_save_card(
+        &self,
+        tx: &mut Tx,
+        profile: &PmProfile,
+        t: &PmTransaction,
+        pi: &PaymentIntent,
+        obj: &Value,
+        extra: &mut TxnExtra,
+        now: i64,
+    ) -> crate::Result<Value> {
+        let token = kassa_paymob::keys::card_token();
+        let id = tx.pm_next_id("card_token").await?;
+        let last4 = obj["source_data"]["pan"].as_str().unwrap_or_default();
+        let email = obj["payment_key_claims"]["billing_data"]["email"]
+            .as_str()
+            .unwrap_or_default();
+        let mut token_obj = json!({
+            "id": id,
+            "token": token,
+            "masked_pan": format!("xxxx-xxxx-xxxx-{last4}"),
+            "merchant_id": profile.id,
+            "card_subtype": obj["source_data"]["sub_type"],
+            "created_at": kassa_paymob::time::timestamp(now, country_of(profile)),
+            "email": email,
+            "order_id": t.order_id.to_string(),
+            "user_added": false,
+            "next_payment_intention": obj["payment_key_claims"]["next_payment_intention"],
+        });
+        let mut stored = token_obj.clone();
+        stored.as_object_mut().expect("object").remove("token");
+        tx.insert_pm_card_token(&PmCardToken {
+            id,
+            profile_id: profile.id,
+            token_hash: kassa_core::secret::hash_api_key(&token),
+            token_enc: self.secrets.seal(&token),
+            order_id: t.order_id,
+            processor_ref: pi.processor_ref.clone().unwrap_or_default(),
+            obj: stored.to_string(),
+            created_at: now,
+        })
+        .await?;
+        extra.card_token_id = Some(id);
+        if token_obj["next_payment_intention"].is_null() {
+            token_obj["next_payment_intention"] = json!("");
+        }
+        Ok(token_obj)
+    }
+
+    /// A refund of a Paymob payment (made through either API): a child transaction and its
+    /// callback, in the refund's transaction.
+    pub(crate) async fn pm_after_refund(
+        &self,
+        tx: &mut Tx,
+        intent_id: &str,
+        refund: &Refund,
+        event_id: &str,
+        now: i64,
+    ) -> crate::Result<()> {
+        let Some(mut t) = tx.pm_transaction_by_intent(intent_id).await? else {
+            return Ok(());
+        };
+        let Some(profile) = self.store.pm_profile(t.profile_id).await? else {
+            return Ok(());
+        };
+        let mut obj: Value = doc(&t.obj, "transaction")?;
+        let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
+        let is_void = refund.kind == RefundKind::Void;
+        if is_void {
+            obj["is_voided"] = json!(true);
+            self.pm_release_order(tx, &t, refund.amount).await?;
+        } else {
+            let refunded = obj["refunded_amount_cents"].as_i64().unwrap_or(0) + refund.amount;
+            obj["refunded_amount_cents"] = json!(refunded);
+            obj["is_refunded"] = json!(true);
+        }
+        obj["updated_at"] = json!(kassa_paymob::time::timestamp(now, country_of(&profile)));
+        let kind = if is_void { "void" } else { "refund" };
+        let mut child = self
+            .pm_child(tx, &profile, &t, &obj, kind, refund.amount, now)
+            .await?;
+        child["data"]["refund_id"] = json!(refund.id);
+        t.obj = to_text(&obj);
+        t.updated_at = now;
+        tx.update_pm_transaction(&t).await?;
+        if let Some(integration) = self.pm_integration(extra.integration_id).await? {
+            let url = Self::callback_url(&integration, &extra);
+            self.pm_queue_callback(
+                tx,
+                &profile,
+                url.as_deref(),
+                "TRANSACTION",
+                &child,
+                event_id,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
