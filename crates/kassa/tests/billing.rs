@@ -574,6 +574,69 @@ async fn final_actions(app: &TestApp) {
     assert_eq!(invoices(app, &ids[0]).await.len(), 2);
 }
 
+/// A trial without a card: its first invoice fails at the trial's end and retries on schedule;
+/// once the merchant sets a saved card the next retry pays it. A trial cancelled for its end
+/// ends then, billing nothing.
+async fn a_trial_without_a_card_and_a_trial_that_ends(app: &TestApp) {
+    let clock = clock(app).await;
+    let cus = customer_on(app, &clock).await;
+    let sub = subscribe(
+        app,
+        json!({"customer": cus, "items": monthly(1200, 1), "trial_period_days": 5}),
+    )
+    .await;
+    let sid = id(&sub);
+    let trial_end = T0 + 5 * DAY;
+    advance(app, &clock, trial_end + 60).await;
+    let now = sub_now(app, &sid).await;
+    assert_eq!(
+        (&now["status"], &now["next_payment_attempt"]),
+        (&json!("past_due"), &json!(trial_end + DAY)),
+        "{now}"
+    );
+    let invs = invoices(app, &sid).await;
+    assert_eq!(
+        (invs.len(), &invs[0]["status"], &invs[0]["payment_intent"]),
+        (1, &json!("open"), &Value::Null),
+        "no card, no payment attempt at the processor"
+    );
+    let pm = card_saved_by_api(app, &cus, "4242424242424242").await;
+    let (s, _) = app
+        .post(
+            &format!("/v1/subscriptions/{sid}"),
+            json!({"default_payment_method": pm}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    advance(app, &clock, trial_end + DAY + 60).await;
+    let now = sub_now(app, &sid).await;
+    assert_eq!(now["status"], "active", "{now}");
+    let inv = &invoices(app, &sid).await[0];
+    assert_eq!(
+        (&inv["status"], &inv["attempt_count"], &inv["amount_paid"]),
+        (&json!("paid"), &json!(2), &json!(1200))
+    );
+
+    let ending = subscribe(
+        app,
+        json!({"customer": cus, "default_payment_method": pm, "items": monthly(1200, 1),
+               "trial_period_days": 3, "cancel_at_period_end": true}),
+    )
+    .await;
+    let started = ending["trial_start"].as_i64().unwrap();
+    assert_eq!(ending["cancel_at_period_end"], true);
+    advance(app, &clock, started + 4 * DAY).await;
+    let ended = sub_now(app, &id(&ending)).await;
+    assert_eq!(
+        (&ended["status"], &ended["ended_at"]),
+        (&json!("canceled"), &json!(started + 3 * DAY))
+    );
+    assert!(
+        invoices(app, &id(&ending)).await.is_empty(),
+        "nothing billed"
+    );
+}
+
 /// Field errors name their field; nothing is created; other merchants see nothing.
 async fn errors_and_isolation(app: &TestApp) {
     let clock = clock(app).await;
@@ -709,5 +772,6 @@ on_both!(
     no_trial_bills_at_once_and_incomplete_expires,
     cancel_pause_and_resume,
     final_actions,
+    a_trial_without_a_card_and_a_trial_that_ends,
     errors_and_isolation,
 );
