@@ -150,6 +150,43 @@ pub enum TransitionError {
     Amount(String),
 }
 
+/// Where one try at paying an intent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptStatus {
+    /// The processor is being asked (the intent is claimed).
+    Processing,
+    /// Waiting for the customer (3-D Secure, a wallet's code, a bank, a voucher's cash).
+    RequiresAction,
+    Succeeded,
+    Failed,
+}
+
+impl AttemptStatus {
+    pub const ALL: [AttemptStatus; 4] = [
+        AttemptStatus::Processing,
+        AttemptStatus::RequiresAction,
+        AttemptStatus::Succeeded,
+        AttemptStatus::Failed,
+    ];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AttemptStatus::Processing => "processing",
+            AttemptStatus::RequiresAction => "requires_action",
+            AttemptStatus::Succeeded => "succeeded",
+            AttemptStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AttemptStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A payment intent as stored. Amounts are minor units of `currency`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 /// Timestamps (`created`, `updated`, `canceled_at`) are Unix milliseconds; the API shows seconds.
@@ -796,6 +833,15 @@ pub(crate) mod tests {
             Err(TransitionError::IllegalTransition { .. })
         ));
         assert_eq!(pi, before, "a refused transition changes nothing");
+    }
+
+    #[test]
+    fn attempt_statuses_round_trip_through_their_stored_names() {
+        for st in AttemptStatus::ALL {
+            assert_eq!(AttemptStatus::parse(st.as_str()), Some(st));
+            assert_eq!(st.to_string(), st.as_str());
+        }
+        assert_eq!(AttemptStatus::parse("canceled"), None);
     }
 
     #[test]

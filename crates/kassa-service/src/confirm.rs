@@ -7,7 +7,7 @@
 
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{
-    AuthorizationResult, CaptureMethod, IntentStatus, PaymentError, PaymentIntent,
+    AttemptStatus, AuthorizationResult, CaptureMethod, IntentStatus, PaymentError, PaymentIntent,
 };
 use kassa_processor::{
     AuthorizeOutcome, AuthorizeRequest, ChallengeResult, Decline, ProcessorError,
@@ -83,7 +83,7 @@ impl Services {
         let mut attempt = PaymentAttempt {
             id: new_id(prefix::PAYMENT_ATTEMPT),
             payment_intent_id: pi.id.clone(),
-            status: "processing".into(),
+            status: AttemptStatus::Processing,
             payment_method: None,
             processor_ref: None,
             challenge_state: None,
@@ -129,7 +129,7 @@ impl Services {
             merchant_id,
             &pi.id,
             &attempt,
-            "processing",
+            AttemptStatus::Processing,
             core_result,
             details,
             idem,
@@ -160,7 +160,7 @@ impl Services {
         let mut attempt = PaymentAttempt {
             id: new_id(prefix::PAYMENT_ATTEMPT),
             payment_intent_id: pi.id.clone(),
-            status: "processing".into(),
+            status: AttemptStatus::Processing,
             payment_method: None,
             processor_ref: None,
             challenge_state: None,
@@ -189,7 +189,7 @@ impl Services {
             merchant_id,
             &pi.id,
             &attempt,
-            "processing",
+            AttemptStatus::Processing,
             core,
             details,
             idem,
@@ -204,7 +204,7 @@ impl Services {
         merchant_id: &str,
         intent_id: &str,
         attempt: &PaymentAttempt,
-        attempt_from: &str,
+        attempt_from: AttemptStatus,
         result: AuthorizationResult,
         details: Option<Value>,
         idem: Option<&Idem>,
@@ -284,7 +284,7 @@ impl Services {
             let core = match outcome {
                 Some(o) => self.record_outcome(&mut attempt, Ok(o), false),
                 None => {
-                    attempt.status = "failed".into();
+                    attempt.status = AttemptStatus::Failed;
                     attempt.error = Some("interrupted; the processor has no record".into());
                     AuthorizationResult::Declined(PaymentError {
                         kind: "api_error".into(),
@@ -303,7 +303,7 @@ impl Services {
                     &pi.merchant_id,
                     &pi.id,
                     &attempt,
-                    "processing",
+                    AttemptStatus::Processing,
                     core,
                     None,
                     None,
@@ -329,13 +329,13 @@ impl Services {
     ) -> AuthorizationResult {
         match outcome {
             Ok(AuthorizeOutcome::Approved { processor_ref }) => {
-                attempt.status = "succeeded".into();
+                attempt.status = AttemptStatus::Succeeded;
                 attempt.processor_ref = Some(processor_ref.clone());
                 AuthorizationResult::Approved { processor_ref }
             }
             Ok(AuthorizeOutcome::UnderReview { processor_ref }) => {
                 // Authorized but held for the processor's risk review: nothing is captured yet.
-                attempt.status = "succeeded".into();
+                attempt.status = AttemptStatus::Succeeded;
                 attempt.processor_ref = Some(processor_ref.clone());
                 AuthorizationResult::Held { processor_ref }
             }
@@ -343,7 +343,7 @@ impl Services {
                 processor_ref,
                 challenge_state,
             }) if challenge_allowed => {
-                attempt.status = "requires_action".into();
+                attempt.status = AttemptStatus::RequiresAction;
                 attempt.processor_ref = Some(processor_ref);
                 // A voucher is paid later, offline: it has a payment deadline.
                 let offline = kassa_processor::challenge_kind(&challenge_state) == Some("voucher");
@@ -354,7 +354,7 @@ impl Services {
                 }
             }
             Ok(AuthorizeOutcome::Declined(d)) => {
-                attempt.status = "failed".into();
+                attempt.status = AttemptStatus::Failed;
                 attempt.error = serde_json::to_string(&d).ok();
                 AuthorizationResult::Declined(decline_error(&d))
             }
@@ -362,7 +362,7 @@ impl Services {
                 self.record_outcome(attempt, Err(ProcessorError::InvalidState), false)
             }
             Err(e) => {
-                attempt.status = "failed".into();
+                attempt.status = AttemptStatus::Failed;
                 let err = processor_failure(&e);
                 attempt.error = Some(err.message.clone());
                 AuthorizationResult::Declined(err)
@@ -411,7 +411,7 @@ impl Services {
         result: ChallengeResult,
     ) -> Result<PaymentIntent> {
         let (pi, mut attempt) = self.challenge(attempt_id).await?;
-        if attempt.status != "requires_action" {
+        if attempt.status != AttemptStatus::RequiresAction {
             // Already answered (a double submit or the back button): report the current state.
             return Ok(pi);
         }
@@ -429,10 +429,10 @@ impl Services {
         };
         claimed.begin_challenge_completion(now)?;
         tx.update_intent(&mut claimed).await?;
-        let from = attempt.status.clone();
-        attempt.status = "processing".into();
+        let from = attempt.status;
+        attempt.status = AttemptStatus::Processing;
         attempt.updated_at = now;
-        if !tx.update_attempt(&attempt, &from).await? {
+        if !tx.update_attempt(&attempt, from).await? {
             return Err(ServiceError::Conflict);
         }
         tx.commit().await?;
@@ -458,7 +458,7 @@ impl Services {
                 &pi.merchant_id,
                 &pi.id,
                 &attempt,
-                "processing",
+                AttemptStatus::Processing,
                 core,
                 None,
                 None,

@@ -3,6 +3,7 @@
 //! review is asked for its verdict, and an offline payment (a voucher) nobody paid is declined
 //! when its window runs out.
 
+use kassa_core::intent::AttemptStatus;
 use kassa_core::intent::CaptureMethod;
 use kassa_processor::ChallengeResult;
 use kassa_store::now_ms;
@@ -100,7 +101,7 @@ impl Services {
         let mut expired = 0;
         for (_, id) in due {
             let attempt = match self.store.open_attempt(&id).await? {
-                Some(a) if a.status == "requires_action" => a,
+                Some(a) if a.status == AttemptStatus::RequiresAction => a,
                 _ => continue,
             };
             match self

@@ -1,6 +1,7 @@
 //! Payment intents, their attempts and their refunds.
 
 use super::*;
+use kassa_core::intent::AttemptStatus;
 
 impl Store {
     /// `(merchant, intent)` of authorizations held for a risk review whose verdict is due at
@@ -114,7 +115,7 @@ impl Store {
         .bind(intent_id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| PaymentAttempt::from_row(&r)))
+        row.map(|r| PaymentAttempt::from_row(&r)).transpose()
     }
 
     /// Attempts still `processing` since before `cutoff`: their process died while asking the
@@ -132,7 +133,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(PaymentAttempt::from_row).collect())
+        rows.iter().map(PaymentAttempt::from_row).collect()
     }
 
     pub async fn attempt(&self, id: &str) -> Result<Option<PaymentAttempt>> {
@@ -142,7 +143,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| PaymentAttempt::from_row(&r)))
+        row.map(|r| PaymentAttempt::from_row(&r)).transpose()
     }
 
     pub async fn refund(&self, merchant_id: &str, id: &str) -> Result<Option<Refund>> {
@@ -300,7 +301,7 @@ impl Tx {
         ))
         .bind(&a.id)
         .bind(&a.payment_intent_id)
-        .bind(&a.status)
+        .bind(a.status.as_str())
         .bind(a.payment_method.clone())
         .bind(a.processor_ref.clone())
         .bind(a.challenge_state.clone())
@@ -313,19 +314,23 @@ impl Tx {
     }
 
     /// Moves an attempt from `from` to `a.status`; false when it was not in `from`.
-    pub async fn update_attempt(&mut self, a: &PaymentAttempt, from: &str) -> Result<bool> {
+    pub async fn update_attempt(
+        &mut self,
+        a: &PaymentAttempt,
+        from: AttemptStatus,
+    ) -> Result<bool> {
         let n = sqlx::query(
             "UPDATE payment_attempts SET status = $1, payment_method = $2, processor_ref = $3, \
              challenge_state = $4, error = $5, updated_at = $6 WHERE id = $7 AND status = $8",
         )
-        .bind(&a.status)
+        .bind(a.status.as_str())
         .bind(a.payment_method.clone())
         .bind(a.processor_ref.clone())
         .bind(a.challenge_state.clone())
         .bind(a.error.clone())
         .bind(a.updated_at)
         .bind(&a.id)
-        .bind(from)
+        .bind(from.as_str())
         .execute(&mut *self.tx)
         .await?
         .rows_affected();
@@ -371,6 +376,6 @@ impl Tx {
         .bind(id)
         .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(row.map(|r| PaymentAttempt::from_row(&r)))
+        row.map(|r| PaymentAttempt::from_row(&r)).transpose()
     }
 }

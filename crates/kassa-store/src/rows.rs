@@ -2,7 +2,7 @@
 
 use kassa_core::events::{Event, EventType};
 use kassa_core::intent::{
-    CaptureMethod, IntentStatus, PaymentIntent, Refund, RefundKind, RefundStatus,
+    AttemptStatus, CaptureMethod, IntentStatus, PaymentIntent, Refund, RefundKind, RefundStatus,
 };
 use kassa_core::money::Currency;
 use kassa_core::payment_method::SetupFutureUsage;
@@ -60,7 +60,7 @@ impl Merchant {
 pub struct PaymentAttempt {
     pub id: String,
     pub payment_intent_id: String,
-    pub status: String,
+    pub status: AttemptStatus,
     pub payment_method: Option<String>,
     pub processor_ref: Option<String>,
     pub challenge_state: Option<String>,
@@ -70,18 +70,20 @@ pub struct PaymentAttempt {
 }
 
 impl PaymentAttempt {
-    pub(crate) fn from_row(r: &AnyRow) -> Self {
-        PaymentAttempt {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        let status: String = r.get("status");
+        Ok(PaymentAttempt {
             id: r.get("id"),
             payment_intent_id: r.get("payment_intent_id"),
-            status: r.get("status"),
+            status: AttemptStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("bad attempt status {status}")))?,
             payment_method: r.get("payment_method"),
             processor_ref: r.get("processor_ref"),
             challenge_state: r.get("challenge_state"),
             error: r.get("error"),
             created_at: r.get("created_at"),
             updated_at: r.get("updated_at"),
-        }
+        })
     }
 }
 

@@ -4,6 +4,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::TestApp;
+use kassa_core::intent::AttemptStatus;
 use serde_json::{json, Value};
 
 fn id(v: &Value) -> String {
@@ -889,7 +890,7 @@ async fn an_interrupted_confirmation_is_settled_and_the_customer_can_retry(app: 
     tx.insert_attempt(&PaymentAttempt {
         id: kassa_core::ids::new_id("pa"),
         payment_intent_id: id(&pi),
-        status: "processing".into(),
+        status: AttemptStatus::Processing,
         payment_method: None,
         processor_ref: None,
         challenge_state: None,

@@ -2,6 +2,7 @@
 //! is sent back to the checkout, which shows the outcome.
 
 use super::*;
+use kassa_core::intent::AttemptStatus;
 
 pub(super) async fn challenge_page(
     State(st): State<AppState>,
@@ -20,7 +21,7 @@ pub(super) async fn challenge_page(
         Err(ServiceError::NotFound { .. }) => return not_found(lang),
         Err(e) => return internal(lang, Some(&here), &e),
     };
-    if attempt.status != "requires_action" {
+    if attempt.status != AttemptStatus::RequiresAction {
         return see_other(&format!("/checkout/{}{}", pi.checkout_token, flow.q()));
     }
     let (secret, fresh) = cookie_secret(&headers);

@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use kassa_core::intent::AttemptStatus;
 use kassa_core::intent::IntentStatus;
 use kassa_paymentwall::geo::resolve_country;
 use kassa_paymentwall::methods::MethodKind;
@@ -435,7 +436,7 @@ async fn render_kept(
         },
         IntentStatus::Processing => Mode::Processing,
         IntentStatus::RequiresAction => match st.svc.store.open_attempt(&pi.id).await {
-            Ok(Some(attempt)) if attempt.status == "requires_action" => {
+            Ok(Some(attempt)) if attempt.status == AttemptStatus::RequiresAction => {
                 let state = attempt.challenge_state.clone().unwrap_or_default();
                 let kind = kassa_processor::challenge_kind(&state).unwrap_or("3ds");
                 Mode::Action {
@@ -751,7 +752,7 @@ async fn action(
         }
     };
     let attempt = match st.svc.store.open_attempt(&view.intent.id).await {
-        Ok(Some(a)) if a.status == "requires_action" => a,
+        Ok(Some(a)) if a.status == AttemptStatus::RequiresAction => a,
         Ok(_) => return see_other(&back),
         Err(e) => return internal(lang, &e),
     };

@@ -508,13 +508,14 @@ impl PendingVoucher {
 #[cfg(test)]
 mod voucher_tests {
     use super::*;
+    use kassa_core::intent::AttemptStatus;
 
     #[test]
     fn a_voucher_is_payable_for_three_days_from_its_attempt() {
         let attempt = kassa_store::PaymentAttempt {
             id: "pa_1".into(),
             payment_intent_id: "pi_1".into(),
-            status: "requires_action".into(),
+            status: AttemptStatus::RequiresAction,
             payment_method: None,
             processor_ref: None,
             challenge_state: Some("voucher:123456789012".into()),

@@ -10,6 +10,7 @@
 
 use kassa_core::events::{Event, EventType};
 use kassa_core::ids::new_id;
+use kassa_core::intent::AttemptStatus;
 use kassa_core::intent::PaymentIntent;
 use kassa_paymentwall::{
     TYPE_SUBSCRIPTION_CANCELLED, TYPE_SUBSCRIPTION_EXPIRED, TYPE_SUBSCRIPTION_PAYMENT_FAILED,
@@ -397,7 +398,7 @@ impl Services {
         let mut attempt = PaymentAttempt {
             id: new_id(kassa_core::ids::prefix::PAYMENT_ATTEMPT),
             payment_intent_id: pi.id.clone(),
-            status: "processing".into(),
+            status: AttemptStatus::Processing,
             payment_method: None,
             processor_ref: None,
             challenge_state: None,
@@ -452,7 +453,7 @@ impl Services {
                 &s.merchant_id,
                 &pi.id,
                 &attempt,
-                "processing",
+                AttemptStatus::Processing,
                 core,
                 None,
                 None,
