@@ -211,6 +211,7 @@ mod tests {
             trial_end: None,
             trial_will_end_sent: false,
             cancel_at_period_end: false,
+            cancel_at: None,
             canceled_at: None,
             ended_at: None,
             latest_invoice: None,

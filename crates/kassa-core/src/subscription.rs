@@ -12,10 +12,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::calendar::{add_interval, IntervalUnit, DAY_MS};
+use crate::calendar::{add_interval, DAY_MS};
 use crate::events::EventType;
 use crate::intent::Metadata;
 use crate::money::Currency;
+
+mod items;
+pub use items::{amount_of, check_items, FinalAction, Interval, Item, Recurring, RetryPolicy};
 
 /// How long before a trial ends `customer.subscription.trial_will_end` is sent (as Stripe: 3 days).
 pub const TRIAL_WILL_END_NOTICE_MS: i64 = 3 * DAY_MS;
@@ -83,169 +86,6 @@ impl SubscriptionStatus {
 }
 
 /// A billing interval: `count` days, weeks, months or years.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recurring {
-    pub interval: Interval,
-    pub interval_count: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Interval {
-    Day,
-    Week,
-    Month,
-    Year,
-}
-
-impl Interval {
-    fn unit(self) -> IntervalUnit {
-        match self {
-            Interval::Day => IntervalUnit::Day,
-            Interval::Week => IntervalUnit::Week,
-            Interval::Month => IntervalUnit::Month,
-            Interval::Year => IntervalUnit::Year,
-        }
-    }
-    /// Longest `interval_count` (as Stripe: at most three years).
-    pub fn max_count(self) -> i64 {
-        match self {
-            Interval::Day => 1095,
-            Interval::Week => 156,
-            Interval::Month => 36,
-            Interval::Year => 3,
-        }
-    }
-}
-
-/// One line of a subscription: a price (inline, with its product's name) times a quantity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
-    /// `si_…`
-    pub id: String,
-    pub product_name: String,
-    pub currency: Currency,
-    pub unit_amount: i64,
-    pub recurring: Recurring,
-    pub quantity: i64,
-}
-
-/// What happens when the last retry of a renewal fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FinalAction {
-    /// The subscription is canceled.
-    Cancel,
-    /// The subscription becomes `unpaid` and bills nothing more.
-    MarkUnpaid,
-    /// The subscription stays `past_due` and renews at its next period.
-    LeavePastDue,
-}
-
-/// When to retry a failed renewal (days after each failure) and what to do after the last.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetryPolicy {
-    pub retry_days: Vec<i64>,
-    pub final_action: FinalAction,
-}
-
-impl Default for RetryPolicy {
-    /// Three retries, 1, 3 and 5 days after each failure, then cancel.
-    fn default() -> Self {
-        RetryPolicy {
-            retry_days: vec![1, 3, 5],
-            final_action: FinalAction::Cancel,
-        }
-    }
-}
-
-impl RetryPolicy {
-    pub fn check(&self) -> Result<(), String> {
-        if self.retry_days.len() > MAX_RETRIES {
-            return Err(format!(
-                "retry_days may hold at most {MAX_RETRIES} retries."
-            ));
-        }
-        if self
-            .retry_days
-            .iter()
-            .any(|d| !(1..=MAX_RETRY_DELAY_DAYS).contains(d))
-        {
-            return Err(format!(
-                "Each of retry_days must be 1 to {MAX_RETRY_DELAY_DAYS} days."
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Checks a subscription's items: 1 to [`MAX_ITEMS`], positive amounts and quantities, one
-/// currency and one billing interval for all (one invoice per period). Returns the currency
-/// and interval.
-pub fn check_items(items: &[Item]) -> Result<(Currency, Recurring), (&'static str, String)> {
-    let first = items.first().ok_or((
-        "items",
-        "A subscription needs at least one item.".to_string(),
-    ))?;
-    if items.len() > MAX_ITEMS {
-        return Err((
-            "items",
-            format!("A subscription has at most {MAX_ITEMS} items."),
-        ));
-    }
-    for it in items {
-        if it.unit_amount < 0 || it.unit_amount > crate::money::MAX_AMOUNT {
-            return Err((
-                "unit_amount",
-                "unit_amount must be 0 or more, in the currency's smallest unit.".into(),
-            ));
-        }
-        if !(1..=10_000).contains(&it.quantity) {
-            return Err(("quantity", "quantity must be 1 to 10000.".into()));
-        }
-        let r = it.recurring;
-        if !(1..=r.interval.max_count()).contains(&r.interval_count) {
-            return Err((
-                "interval_count",
-                format!(
-                    "interval_count must be 1 to {} for this interval.",
-                    r.interval.max_count()
-                ),
-            ));
-        }
-        if it.currency != first.currency {
-            return Err(("currency", "Every item must have the same currency.".into()));
-        }
-        if it.recurring != first.recurring {
-            return Err((
-                "recurring",
-                "Every item must bill on the same interval.".into(),
-            ));
-        }
-        if it.product_name.trim().is_empty() || it.product_name.chars().count() > 250 {
-            return Err((
-                "name",
-                "product_data.name must be 1 to 250 characters.".into(),
-            ));
-        }
-    }
-    let total = amount_of(items);
-    if total.is_none_or(|t| t > crate::money::MAX_AMOUNT) {
-        return Err((
-            "items",
-            "The items add up to more than one payment may be.".into(),
-        ));
-    }
-    Ok((first.currency, first.recurring))
-}
-
-/// What the items bill each period (`None` on overflow).
-pub fn amount_of(items: &[Item]) -> Option<i64> {
-    items.iter().try_fold(0i64, |acc, it| {
-        acc.checked_add(it.unit_amount.checked_mul(it.quantity)?)
-    })
-}
-
 /// Why a subscription starts a new period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BillingReason {
@@ -299,6 +139,9 @@ pub struct Subscription {
     pub trial_end: Option<i64>,
     pub trial_will_end_sent: bool,
     pub cancel_at_period_end: bool,
+    /// When the subscription ends by itself (a fixed number of payments, or a date the merchant
+    /// set): nothing is billed from then on.
+    pub cancel_at: Option<i64>,
     pub canceled_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub latest_invoice: Option<String>,
@@ -361,6 +204,9 @@ impl Subscription {
         if at > now {
             return None;
         }
+        if self.cancel_at.is_some_and(|c| now >= c) && self.runs() {
+            return Some(Due::End);
+        }
         Some(match self.status {
             SubscriptionStatus::Trialing => {
                 let end = self.trial_end.unwrap_or(self.current_period_end);
@@ -388,9 +234,37 @@ impl Subscription {
         })
     }
 
+    /// Whether the subscription is running (it bills, retries or ends by itself).
+    fn runs(&self) -> bool {
+        matches!(
+            self.status,
+            SubscriptionStatus::Trialing
+                | SubscriptionStatus::Active
+                | SubscriptionStatus::PastDue
+                | SubscriptionStatus::Incomplete
+        )
+    }
+
+    /// When a subscription that is due to end ([`Due::End`]) ends: at its `cancel_at` if that
+    /// came first, else at its period's end.
+    pub fn end_time(&self) -> i64 {
+        match self.cancel_at {
+            Some(c) if c < self.current_period_end => c,
+            _ => self.current_period_end,
+        }
+    }
+
     /// Recomputes [`Subscription::next_action_at`] from the state.
     pub fn refresh_next_action(&mut self) {
-        self.next_action_at = match self.status {
+        let next = self.next_step_at();
+        self.next_action_at = match (next, self.cancel_at) {
+            (Some(n), Some(c)) if self.runs() => Some(n.min(c)),
+            (n, _) => n,
+        };
+    }
+
+    fn next_step_at(&self) -> Option<i64> {
+        match self.status {
             SubscriptionStatus::Trialing => {
                 let end = self.trial_end.unwrap_or(self.current_period_end);
                 let notice = end - TRIAL_WILL_END_NOTICE_MS;
@@ -406,7 +280,7 @@ impl Subscription {
             SubscriptionStatus::PastDue => Some(self.retry_at.unwrap_or(self.current_period_end)),
             SubscriptionStatus::Active => Some(self.current_period_end),
             _ => None,
-        };
+        }
     }
 
     /// The trial-will-end notice was sent.
@@ -477,6 +351,7 @@ impl Subscription {
                     }
                     FinalAction::MarkUnpaid => self.status = SubscriptionStatus::Unpaid,
                     FinalAction::LeavePastDue => self.status = SubscriptionStatus::PastDue,
+                    FinalAction::Pause => self.status = SubscriptionStatus::Paused,
                 }
             }
         }
@@ -525,8 +400,10 @@ impl Subscription {
     }
 
     /// Resumes a paused subscription: within its current period it goes on as it was (billing
-    /// at the period's end); after it, a new period starts now and is billed at once.
-    pub fn resume(&mut self, now: i64) -> Result<(), String> {
+    /// at the period's end); after it, a new period starts now and is billed at once. With an
+    /// `open_invoice` (a payment that failed before the pause) inside the period, that invoice
+    /// is retried now; if that retry fails, the final action applies again.
+    pub fn resume(&mut self, now: i64, open_invoice: bool) -> Result<(), String> {
         if self.status != SubscriptionStatus::Paused {
             return Err(format!(
                 "Only a paused subscription can be resumed; this one is {}.",
@@ -536,17 +413,62 @@ impl Subscription {
         self.updated = now;
         if self.trial_end.is_some_and(|t| now < t) {
             self.status = SubscriptionStatus::Trialing;
-        } else if now < self.current_period_end && self.cycle >= 0 {
-            self.status = SubscriptionStatus::Active;
+        } else if now < self.current_period_end {
+            if open_invoice {
+                self.status = SubscriptionStatus::PastDue;
+                self.retry_at = Some(now);
+            } else {
+                self.status = SubscriptionStatus::Active;
+            }
         } else {
-            // A fresh anchor: the next `Bill` starts period 0 at `now`.
             self.status = SubscriptionStatus::Active;
-            self.billing_cycle_anchor = now;
-            self.cycle = -1;
-            self.current_period_end = now;
+            self.reanchor(now);
         }
         self.refresh_next_action();
         Ok(())
+    }
+
+    /// The next `Bill` starts period 0 of a fresh anchor at `at`.
+    fn reanchor(&mut self, at: i64) {
+        self.billing_cycle_anchor = at;
+        self.cycle = -1;
+        self.current_period_end = at;
+        self.retry_at = None;
+    }
+
+    /// Moves the next renewal to `at` (a merchant's change of the billing date): periods are
+    /// counted from there on. A retry pending is dropped: the new date bills afresh.
+    pub fn set_next_billing(&mut self, at: i64, now: i64) -> Result<(), String> {
+        if !matches!(
+            self.status,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Paused
+        ) {
+            return Err(format!(
+                "The billing date of a {} subscription cannot change.",
+                self.status.as_str()
+            ));
+        }
+        if at <= now {
+            return Err("The next billing date must be in the future.".into());
+        }
+        self.reanchor(at);
+        if self.status == SubscriptionStatus::PastDue {
+            self.status = SubscriptionStatus::Active;
+        }
+        self.updated = now;
+        self.refresh_next_action();
+        Ok(())
+    }
+
+    /// A subscription whose first period was paid when it was made (a face whose first
+    /// payment comes before the subscription): active now, next billed at `next_billing`.
+    pub fn start_paid(&mut self, now: i64, next_billing: i64) {
+        self.created = now;
+        self.updated = now;
+        self.status = SubscriptionStatus::Active;
+        self.current_period_start = now;
+        self.reanchor(next_billing.max(now));
+        self.refresh_next_action();
     }
 
     /// Cancels now, or at the current period's end.
@@ -614,6 +536,7 @@ impl Subscription {
             "trial_start": self.trial_start.map(s),
             "trial_end": self.trial_end.map(s),
             "cancel_at_period_end": self.cancel_at_period_end,
+            "cancel_at": self.cancel_at.map(s),
             "canceled_at": self.canceled_at.map(s),
             "ended_at": self.ended_at.map(s),
             "latest_invoice": self.latest_invoice,
@@ -629,341 +552,4 @@ impl Subscription {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::calendar::days_from_civil;
-
-    fn at(y: i64, m: i64, d: i64) -> i64 {
-        days_from_civil(y, m, d) * DAY_MS + 9 * 3_600_000
-    }
-
-    fn sub(interval: Interval, count: i64, policy: RetryPolicy) -> Subscription {
-        let usd = Currency::parse("usd").unwrap();
-        Subscription {
-            id: "sub_1".into(),
-            merchant_id: "acct_1".into(),
-            customer: "cus_1".into(),
-            test_clock: None,
-            status: SubscriptionStatus::Incomplete,
-            default_payment_method: Some("pm_1".into()),
-            items: vec![Item {
-                id: "si_1".into(),
-                product_name: "Pro".into(),
-                currency: usd,
-                unit_amount: 1500,
-                recurring: Recurring {
-                    interval,
-                    interval_count: count,
-                },
-                quantity: 2,
-            }],
-            currency: usd,
-            billing_cycle_anchor: 0,
-            cycle: -1,
-            current_period_start: 0,
-            current_period_end: 0,
-            trial_start: None,
-            trial_end: None,
-            trial_will_end_sent: false,
-            cancel_at_period_end: false,
-            canceled_at: None,
-            ended_at: None,
-            latest_invoice: None,
-            retry_at: None,
-            retry_policy: policy,
-            metadata: Metadata::new(),
-            next_action_at: None,
-            created: 0,
-            updated: 0,
-            version: 0,
-        }
-    }
-
-    /// Runs every due step up to `until` as the scheduler would, paying each invoice when
-    /// `pays(attempt)` says so; returns what happened, in order.
-    fn run(s: &mut Subscription, until: i64, pays: impl Fn(usize) -> bool) -> Vec<(i64, String)> {
-        let mut log = Vec::new();
-        let mut attempts = 0;
-        while let Some(t) = s.next_action_at.filter(|t| *t <= until) {
-            let Some(due) = s.due(t) else { break };
-            match due {
-                Due::TrialWillEnd => {
-                    s.trial_notice_sent(t);
-                    log.push((t, "trial_will_end".into()));
-                }
-                Due::Bill(reason) => {
-                    let (a, b) = s.begin_period();
-                    attempts = 1;
-                    log.push((t, format!("bill {} {a}..{b}", reason.as_str())));
-                    if pays(attempts) {
-                        s.invoice_paid(t);
-                    } else {
-                        s.invoice_failed(attempts, t);
-                    }
-                    log.push((t, s.status.as_str().into()));
-                }
-                Due::Retry => {
-                    attempts += 1;
-                    if pays(attempts) {
-                        s.invoice_paid(t);
-                    } else {
-                        s.invoice_failed(attempts, t);
-                    }
-                    log.push((t, format!("retry {attempts} {}", s.status.as_str())));
-                }
-                Due::End => {
-                    s.end(s.current_period_end, t);
-                    log.push((t, "end".into()));
-                }
-                Due::Expire => {
-                    s.expire(t);
-                    log.push((t, "expired".into()));
-                }
-            }
-        }
-        log
-    }
-
-    #[test]
-    fn monthly_periods_keep_their_day_of_the_month() {
-        let mut s = sub(Interval::Month, 1, RetryPolicy::default());
-        s.start(at(2027, 1, 31), None);
-        assert_eq!(
-            s.due(at(2027, 1, 31)),
-            Some(Due::Bill(BillingReason::Create))
-        );
-        run(&mut s, at(2027, 5, 1), |_| true);
-        // Jan 31, Feb 28, Mar 31, Apr 30: anchored, never drifting to the 28th.
-        assert_eq!(s.cycle, 3);
-        assert_eq!(
-            (s.current_period_start, s.current_period_end),
-            (at(2027, 4, 30), at(2027, 5, 31))
-        );
-        assert_eq!(s.status, SubscriptionStatus::Active);
-    }
-
-    #[test]
-    fn a_trial_warns_three_days_ahead_then_bills() {
-        let mut s = sub(Interval::Week, 2, RetryPolicy::default());
-        let t0 = at(2027, 3, 1);
-        s.start(t0, Some(7));
-        assert_eq!(s.status, SubscriptionStatus::Trialing);
-        assert_eq!(s.trial_end, Some(t0 + 7 * DAY_MS));
-        let log = run(&mut s, t0 + 7 * DAY_MS, |_| true);
-        assert_eq!(log[0], (t0 + 4 * DAY_MS, "trial_will_end".to_string()));
-        assert_eq!(log[1].0, t0 + 7 * DAY_MS);
-        assert!(log[1].1.starts_with("bill subscription_cycle"), "{log:?}");
-        assert_eq!(s.status, SubscriptionStatus::Active);
-        assert_eq!(s.current_period_end, t0 + 21 * DAY_MS);
-        // A one-day trial: the notice is due at once.
-        let mut short = sub(Interval::Day, 1, RetryPolicy::default());
-        short.start(t0, Some(1));
-        assert_eq!(short.due(t0), Some(Due::TrialWillEnd));
-    }
-
-    #[test]
-    fn failed_renewals_retry_on_schedule_then_take_the_final_action() {
-        for (action, end_status, events) in [
-            (
-                FinalAction::Cancel,
-                SubscriptionStatus::Canceled,
-                vec![EventType::CustomerSubscriptionDeleted],
-            ),
-            (
-                FinalAction::MarkUnpaid,
-                SubscriptionStatus::Unpaid,
-                vec![EventType::CustomerSubscriptionUpdated],
-            ),
-            (
-                FinalAction::LeavePastDue,
-                SubscriptionStatus::PastDue,
-                vec![],
-            ),
-        ] {
-            let policy = RetryPolicy {
-                retry_days: vec![1, 3],
-                final_action: action,
-            };
-            let mut s = sub(Interval::Month, 1, policy);
-            let t0 = at(2027, 1, 10);
-            s.start(t0, None);
-            run(&mut s, t0, |_| true);
-            // The renewal on Feb 10 and both retries fail.
-            let log = run(&mut s, at(2027, 2, 14) + 1, |_| false);
-            let times: Vec<i64> = log.iter().map(|(t, _)| *t).collect();
-            assert_eq!(
-                times,
-                [
-                    at(2027, 2, 10),
-                    at(2027, 2, 10),
-                    at(2027, 2, 11),
-                    at(2027, 2, 14)
-                ],
-                "{action:?} {log:?}"
-            );
-            assert_eq!(log[1].1, "past_due");
-            assert_eq!(s.status, end_status, "{action:?}");
-            assert_eq!(s.retry_at, None);
-            // The final action's own events, when the last retry fails.
-            let mut again = s.clone();
-            if action == FinalAction::LeavePastDue {
-                // It renews at its next period; a success makes it active again.
-                assert_eq!(s.next_action_at, Some(at(2027, 3, 10)));
-                run(&mut s, at(2027, 3, 10), |_| true);
-                assert_eq!(s.status, SubscriptionStatus::Active);
-            } else {
-                assert_eq!(s.next_action_at, None, "{action:?}");
-                again.status = SubscriptionStatus::PastDue;
-                assert_eq!(again.invoice_failed(3, at(2027, 2, 14)), events);
-            }
-        }
-    }
-
-    #[test]
-    fn a_retry_that_succeeds_brings_it_back_and_periods_continue() {
-        let t0 = at(2027, 1, 10);
-        let mut s = sub(Interval::Month, 1, RetryPolicy::default());
-        s.start(t0, None);
-        run(&mut s, t0, |_| true);
-        let log = run(&mut s, at(2027, 3, 10), |attempt| attempt == 2);
-        assert_eq!(log[1].1, "past_due");
-        assert_eq!(log[2], (at(2027, 2, 11), "retry 2 active".to_string()));
-        assert_eq!(
-            s.current_period_end,
-            at(2027, 4, 10),
-            "the March renewal ran too"
-        );
-    }
-
-    #[test]
-    fn a_first_payment_that_fails_leaves_it_incomplete_until_it_expires() {
-        let mut s = sub(Interval::Month, 1, RetryPolicy::default());
-        let t0 = at(2027, 1, 10);
-        s.start(t0, None);
-        let log = run(&mut s, t0 + INCOMPLETE_EXPIRY_MS, |_| false);
-        assert_eq!(
-            log.last().unwrap(),
-            &(t0 + INCOMPLETE_EXPIRY_MS, "expired".to_string())
-        );
-        assert_eq!(s.status, SubscriptionStatus::IncompleteExpired);
-        assert_eq!(s.next_action_at, None);
-    }
-
-    #[test]
-    fn cancel_at_period_end_ends_at_the_period_end_and_can_be_taken_back() {
-        let mut s = sub(Interval::Month, 1, RetryPolicy::default());
-        let t0 = at(2027, 1, 10);
-        s.start(t0, None);
-        run(&mut s, t0, |_| true);
-        s.cancel(true, at(2027, 1, 20)).unwrap();
-        assert_eq!(s.status, SubscriptionStatus::Active);
-        let mut kept = s.clone();
-        kept.keep(at(2027, 1, 21));
-        assert_eq!(
-            kept.due(at(2027, 2, 10)),
-            Some(Due::Bill(BillingReason::Cycle))
-        );
-        assert_eq!(s.due(at(2027, 2, 10)), Some(Due::End));
-        run(&mut s, at(2027, 3, 1), |_| true);
-        assert_eq!(s.status, SubscriptionStatus::Canceled);
-        assert_eq!(s.ended_at, Some(at(2027, 2, 10)));
-        assert_eq!(s.canceled_at, Some(at(2027, 1, 20)));
-        assert!(s.cancel(false, at(2027, 3, 1)).is_err(), "already over");
-        // Cancelling now ends it now.
-        let mut now = sub(Interval::Month, 1, RetryPolicy::default());
-        now.start(t0, Some(10));
-        assert_eq!(
-            now.cancel(false, t0 + DAY_MS),
-            Ok(vec![EventType::CustomerSubscriptionDeleted])
-        );
-        assert_eq!(now.next_action_at, None);
-    }
-
-    #[test]
-    fn a_paused_subscription_bills_nothing_and_resumes_where_it_should() {
-        let mut s = sub(Interval::Month, 1, RetryPolicy::default());
-        let t0 = at(2027, 1, 10);
-        s.start(t0, None);
-        run(&mut s, t0, |_| true);
-        s.pause(at(2027, 1, 15)).unwrap();
-        assert_eq!(
-            (s.status, s.next_action_at),
-            (SubscriptionStatus::Paused, None)
-        );
-        assert!(s.pause(at(2027, 1, 16)).is_err());
-        // Back within the period: it goes on as before.
-        let mut early = s.clone();
-        early.resume(at(2027, 1, 20)).unwrap();
-        assert_eq!(early.next_action_at, Some(at(2027, 2, 10)));
-        // Back after it: a new period starts now.
-        s.resume(at(2027, 3, 5)).unwrap();
-        assert_eq!(s.due(at(2027, 3, 5)), Some(Due::Bill(BillingReason::Cycle)));
-        run(&mut s, at(2027, 3, 5), |_| true);
-        assert_eq!(
-            (s.current_period_start, s.current_period_end),
-            (at(2027, 3, 5), at(2027, 4, 5))
-        );
-        assert!(s.resume(at(2027, 3, 6)).is_err());
-    }
-
-    #[test]
-    fn items_share_a_currency_and_an_interval_and_add_up() {
-        let s = sub(Interval::Month, 1, RetryPolicy::default());
-        let one = s.items[0].clone();
-        assert_eq!(amount_of(std::slice::from_ref(&one)), Some(3000));
-        assert!(check_items(std::slice::from_ref(&one)).is_ok());
-        assert_eq!(check_items(&[]).unwrap_err().0, "items");
-        let mut eur = one.clone();
-        eur.currency = Currency::parse("eur").unwrap();
-        assert_eq!(check_items(&[one.clone(), eur]).unwrap_err().0, "currency");
-        let mut weekly = one.clone();
-        weekly.recurring.interval = Interval::Week;
-        assert_eq!(
-            check_items(&[one.clone(), weekly]).unwrap_err().0,
-            "recurring"
-        );
-        let mut long = one.clone();
-        long.recurring.interval_count = 37;
-        assert_eq!(check_items(&[long]).unwrap_err().0, "interval_count");
-        let mut none = one.clone();
-        none.quantity = 0;
-        assert_eq!(check_items(&[none]).unwrap_err().0, "quantity");
-        let mut huge = one;
-        huge.unit_amount = crate::money::MAX_AMOUNT;
-        assert_eq!(check_items(&[huge.clone(), huge]).unwrap_err().0, "items");
-        assert!(RetryPolicy::default().check().is_ok());
-        for bad in [vec![0], vec![61], vec![1; 9]] {
-            let p = RetryPolicy {
-                retry_days: bad,
-                final_action: FinalAction::Cancel,
-            };
-            assert!(p.check().is_err());
-        }
-    }
-
-    #[test]
-    fn a_payment_landing_after_a_cancel_or_pause_changes_nothing() {
-        let mut s = sub(Interval::Month, 1, RetryPolicy::default());
-        s.start(at(2027, 1, 10), None);
-        s.begin_period();
-        s.cancel(false, at(2027, 1, 10)).unwrap();
-        assert!(s.invoice_paid(at(2027, 1, 10)).is_empty());
-        assert_eq!(s.status, SubscriptionStatus::Canceled);
-        let mut p = sub(Interval::Month, 1, RetryPolicy::default());
-        p.start(at(2027, 1, 10), Some(5));
-        p.pause(at(2027, 1, 11)).unwrap();
-        assert!(p.invoice_failed(1, at(2027, 1, 11)).is_empty());
-        assert_eq!(
-            (p.status, p.next_action_at),
-            (SubscriptionStatus::Paused, None)
-        );
-    }
-
-    #[test]
-    fn statuses_round_trip() {
-        for st in SubscriptionStatus::ALL {
-            assert_eq!(SubscriptionStatus::parse(st.as_str()), Some(st));
-            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
-        }
-    }
-}
+mod tests;

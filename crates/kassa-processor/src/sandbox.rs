@@ -472,6 +472,13 @@ impl SandboxProcessor {
         }
 
         let rule = CvcRule::for_cvc(cvc);
+        // A card whose renewals decline keeps that through 3-D Secure: it is the card's trait.
+        let renewals_decline = matches!(
+            scenario_for(number.digits()),
+            Scenario::Approve {
+                renewals_decline: true
+            }
+        );
         let scenario = match scenario_for(number.digits()) {
             Scenario::Approve { .. } if req.three_d_secure => Scenario::Challenge { approve: true },
             other => other,
@@ -493,7 +500,7 @@ impl SandboxProcessor {
                 AuthorizeOutcome::ChallengeRequired {
                     processor_ref: RefFlags {
                         review: rule.review(),
-                        renewals_decline: false,
+                        renewals_decline,
                         renewals_need_auth: matches!(scenario, Scenario::ChallengeAlways),
                     }
                     .new_ref(),
@@ -606,15 +613,16 @@ impl Processor for SandboxProcessor {
         let flags = RefFlags::parse(processor_ref).ok_or(ProcessorError::InvalidState)?;
         let challenge = Challenge::parse(challenge_state).ok_or(ProcessorError::InvalidState)?;
         // The sandbox issues a review verdict in a challenge's reference
-        // only together with the same verdict in its state, and never the
-        // renewals-decline flag; any other pairing is not one it handed out.
+        // only together with the same verdict in its state, and the
+        // renewals flags only on a challenge that approves; any other
+        // pairing is not one it handed out.
         let approving = match challenge {
             Challenge::ThreeDs(AfterThreeDs::Approve(rule)) => Some(rule),
             _ => None,
         };
         let expected = RefFlags {
             review: approving.and_then(CvcRule::review),
-            renewals_decline: false,
+            renewals_decline: approving.is_some() && flags.renewals_decline,
             renewals_need_auth: approving.is_some() && flags.renewals_need_auth,
         };
         if flags != expected {
@@ -973,6 +981,22 @@ mod tests {
             assert_challenge(&started);
             assert_approved(&finish(&started, ChallengeResult::Approve));
         }
+        // The 0341 card's renewals still decline after a required challenge approved it.
+        let started = required(&good_card("4000000000000341"));
+        assert_challenge(&started);
+        let first = approved_ref(&finish(&started, ChallengeResult::Approve));
+        assert!(matches!(
+            charge_stored(&first).unwrap(),
+            AuthorizeOutcome::Declined(_)
+        ));
+        let plain = approved_ref(&finish(
+            &required(&good_card("4111111111111111")),
+            ChallengeResult::Approve,
+        ));
+        assert!(matches!(
+            charge_stored(&plain).unwrap(),
+            AuthorizeOutcome::Approved { .. }
+        ));
         // A decline card is declined without a challenge; a failed challenge declines.
         assert!(matches!(
             required(&good_card("4000000000000002")),
@@ -1586,7 +1610,8 @@ mod tests {
             (review_ref.as_str(), STATE_APPROVE),
             (review_ref.as_str(), "3ds:approve:review_decline"),
             (review_ref.as_str(), STATE_WALLET),
-            (renewals_ref.as_str(), STATE_APPROVE),
+            (renewals_ref.as_str(), STATE_WALLET),
+            (renewals_ref.as_str(), STATE_DECLINE),
             (plain_ref.as_str(), "3ds:approve:review_accept"),
             (plain_ref.as_str(), "3ds:approve:review"),
             (plain_ref.as_str(), "3ds:decline:cvc_incorrect"),

@@ -46,6 +46,17 @@ pub struct SubscriptionUpdate {
     pub metadata: Option<Metadata>,
 }
 
+/// A change of what and when a subscription bills (a face's merchant API: Paymob's `PUT`).
+#[derive(Debug, Clone, Default)]
+pub struct BillingChange {
+    /// The new price of a one-item subscription.
+    pub unit_amount: Option<i64>,
+    /// When to bill next; periods count from there.
+    pub next_billing: Option<i64>,
+    /// When the subscription ends by itself (`Some(None)` takes that back).
+    pub cancel_at: Option<Option<i64>>,
+}
+
 impl Services {
     /// The time a customer's subscriptions live at: their test clock's, else the wall clock's.
     pub(crate) async fn time_of(&self, merchant_id: &str, clock: Option<&str>) -> Result<i64> {
@@ -164,6 +175,7 @@ impl Services {
             trial_end: None,
             trial_will_end_sent: false,
             cancel_at_period_end: p.cancel_at_period_end,
+            cancel_at: None,
             canceled_at: None,
             ended_at: None,
             latest_invoice: None,
@@ -210,16 +222,13 @@ impl Services {
     async fn commit_change(
         &self,
         mut tx: Tx,
+        before: &Subscription,
         sub: &mut Subscription,
         events: &[EventType],
     ) -> Result<()> {
-        tx.update_subscription(sub, None).await?;
-        for ev in events {
-            self.subscription_event(&mut tx, sub, *ev).await?;
-        }
-        if sub.status.is_final() {
-            self.close_latest_invoice(&mut tx, sub).await?;
-        }
+        let now = sub.updated;
+        self.write_subscription_change(&mut tx, before, sub, events, None, now)
+            .await?;
         tx.commit().await?;
         self.notifier.wake();
         Ok(())
@@ -265,10 +274,72 @@ impl Services {
         }
         if sub != before {
             sub.updated = now;
-            self.commit_change(tx, &mut sub, &[EventType::CustomerSubscriptionUpdated])
-                .await?;
+            self.commit_change(
+                tx,
+                &before,
+                &mut sub,
+                &[EventType::CustomerSubscriptionUpdated],
+            )
+            .await?;
         }
         Ok(sub)
+    }
+
+    /// Changes what and when the subscription bills; anything now due (an end at a past
+    /// `cancel_at`) runs at once.
+    pub async fn change_billing(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        c: BillingChange,
+    ) -> Result<Subscription> {
+        let mut tx = self.store.begin().await?;
+        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
+        if sub.status.is_final() {
+            return Err(ServiceError::State(format!(
+                "This subscription is {}; it can no longer change.",
+                sub.status.as_str()
+            )));
+        }
+        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let before = sub.clone();
+        if let Some(a) = c.unit_amount {
+            if !(1..=kassa_core::money::MAX_AMOUNT).contains(&a) {
+                return Err(ServiceError::invalid(
+                    "amount_cents",
+                    "Ensure this value is greater than or equal to 1.",
+                ));
+            }
+            match sub.items.as_mut_slice() {
+                [only] => only.unit_amount = a,
+                _ => {
+                    return Err(ServiceError::invalid(
+                        "amount_cents",
+                        "Only a subscription of one item has one price to change.",
+                    ))
+                }
+            }
+        }
+        if let Some(at) = c.next_billing {
+            sub.set_next_billing(at, now)
+                .map_err(|m| ServiceError::invalid("next_billing", m))?;
+        }
+        if let Some(at) = c.cancel_at {
+            sub.cancel_at = at;
+            sub.refresh_next_action();
+        }
+        if sub != before {
+            sub.updated = now;
+            self.commit_change(
+                tx,
+                &before,
+                &mut sub,
+                &[EventType::CustomerSubscriptionUpdated],
+            )
+            .await?;
+            self.run_subscription(merchant_id, id, now).await?;
+        }
+        self.subscription(merchant_id, id).await
     }
 
     /// Cancels at once: nothing more is billed; an open invoice is voided.
@@ -276,8 +347,9 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
         let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let before = sub.clone();
         let events = sub.cancel(false, now).map_err(ServiceError::State)?;
-        self.commit_change(tx, &mut sub, &events).await?;
+        self.commit_change(tx, &before, &mut sub, &events).await?;
         Ok(sub)
     }
 
@@ -285,9 +357,15 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
         let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let before = sub.clone();
         sub.pause(now).map_err(ServiceError::State)?;
-        self.commit_change(tx, &mut sub, &[EventType::CustomerSubscriptionUpdated])
-            .await?;
+        self.commit_change(
+            tx,
+            &before,
+            &mut sub,
+            &[EventType::CustomerSubscriptionUpdated],
+        )
+        .await?;
         Ok(sub)
     }
 
@@ -296,9 +374,22 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
         let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
-        sub.resume(now).map_err(ServiceError::State)?;
-        self.commit_change(tx, &mut sub, &[EventType::CustomerSubscriptionUpdated])
-            .await?;
+        let open = match &sub.latest_invoice {
+            Some(i) => tx
+                .invoice(merchant_id, i)
+                .await?
+                .is_some_and(|inv| inv.status == kassa_core::invoice::InvoiceStatus::Open),
+            None => false,
+        };
+        let before = sub.clone();
+        sub.resume(now, open).map_err(ServiceError::State)?;
+        self.commit_change(
+            tx,
+            &before,
+            &mut sub,
+            &[EventType::CustomerSubscriptionUpdated],
+        )
+        .await?;
         self.run_subscription(merchant_id, id, now).await?;
         self.subscription(merchant_id, id).await
     }
@@ -336,25 +427,64 @@ impl Services {
             .await?)
     }
 
+    /// Writes a `customer.subscription.*` event; returns its id.
     pub(crate) async fn subscription_event(
         &self,
         tx: &mut Tx,
         sub: &Subscription,
         ty: EventType,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let ev = self.new_event(&sub.merchant_id, ty, sub.to_json(), now_ms());
         tx.insert_event(&ev, &sub.id).await?;
-        Ok(())
+        Ok(ev.id)
     }
 
+    /// Writes an `invoice.*` event; returns its id.
     pub(crate) async fn invoice_event(
         &self,
         tx: &mut Tx,
         inv: &Invoice,
         ty: EventType,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let ev = self.new_event(&inv.merchant_id, ty, inv.to_json(), now_ms());
         tx.insert_event(&ev, &inv.id).await?;
+        Ok(ev.id)
+    }
+
+    /// Writes a subscription's change in `tx`: the row (releasing any lease), the invoice
+    /// outcome and their events, the ended subscription's open invoice closed, and every
+    /// face's projection of it.
+    pub(crate) async fn write_subscription_change(
+        &self,
+        tx: &mut Tx,
+        before: &Subscription,
+        sub: &mut Subscription,
+        events: &[EventType],
+        invoice: Option<(&Invoice, EventType)>,
+        now: i64,
+    ) -> Result<()> {
+        tx.update_subscription(sub, None).await?;
+        let mut written = Vec::new();
+        if let Some((inv, ty)) = invoice {
+            tx.update_invoice(inv).await?;
+            written.push((ty, self.invoice_event(tx, inv, ty).await?));
+        }
+        for ev in events {
+            written.push((*ev, self.subscription_event(tx, sub, *ev).await?));
+        }
+        if sub.status.is_final() || sub.status == SubscriptionStatus::Unpaid {
+            self.close_latest_invoice(tx, sub).await?;
+        }
+        let change = crate::projection::SubscriptionChange {
+            before,
+            after: sub,
+            invoice,
+            events: &written,
+            now,
+        };
+        for p in self.projections.iter() {
+            p.subscription_changed(self, tx, &change).await?;
+        }
         Ok(())
     }
 

@@ -15,7 +15,6 @@ use kassa_core::subscription::{Due, Subscription};
 use kassa_store::{now_ms, IdemBegin};
 use serde_json::Value;
 
-use crate::payment_methods::PayWith;
 use crate::payments::CreateIntentParams;
 use crate::{Idem, Result, ServiceError, Services};
 
@@ -82,27 +81,32 @@ impl Services {
         }
         sub.version += 1;
         tx.commit().await?;
+        let before = sub.clone();
 
         // 2. Do it.
         match due {
             Due::TrialWillEnd => {
                 sub.trial_notice_sent(now);
                 self.write_step(
+                    &before,
                     &mut sub,
                     &[EventType::CustomerSubscriptionTrialWillEnd],
                     None,
+                    now,
                 )
                 .await?;
             }
             Due::End => {
-                let at = sub.current_period_end;
+                let at = sub.end_time();
                 sub.end(at, now);
-                self.write_step(&mut sub, &[EventType::CustomerSubscriptionDeleted], None)
+                let ended = [EventType::CustomerSubscriptionDeleted];
+                self.write_step(&before, &mut sub, &ended, None, now)
                     .await?;
             }
             Due::Expire => {
                 sub.expire(now);
-                self.write_step(&mut sub, &[EventType::CustomerSubscriptionDeleted], None)
+                let ended = [EventType::CustomerSubscriptionDeleted];
+                self.write_step(&before, &mut sub, &ended, None, now)
                     .await?;
             }
             Due::Bill(reason) => {
@@ -132,7 +136,7 @@ impl Services {
                     _ => {
                         sub.retry_at = None;
                         sub.refresh_next_action();
-                        self.write_step(&mut sub, &[], None).await?;
+                        self.write_step(&before, &mut sub, &[], None, now).await?;
                     }
                 }
             }
@@ -144,24 +148,15 @@ impl Services {
     /// Writes a step's change with its events and releases the lease.
     async fn write_step(
         &self,
+        before: &Subscription,
         sub: &mut Subscription,
         events: &[EventType],
         invoice: Option<(&Invoice, EventType)>,
+        now: i64,
     ) -> Result<()> {
         let mut tx = self.store.begin().await?;
-        tx.update_subscription(sub, None).await?;
-        if let Some((inv, ty)) = invoice {
-            tx.update_invoice(inv).await?;
-            self.invoice_event(&mut tx, inv, ty).await?;
-        }
-        for ev in events {
-            self.subscription_event(&mut tx, sub, *ev).await?;
-        }
-        if sub.status.is_final()
-            || sub.status == kassa_core::subscription::SubscriptionStatus::Unpaid
-        {
-            self.close_latest_invoice(&mut tx, sub).await?;
-        }
+        self.write_subscription_change(&mut tx, before, sub, events, invoice, now)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -184,6 +179,7 @@ impl Services {
             .subscription(&sub.merchant_id, &sub.id)
             .await?
             .ok_or_else(|| ServiceError::not_found("subscription", &sub.id))?;
+        let before = fresh.clone();
         inv.attempt_count = attempt;
         inv.updated = now;
         let (events, inv_event) = match charged {
@@ -198,7 +194,7 @@ impl Services {
                 (events, EventType::InvoicePaymentFailed)
             }
         };
-        self.write_step(&mut fresh, &events, Some((&inv, inv_event)))
+        self.write_step(&before, &mut fresh, &events, Some((&inv, inv_event)), now)
             .await
     }
 
@@ -245,14 +241,13 @@ impl Services {
             customer: Some(sub.customer.clone()),
             ..Default::default()
         };
-        let result = self
-            .create_and_confirm(
-                &sub.merchant_id,
-                params,
-                PayWith::Saved(pm.to_string()),
-                Some(&idem),
-            )
-            .await;
+        let result = match self.create_invoice_intent(sub, inv, pm, params).await {
+            Ok(pi) => {
+                self.confirm_with_saved_method(&sub.merchant_id, &pi.id, pm, Some(&idem))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         match result {
             Ok(pi) => Ok(Charged::Paid(Some(pi.id))),
             Err(ServiceError::Declined { intent, .. }) => {
@@ -272,6 +267,33 @@ impl Services {
                 Err(e)
             }
         }
+    }
+}
+
+impl Services {
+    /// The payment intent of an invoice's charge with saved method `pm`, written with every
+    /// face's own objects for it ([`crate::Projection::invoice_charge`]).
+    async fn create_invoice_intent(
+        &self,
+        sub: &Subscription,
+        inv: &Invoice,
+        pm: &str,
+        params: CreateIntentParams,
+    ) -> Result<kassa_core::intent::PaymentIntent> {
+        self.check_saved_method_use(&sub.merchant_id, pm, Some(&sub.customer))
+            .await?;
+        let now = now_ms();
+        let mut pi = self.build_intent(&sub.merchant_id, params, now)?;
+        let mut tx = self.store.begin().await?;
+        for p in self.projections.iter() {
+            p.invoice_charge(self, &mut tx, sub, inv, &mut pi, now)
+                .await?;
+        }
+        tx.insert_intent(&pi).await?;
+        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
+            .await?;
+        tx.commit().await?;
+        Ok(pi)
     }
 }
 

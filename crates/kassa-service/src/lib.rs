@@ -32,7 +32,7 @@ use kassa_processor::Processor;
 use kassa_store::{now_ms, Merchant, Store};
 use prometheus::{IntCounterVec, Opts, Registry};
 
-pub use billing::{ItemParams, SubscriptionParams, SubscriptionUpdate};
+pub use billing::{BillingChange, ItemParams, SubscriptionParams, SubscriptionUpdate};
 pub use customers::CustomerParams;
 pub use endpoints::{delivery_json, endpoint_json, EndpointParams, EndpointUpdate};
 pub use error::{declined_body, is_unavailable, ServiceError, RETRY_AFTER_SECS};

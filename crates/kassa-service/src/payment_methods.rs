@@ -77,6 +77,17 @@ impl Services {
         }
     }
 
+    /// Checks that saved method `id` may pay an automatic-capture intent of `customer`.
+    pub(crate) async fn check_saved_method_use(
+        &self,
+        merchant_id: &str,
+        id: &str,
+        customer: Option<&str>,
+    ) -> Result<()> {
+        let pm = self.method_to_charge(merchant_id, id).await?;
+        check_saved_use(&pm, customer, CaptureMethod::Automatic)
+    }
+
     async fn method_to_charge(&self, merchant_id: &str, id: &str) -> Result<PaymentMethod> {
         self.store
             .payment_method(merchant_id, id)

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use kassa_core::events::EventType;
 use kassa_core::intent::{PaymentIntent, Refund};
+use kassa_core::invoice::Invoice;
+use kassa_core::subscription::Subscription;
 use kassa_store::Tx;
 
 use crate::{Result, Services};
@@ -38,6 +40,45 @@ pub trait Projection: Send + Sync {
         event_id: &str,
         now: i64,
     ) -> Result<()>;
+
+    /// Before the engine writes `pi`, the payment of `invoice` of `sub`: a face that made the
+    /// subscription writes its own objects for the payment (and may name them in `pi`'s
+    /// metadata) in the same transaction.
+    async fn invoice_charge(
+        &self,
+        _svc: &Services,
+        _tx: &mut Tx,
+        _sub: &Subscription,
+        _invoice: &Invoice,
+        _pi: &mut PaymentIntent,
+        _now: i64,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// After a subscription changed (a step of the engine, or a merchant's change) and the core
+    /// wrote its events.
+    async fn subscription_changed(
+        &self,
+        _svc: &Services,
+        _tx: &mut Tx,
+        _change: &SubscriptionChange<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A subscription's change as the core wrote it.
+pub struct SubscriptionChange<'a> {
+    pub before: &'a Subscription,
+    pub after: &'a Subscription,
+    /// The latest invoice, when the change was its payment's outcome (`invoice.paid` or
+    /// `invoice.payment_failed`).
+    pub invoice: Option<(&'a Invoice, EventType)>,
+    /// The events written, `(type, event id)`, in order.
+    pub events: &'a [(EventType, String)],
+    /// The subscription's own time (its test clock's, or the wall clock's).
+    pub now: i64,
 }
 
 /// The projections the core calls, in registration order.

@@ -12,7 +12,7 @@ const SUB_COLUMNS: &str = "id, merchant_id, customer_id, test_clock, status, \
     default_payment_method, items, currency, billing_cycle_anchor, cycle, current_period_start, \
     current_period_end, trial_start, trial_end, trial_will_end_sent, cancel_at_period_end, \
     canceled_at, ended_at, latest_invoice, retry_at, retry_policy, metadata, next_action_at, \
-    leased_until, created_at, updated_at, version";
+    leased_until, created_at, updated_at, version, cancel_at";
 
 const INVOICE_COLUMNS: &str = "id, merchant_id, customer_id, subscription_id, status, currency, \
     amount_due, amount_paid, lines, period_start, period_end, billing_reason, attempt_count, \
@@ -53,6 +53,7 @@ fn sub_from_row(r: &AnyRow) -> Result<Subscription> {
         trial_end: r.get("trial_end"),
         trial_will_end_sent: r.get::<i64, _>("trial_will_end_sent") != 0,
         cancel_at_period_end: r.get::<i64, _>("cancel_at_period_end") != 0,
+        cancel_at: r.get("cancel_at"),
         canceled_at: r.get("canceled_at"),
         ended_at: r.get("ended_at"),
         latest_invoice: r.get("latest_invoice"),
@@ -258,7 +259,7 @@ impl Tx {
     pub async fn insert_subscription(&mut self, s: &Subscription) -> Result<()> {
         let sql = format!(
             "INSERT INTO subscriptions ({SUB_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,\
-             $11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)"
+             $11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)"
         );
         sqlx::query(&sql)
             .bind(&s.id)
@@ -288,6 +289,7 @@ impl Tx {
             .bind(s.created)
             .bind(s.updated)
             .bind(s.version)
+            .bind(s.cancel_at)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
@@ -322,7 +324,8 @@ impl Tx {
              trial_will_end_sent = $10, cancel_at_period_end = $11, canceled_at = $12, \
              ended_at = $13, latest_invoice = $14, retry_at = $15, retry_policy = $16, \
              metadata = $17, next_action_at = $18, leased_until = $19, updated_at = $20, \
-             version = version + 1 WHERE id = $21 AND version = $22",
+             cancel_at = $23, test_clock = $24, version = version + 1 \
+             WHERE id = $21 AND version = $22",
         )
         .bind(s.status.as_str())
         .bind(s.default_payment_method.clone())
@@ -346,6 +349,8 @@ impl Tx {
         .bind(s.updated)
         .bind(&s.id)
         .bind(s.version)
+        .bind(s.cancel_at)
+        .bind(s.test_clock.clone())
         .execute(&mut *self.tx)
         .await?
         .rows_affected();

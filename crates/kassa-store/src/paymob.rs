@@ -78,16 +78,22 @@ pm_row!(
     PmCardToken, CARD_TOKEN_COLUMNS = "pm_card_tokens" {
         id: i64, profile_id: i64, token_hash: String, token_enc: String, order_id: i64,
         processor_ref: String, obj: String, created_at: i64,
+        // The core customer and payment method this card is (none for a card saved before
+        // migration 0014).
+        customer_id: Option<String>, payment_method_id: Option<String>,
     }
 );
 pm_row!(PmPlan, PLAN_COLUMNS = "pm_plans" {
     id: i64, profile_id: i64, doc: String, created_at: i64, updated_at: i64,
 });
-pm_row!(PmSubscription, SUBSCRIPTION_COLUMNS = "pm_subscriptions" {
-    id: i64, profile_id: i64, plan_id: i64, state: String, next_billing_at: Option<i64>,
-    leased_until: Option<i64>, clock_offset_ms: i64, version: i64, doc: String, created_at: i64,
-    updated_at: i64,
-});
+pm_row!(
+    /// A Paymob subscription: the face's fields of the core subscription `subscription_id`
+    /// (none for one the old engine made before migration 0014).
+    PmSubscription, SUBSCRIPTION_COLUMNS = "pm_subscriptions" {
+        id: i64, profile_id: i64, plan_id: i64, subscription_id: Option<String>, version: i64,
+        doc: String, created_at: i64, updated_at: i64,
+    }
+);
 
 fn placeholders(n: usize) -> String {
     (1..=n)
@@ -363,21 +369,6 @@ impl Store {
             profile_id,
             "id"
         )
-    }
-    /// Active subscriptions whose next billing (on their own clock) has come and that no
-    /// process holds a lease on.
-    pub async fn pm_due_subscriptions(&self, now: i64, limit: i64) -> Result<Vec<PmSubscription>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SUBSCRIPTION_COLUMNS} FROM pm_subscriptions \
-             WHERE state = 'active' AND next_billing_at IS NOT NULL \
-             AND next_billing_at - clock_offset_ms <= $1 \
-             AND (leased_until IS NULL OR leased_until < $1) ORDER BY next_billing_at LIMIT $2"
-        ))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows.iter().map(PmSubscription::from_row).collect())
     }
 }
 
@@ -662,6 +653,8 @@ impl Tx {
         .bind(&c.processor_ref)
         .bind(&c.obj)
         .bind(c.created_at)
+        .bind(c.customer_id.clone())
+        .bind(c.payment_method_id.clone())
         .execute(self.conn())
         .await?;
         Ok(())
@@ -700,10 +693,7 @@ impl Tx {
         .bind(s.id)
         .bind(s.profile_id)
         .bind(s.plan_id)
-        .bind(&s.state)
-        .bind(s.next_billing_at)
-        .bind(s.leased_until)
-        .bind(s.clock_offset_ms)
+        .bind(s.subscription_id.clone())
         .bind(s.version)
         .bind(&s.doc)
         .bind(s.created_at)
@@ -724,19 +714,37 @@ impl Tx {
         )
     }
 
+    pub async fn pm_card_token(&mut self, id: i64) -> Result<Option<PmCardToken>> {
+        by!(
+            self.conn(),
+            PmCardToken,
+            CARD_TOKEN_COLUMNS,
+            "pm_card_tokens",
+            "id",
+            id
+        )
+    }
+
+    /// The Paymob face of core subscription `id`, if it has one.
+    pub async fn pm_subscription_of_core(&mut self, id: &str) -> Result<Option<PmSubscription>> {
+        by!(
+            self.conn(),
+            PmSubscription,
+            SUBSCRIPTION_COLUMNS,
+            "pm_subscriptions",
+            "subscription_id",
+            id
+        )
+    }
+
     /// Writes a subscription read at `s.version`; `false` when another writer got there first.
     pub async fn update_pm_subscription(&mut self, s: &mut PmSubscription) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE pm_subscriptions SET state = $3, next_billing_at = $4, leased_until = $5, \
-             clock_offset_ms = $6, doc = $7, updated_at = $8, version = version + 1 \
+            "UPDATE pm_subscriptions SET doc = $3, updated_at = $4, version = version + 1 \
              WHERE id = $1 AND version = $2",
         )
         .bind(s.id)
         .bind(s.version)
-        .bind(&s.state)
-        .bind(s.next_billing_at)
-        .bind(s.leased_until)
-        .bind(s.clock_offset_ms)
         .bind(&s.doc)
         .bind(s.updated_at)
         .execute(self.conn())

@@ -251,6 +251,7 @@ async fn one_process_at_a_time_bills_a_subscription_and_clocks_keep_their_own() 
             trial_end: Some(5),
             trial_will_end_sent: true,
             cancel_at_period_end: false,
+            cancel_at: None,
             canceled_at: None,
             ended_at: None,
             latest_invoice: None,

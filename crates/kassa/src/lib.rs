@@ -289,11 +289,6 @@ async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: Cancellatio
             Ok(n) => tracing::debug!(count = n, "paymentwall scheduler pass"),
             Err(e) => tracing::warn!(error = %e, "paymentwall scheduler pass failed"),
         }
-        match svc.pm_run_due().await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(count = n, "paymob scheduler pass"),
-            Err(e) => tracing::warn!(error = %e, "paymob scheduler pass failed"),
-        }
         match svc.decide_reviews(50).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(count = n, "risk reviews decided"),

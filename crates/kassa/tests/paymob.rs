@@ -1295,6 +1295,73 @@ async fn callbacks_retry_identically_and_resend(app: &TestApp) {
     );
 }
 
+/// The subscription callbacks of `sub` received so far, by trigger, in order.
+fn sub_triggers(cb: &Callbacks, sub: i64) -> Vec<String> {
+    cb.all()
+        .iter()
+        .filter(|(_, b)| b["subscription_data"]["id"] == sub)
+        .map(|(_, b)| b["trigger_type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Waits until `sub` has had `n` callbacks; checks each one's HMAC; returns their triggers.
+async fn sub_callbacks(cb: &Callbacks, p: &Profile, sub: i64, n: usize) -> Vec<String> {
+    for _ in 0..200 {
+        if sub_triggers(cb, sub).len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (_, b) in cb
+        .all()
+        .iter()
+        .filter(|(_, b)| b["subscription_data"]["id"] == sub)
+    {
+        let trigger = b["trigger_type"].as_str().unwrap();
+        assert_eq!(b["hmac"], hmac::subscription_hmac(&p.hmac, trigger, sub));
+    }
+    let got = sub_triggers(cb, sub);
+    assert_eq!(got.len(), n, "{got:?}");
+    got
+}
+
+/// Pays an intention's first payment with `number` (through 3-D Secure when asked); returns
+/// the new subscription's id.
+async fn subscribe(app: &TestApp, cb: &Callbacks, p: &Profile, plan: &Value, number: &str) -> i64 {
+    let card_id = p.integration("card");
+    let i = intention(
+        app,
+        p,
+        json!({"amount": plan["amount_cents"], "currency": "EGP", "payment_methods": [card_id],
+        "billing_data": billing(), "subscription_plan_id": plan["id"]}),
+    )
+    .await;
+    let (_, r) = pay(app, &key_for(&i, card_id), card(number, "123")).await;
+    if let Some(url) = r["redirect_url"].as_str().filter(|u| !u.is_empty()) {
+        answer_page(app, url, &[("action", "approve")]).await;
+    }
+    let (_, created) = cb
+        .wait("the subscription", |b| {
+            b["trigger_type"] == "created"
+                && b["subscription_data"]["initial_transaction"] == r["id"]
+        })
+        .await;
+    assert_eq!(created["subscription_data"]["state"], "active");
+    created["subscription_data"]["id"].as_i64().unwrap()
+}
+
+async fn advance(app: &TestApp, sub: i64, seconds: i64) -> Value {
+    let (s, clock) = app
+        .post(
+            &format!("/v1/paymob/subscriptions/{sub}/advance_clock"),
+            json!({"seconds": seconds}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{clock}");
+    pinned::<schemas::PmSubscriptionObject>(&clock);
+    clock
+}
+
 async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     let cb = Callbacks::start().await;
     let p = profile(app, &cb, json!([])).await;
@@ -1308,61 +1375,28 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
         StatusCode::BAD_REQUEST,
         "a plan needs a MOTO integration: {e}"
     );
+    // Three payments in all: the first and two renewals, then it ends by itself.
     let (s, plan) = call(app, reqwest::Method::POST, "/api/acceptance/subscription-plans", Some(&sk),
         Some(json!({"frequency": 30, "name": "Monthly", "reminder_days": 3, "retrial_days": 1, "plan_type": "rent",
-            "number_of_deductions": null, "amount_cents": 5000, "use_transaction_amount": false, "is_active": true,
+            "number_of_deductions": 3, "amount_cents": 5000, "use_transaction_amount": false, "is_active": true,
             "integration": moto, "webhook_url": cb.url}))).await;
     assert_eq!(s, StatusCode::CREATED, "{plan}");
-    let i = intention(
-        app,
-        &p,
-        json!({"amount": 5000, "currency": "EGP", "payment_methods": [card_id],
-        "billing_data": billing(), "subscription_plan_id": plan["id"]}),
-    )
-    .await;
-    let (_, r) = pay(app, &key_for(&i, card_id), card("5123456789012346", "123")).await;
-    answer_page(
-        app,
-        r["redirect_url"].as_str().unwrap(),
-        &[("action", "approve")],
-    )
-    .await;
-    let (_, created) = cb
-        .wait("the subscription", |b| b["trigger_type"] == "created")
-        .await;
-    let sub = created["subscription_data"]["id"].as_i64().unwrap();
-    assert_eq!(
-        created["hmac"],
-        hmac::subscription_hmac(&p.hmac, "created", sub)
-    );
-    assert_eq!(created["subscription_data"]["state"], "active");
-    assert_eq!(created["subscription_data"]["initial_transaction"], r["id"]);
+    let sub = subscribe(app, &cb, &p, &plan, "5123456789012346").await;
+    let get = |path: String| {
+        let sk = sk.clone();
+        async move {
+            call(app, reqwest::Method::GET, &path, Some(&sk), None)
+                .await
+                .1
+        }
+    };
+    let first = get(format!("/api/acceptance/subscriptions/{sub}")).await;
+    assert!(first["ends_at"].is_string(), "{first}");
+    assert_eq!(first["amount_cents"], 5000);
 
-    // Nothing is due yet; 31 days later the renewal is charged on the saved card.
-    assert_eq!(app.svc.pm_run_due().await.unwrap(), 0);
-    let (s, clock) = app
-        .post(
-            &format!("/v1/paymob/subscriptions/{sub}/advance_clock"),
-            json!({"seconds": 31 * 86400}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    pinned::<schemas::PmSubscriptionObject>(&clock);
-    assert_eq!(app.svc.pm_run_due().await.unwrap(), 1);
-    assert_eq!(
-        app.svc.pm_run_due().await.unwrap(),
-        0,
-        "one renewal per period"
-    );
-    let (_, renewed) = cb
-        .wait("the renewal", |b| {
-            b["trigger_type"] == "successful_transaction"
-        })
-        .await;
-    assert_eq!(
-        renewed["hmac"],
-        hmac::subscription_hmac(&p.hmac, "successful_transaction", sub)
-    );
+    // 31 days later the renewal was charged on the saved card, once.
+    let clock = advance(app, sub, 31 * 86400).await;
+    assert_eq!(clock["state"], "active");
     let c = cb
         .wait("the renewal payment", |b| {
             b["obj"]["api_source"] == "SUBSCRIPTION"
@@ -1376,22 +1410,29 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
         ),
         (json!(true), json!(moto))
     );
-    let (_, txns) = call(
-        app,
-        reqwest::Method::GET,
-        &format!("/api/acceptance/subscriptions/{sub}/transactions"),
-        Some(&sk),
-        None,
-    )
-    .await;
+    advance(app, sub, 1).await;
+    assert_eq!(
+        sub_callbacks(&cb, &p, sub, 2).await,
+        ["created", "successful_transaction"],
+        "one renewal per period"
+    );
+    let txns = get(format!("/api/acceptance/subscriptions/{sub}/transactions")).await;
     assert_eq!(txns["count"], 2);
 
-    // Suspend, resume, cancel: each a signed callback; a canceled one stays canceled.
-    for (action, trigger, state) in [
-        ("suspend", "suspended", "suspended"),
-        ("resume", "resumed", "active"),
-        ("cancel", "canceled", "canceled"),
-    ] {
+    // A new price, a suspension inside the paid period and a resume that charges nothing.
+    let (s, b) = call(
+        app,
+        reqwest::Method::PUT,
+        &format!("/api/acceptance/subscriptions/{sub}"),
+        Some(&sk),
+        Some(json!({"amount_cents": 6000})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["amount_cents"].clone()),
+        (StatusCode::OK, json!(6000))
+    );
+    for (action, state) in [("suspend", "suspended"), ("resume", "active")] {
         let (s, b) = call(
             app,
             reqwest::Method::POST,
@@ -1401,9 +1442,23 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
         )
         .await;
         assert_eq!((s, b["state"].clone()), (StatusCode::OK, json!(state)));
-        let (_, c) = cb.wait(trigger, |b| b["trigger_type"] == trigger).await;
-        assert_eq!(c["hmac"], hmac::subscription_hmac(&p.hmac, trigger, sub));
     }
+    assert_eq!(
+        sub_callbacks(&cb, &p, sub, 5).await[2..],
+        ["updated", "suspended", "resumed"]
+    );
+    // The second renewal at the new price; then the end, at ends_at.
+    advance(app, sub, 30 * 86400).await;
+    let ended = advance(app, sub, 30 * 86400).await;
+    assert_eq!(ended["state"], "canceled");
+    assert_eq!(ended["ends_at"], first["ends_at"]);
+    assert_eq!(
+        sub_callbacks(&cb, &p, sub, 7).await[5..],
+        ["successful_transaction", "canceled"]
+    );
+    let txns = get(format!("/api/acceptance/subscriptions/{sub}/transactions")).await;
+    assert_eq!(txns["count"], 3);
+    assert_eq!(txns["results"][0]["amount_cents"], 6000);
     let (s, _) = call(
         app,
         reqwest::Method::POST,
@@ -1413,6 +1468,72 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // A card whose renewals decline: retried daily for the plan's two retrial days, then
+    // suspended; a resume retries at once; a cancel ends it.
+    let (_, weekly) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/acceptance/subscription-plans",
+        Some(&sk),
+        Some(
+            json!({"frequency": 7, "name": "Weekly", "retrial_days": 2, "amount_cents": 900,
+            "integration": moto, "webhook_url": cb.url}),
+        ),
+    )
+    .await;
+    let sub = subscribe(app, &cb, &p, &weekly, "4000000000000341").await;
+    advance(app, sub, 7 * 86400 + 60).await;
+    let failed = cb
+        .wait("the declined renewal", |b| {
+            b["obj"]["api_source"] == "SUBSCRIPTION" && b["obj"]["success"] == json!(false)
+        })
+        .await;
+    assert_signed(&p.hmac, &failed);
+    advance(app, sub, 86400).await;
+    let suspended = advance(app, sub, 86400).await;
+    assert_eq!(suspended["state"], "suspended");
+    assert!(suspended["suspended_at"].is_string());
+    assert_eq!(
+        sub_callbacks(&cb, &p, sub, 4).await,
+        [
+            "created",
+            "failed_transaction",
+            "failed_transaction",
+            "suspended"
+        ]
+    );
+    let txns = get(format!("/api/acceptance/subscriptions/{sub}/transactions")).await;
+    assert_eq!(
+        txns["count"], 4,
+        "the first payment and three declined tries"
+    );
+    for (action, state) in [("resume", "suspended"), ("cancel", "canceled")] {
+        let (s, b) = call(
+            app,
+            reqwest::Method::POST,
+            &format!("/api/acceptance/subscriptions/{sub}/{action}"),
+            Some(&sk),
+            None,
+        )
+        .await;
+        assert_eq!((s, b["state"].clone()), (StatusCode::OK, json!(state)));
+    }
+    assert_eq!(
+        sub_callbacks(&cb, &p, sub, 7).await[4..],
+        ["resumed", "suspended", "canceled"]
+    );
+    // The engine's native objects behind it: the subscription and its invoices.
+    let (_, subs) = app.get("/v1/subscriptions?limit=100").await;
+    let core = subs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["items"]["data"][0]["price"]["product_data"]["name"] == "Weekly")
+        .expect("the core subscription")
+        .clone();
+    assert_eq!(core["status"], "canceled");
+    assert_eq!(core["retry_policy"]["final_action"], "pause");
 }
 
 async fn a_retried_payment_cancels_the_abandoned_attempt(app: &TestApp) {

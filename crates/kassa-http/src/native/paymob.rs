@@ -327,10 +327,11 @@ pub struct ClockParams {
     pub seconds: i64,
 }
 
-/// Move a test subscription's clock forward so its renewals come due now.
+/// Move a test subscription's clock forward, running every renewal, retry and end it passes
+/// (the first advance gives the subscription a native test clock of its own).
 #[utoipa::path(post, path = "/v1/paymob/subscriptions/{id}/advance_clock", operation_id = "advance_paymob_subscription_clock", params(("id" = i64, Path)), request_body = ClockParams,
     responses((status = 200, description = "The subscription and its clock", body = PmSubscriptionObject),
-        (status = 400, description = "`seconds` out of range, or a live profile's subscription", body = ErrorBody),
+        (status = 400, description = "`seconds` out of range, a live profile's subscription, or one that has ended", body = ErrorBody),
         (status = 404, description = "No such subscription", body = ErrorBody),
         (status = 409, description = "The subscription changed meanwhile; retry", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymob")]

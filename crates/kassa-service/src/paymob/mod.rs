@@ -13,6 +13,7 @@ mod legacy;
 mod ops;
 mod pages;
 mod pay;
+mod plans;
 mod render;
 mod settle;
 mod subscriptions;
@@ -26,11 +27,12 @@ pub use pages::{
     NO_FRAMING,
 };
 pub use pay::{ChallengeView, PayResponse};
-pub use subscriptions::SUBSCRIPTION_FREQUENCIES;
+pub use plans::SUBSCRIPTION_FREQUENCIES;
 
 /// The Paymob face as a projection of the core: its transaction objects (and their refund,
-/// void and capture children) and callbacks for the payments it made. Registered when the app
-/// is built.
+/// void and capture children) and callbacks for the payments it made, and its subscription
+/// objects, renewal transactions and subscription callbacks for the subscriptions it started.
+/// Registered when the app is built.
 pub struct PaymobProjection;
 
 #[async_trait::async_trait]
@@ -56,6 +58,27 @@ impl crate::Projection for PaymobProjection {
         now: i64,
     ) -> crate::Result<()> {
         svc.pm_after_refund(tx, &pi.id, refund, event_id, now).await
+    }
+
+    async fn invoice_charge(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        sub: &kassa_core::subscription::Subscription,
+        _invoice: &kassa_core::invoice::Invoice,
+        pi: &mut kassa_core::intent::PaymentIntent,
+        now: i64,
+    ) -> crate::Result<()> {
+        svc.pm_invoice_charge(tx, sub, pi, now).await
+    }
+
+    async fn subscription_changed(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        change: &crate::projection::SubscriptionChange<'_>,
+    ) -> crate::Result<()> {
+        svc.pm_subscription_changed(tx, change).await
     }
 }
 

@@ -244,10 +244,8 @@ impl Services {
                         )
                         .await?;
                     }
-                    self.pm_after_payment_success(
-                        tx, &profile, &t, &mut extra, &obj, event_id, now,
-                    )
-                    .await?;
+                    self.pm_start_subscription(tx, &profile, &t, pi, &mut extra, &obj, now)
+                        .await?;
                 }
                 EventType::PaymentIntentPaymentFailed => {
                     let message = pi.last_payment_error.clone();
@@ -264,8 +262,6 @@ impl Services {
                         now,
                     )
                     .await?;
-                    self.pm_after_payment_failure(tx, &profile, &t, &extra, event_id, now)
-                        .await?;
                 }
                 EventType::PaymentIntentCanceled => {
                     if obj["success"] == json!(true) && obj["is_auth"] == json!(true) {

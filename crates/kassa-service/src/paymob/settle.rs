@@ -5,7 +5,11 @@ use super::accounts::country_of;
 use super::intentions::{IntentionDoc, OrderDoc};
 use super::{doc, to_text};
 use crate::Services;
-use kassa_core::intent::{PaymentIntent, Refund, RefundKind};
+use kassa_core::customer::{text_field, Customer};
+use kassa_core::events::EventType;
+use kassa_core::ids::{new_id, prefix};
+use kassa_core::intent::{Metadata, PaymentIntent, Refund, RefundKind};
+use kassa_core::payment_method::{PaymentMethod, SetupFutureUsage};
 use kassa_store::{now_ms, PmCardToken, PmProfile, PmTransaction, Tx};
 use serde_json::{json, Value};
 
@@ -189,6 +193,11 @@ impl Services {
         });
         let mut stored = token_obj.clone();
         stored.as_object_mut().expect("object").remove("token");
+        let (customer_id, payment_method_id) =
+            match self.pm_core_card(tx, profile, pi, obj, now).await? {
+                Some((c, m)) => (Some(c), Some(m)),
+                None => (None, None),
+            };
         tx.insert_pm_card_token(&PmCardToken {
             id,
             profile_id: profile.id,
@@ -198,6 +207,8 @@ impl Services {
             processor_ref: pi.processor_ref.clone().unwrap_or_default(),
             obj: stored.to_string(),
             created_at: now,
+            customer_id,
+            payment_method_id,
         })
         .await?;
         extra.card_token_id = Some(id);
@@ -205,6 +216,68 @@ impl Services {
             token_obj["next_payment_intention"] = json!("");
         }
         Ok(token_obj)
+    }
+
+    /// The saved card as the core has it: a customer (the billing contact) and an off-session
+    /// payment method attached to it, with their events. `None` when the payment has no card
+    /// description to save.
+    async fn pm_core_card(
+        &self,
+        tx: &mut Tx,
+        profile: &PmProfile,
+        pi: &PaymentIntent,
+        obj: &Value,
+        now: i64,
+    ) -> crate::Result<Option<(String, String)>> {
+        let (Some(details), Some(processor_ref)) = (&pi.payment_method, &pi.processor_ref) else {
+            return Ok(None);
+        };
+        let billing = &obj["payment_key_claims"]["billing_data"];
+        let field = |k: &str| billing[k].as_str().unwrap_or_default().trim().to_string();
+        let name = format!("{} {}", field("first_name"), field("last_name"));
+        let customer = Customer {
+            id: new_id(prefix::CUSTOMER),
+            merchant_id: profile.merchant_id.clone(),
+            email: crate::payments::check_email_as("email", &field("email")).ok(),
+            name: text_field(&name, 256, "name").ok().flatten(),
+            phone: text_field(&field("phone_number"), 32, "phone")
+                .ok()
+                .flatten(),
+            description: None,
+            metadata: Metadata::new(),
+            test_clock: None,
+            created: now,
+            updated: now,
+        };
+        tx.insert_customer(&customer).await?;
+        let ev = self.new_event(
+            &customer.merchant_id,
+            EventType::CustomerCreated,
+            customer.to_json(),
+            now,
+        );
+        tx.insert_event(&ev, &customer.id).await?;
+        let pm = PaymentMethod {
+            id: new_id(prefix::PAYMENT_METHOD),
+            merchant_id: profile.merchant_id.clone(),
+            customer: Some(customer.id.clone()),
+            kind: "card".into(),
+            details: details.clone(),
+            processor_ref: processor_ref.clone(),
+            source_payment: Some(pi.id.clone()),
+            usage: SetupFutureUsage::OffSession,
+            created: now,
+            detached_at: None,
+        };
+        tx.insert_payment_method(&pm).await?;
+        let ev = self.new_event(
+            &pm.merchant_id,
+            EventType::PaymentMethodAttached,
+            pm.to_json(),
+            now,
+        );
+        tx.insert_event(&ev, &pm.id).await?;
+        Ok(Some((customer.id, pm.id)))
     }
 
     /// A refund of a Paymob payment (made through either API): a child transaction and its

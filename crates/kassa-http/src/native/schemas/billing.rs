@@ -36,6 +36,9 @@ pub struct SubscriptionObject {
     pub trial_start: Option<i64>,
     pub trial_end: Option<i64>,
     pub cancel_at_period_end: bool,
+    /// Unix seconds: when it ends by itself (a Paymob plan's number of deductions or
+    /// `ends_at`); nothing is billed from then on.
+    pub cancel_at: Option<i64>,
     /// When it was cancelled (now or for the period's end).
     pub canceled_at: Option<i64>,
     /// When it ended.
@@ -279,6 +282,7 @@ mod tests {
             trial_end: None,
             trial_will_end_sent: false,
             cancel_at_period_end: false,
+            cancel_at: None,
             canceled_at: None,
             ended_at: None,
             latest_invoice: None,
