@@ -6,13 +6,17 @@ the hosted checkout's script does, answer the 3-D Secure or wallet page the way 
 does, settle a kiosk or cash bill in the sandbox, and read the processed callbacks (POST JSON
 with `?hmac=`) that the conftest receiver recorded.
 
-Nothing here computes a Paymob HMAC itself: every signature is checked by the validators of the
-two PyPI clients under test, `paymobz` (`WebhookResource.verify_mac`) and `paymob-solutions`
-(`paymob.accept.HMACValidator`), both unmodified.
+Nothing here computes a TRANSACTION or TOKEN callback's HMAC itself: every such signature is
+checked by the validators of the two PyPI clients under test, `paymobz`
+(`WebhookResource.verify_mac`) and `paymob-solutions` (`paymob.accept.HMACValidator`), both
+unmodified. The one exception is the subscription callback (HMAC in its JSON body), for which
+neither client ships a validator: `subscription_hmac_valid` checks it by Paymob's published rule.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -32,6 +36,8 @@ HTTP_TIMEOUT_S = 15.0
 # The published test data (reference §7).
 TEST_CARD = "5123456789012346"
 DECLINED_CARD = "4000000000000002"
+# Pays its first payment (3-D Secure included), then declines every renewal of a subscription.
+RENEWALS_DECLINE_CARD = "4000000000000341"
 WALLET_PHONE = "01010101010"
 WALLET_MPIN = WALLET_OTP = "123456"
 
@@ -55,6 +61,10 @@ BILLING = {
 # The receiver paths the profile's integrations call back to.
 CALLBACK_PATH = "/paymob/processed"
 RETURN_PATH = "/done"
+# Where a subscription plan's `webhook_url` sends the subscription callbacks.
+SUBSCRIPTION_PATH = "/paymob/subscription"
+
+DAY = 86_400  # seconds, for the test clock
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -412,6 +422,153 @@ def assert_redirect_valid(profile: PmProfile, url: str) -> dict:
 def assert_tamper_detected(profile: PmProfile, body: dict, received: str) -> None:
     got = verdicts(profile.hmac_secret, body, received)
     assert got == {"paymobz": False, "paymob-solutions": False}, f"a tampered message passed: {got}\n{body}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Subscriptions: plans, the test clock, subscription callbacks
+# ---------------------------------------------------------------------------------------------
+
+
+def secret_key_call(kassa, profile: PmProfile, method: str, path: str, body: dict | None = None) -> Response:
+    """A Paymob API call with the profile's secret key (`Authorization: Token <secret key>`)."""
+    return http(method, kassa.url(path), body, headers={"Authorization": f"Token {profile.secret_key}"})
+
+
+def create_plan(kassa, profile: PmProfile, receiver, **fields) -> dict:
+    """`POST /api/acceptance/subscription-plans` on the profile's MOTO integration, its
+    subscription callbacks to the receiver's `SUBSCRIPTION_PATH`; `fields` add to or override
+    the plan's."""
+    body = {
+        "integration": profile.integration_id("moto"),
+        "webhook_url": receiver.url(SUBSCRIPTION_PATH),
+        **fields,
+    }
+    r = secret_key_call(kassa, profile, "POST", "/api/acceptance/subscription-plans", body)
+    assert r.status == 201, f"creating a subscription plan: HTTP {r.status}: {r.text[:1000]}"
+    plan = r.json()
+    assert isinstance(plan.get("id"), int) and plan["frequency"] == body["frequency"], plan
+    return plan
+
+
+def subscription_action(kassa, profile: PmProfile, sub_id: int, action: str) -> dict:
+    """`POST /api/acceptance/subscriptions/{id}/suspend|resume|cancel`; returns the subscription."""
+    r = secret_key_call(kassa, profile, "POST", f"/api/acceptance/subscriptions/{sub_id}/{action}")
+    assert r.status == 200, f"{action} of subscription {sub_id}: HTTP {r.status}: {r.text[:1000]}"
+    return r.json()
+
+
+def subscription_transactions(kassa, profile: PmProfile, sub_id: int) -> list:
+    """`GET /api/acceptance/subscriptions/{id}/transactions`: the first payment and every renewal
+    attempt, newest first."""
+    r = secret_key_call(kassa, profile, "GET", f"/api/acceptance/subscriptions/{sub_id}/transactions")
+    assert r.status == 200, f"transactions of subscription {sub_id}: HTTP {r.status}: {r.text[:1000]}"
+    page = r.json()
+    assert page["count"] == len(page["results"]), page
+    return page["results"]
+
+
+def advance_subscription_clock(kassa, sub_id: int, seconds: int) -> dict:
+    """`POST /v1/paymob/subscriptions/{id}/advance_clock` with the merchant's native key: runs
+    every renewal, retry and end the subscription's test clock passes (the first call freezes
+    the clock at the present), before answering the subscription."""
+    status, sub = kassa.request("POST", f"/v1/paymob/subscriptions/{sub_id}/advance_clock", {"seconds": seconds})
+    assert status == 200, f"advancing subscription {sub_id} by {seconds} s: HTTP {status}: {sub}"
+    assert sub["id"] == sub_id, sub
+    return sub
+
+
+@dataclass
+class SubscriptionCallback:
+    """One subscription callback: a JSON body with `subscription_data`, `trigger_type` and its
+    `hmac` (no query parameter)."""
+
+    path: str
+    body: dict
+
+    @property
+    def trigger(self) -> str:
+        return self.body.get("trigger_type", "")
+
+    @property
+    def data(self) -> dict:
+        return self.body.get("subscription_data") or {}
+
+    @property
+    def hmac(self) -> str:
+        return self.body.get("hmac", "")
+
+
+def subscription_callbacks(receiver, sub_id: int | None = None) -> list:
+    """The subscription callbacks (of `sub_id`, or all) received so far, in arrival order."""
+    out = []
+    for d in receiver.snapshot():
+        if urllib.parse.urlsplit(d.path).path != SUBSCRIPTION_PATH:
+            continue
+        cb = SubscriptionCallback(d.path, d.json())
+        if sub_id is None or cb.data.get("id") == sub_id:
+            out.append(cb)
+    return out
+
+
+def wait_subscription_started(
+    receiver, initial_transaction: int, timeout: float = CALLBACK_WAIT_S
+) -> SubscriptionCallback:
+    """Waits for the `created` callback of the subscription that payment `initial_transaction`
+    started (its id is not known before); returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for cb in subscription_callbacks(receiver):
+            if cb.trigger == "created" and cb.data.get("initial_transaction") == initial_transaction:
+                return cb
+        if time.monotonic() > deadline:
+            got = [
+                (c.trigger, c.data.get("id"), c.data.get("initial_transaction"))
+                for c in subscription_callbacks(receiver)
+            ]
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for the subscription started by transaction "
+                f"{initial_transaction}; got {got}"
+            )
+        time.sleep(0.05)
+
+
+def wait_subscription_callbacks(receiver, sub_id: int, count: int, timeout: float = CALLBACK_WAIT_S) -> list:
+    """Waits until `sub_id` has had `count` subscription callbacks; returns them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = subscription_callbacks(receiver, sub_id)
+        if len(got) >= count:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {count} callbacks of subscription {sub_id}; "
+                f"got {[c.trigger for c in got]}"
+            )
+        time.sleep(0.05)
+
+
+def subscription_hmac_valid(hmac_secret: str, body: dict) -> bool:
+    """A subscription callback's `hmac` (in its JSON body), by Paymob's published rule:
+    HMAC-SHA512 keyed with the profile's HMAC secret over `f"{trigger_type}for{subscription_id}"`,
+    hex digest.
+
+    No client ships a validator for it: paymobz's `WebhookResource.verify_mac` and
+    paymob-solutions' `HMACValidator` / `AcceptCallback` only know the TRANSACTION, TOKEN and
+    DELIVERY_STATUS callbacks (`obj` field lists), so this is the one HMAC the suite computes."""
+    data = body.get("subscription_data") or {}
+    message = f"{body.get('trigger_type', '')}for{data.get('id', '')}"
+    expected = hmac.new(hmac_secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha512).hexdigest()
+    return hmac.compare_digest(expected, str(body.get("hmac", "")))
+
+
+def assert_subscription_callback_valid(profile: PmProfile, cb: SubscriptionCallback) -> None:
+    """A subscription callback's body HMAC is right, and fails for another trigger or id."""
+    assert len(cb.hmac) == 128 and cb.hmac == cb.hmac.lower(), cb.body
+    assert subscription_hmac_valid(profile.hmac_secret, cb.body), f"subscription HMAC refused:\n{cb.body}"
+    other = "canceled" if cb.trigger != "canceled" else "created"
+    assert not subscription_hmac_valid(profile.hmac_secret, {**cb.body, "trigger_type": other})
+    moved = {**cb.data, "id": cb.data["id"] + 1}
+    assert not subscription_hmac_valid(profile.hmac_secret, {**cb.body, "subscription_data": moved})
 
 
 # ---------------------------------------------------------------------------------------------

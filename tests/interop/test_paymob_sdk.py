@@ -9,7 +9,8 @@ and captures go through the clients; the customer's part (paying, answering the 
 wallet page) is done over HTTP the way Kassa's pages do it. Every processed callback (POST body
 plus its `hmac` query parameter) and every signed redirect must pass BOTH clients' HMAC checks
 (`paymobz.WebhookResource.verify_mac`, paymob-solutions' `AcceptCallback(...).is_valid`), and a
-tampered one must fail both.
+tampered one must fail both. Subscription callbacks (HMAC in the JSON body), which neither client
+can validate, are checked by Paymob's published rule (`paymob_support.subscription_hmac_valid`).
 """
 
 from __future__ import annotations
@@ -22,17 +23,23 @@ import pytest
 from paymob_support import (
     BILLING,
     CALLBACK_PATH,
+    DAY,
     DECLINED_CARD,
+    RENEWALS_DECLINE_CARD,
     RETURN_PATH,
+    TEST_CARD,
     WALLET_MPIN,
     WALLET_OTP,
+    advance_subscription_clock,
     answer_challenge,
     assert_callback_valid,
     assert_quiet,
     assert_redirect_valid,
+    assert_subscription_callback_valid,
     assert_tamper_detected,
     callbacks,
     card_source,
+    create_plan,
     create_profile,
     http,
     path_of,
@@ -43,8 +50,13 @@ from paymob_support import (
     redirect_as_callback,
     settle,
     solutions_valid,
+    subscription_action,
+    subscription_callbacks,
+    subscription_transactions,
     transaction_callbacks,
     wait_callbacks,
+    wait_subscription_callbacks,
+    wait_subscription_started,
     wait_token_callback,
     wait_transaction_callback,
     wallet_source,
@@ -130,11 +142,13 @@ def merchant(kassa, receiver, monkeypatch):
         client.close()
 
 
-def _approved_card_payment(m: Merchant, integration: str = "card", amount: int = 10000, **extra) -> tuple:
-    """An intention on `integration` paid with the test card, 3-D Secure approved when asked;
-    returns (transaction as paid, its success callback)."""
+def _approved_card_payment(
+    m: Merchant, integration: str = "card", amount: int = 10000, number: str = TEST_CARD, **extra
+) -> tuple:
+    """An intention on `integration` paid with card `number` (the test card by default), 3-D
+    Secure approved when asked; returns (transaction as paid, its success callback)."""
     it = m.intention([m.integration(integration)], amount=amount, **extra)
-    txn = pay(m.kassa, m.key(it, integration), card_source())
+    txn = pay(m.kassa, m.key(it, integration), card_source(number))
     if txn["is_3d_secure"] == "true":
         assert (txn["success"], txn["pending"]) == ("false", "true"), txn
         assert_redirect_valid(m.profile, answer_challenge(m.kassa, txn["redirect_url"]))
@@ -467,6 +481,148 @@ def test_token_callback_comes_after_the_transaction_callback(merchant):
     got = callbacks(m.receiver)
     order = [(c.type, c.obj.get("id") if c.type == "TRANSACTION" else c.obj.get("order_id")) for c in got]
     assert [t for t, _ in order] == ["TRANSACTION", "TOKEN"] * 3, f"callbacks in arrival order: {order}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Subscriptions on the test clock
+# ---------------------------------------------------------------------------------------------
+
+
+def _subscribe(m: Merchant, plan: dict, number: str) -> tuple:
+    """An intention naming `plan` on the 3-D Secure card integration, its first payment made
+    with card `number`: that payment's TRANSACTION callback (both validators), the TOKEN
+    callback of the card it saved (paymob-solutions: paymobz has no TOKEN field list) and the
+    subscription's `created` callback; returns (first transaction's id, the subscription as
+    created)."""
+    txn, paid = _approved_card_payment(m, amount=plan["amount_cents"], number=number, subscription_plan_id=plan["id"])
+    assert txn["is_3d_secure"] == "true", txn
+    order_id = str(paid.obj["order"]["id"])  # a TOKEN callback's order_id is a string
+    got = wait_callbacks(
+        m.receiver,
+        lambda g: any(c.type == "TOKEN" and c.obj.get("order_id") == order_id for c in g),
+        f"the TOKEN callback of order {order_id}",
+    )
+    token = next(c for c in got if c.type == "TOKEN" and c.obj.get("order_id") == order_id)
+    assert solutions_valid(m.profile.hmac_secret, token.body, token.hmac), token.body
+    assert token.obj["masked_pan"].endswith(number[-4:]), token.obj
+    created = wait_subscription_started(m.receiver, txn["id"])
+    assert_subscription_callback_valid(m.profile, created)
+    sub = created.data
+    assert (sub["state"], sub["plan_id"], sub["frequency"]) == ("active", plan["id"], plan["frequency"]), sub
+    assert (sub["amount_cents"], sub["integration"]) == (plan["amount_cents"], m.integration("moto")), sub
+    return txn["id"], sub
+
+
+def _renewals(m: Merchant, sub_id: int, first_txn: int, count: int, success: bool) -> list:
+    """The subscription's transactions are its first payment and `count` renewal attempts;
+    each renewal's TRANSACTION callback (on the plan's MOTO integration, `api_source`
+    SUBSCRIPTION, `success` as given) passes BOTH clients' validators. Returns the callbacks,
+    oldest first."""
+    txns = subscription_transactions(m.kassa, m.profile, sub_id)
+    ids = [t["id"] for t in reversed(txns)]  # the list is newest first
+    assert len(ids) == count + 1 and ids[0] == first_txn, txns
+    out = []
+    for txn_id in ids[1:]:
+        cb = wait_transaction_callback(m.receiver, txn_id, api_source="SUBSCRIPTION", success=success)
+        assert_callback_valid(m.profile, cb)
+        assert (cb.obj["pending"], cb.obj["integration_id"]) == (False, m.integration("moto")), cb.obj
+        assert cb.obj["amount_cents"] == txns[0]["amount_cents"], cb.obj
+        out.append(cb)
+    return out
+
+
+def _triggers(m: Merchant, sub_id: int, count: int) -> list:
+    """Waits for `count` callbacks of the subscription, checks every one's body HMAC; returns
+    their triggers in arrival order."""
+    got = wait_subscription_callbacks(m.receiver, sub_id, count)
+    for cb in got:
+        assert_subscription_callback_valid(m.profile, cb)
+    return [cb.trigger for cb in got]
+
+
+def test_subscription_renewals_declines_and_end_on_the_test_clock(merchant):
+    """A Paymob subscription driven through Kassa's test clock (`advance_clock`, native key),
+    with every callback checked: each renewal is a TRANSACTION callback (`api_source`
+    SUBSCRIPTION) that passes BOTH clients' validators, each subscription callback's body HMAC
+    is right (`subscription_hmac_valid`; no client ships a validator for it).
+
+    A weekly plan of three deductions, on the test card: two successful renewals, then the end
+    at `ends_at` by itself (`canceled`). A weekly plan with two retrial days, on a card whose
+    renewals decline: the renewal and its two daily retries fail, the third failure suspends
+    the subscription, a resume retries at once (declined: suspended again), a cancel ends it."""
+    m = merchant
+
+    # Three payments in all: the first and two renewals, a week apart; then it ends.
+    plan = create_plan(
+        m.kassa, m.profile, m.receiver,
+        frequency=7, name="Weekly", retrial_days=2, amount_cents=900, number_of_deductions=3,
+    )
+    first, created = _subscribe(m, plan, TEST_CARD)
+    sub_id = created["id"]
+    assert created["ends_at"] and created["next_billing"] < created["ends_at"], created
+
+    sub = advance_subscription_clock(m.kassa, sub_id, 7 * DAY + 60)
+    assert sub["state"] == "active" and sub["next_billing"] > created["next_billing"], sub
+    _renewals(m, sub_id, first, 1, success=True)
+    assert _triggers(m, sub_id, 2) == ["created", "successful_transaction"]
+
+    before = sub
+    sub = advance_subscription_clock(m.kassa, sub_id, 7 * DAY)
+    assert sub["state"] == "active" and sub["next_billing"] > before["next_billing"], sub
+    _renewals(m, sub_id, first, 2, success=True)
+    assert _triggers(m, sub_id, 3) == ["created", "successful_transaction", "successful_transaction"]
+
+    sub = advance_subscription_clock(m.kassa, sub_id, 7 * DAY)
+    assert (sub["state"], sub["ends_at"]) == ("canceled", created["ends_at"]), sub
+    _renewals(m, sub_id, first, 2, success=True)  # no third renewal
+    assert _triggers(m, sub_id, 4) == ["created", "successful_transaction", "successful_transaction", "canceled"]
+    # Once ended, another week brings no renewal (the callback counts are checked at the end).
+    assert advance_subscription_clock(m.kassa, sub_id, 7 * DAY)["state"] == "canceled"
+    _renewals(m, sub_id, first, 2, success=True)
+
+    # Renewals that decline: retried once a day for the plan's two retrial days, then suspended.
+    plan = create_plan(m.kassa, m.profile, m.receiver, frequency=7, name="Weekly", retrial_days=2, amount_cents=900)
+    first, created = _subscribe(m, plan, RENEWALS_DECLINE_CARD)
+    sub_id = created["id"]
+    assert created["ends_at"] is None, created
+
+    sub = advance_subscription_clock(m.kassa, sub_id, 7 * DAY + 60)
+    assert sub["state"] == "active", sub  # past due: Paymob shows it active while retrying
+    _renewals(m, sub_id, first, 1, success=False)
+    assert _triggers(m, sub_id, 2) == ["created", "failed_transaction"]
+
+    sub = advance_subscription_clock(m.kassa, sub_id, DAY)
+    assert sub["state"] == "active", sub
+    _renewals(m, sub_id, first, 2, success=False)
+    assert _triggers(m, sub_id, 3) == ["created", "failed_transaction", "failed_transaction"]
+
+    sub = advance_subscription_clock(m.kassa, sub_id, DAY)
+    assert sub["state"] == "suspended" and sub["suspended_at"], sub
+    _renewals(m, sub_id, first, 3, success=False)
+    suspended = ["created", "failed_transaction", "failed_transaction", "suspended"]
+    assert _triggers(m, sub_id, 4) == suspended
+
+    # A resume retries at once; the card declines again, so it is suspended again.
+    sub = subscription_action(m.kassa, m.profile, sub_id, "resume")
+    assert sub["state"] == "suspended", sub
+    _renewals(m, sub_id, first, 4, success=False)
+    assert _triggers(m, sub_id, 6) == [*suspended, "resumed", "suspended"]
+
+    sub = subscription_action(m.kassa, m.profile, sub_id, "cancel")
+    assert sub["state"] == "canceled", sub
+    assert _triggers(m, sub_id, 7) == [*suspended, "resumed", "suspended", "canceled"]
+
+    # Nothing else was sent: per subscription, the first payment's TRANSACTION and TOKEN
+    # callbacks and its renewals (2, then 4 declined); 4 + 7 subscription callbacks.
+    for cb in callbacks(m.receiver):
+        if cb.type == "TRANSACTION":
+            assert_callback_valid(m.profile, cb)
+        else:
+            assert cb.type == "TOKEN" and solutions_valid(m.profile.hmac_secret, cb.body, cb.hmac), cb.body
+    assert_quiet(m.receiver, (2 + 2) + (2 + 4))
+    assert len(subscription_callbacks(m.receiver)) == 4 + 7, [
+        (c.data.get("id"), c.trigger) for c in subscription_callbacks(m.receiver)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

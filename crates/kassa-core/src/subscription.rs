@@ -337,10 +337,10 @@ impl Subscription {
             self.refresh_next_action();
             return Vec::new();
         }
-        match self.retry_policy.retry_days.get(attempts.saturating_sub(1)) {
-            Some(days) => {
+        match self.retry_policy.delay_ms(attempts.saturating_sub(1)) {
+            Some(delay) => {
                 self.status = SubscriptionStatus::PastDue;
-                self.retry_at = Some(now + days * DAY_MS);
+                self.retry_at = Some(now + delay);
             }
             None => {
                 self.retry_at = None;
@@ -541,8 +541,7 @@ impl Subscription {
             "ended_at": self.ended_at.map(s),
             "latest_invoice": self.latest_invoice,
             "next_payment_attempt": self.retry_at.map(s),
-            "retry_policy": {"retry_days": self.retry_policy.retry_days,
-                             "final_action": self.retry_policy.final_action},
+            "retry_policy": serde_json::to_value(&self.retry_policy).unwrap_or_default(),
             "test_clock": self.test_clock,
             "metadata": self.metadata,
             "created": s(self.created),

@@ -290,6 +290,10 @@ impl Services {
                 .await?;
         }
         tx.insert_intent(&pi).await?;
+        for p in self.projections.iter() {
+            p.invoice_charge_written(self, &mut tx, sub, &pi, now)
+                .await?;
+        }
         self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
             .await?;
         tx.commit().await?;

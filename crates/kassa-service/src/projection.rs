@@ -42,8 +42,8 @@ pub trait Projection: Send + Sync {
     ) -> Result<()>;
 
     /// Before the engine writes `pi`, the payment of `invoice` of `sub`: a face that made the
-    /// subscription writes its own objects for the payment (and may name them in `pi`'s
-    /// metadata) in the same transaction.
+    /// subscription shapes the payment (description, metadata naming its own objects, review
+    /// delay) and may write its own objects for it, in the same transaction.
     async fn invoice_charge(
         &self,
         _svc: &Services,
@@ -51,6 +51,19 @@ pub trait Projection: Send + Sync {
         _sub: &Subscription,
         _invoice: &Invoice,
         _pi: &mut PaymentIntent,
+        _now: i64,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// After the engine wrote `pi`, the payment of `invoice` of `sub`, in the same transaction:
+    /// for a face's objects that refer to the payment.
+    async fn invoice_charge_written(
+        &self,
+        _svc: &Services,
+        _tx: &mut Tx,
+        _sub: &Subscription,
+        _pi: &PaymentIntent,
         _now: i64,
     ) -> Result<()> {
         Ok(())

@@ -126,6 +126,35 @@ impl Services {
         self.test_clock(merchant_id, id).await
     }
 
+    /// The test clock subscription `sub_id` lives on. One on the wall clock is given a clock of
+    /// its own, frozen at the present (a face's test clock for one subscription).
+    pub(crate) async fn clock_of_subscription(
+        &self,
+        merchant_id: &str,
+        sub_id: &str,
+        name: &str,
+    ) -> Result<String> {
+        let sub = self.subscription(merchant_id, sub_id).await?;
+        if let Some(c) = sub.test_clock {
+            return Ok(c);
+        }
+        let clock = self
+            .create_test_clock(merchant_id, now_ms() / 1000, Some(name.to_string()))
+            .await?;
+        let mut tx = self.store.begin().await?;
+        let mut cur = tx
+            .subscription(merchant_id, sub_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("subscription", sub_id))?;
+        if cur.test_clock.is_some() {
+            return Err(ServiceError::Conflict);
+        }
+        cur.test_clock = Some(clock.id.clone());
+        tx.update_subscription(&mut cur, None).await?;
+        tx.commit().await?;
+        Ok(clock.id)
+    }
+
     /// Deletes a clock whose subscriptions have all ended.
     pub async fn delete_test_clock(&self, merchant_id: &str, id: &str) -> Result<Value> {
         self.test_clock(merchant_id, id).await?;

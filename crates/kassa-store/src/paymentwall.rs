@@ -296,10 +296,11 @@ impl Tx {
 }
 
 const SUBSCRIPTION_COLUMNS: &str = "id, project_id, merchant_id, initial_order_id, uid, status, \
-    plan, phase, payments, period_end, next_attempt_at, failed_attempts, clock_offset_ms, \
-    credential, is_test, lease_until, created_at, updated_at, version";
+    plan, phase, payments, failed_attempts, clock_offset_ms, is_test, created_at, updated_at, \
+    version, subscription_id";
 
-/// A subscription bought through a signed link.
+/// A subscription bought through a signed link: the Paymentwall face's fields of core
+/// subscription `subscription_id` (none for one the old engine made before migration 0015).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PwSubscription {
     pub id: String,
@@ -307,7 +308,8 @@ pub struct PwSubscription {
     pub merchant_id: String,
     pub initial_order_id: String,
     pub uid: String,
-    /// `active`, `cancelled` (paid until `period_end`), `expired` or `failed`.
+    /// What the pingbacks said: `active`, `cancelled` (type 12; paid until its period's end),
+    /// `expired` (13) or `failed` (14).
     pub status: String,
     /// The plan (JSON) as the link described it: trial and main product.
     pub plan: String,
@@ -315,21 +317,15 @@ pub struct PwSubscription {
     pub phase: String,
     /// Successful payments so far.
     pub payments: i64,
-    /// End of the paid period, on the subscription clock.
-    pub period_end: Option<i64>,
-    /// When the scheduler acts next (renewal, retry or expiry), on the subscription clock.
-    pub next_attempt_at: Option<i64>,
     /// Failed renewal attempts for the current period.
     pub failed_attempts: i64,
-    /// Test clock: how far this subscription's clock runs ahead of real time.
+    /// Test clock: how far the merchant has moved this subscription's clock.
     pub clock_offset_ms: i64,
-    /// The processor reference a renewal charges again (not a card number).
-    pub credential: Option<String>,
     pub is_test: bool,
-    pub lease_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
+    pub subscription_id: Option<String>,
 }
 
 impl PwSubscription {
@@ -344,16 +340,13 @@ impl PwSubscription {
             plan: r.get("plan"),
             phase: r.get("phase"),
             payments: r.get("payments"),
-            period_end: r.get("period_end"),
-            next_attempt_at: r.get("next_attempt_at"),
             failed_attempts: r.get("failed_attempts"),
             clock_offset_ms: r.get("clock_offset_ms"),
-            credential: r.get("credential"),
             is_test: r.get::<i64, _>("is_test") != 0,
-            lease_until: r.get("lease_until"),
             created_at: r.get("created_at"),
             updated_at: r.get("updated_at"),
             version: r.get("version"),
+            subscription_id: r.get("subscription_id"),
         }
     }
 }
@@ -456,22 +449,6 @@ impl Store {
         Ok(rows.iter().map(PwSubscription::from_row).collect())
     }
 
-    /// Subscriptions the scheduler has something to do for (on their own clock), not leased.
-    pub async fn pw_due_subscriptions(&self, now: i64, limit: i64) -> Result<Vec<PwSubscription>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions \
-             WHERE status IN ('active', 'cancelled') AND next_attempt_at IS NOT NULL \
-             AND next_attempt_at <= $1 + clock_offset_ms \
-             AND (lease_until IS NULL OR lease_until < $1) \
-             ORDER BY next_attempt_at LIMIT $2"
-        ))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows.iter().map(PwSubscription::from_row).collect())
-    }
-
     pub async fn pw_delivery_confirmations(
         &self,
         project_id: &str,
@@ -569,10 +546,21 @@ impl Tx {
         Ok(row.map(|r| PwSubscription::from_row(&r)))
     }
 
+    /// The Paymentwall face of core subscription `id`, if it has one.
+    pub async fn pw_subscription_of_core(&mut self, id: &str) -> Result<Option<PwSubscription>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions WHERE subscription_id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|r| PwSubscription::from_row(&r)))
+    }
+
     pub async fn insert_pw_subscription(&mut self, s: &PwSubscription) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO pw_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
         ))
         .bind(&s.id)
         .bind(&s.project_id)
@@ -583,38 +571,31 @@ impl Tx {
         .bind(&s.plan)
         .bind(&s.phase)
         .bind(s.payments)
-        .bind(s.period_end)
-        .bind(s.next_attempt_at)
         .bind(s.failed_attempts)
         .bind(s.clock_offset_ms)
-        .bind(s.credential.clone())
         .bind(i64::from(s.is_test))
-        .bind(s.lease_until)
         .bind(s.created_at)
         .bind(s.updated_at)
         .bind(s.version)
+        .bind(s.subscription_id.clone())
         .execute(self.conn())
         .await?;
         Ok(())
     }
 
-    /// Writes a subscription changed from the version that was read (and releases its lease).
-    /// Fails with `Conflict` when someone else changed it meanwhile.
+    /// Writes a subscription changed from the version that was read. Fails with `Conflict`
+    /// when someone else changed it meanwhile.
     pub async fn update_pw_subscription(&mut self, s: &mut PwSubscription) -> Result<()> {
         let n = sqlx::query(
-            "UPDATE pw_subscriptions SET status = $1, phase = $2, payments = $3, period_end = $4, \
-             next_attempt_at = $5, failed_attempts = $6, clock_offset_ms = $7, credential = $8, \
-             lease_until = NULL, updated_at = $9, version = version + 1 \
-             WHERE id = $10 AND version = $11",
+            "UPDATE pw_subscriptions SET status = $1, phase = $2, payments = $3, \
+             failed_attempts = $4, clock_offset_ms = $5, updated_at = $6, version = version + 1 \
+             WHERE id = $7 AND version = $8",
         )
         .bind(&s.status)
         .bind(&s.phase)
         .bind(s.payments)
-        .bind(s.period_end)
-        .bind(s.next_attempt_at)
         .bind(s.failed_attempts)
         .bind(s.clock_offset_ms)
-        .bind(s.credential.clone())
         .bind(s.updated_at)
         .bind(&s.id)
         .bind(s.version)
@@ -625,23 +606,7 @@ impl Tx {
             return Err(crate::StoreError::Conflict);
         }
         s.version += 1;
-        s.lease_until = None;
         Ok(())
-    }
-
-    /// Leases a subscription for the scheduler until `until`; false when it is leased already.
-    pub async fn lease_pw_subscription(&mut self, id: &str, now: i64, until: i64) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE pw_subscriptions SET lease_until = $1 WHERE id = $2 \
-             AND (lease_until IS NULL OR lease_until < $3)",
-        )
-        .bind(until)
-        .bind(id)
-        .bind(now)
-        .execute(self.conn())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
     }
 
     pub async fn insert_pw_delivery_confirmation(

@@ -284,11 +284,6 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
 /// Several processes may run it on one database.
 async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: CancellationToken) {
     loop {
-        match svc.pw_run_due().await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(count = n, "paymentwall scheduler pass"),
-            Err(e) => tracing::warn!(error = %e, "paymentwall scheduler pass failed"),
-        }
         match svc.decide_reviews(50).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(count = n, "risk reviews decided"),

@@ -719,7 +719,8 @@ async fn subscriptions_payments_and_chargebacks(db: Db) {
     guard.drop_database().await;
 }
 
-/// The background scheduler renews a subscription whose clock moved, without any request.
+/// The background scheduler renews a subscription whose renewal came due on the wall clock,
+/// without any request.
 async fn the_scheduler_task_renews_due_subscriptions(db: Db) {
     let Some((app, guard)) = spawn_with(db, |c| c.scheduler_interval_ms = 100).await else {
         return;
@@ -737,10 +738,24 @@ async fn the_scheduler_task_renews_due_subscriptions(db: Db) {
         .await
         .unwrap();
     let sid = subs[0].id.clone();
-    app.svc
-        .pw_advance_clock(&app.merchant_id, &sid, 32 * DAY)
+    // The paid month is over as far as the engine knows: its end moves to a second ago.
+    let core = subs[0].subscription_id.clone().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut tx = app.svc.store.begin().await.unwrap();
+    let mut c = tx
+        .subscription(&app.merchant_id, &core)
         .await
+        .unwrap()
         .unwrap();
+    assert_eq!(c.test_clock, None, "on the wall clock");
+    c.billing_cycle_anchor = now - 1000;
+    c.current_period_end = now - 1000;
+    c.refresh_next_action();
+    tx.update_subscription(&mut c, None).await.unwrap();
+    tx.commit().await.unwrap();
     let mut payments = Value::Null;
     for _ in 0..100 {
         let (_, sub) = app

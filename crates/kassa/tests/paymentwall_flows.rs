@@ -631,7 +631,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     assert_eq!(subs.len(), 1);
     let sub = subs[0].id.clone();
     // Nothing is due yet.
-    app.svc.pw_run_due().await.unwrap();
+    app.svc.run_due_subscriptions(50).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.all().len(), 1);
     // A month later (test clock): the renewal is charged, with a new ref.
@@ -639,14 +639,14 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
         .pw_advance_clock(&app.merchant_id, &sub, 32 * DAY)
         .await
         .unwrap();
-    app.svc.pw_run_due().await.unwrap();
+    app.svc.run_due_subscriptions(50).await.unwrap();
     let renewal = rx.wait_for(2).await[1].clone();
     assert_valid(&p, &renewal);
     assert_eq!(get(&renewal, "type"), "0");
     assert_ne!(get(&renewal, "ref"), get(&first, "ref"));
     assert_eq!(get(&renewal, "goodsid"), "product301");
     // Running again does not charge the same period twice.
-    app.svc.pw_run_due().await.unwrap();
+    app.svc.run_due_subscriptions(50).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.all().len(), 2);
     // Cancellation API type 2: type 12 at once.
@@ -673,7 +673,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
         .pw_advance_clock(&app.merchant_id, &sub, 32 * DAY)
         .await
         .unwrap();
-    app.svc.pw_run_due().await.unwrap();
+    app.svc.run_due_subscriptions(50).await.unwrap();
     let expired = rx.wait_for(4).await[3].clone();
     assert_valid(&p, &expired);
     assert_eq!(get(&expired, "type"), "13");
@@ -681,7 +681,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
         .pw_advance_clock(&app.merchant_id, &sub, 64 * DAY)
         .await
         .unwrap();
-    app.svc.pw_run_due().await.unwrap();
+    app.svc.run_due_subscriptions(50).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.all().len(), 4);
 }
@@ -755,7 +755,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
             .pw_advance_clock(&app.merchant_id, &sub, 8 * DAY)
             .await
             .unwrap();
-        app.svc.pw_run_due().await.unwrap();
+        app.svc.run_due_subscriptions(50).await.unwrap();
     }
     let failed = rx.wait_for(2).await[1].clone();
     assert_valid(&p, &failed);

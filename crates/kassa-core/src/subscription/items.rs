@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::IntervalUnit;
+use crate::calendar::{IntervalUnit, DAY_MS};
 use crate::money::Currency;
 
 use super::{MAX_ITEMS, MAX_RETRIES, MAX_RETRY_DELAY_DAYS};
@@ -75,6 +75,10 @@ pub enum FinalAction {
 pub struct RetryPolicy {
     pub retry_days: Vec<i64>,
     pub final_action: FinalAction,
+    /// A face's schedule in seconds instead of days (Paymentwall's `renewal_retry_seconds`);
+    /// when set, it is the schedule and `retry_days` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_seconds: Option<Vec<i64>>,
 }
 
 impl Default for RetryPolicy {
@@ -83,11 +87,20 @@ impl Default for RetryPolicy {
         RetryPolicy {
             retry_days: vec![1, 3, 5],
             final_action: FinalAction::Cancel,
+            retry_seconds: None,
         }
     }
 }
 
 impl RetryPolicy {
+    /// How long after failure `n` (0 is the first) the next try comes; `None` after the last.
+    pub fn delay_ms(&self, n: usize) -> Option<i64> {
+        match &self.retry_seconds {
+            Some(secs) => secs.get(n).map(|s| s * 1000),
+            None => self.retry_days.get(n).map(|d| d * DAY_MS),
+        }
+    }
+
     pub fn check(&self) -> Result<(), String> {
         if self.retry_days.len() > MAX_RETRIES {
             return Err(format!(

@@ -155,6 +155,7 @@ fn failed_renewals_retry_on_schedule_then_take_the_final_action() {
         let policy = RetryPolicy {
             retry_days: vec![1, 3],
             final_action: action,
+            retry_seconds: None,
         };
         let mut s = sub(Interval::Month, 1, policy);
         let t0 = at(2027, 1, 10);
@@ -308,6 +309,7 @@ fn items_share_a_currency_and_an_interval_and_add_up() {
         let p = RetryPolicy {
             retry_days: bad,
             final_action: FinalAction::Cancel,
+            retry_seconds: None,
         };
         assert!(p.check().is_err());
     }
@@ -344,6 +346,7 @@ fn a_failure_after_the_last_retry_can_pause_it_and_a_resume_retries_the_invoice(
     let policy = RetryPolicy {
         retry_days: vec![1, 1],
         final_action: FinalAction::Pause,
+        retry_seconds: None,
     };
     let mut s = sub(Interval::Day, 30, policy);
     let t0 = at(2027, 1, 1);

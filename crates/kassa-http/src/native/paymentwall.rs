@@ -347,13 +347,14 @@ pub async fn project_subscriptions(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let items: Vec<Value> = state
+    let mut items: Vec<Value> = Vec::new();
+    for s in state
         .svc
         .pw_subscriptions_of_project(&caller.merchant.id, &id)
         .await?
-        .iter()
-        .map(pw::subscription_json)
-        .collect();
+    {
+        items.push(state.svc.pw_subscription_view(&s).await?);
+    }
     let n = items.len() as i64;
     Ok(Json(list_body(
         &format!("/v1/paymentwall/projects/{id}/subscriptions"),
@@ -373,7 +374,7 @@ pub async fn retrieve_subscription(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     let s = state.svc.pw_subscription(&caller.merchant.id, &id).await?;
-    Ok(Json(pw::subscription_json(&s)))
+    Ok(Json(state.svc.pw_subscription_view(&s).await?))
 }
 
 /// Cancel an active subscription: no more renewals; a type 12 pingback is sent now and the paid
@@ -392,13 +393,14 @@ pub async fn cancel_subscription(
         .svc
         .pw_cancel_subscription(&caller.merchant.id, &id)
         .await?;
-    Ok(Json(pw::subscription_json(&s)))
+    Ok(Json(state.svc.pw_subscription_view(&s).await?))
 }
 
-/// Test clock: moves a test subscription's clock forward, then runs the scheduler once so
-/// renewals and expiry that came due happen now.
+/// Test clock: moves a test subscription's clock forward, running every renewal, retry and
+/// expiry it passes before it answers (the first advance gives the subscription a native test
+/// clock of its own).
 #[utoipa::path(post, path = "/v1/paymentwall/subscriptions/{id}/advance_clock", operation_id = "advance_paymentwall_subscription_clock", params(("id" = String, Path)), request_body = AdvanceClock,
-    responses((status = 200, description = "The subscription after the scheduler ran", body = PwSubscriptionObject), (status = 400, description = "Invalid seconds, or not a test subscription", body = ErrorBody),
+    responses((status = 200, description = "The subscription after every renewal, retry and end the advance passed", body = PwSubscriptionObject), (status = 400, description = "Invalid seconds, not a test subscription, or one that no longer runs", body = ErrorBody),
         (status = 404, description = "No such subscription", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn advance_clock(
@@ -408,16 +410,11 @@ pub async fn advance_clock(
     ApiJson(req): ApiJson<AdvanceClock>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    state
+    let s = state
         .svc
         .pw_advance_clock(&caller.merchant.id, &id, req.seconds)
         .await?;
-    // The clock moved (committed); a failed pass is retried by the scheduler task.
-    if let Err(e) = state.svc.pw_run_due().await {
-        tracing::warn!(error = %e, "scheduler pass after advancing a test clock failed");
-    }
-    let s = state.svc.pw_subscription(&caller.merchant.id, &id).await?;
-    Ok(Json(pw::subscription_json(&s)))
+    Ok(Json(state.svc.pw_subscription_view(&s).await?))
 }
 
 /// A paid order by its `ref`: the Paymentwall payment object, the Kassa payment intent behind

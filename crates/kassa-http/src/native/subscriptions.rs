@@ -154,6 +154,7 @@ pub async fn create(
                 retry_policy: req.retry_policy.map(|r| RetryPolicy {
                     retry_days: r.retry_days,
                     final_action: r.final_action,
+                    retry_seconds: None,
                 }),
             },
         )

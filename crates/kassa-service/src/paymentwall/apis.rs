@@ -175,6 +175,10 @@ impl Services {
             "payment_system": order.method,
         });
         if let (Some(s), Product::Subscription { plan }) = (&sub, &product) {
+            let core = match &s.subscription_id {
+                Some(id) => self.store.subscription(&s.merchant_id, id).await?,
+                None => None,
+            };
             v["subscription"] = json!({
                 "object": "subscription",
                 "id": s.id,
@@ -186,7 +190,7 @@ impl Services {
                 "expired": i32::from(s.status == "expired" || s.status == "failed"),
                 "active": i32::from(s.status == "active"),
                 "date_started": s.created_at / 1000,
-                "date_next": if s.status == "active" { s.period_end.map(|t| t / 1000) } else { None },
+                "date_next": if s.status == "active" { core.map(|c| c.current_period_end / 1000) } else { None },
             });
         }
         Ok(v)

@@ -49,4 +49,36 @@ impl crate::Projection for PaymentwallProjection {
     ) -> crate::Result<()> {
         svc.pw_after_refund(tx, pi, refund, event_id, now).await
     }
+
+    async fn invoice_charge(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        sub: &kassa_core::subscription::Subscription,
+        _invoice: &kassa_core::invoice::Invoice,
+        pi: &mut kassa_core::intent::PaymentIntent,
+        _now: i64,
+    ) -> crate::Result<()> {
+        svc.pw_invoice_charge(tx, sub, pi).await
+    }
+
+    async fn invoice_charge_written(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        sub: &kassa_core::subscription::Subscription,
+        pi: &kassa_core::intent::PaymentIntent,
+        now: i64,
+    ) -> crate::Result<()> {
+        svc.pw_renewal_order(tx, sub, pi, now).await
+    }
+
+    async fn subscription_changed(
+        &self,
+        svc: &crate::Services,
+        tx: &mut kassa_store::Tx,
+        change: &crate::projection::SubscriptionChange<'_>,
+    ) -> crate::Result<()> {
+        svc.pw_subscription_changed(tx, change).await
+    }
 }

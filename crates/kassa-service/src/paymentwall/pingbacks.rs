@@ -285,12 +285,6 @@ impl Services {
                     )
                     .await?;
                 }
-                EventType::PaymentIntentPaymentFailed
-                    if order.subscription_id.is_some() && order.r#ref.is_none() =>
-                {
-                    // A renewal charged without the customer failed (no pingback per attempt).
-                    self.pw_renewal_failed(tx, &project, &order, now).await?;
-                }
                 EventType::PaymentIntentCanceled => {
                     // Only an authorization the merchant heard about (200) gets a pingback.
                     let Some(r) = order.r#ref.clone() else {

@@ -1,33 +1,40 @@
-//! Subscriptions bought through signed links: created by their first payment, renewed by the
-//! scheduler (a merchant-initiated charge of the stored credential, new `ref`, type 0), retried
-//! twice after a failed renewal and then stopped (type 14), cancelled at once (type 12), expired
-//! at the end of the paid term (type 13).
+//! Paymentwall subscriptions on the one subscription engine. A subscription bought through a
+//! signed link starts with its first payment; from then on it is a core subscription
+//! (`kassa_core::subscription`) that the engine renews (a merchant-initiated charge of the
+//! stored credential, which this face sees as a new order: new `ref`, type 0), retries after a
+//! failed renewal on the project's `renewal_retry_seconds` (two retries) and then stops (type
+//! 14), and ends at the end of the paid term (type 13). A cancellation stops the renewals at
+//! once (type 12) and leaves the paid period to run out.
 //!
-//! Invariant: a subscription has at most one renewal in flight. Starting a renewal clears
-//! `next_attempt_at` in the same transaction that writes the renewal's intent, and only the
-//! renewal's outcome (written in the transaction that records the processor's answer, including
-//! crash recovery's) sets it again; so no crash or second scheduler can charge a period twice.
+//! This face keeps what only Paymentwall has (the user, the plan as the link described it with
+//! its trial, the phase, the payments count and the status its pingbacks announced), writes the
+//! renewal's order for each charge and queues the subscription pingbacks from the core's changes.
 
-use kassa_core::events::{Event, EventType};
-use kassa_core::ids::new_id;
-use kassa_core::intent::AttemptStatus;
-use kassa_core::intent::PaymentIntent;
+use kassa_core::customer::Customer;
+use kassa_core::events::EventType;
+use kassa_core::ids::{new_id, prefix};
+use kassa_core::intent::{Metadata, PaymentIntent};
+use kassa_core::invoice::Invoice;
+use kassa_core::payment_method::{PaymentMethod, SetupFutureUsage};
+use kassa_core::subscription::{
+    FinalAction, Interval, Item as CoreItem, Recurring, RetryPolicy, Subscription,
+    SubscriptionStatus,
+};
 use kassa_paymentwall::{
     TYPE_SUBSCRIPTION_CANCELLED, TYPE_SUBSCRIPTION_EXPIRED, TYPE_SUBSCRIPTION_PAYMENT_FAILED,
 };
-use kassa_store::{now_ms, PaymentAttempt, PwOrder, PwSubscription, Tx};
+use kassa_store::{now_ms, PwOrder, PwSubscription, Tx};
 use serde_json::{json, Value};
 
 use super::pingbacks::PingbackFacts;
-use super::product::{Item, Period, Plan, Product};
+use super::product::{Item, Period, PeriodUnit, Plan, Product};
 use super::projects::Project;
-use crate::{CreateIntentParams, Result, ServiceError, Services};
+use crate::projection::SubscriptionChange;
+use crate::{Result, ServiceError, Services, SubscriptionUpdate};
 
 pub const SUBSCRIPTION_PREFIX: &str = "pws";
 /// Attempts to charge one renewal: the first and two retries.
 pub const RENEWAL_ATTEMPTS: i64 = 3;
-/// How long the scheduler holds a subscription while it starts a renewal.
-const LEASE_MS: i64 = 60_000;
 
 /// The product an order of this plan paid for: the trial for the first order of a trial plan,
 /// otherwise the main product.
@@ -38,16 +45,21 @@ pub fn phase_of(plan: &Plan, initial: bool) -> (&Item, Period) {
     }
 }
 
-fn plan_of(order: &PwOrder) -> Result<Plan> {
-    match serde_json::from_str::<Product>(&order.product) {
-        Ok(Product::Subscription { plan }) => Ok(plan),
-        _ => Err(ServiceError::Store(kassa_store::StoreError::Corrupt(
-            format!("order {} is not a subscription", order.id),
-        ))),
+fn interval_of(p: Period) -> Recurring {
+    Recurring {
+        interval: match p.unit {
+            PeriodUnit::Day => Interval::Day,
+            PeriodUnit::Week => Interval::Week,
+            PeriodUnit::Month => Interval::Month,
+            PeriodUnit::Year => Interval::Year,
+        },
+        interval_count: i64::from(p.length),
     }
 }
 
-pub fn subscription_json(s: &PwSubscription) -> Value {
+/// The merchant's view of a subscription: the face's fields and, from the core, its period and
+/// when the engine acts on it next.
+pub fn subscription_json(s: &PwSubscription, core: Option<&Subscription>) -> Value {
     let plan: Value = serde_json::from_str(&s.plan).unwrap_or(Value::Null);
     let secs = |ms: Option<i64>| ms.map(|v| v / 1000);
     json!({
@@ -59,8 +71,8 @@ pub fn subscription_json(s: &PwSubscription) -> Value {
         "phase": s.phase,
         "plan": plan,
         "payments": s.payments,
-        "current_period_end": secs(s.period_end),
-        "next_attempt_at": secs(s.next_attempt_at),
+        "current_period_end": secs(core.map(|c| c.current_period_end)),
+        "next_attempt_at": secs(core.and_then(|c| c.next_action_at)),
         "failed_attempts": s.failed_attempts,
         "test_clock_offset_seconds": s.clock_offset_ms / 1000,
         "is_test": s.is_test,
@@ -69,46 +81,41 @@ pub fn subscription_json(s: &PwSubscription) -> Value {
 }
 
 impl Services {
-    fn sub_event(&self, s: &PwSubscription, ty: EventType, now: i64) -> Event {
-        Event {
-            id: new_id(kassa_core::ids::prefix::EVENT),
-            merchant_id: s.merchant_id.clone(),
-            event_type: ty,
-            object: subscription_json(s),
-            created: now,
-        }
+    /// [`subscription_json`] with the core subscription read.
+    pub async fn pw_subscription_view(&self, s: &PwSubscription) -> Result<Value> {
+        let core = match &s.subscription_id {
+            Some(id) => self.store.subscription(&s.merchant_id, id).await?,
+            None => None,
+        };
+        Ok(subscription_json(s, core.as_ref()))
     }
 
-    /// Writes a subscription event and, for 12/13/14, its pingback (with the latest payment's
-    /// `ref`), inside `tx`.
-    async fn sub_notify(
+    /// Queues the subscription pingback `code` (12, 13, 14) with the latest payment's `ref` for
+    /// the core event `event_id`, inside `tx`.
+    async fn pw_sub_pingback(
         &self,
         tx: &mut Tx,
         project: &Project,
         s: &PwSubscription,
-        ty: EventType,
-        pingback_type: Option<u16>,
+        code: u16,
+        event_id: &str,
         now: i64,
     ) -> Result<()> {
-        let ev = self.sub_event(s, ty, now);
-        tx.insert_event(&ev, &s.id).await?;
-        if let Some(code) = pingback_type {
-            if let Some(order) = tx.pw_last_paid_order_of_subscription(&s.id).await? {
-                let r = order.r#ref.clone().unwrap_or_default();
-                let facts = PingbackFacts {
-                    initial_ref: self.pw_initial_ref(tx, Some(s)).await?,
-                    now_ms: now,
-                    ..Default::default()
-                };
-                self.queue_pingback(tx, project, &order, Some(s), code, &r, &facts, &ev.id)
-                    .await?;
-            }
-        }
-        Ok(())
+        let Some(order) = tx.pw_last_paid_order_of_subscription(&s.id).await? else {
+            return Ok(());
+        };
+        let r = order.r#ref.clone().unwrap_or_default();
+        let facts = PingbackFacts {
+            initial_ref: self.pw_initial_ref(tx, Some(s)).await?,
+            now_ms: now,
+            ..Default::default()
+        };
+        self.queue_pingback(tx, project, &order, Some(s), code, &r, &facts, event_id)
+            .await
     }
 
-    /// After an order's payment succeeded: starts the subscription it bought (first payment)
-    /// or moves a renewed one to its next period. Returns the subscription, if any.
+    /// After an order's payment succeeded: starts the subscription it bought (first payment).
+    /// A renewal's outcome is the engine's to record. Returns the order's subscription, if any.
     pub(crate) async fn pw_subscription_after_payment(
         &self,
         tx: &mut Tx,
@@ -118,36 +125,83 @@ impl Services {
         now: i64,
     ) -> Result<Option<PwSubscription>> {
         if let Some(sub_id) = &order.subscription_id {
-            let Some(mut s) = tx.pw_subscription(sub_id).await? else {
-                return Ok(None);
-            };
-            if s.initial_order_id == order.id {
-                return Ok(Some(s));
-            }
-            // A renewal was paid: the next period starts where the paid one ended.
-            let plan = plan_of(order)?;
-            let start = s.period_end.unwrap_or(now + s.clock_offset_ms);
-            s.phase = "main".into();
-            s.payments += 1;
-            s.failed_attempts = 0;
-            s.period_end = Some(plan.period.add_to(start));
-            // Renewed (or, if cancelled while the renewal was in flight, expires) at the new end.
-            s.next_attempt_at = s.period_end;
-            if pi.processor_ref.is_some() {
-                s.credential = pi.processor_ref.clone();
-            }
-            s.updated_at = now;
-            tx.update_pw_subscription(&mut s).await?;
-            self.sub_notify(tx, project, &s, EventType::SubscriptionRenewed, None, now)
-                .await?;
-            return Ok(Some(s));
+            return Ok(tx.pw_subscription(sub_id).await?);
         }
         let plan = match serde_json::from_str::<Product>(&order.product) {
             Ok(Product::Subscription { plan }) => plan,
             _ => return Ok(None),
         };
-        let (_, period) = phase_of(&plan, true);
-        let end = period.add_to(now);
+        let (_, first) = phase_of(&plan, true);
+        let customer = self.pw_core_customer(tx, project, order, now).await?;
+        let method = self.pw_core_method(tx, &customer, pi, now).await?;
+        let currency = kassa_core::money::Currency::parse(&plan.main.currency)
+            .map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
+        let retry = project.settings.renewal_retry_seconds as i64;
+        let end = first.add_to(now);
+        let mut sub = Subscription {
+            id: new_id(prefix::SUBSCRIPTION),
+            merchant_id: project.row.merchant_id.clone(),
+            customer,
+            test_clock: None,
+            status: SubscriptionStatus::Incomplete,
+            default_payment_method: method,
+            items: vec![CoreItem {
+                id: new_id(prefix::SUBSCRIPTION_ITEM),
+                product_name: plan.main.name.clone(),
+                currency,
+                unit_amount: plan.main.amount,
+                recurring: interval_of(plan.period),
+                quantity: 1,
+            }],
+            currency,
+            billing_cycle_anchor: now,
+            cycle: -1,
+            current_period_start: now,
+            current_period_end: now,
+            trial_start: None,
+            trial_end: None,
+            trial_will_end_sent: false,
+            cancel_at_period_end: false,
+            // A plan that does not recur ends with its first period.
+            cancel_at: (!plan.recurring).then_some(end),
+            canceled_at: None,
+            ended_at: None,
+            latest_invoice: None,
+            retry_at: None,
+            retry_policy: RetryPolicy {
+                retry_days: Vec::new(),
+                final_action: FinalAction::Cancel,
+                retry_seconds: Some(vec![retry; (RENEWAL_ATTEMPTS - 1) as usize]),
+            },
+            metadata: Metadata::new(),
+            next_action_at: None,
+            created: now,
+            updated: now,
+            version: 0,
+        };
+        sub.start_paid(now, end);
+        // The first period's invoice, paid by this payment (the trial's, on a trial plan).
+        let mut inv =
+            Invoice::for_period(new_id(prefix::INVOICE), &sub, "subscription_create", now);
+        if let Some(line) = inv.lines.first_mut() {
+            let (item, _) = phase_of(&plan, true);
+            line.amount = pi.amount;
+            line.unit_amount = pi.amount;
+            line.description = item.name.clone();
+        }
+        inv.amount_due = pi.amount;
+        inv.attempt_count = 1;
+        inv.payment_intent = Some(pi.id.clone());
+        inv.paid(now);
+        sub.latest_invoice = Some(inv.id.clone());
+        tx.insert_subscription(&sub).await?;
+        tx.insert_invoice(&inv).await?;
+        self.subscription_event(tx, &sub, EventType::CustomerSubscriptionCreated)
+            .await?;
+        self.invoice_event(tx, &inv, EventType::InvoiceCreated)
+            .await?;
+        self.invoice_event(tx, &inv, EventType::InvoicePaid).await?;
+
         let s = PwSubscription {
             id: new_id(SUBSCRIPTION_PREFIX),
             project_id: project.row.id.clone(),
@@ -163,64 +217,192 @@ impl Services {
             }
             .into(),
             payments: 1,
-            period_end: Some(end),
-            // Recurring: the renewal is due at the end; otherwise the end is the expiry.
-            next_attempt_at: Some(end),
             failed_attempts: 0,
             clock_offset_ms: 0,
-            credential: pi.processor_ref.clone(),
             is_test: order.is_test,
-            lease_until: None,
             created_at: now,
             updated_at: now,
             version: 0,
+            subscription_id: Some(sub.id.clone()),
         };
         tx.insert_pw_subscription(&s).await?;
         tx.set_pw_order_subscription(&order.id, &s.id).await?;
-        self.sub_notify(tx, project, &s, EventType::SubscriptionCreated, None, now)
-            .await?;
         Ok(Some(s))
     }
 
-    /// After a renewal's charge failed: retry later, or after the last attempt stop the
-    /// subscription (type 14).
-    pub(crate) async fn pw_renewal_failed(
+    /// The core customer a Paymentwall user's subscription bills: one per subscription (a
+    /// user id means nothing outside its project).
+    async fn pw_core_customer(
         &self,
         tx: &mut Tx,
         project: &Project,
         order: &PwOrder,
         now: i64,
+    ) -> Result<String> {
+        let uid: String = order.uid.chars().take(200).collect();
+        let c = Customer {
+            id: new_id(prefix::CUSTOMER),
+            merchant_id: project.row.merchant_id.clone(),
+            email: None,
+            name: None,
+            phone: None,
+            description: Some(format!("Paymentwall user {uid} ({})", project.row.id)),
+            metadata: Metadata::new(),
+            test_clock: None,
+            created: now,
+            updated: now,
+        };
+        tx.insert_customer(&c).await?;
+        let ev = self.new_event(&c.merchant_id, EventType::CustomerCreated, c.to_json(), now);
+        tx.insert_event(&ev, &c.id).await?;
+        Ok(c.id)
+    }
+
+    /// The first payment's stored credential as a core payment method of `customer` (none when
+    /// the processor gave no reference to charge again).
+    async fn pw_core_method(
+        &self,
+        tx: &mut Tx,
+        customer: &str,
+        pi: &PaymentIntent,
+        now: i64,
+    ) -> Result<Option<String>> {
+        let (Some(details), Some(processor_ref)) = (&pi.payment_method, &pi.processor_ref) else {
+            return Ok(None);
+        };
+        let pm = PaymentMethod {
+            id: new_id(prefix::PAYMENT_METHOD),
+            merchant_id: pi.merchant_id.clone(),
+            customer: Some(customer.to_string()),
+            kind: "card".into(),
+            details: details.clone(),
+            processor_ref: processor_ref.clone(),
+            source_payment: Some(pi.id.clone()),
+            usage: SetupFutureUsage::OffSession,
+            created: now,
+            detached_at: None,
+        };
+        tx.insert_payment_method(&pm).await?;
+        let ev = self.new_event(
+            &pm.merchant_id,
+            EventType::PaymentMethodAttached,
+            pm.to_json(),
+            now,
+        );
+        tx.insert_event(&ev, &pm.id).await?;
+        Ok(Some(pm.id))
+    }
+
+    /// The engine is about to charge a renewal of a Paymentwall subscription: the payment
+    /// says so, and the project's risk review delay applies to it.
+    pub(crate) async fn pw_invoice_charge(
+        &self,
+        tx: &mut Tx,
+        sub: &Subscription,
+        pi: &mut PaymentIntent,
     ) -> Result<()> {
-        let Some(sub_id) = &order.subscription_id else {
+        let Some(s) = tx.pw_subscription_of_core(&sub.id).await? else {
             return Ok(());
         };
-        let Some(mut s) = tx.pw_subscription(sub_id).await? else {
+        let project = self.pw_project_by_id(&s.project_id).await?;
+        let plan: Plan = serde_json::from_str(&s.plan).map_err(|_| {
+            ServiceError::Store(kassa_store::StoreError::Corrupt(format!(
+                "subscription {} plan",
+                s.id
+            )))
+        })?;
+        pi.description = Some(format!("{} (renewal)", plan.main.name));
+        pi.review_delay_ms = project.settings.risk_review_delay_seconds as i64 * 1000;
+        pi.metadata
+            .insert("paymentwall_subscription".into(), s.id.clone());
+        Ok(())
+    }
+
+    /// The renewal's order (a copy of the first one's link, product and user) for the payment
+    /// the engine wrote, so its outcome becomes a pingback with a new `ref`.
+    pub(crate) async fn pw_renewal_order(
+        &self,
+        tx: &mut Tx,
+        sub: &Subscription,
+        pi: &PaymentIntent,
+        now: i64,
+    ) -> Result<()> {
+        let Some(s) = tx.pw_subscription_of_core(&sub.id).await? else {
             return Ok(());
         };
-        if s.initial_order_id == order.id {
+        let initial = tx
+            .pw_order(&s.initial_order_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("order", &s.initial_order_id))?;
+        let order = PwOrder {
+            id: new_id(super::ORDER_PREFIX),
+            project_id: s.project_id.clone(),
+            merchant_id: s.merchant_id.clone(),
+            payment_intent_id: pi.id.clone(),
+            uid: s.uid.clone(),
+            widget: initial.widget.clone(),
+            params: initial.params.clone(),
+            product: initial.product.clone(),
+            r#ref: None,
+            is_test: s.is_test,
+            created_at: now,
+            link_hash: None,
+            country: initial.country.clone(),
+            method: initial.method.clone(),
+            subscription_id: Some(s.id.clone()),
+        };
+        tx.insert_pw_order(&order).await?;
+        Ok(())
+    }
+
+    /// A core change of a Paymentwall subscription: the face's counters and status, and the
+    /// pingback the change means (12 cancelled, 13 expired, 14 renewals failed).
+    pub(crate) async fn pw_subscription_changed(
+        &self,
+        tx: &mut Tx,
+        c: &SubscriptionChange<'_>,
+    ) -> Result<()> {
+        let Some(mut s) = tx.pw_subscription_of_core(&c.after.id).await? else {
+            return Ok(());
+        };
+        let before = s.clone();
+        let ended = c.after.status.is_final() && !c.before.status.is_final();
+        let mut pingback = None;
+        match c.invoice {
+            Some((_, EventType::InvoicePaid)) => {
+                s.payments += 1;
+                s.phase = "main".into();
+                s.failed_attempts = 0;
+            }
+            Some((_, EventType::InvoicePaymentFailed)) => {
+                s.failed_attempts += 1;
+                if ended {
+                    s.status = "failed".into();
+                    pingback = Some(TYPE_SUBSCRIPTION_PAYMENT_FAILED);
+                }
+            }
+            _ if ended && c.after.ended_at == Some(c.before.end_time()) => {
+                // The paid term ran out (after a cancellation, or a plan that does not recur).
+                s.status = "expired".into();
+                pingback = Some(TYPE_SUBSCRIPTION_EXPIRED);
+            }
+            _ if ended || (c.after.cancel_at_period_end && !c.before.cancel_at_period_end) => {
+                s.status = "cancelled".into();
+                pingback = Some(TYPE_SUBSCRIPTION_CANCELLED);
+            }
+            _ => {}
+        }
+        if s == before {
             return Ok(());
         }
-        s.failed_attempts += 1;
-        s.updated_at = now;
-        if s.failed_attempts >= RENEWAL_ATTEMPTS || s.status != "active" {
-            s.status = "failed".into();
-            s.next_attempt_at = None;
-            tx.update_pw_subscription(&mut s).await?;
-            self.sub_notify(
-                tx,
-                project,
-                &s,
-                EventType::SubscriptionPaymentFailed,
-                Some(TYPE_SUBSCRIPTION_PAYMENT_FAILED),
-                now,
-            )
+        s.updated_at = now_ms();
+        tx.update_pw_subscription(&mut s).await?;
+        let (Some(code), Some((_, event_id))) = (pingback, c.events.last()) else {
+            return Ok(());
+        };
+        let project = self.pw_project_by_id(&s.project_id).await?;
+        self.pw_sub_pingback(tx, &project, &s, code, event_id, now_ms())
             .await
-        } else {
-            s.next_attempt_at = Some(
-                now + s.clock_offset_ms + project.settings.renewal_retry_seconds as i64 * 1000,
-            );
-            Ok(tx.update_pw_subscription(&mut s).await?)
-        }
     }
 
     /// A subscription of this merchant.
@@ -240,6 +422,16 @@ impl Services {
         Ok(self.store.pw_subscriptions_of_project(&p.row.id).await?)
     }
 
+    /// The core subscription of a running Paymentwall subscription.
+    fn pw_core_id(s: &PwSubscription) -> Result<&str> {
+        match (&s.subscription_id, s.status.as_str()) {
+            (Some(id), "active") => Ok(id),
+            (_, status) => Err(ServiceError::State(format!(
+                "This subscription is {status}; only an active one can be cancelled."
+            ))),
+        }
+    }
+
     /// Cancels a subscription: no more renewals, type 12 at once; the paid period stays paid
     /// and ends with type 13.
     pub async fn pw_cancel_subscription(
@@ -247,41 +439,23 @@ impl Services {
         merchant_id: &str,
         id: &str,
     ) -> Result<PwSubscription> {
-        let now = now_ms();
-        let mut tx = self.store.begin().await?;
-        let mut s = match tx.pw_subscription(id).await? {
-            Some(s) if s.merchant_id == merchant_id => s,
-            _ => return Err(ServiceError::not_found("subscription", id)),
-        };
-        if s.status != "active" {
-            return Err(ServiceError::State(format!(
-                "This subscription is {}; only an active one can be cancelled.",
-                s.status
-            )));
-        }
-        let project = self.pw_project_by_id(&s.project_id).await?;
-        s.status = "cancelled".into();
-        if s.next_attempt_at.is_some() {
-            s.next_attempt_at = s.period_end;
-        }
-        s.updated_at = now;
-        tx.update_pw_subscription(&mut s).await?;
-        self.sub_notify(
-            &mut tx,
-            &project,
-            &s,
-            EventType::SubscriptionCanceled,
-            Some(TYPE_SUBSCRIPTION_CANCELLED),
-            now,
+        let s = self.pw_subscription(merchant_id, id).await?;
+        let core = Self::pw_core_id(&s)?;
+        self.update_subscription(
+            merchant_id,
+            core,
+            SubscriptionUpdate {
+                cancel_at_period_end: Some(true),
+                ..Default::default()
+            },
         )
         .await?;
-        tx.commit().await?;
-        self.notifier.wake();
-        Ok(s)
+        self.pw_subscription(merchant_id, id).await
     }
 
-    /// Test clock: moves a test subscription's clock forward so its renewals and expiry come
-    /// due now instead of in days.
+    /// Test clock: moves a test subscription's clock forward, running every renewal, retry and
+    /// end it passes before it answers. The first advance gives the subscription a native test
+    /// clock of its own, frozen at the present.
     pub async fn pw_advance_clock(
         &self,
         merchant_id: &str,
@@ -294,186 +468,37 @@ impl Services {
                 "seconds must be from 1 to 5 years.",
             ));
         }
-        let mut tx = self.store.begin().await?;
-        let mut s = match tx.pw_subscription(id).await? {
-            Some(s) if s.merchant_id == merchant_id => s,
-            _ => return Err(ServiceError::not_found("subscription", id)),
-        };
+        let s = self.pw_subscription(merchant_id, id).await?;
         if !s.is_test {
             return Err(ServiceError::State(
                 "Only a test subscription (paid with the Test method or in test mode) has a test clock."
                     .into(),
             ));
         }
+        let Some(core_id) = s.subscription_id.clone() else {
+            return Err(ServiceError::State(format!(
+                "This subscription is {}; it no longer runs.",
+                s.status
+            )));
+        };
+        let clock = self
+            .clock_of_subscription(
+                merchant_id,
+                &core_id,
+                &format!("Paymentwall subscription {id}"),
+            )
+            .await?;
+        let clock = self.test_clock(merchant_id, &clock).await?;
+        self.advance_test_clock(merchant_id, &clock.id, clock.frozen_time / 1000 + seconds)
+            .await?;
+        let mut tx = self.store.begin().await?;
+        let Some(mut s) = tx.pw_subscription(id).await? else {
+            return Err(ServiceError::not_found("subscription", id));
+        };
         s.clock_offset_ms += seconds * 1000;
         s.updated_at = now_ms();
         tx.update_pw_subscription(&mut s).await?;
         tx.commit().await?;
         Ok(s)
     }
-
-    /// One scheduler pass: acts on due subscriptions (risk reviews are the core's:
-    /// [`Services::decide_reviews`]). Safe to run from several processes.
-    pub async fn pw_run_due(&self) -> Result<usize> {
-        let mut done = 0;
-        for s in self.store.pw_due_subscriptions(now_ms(), 50).await? {
-            match self.pw_act_on_subscription(s).await {
-                Ok(true) => done += 1,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "subscription step failed; will retry"),
-            }
-        }
-        Ok(done)
-    }
-
-    /// Expires or renews one due subscription. False when another process had it.
-    async fn pw_act_on_subscription(&self, s: PwSubscription) -> Result<bool> {
-        let now = now_ms();
-        let mut tx = self.store.begin().await?;
-        if !tx.lease_pw_subscription(&s.id, now, now + LEASE_MS).await? {
-            return Ok(false);
-        }
-        tx.commit().await?;
-        let project = self.pw_project_by_id(&s.project_id).await?;
-        let plan: Plan = serde_json::from_str(&s.plan).map_err(|_| {
-            ServiceError::Store(kassa_store::StoreError::Corrupt(format!(
-                "subscription {} plan",
-                s.id
-            )))
-        })?;
-        let mut tx = self.store.begin().await?;
-        let Some(mut s) = tx.pw_subscription(&s.id).await? else {
-            return Ok(false);
-        };
-        let sub_now = now + s.clock_offset_ms;
-        if s.next_attempt_at.is_none_or(|t| t > sub_now) {
-            return Ok(false);
-        }
-        let renews = s.status == "active" && plan.recurring;
-        if !renews {
-            s.status = "expired".into();
-            s.next_attempt_at = None;
-            s.updated_at = now;
-            tx.update_pw_subscription(&mut s).await?;
-            self.sub_notify(
-                &mut tx,
-                &project,
-                &s,
-                EventType::SubscriptionExpired,
-                Some(TYPE_SUBSCRIPTION_EXPIRED),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            self.notifier.wake();
-            return Ok(true);
-        }
-
-        // Renew: write the renewal's intent, attempt and order, and mark the renewal in flight.
-        let initial = tx
-            .pw_order(&s.initial_order_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("order", &s.initial_order_id))?;
-        let currency = kassa_core::money::Currency::parse(&plan.main.currency)
-            .map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
-        let mut metadata = kassa_core::intent::Metadata::new();
-        metadata.insert("paymentwall_subscription".into(), s.id.clone());
-        let mut pi = self.build_intent(
-            &s.merchant_id,
-            CreateIntentParams {
-                amount: plan.main.amount,
-                currency: Some(currency),
-                description: Some(format!("{} (renewal)", plan.main.name)),
-                metadata,
-                review_delay_ms: Some(project.settings.risk_review_delay_seconds as i64 * 1000),
-                ..Default::default()
-            },
-            now,
-        )?;
-        tx.insert_intent(&pi).await?;
-        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
-            .await?;
-        pi.begin_confirm(now)?;
-        tx.update_intent(&mut pi).await?;
-        let mut attempt = PaymentAttempt {
-            id: new_id(kassa_core::ids::prefix::PAYMENT_ATTEMPT),
-            payment_intent_id: pi.id.clone(),
-            status: AttemptStatus::Processing,
-            payment_method: None,
-            processor_ref: None,
-            challenge_state: None,
-            error: None,
-            created_at: now,
-            updated_at: now,
-        };
-        tx.insert_attempt(&attempt).await?;
-        let order = PwOrder {
-            id: new_id(super::ORDER_PREFIX),
-            project_id: s.project_id.clone(),
-            merchant_id: s.merchant_id.clone(),
-            payment_intent_id: pi.id.clone(),
-            uid: s.uid.clone(),
-            widget: initial.widget.clone(),
-            params: initial.params.clone(),
-            product: initial.product.clone(),
-            r#ref: None,
-            is_test: s.is_test,
-            created_at: now,
-            link_hash: None,
-            country: initial.country.clone(),
-            method: initial.method.clone(),
-            subscription_id: Some(s.id.clone()),
-        };
-        tx.insert_pw_order(&order).await?;
-        s.next_attempt_at = None;
-        s.updated_at = now;
-        tx.update_pw_subscription(&mut s).await?;
-        tx.commit().await?;
-
-        let result = match s.credential.as_deref() {
-            Some(cred) => {
-                self.processor
-                    .charge_stored(
-                        cred,
-                        &attempt.id,
-                        kassa_core::money::Money {
-                            amount: pi.amount,
-                            currency: pi.currency,
-                        },
-                    )
-                    .await
-            }
-            None => Err(kassa_processor::ProcessorError::InvalidState),
-        };
-        let core = self.record_outcome(&mut attempt, result, false);
-        attempt.payment_method = initial_method_details(&self.store, &initial).await;
-        attempt.updated_at = now_ms();
-        match self
-            .apply_result(
-                &s.merchant_id,
-                &pi.id,
-                &attempt,
-                AttemptStatus::Processing,
-                core,
-                None,
-                None,
-            )
-            .await
-        {
-            Ok(_) | Err(ServiceError::Declined { .. }) => Ok(true),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// The payment-method description of the subscription's first payment, for the renewal's
-/// attempt record.
-async fn initial_method_details(store: &kassa_store::Store, initial: &PwOrder) -> Option<String> {
-    store
-        .intent_by_id_any_merchant(&initial.payment_intent_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|pi| pi.payment_method)
-        .map(|v| v.to_string())
 }

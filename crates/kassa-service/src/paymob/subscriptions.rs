@@ -449,6 +449,7 @@ impl Services {
             retry_policy: RetryPolicy {
                 retry_days: vec![1; retries],
                 final_action: FinalAction::Pause,
+                retry_seconds: None,
             },
             metadata: Metadata::new(),
             next_action_at: None,
@@ -689,28 +690,9 @@ impl Services {
         let Some(core) = core else {
             return Err(PmError::message(400, "This subscription is canceled."));
         };
-        let clock_id = match core.test_clock.clone() {
-            Some(c) => c,
-            None => {
-                let name = format!("Paymob subscription {id}");
-                let clock = self
-                    .create_test_clock(merchant_id, now_ms() / 1000, Some(name))
-                    .await?;
-                let mut tx = self.store.begin().await?;
-                let Some(mut cur) = tx.subscription(merchant_id, &core.id).await? else {
-                    return Err(PmError::detail(404, "Not found."));
-                };
-                cur.test_clock = Some(clock.id.clone());
-                if tx.update_subscription(&mut cur, None).await.is_err() {
-                    return Err(PmError::message(
-                        409,
-                        "The subscription changed meanwhile; retry.",
-                    ));
-                }
-                tx.commit().await?;
-                clock.id
-            }
-        };
+        let clock_id = self
+            .clock_of_subscription(merchant_id, &core.id, &format!("Paymob subscription {id}"))
+            .await?;
         let clock = self.test_clock(merchant_id, &clock_id).await?;
         let clock = self
             .advance_test_clock(merchant_id, &clock_id, clock.frozen_time / 1000 + seconds)

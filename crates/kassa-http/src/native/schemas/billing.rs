@@ -111,6 +111,9 @@ pub struct RetryPolicyObject {
     /// Days after each failure before the next try.
     pub retry_days: Vec<i64>,
     pub final_action: FinalAction,
+    /// Seconds after each failure before the next try, for a subscription a Paymentwall link
+    /// started (its project's `renewal_retry_seconds`); `retry_days` is then empty.
+    pub retry_seconds: Option<Vec<i64>>,
 }
 
 /// A page of subscriptions, newest first.

@@ -401,17 +401,51 @@ mod tests {
             plan: serde_json::to_string(plan).unwrap(),
             phase: "trial".into(),
             payments: 1,
-            period_end: Some(1_700_086_400_000),
-            next_attempt_at: Some(1_700_086_400_000),
             failed_attempts: 0,
             clock_offset_ms: 0,
-            credential: None,
             is_test: true,
-            lease_until: None,
             created_at: 1_700_000_000_000,
             updated_at: 1_700_000_000_000,
             version: 0,
+            subscription_id: Some("sub_1".into()),
         }
+    }
+
+    /// The core subscription behind it, renewing on 2023-11-15.
+    fn core() -> kassa_core::subscription::Subscription {
+        use kassa_core::subscription::{Subscription, SubscriptionStatus};
+        let usd = kassa_core::money::Currency::parse("usd").unwrap();
+        let mut s = Subscription {
+            id: "sub_1".into(),
+            merchant_id: "acct_1".into(),
+            customer: "cus_1".into(),
+            test_clock: None,
+            status: SubscriptionStatus::Incomplete,
+            default_payment_method: None,
+            items: Vec::new(),
+            currency: usd,
+            billing_cycle_anchor: 0,
+            cycle: -1,
+            current_period_start: 0,
+            current_period_end: 0,
+            trial_start: None,
+            trial_end: None,
+            trial_will_end_sent: false,
+            cancel_at_period_end: false,
+            cancel_at: None,
+            canceled_at: None,
+            ended_at: None,
+            latest_invoice: None,
+            retry_at: None,
+            retry_policy: Default::default(),
+            metadata: Default::default(),
+            next_action_at: None,
+            created: 0,
+            updated: 0,
+            version: 0,
+        };
+        s.start_paid(1_700_000_000_000, 1_700_086_400_000);
+        s
     }
 
     /// The documented schemas are the objects the handlers answer (unknown fields refused).
@@ -473,15 +507,17 @@ mod tests {
             for (status, phase) in [("active", "trial"), ("cancelled", "main")] {
                 s.status = status.into();
                 s.phase = phase.into();
-                let o: PwSubscriptionObject = pinned(&subscription_json(&s));
+                let o: PwSubscriptionObject = pinned(&subscription_json(&s, Some(&core())));
                 assert_eq!(o.plan.trial.is_some(), plan.trial.is_some());
             }
             s.status = "expired".into();
-            s.period_end = None;
-            s.next_attempt_at = None;
-            let _: PwSubscriptionObject = pinned(&subscription_json(&s));
+            let mut ended = core();
+            ended.end(1_700_086_400_000, 1_700_086_400_000);
+            let _: PwSubscriptionObject = pinned(&subscription_json(&s, Some(&ended)));
+            let _: PwSubscriptionObject = pinned(&subscription_json(&s, None));
             s.status = "failed".into();
-            let l: PwSubscriptionList = pinned(&list_body("/x", vec![subscription_json(&s)], 1));
+            let l: PwSubscriptionList =
+                pinned(&list_body("/x", vec![subscription_json(&s, None)], 1));
             assert_eq!(l.data[0].status, PwSubscriptionStatus::Failed);
         }
 
