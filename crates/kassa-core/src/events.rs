@@ -22,6 +22,10 @@ pub enum EventType {
     RefundCreated,
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
+    // The five `subscription.*` types were written by the Paymentwall and Paymob faces' own
+    // subscription engines before they ran on the core's (migrations 0014 and 0015); they are
+    // kept so stored events of those types still read. Nothing sends them any more: every
+    // subscription now announces `customer.subscription.*` and `invoice.*`.
     #[serde(rename = "subscription.created")]
     SubscriptionCreated,
     #[serde(rename = "subscription.renewed")]
