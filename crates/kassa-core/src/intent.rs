@@ -235,6 +235,9 @@ pub struct PaymentIntent {
     /// The customer paying, when the merchant named one: a card saved by this payment is
     /// attached to them, and only their saved cards may pay it.
     pub customer: Option<String>,
+    /// The order this payment is for, when the order takes one payment
+    /// ([`crate::order`]): `face:id`, unique within the merchant.
+    pub order_key: Option<String>,
     /// Save the card this payment is made with, for this use.
     pub setup_future_usage: Option<crate::payment_method::SetupFutureUsage>,
     pub created: i64,
@@ -670,6 +673,7 @@ pub(crate) mod tests {
             review_delay_ms: DEFAULT_REVIEW_DELAY_MS,
             review_at: None,
             voucher_window_ms: DEFAULT_VOUCHER_WINDOW_MS,
+            order_key: None,
             pay_before: None,
             customer: None,
             setup_future_usage: None,

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod intent;
 pub mod invoice;
 pub mod money;
+pub mod order;
 pub mod payment_method;
 pub mod secret;
 pub mod secret_box;

@@ -38,6 +38,8 @@ pub struct CreateIntentParams {
     pub customer: Option<String>,
     /// Save the card this payment is made with for the customer (needs `customer`).
     pub setup_future_usage: Option<SetupFutureUsage>,
+    /// The order this payment is for, when the order takes one payment ([`kassa_core::order`]).
+    pub order_key: Option<String>,
 }
 
 /// What a confirmation says about saving the card it pays with.
@@ -308,6 +310,7 @@ impl Services {
                 .unwrap_or(kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS),
             pay_before: None,
             customer: p.customer,
+            order_key: p.order_key,
             setup_future_usage: p.setup_future_usage,
             created: now,
             updated: now,

@@ -4,6 +4,23 @@ use super::*;
 use kassa_core::intent::AttemptStatus;
 
 impl Store {
+    /// The payments of an order that takes one payment ([`kassa_core::order`]).
+    pub async fn intents_of_order(
+        &self,
+        merchant_id: &str,
+        order_key: &str,
+    ) -> Result<Vec<PaymentIntent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INTENT_COLUMNS} FROM payment_intents \
+             WHERE merchant_id = $1 AND order_key = $2 ORDER BY created_at, id"
+        ))
+        .bind(merchant_id)
+        .bind(order_key)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(intent_from_row).collect()
+    }
+
     /// `(merchant, intent)` of authorizations held for a risk review whose verdict is due at
     /// `now`, the longest overdue first.
     pub async fn due_reviews(&self, now: i64, limit: i64) -> Result<Vec<(String, String)>> {
@@ -199,11 +216,12 @@ impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
             "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33)"
         );
         bind_intent(sqlx::query(&sql), pi)?
             .execute(&mut *self.tx)
-            .await?;
+            .await
+            .map_err(unique_is_conflict)?;
         Ok(())
     }
 
@@ -251,12 +269,35 @@ impl Tx {
         .bind(pi.review_at)
         .bind(pi.setup_future_usage.map(|u| u.as_str()))
         .bind(pi.pay_before);
-        let n = q.execute(&mut *self.tx).await?.rows_affected();
+        // A second payment holding an order breaks the one-payment-per-order index: the order
+        // is taken, as when another request changed the intent first.
+        let n = q
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique_is_conflict)?
+            .rows_affected();
         if n != 1 {
             return Err(StoreError::Conflict);
         }
         pi.version += 1;
         Ok(())
+    }
+
+    /// The payments of an order that takes one payment ([`kassa_core::order`]).
+    pub async fn intents_of_order(
+        &mut self,
+        merchant_id: &str,
+        order_key: &str,
+    ) -> Result<Vec<PaymentIntent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INTENT_COLUMNS} FROM payment_intents \
+             WHERE merchant_id = $1 AND order_key = $2 ORDER BY created_at, id"
+        ))
+        .bind(merchant_id)
+        .bind(order_key)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(intent_from_row).collect()
     }
 
     /// Raises the intent's refunded amount by `amount` only while the total stays within what
@@ -377,5 +418,13 @@ impl Tx {
         .fetch_optional(&mut *self.tx)
         .await?;
         row.map(|r| PaymentAttempt::from_row(&r)).transpose()
+    }
+}
+
+/// A unique index refused the write: another writer holds what this one wanted.
+fn unique_is_conflict(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Db(e),
     }
 }

@@ -19,7 +19,7 @@ pub(crate) const INTENT_COLUMNS: &str =
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
     processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
     capture_window_ms, capture_before, review_delay_ms, review_at, customer_id, setup_future_usage, \
-    voucher_window_ms, pay_before";
+    voucher_window_ms, pay_before, order_key";
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
     processor_ref, challenge_state, error, created_at, updated_at";
@@ -237,6 +237,7 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
         review_at: r.get("review_at"),
         voucher_window_ms: r.get("voucher_window_ms"),
         pay_before: r.get("pay_before"),
+        order_key: r.get("order_key"),
         customer: r.get("customer_id"),
         setup_future_usage: match r.get::<Option<String>, _>("setup_future_usage") {
             None => None,
@@ -290,7 +291,8 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.customer.clone())
         .bind(pi.setup_future_usage.map(|u| u.as_str()))
         .bind(pi.voucher_window_ms)
-        .bind(pi.pay_before))
+        .bind(pi.pay_before)
+        .bind(pi.order_key.clone()))
 }
 
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {

@@ -92,6 +92,7 @@ async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
         review_delay_ms: kassa_core::intent::DEFAULT_REVIEW_DELAY_MS,
         review_at: None,
         voucher_window_ms: kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS,
+        order_key: None,
         pay_before: None,
         customer: Some("cus_a".into()),
         setup_future_usage: Some(SetupFutureUsage::OffSession),
@@ -126,6 +127,75 @@ async fn an_intent_written_from_a_stale_version_is_a_conflict() {
         let now = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
         assert_eq!(now.description.as_deref(), Some("first"));
         assert_eq!(now.version, 1);
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_holds_one_payment_at_a_time() {
+    for (s, pg, _dir) in stores().await {
+        // A paid payment of order A; a second one is written, but cannot start.
+        let base = merchant_and_paid_intent(&s, 100).await;
+        let m = base.merchant_id.clone();
+        let fresh = |order: &str| {
+            let mut p = base.clone();
+            p.id = kassa_core::ids::new_id("pi");
+            p.checkout_token = kassa_core::ids::new_id("cs");
+            p.status = IntentStatus::RequiresPaymentMethod;
+            p.order_key = Some(order.into());
+            p.version = 0;
+            p
+        };
+        let mut paid = fresh("paymob:1");
+        paid.status = IntentStatus::Succeeded;
+        let mut second = fresh("paymob:1");
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_intent(&paid).await.unwrap();
+        tx.insert_intent(&second).await.unwrap();
+        tx.commit().await.unwrap();
+        for status in [
+            IntentStatus::Processing,
+            IntentStatus::RequiresAction,
+            IntentStatus::Succeeded,
+        ] {
+            let mut tx = s.begin().await.unwrap();
+            let mut p = second.clone();
+            p.status = status;
+            assert!(
+                matches!(tx.update_intent(&mut p).await, Err(StoreError::Conflict)),
+                "{status:?}"
+            );
+        }
+        // Other orders are free; once the paid one is voided, the order takes a payment again.
+        let mut other = fresh("paymob:2");
+        other.status = IntentStatus::Processing;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_intent(&other).await.unwrap();
+        paid.status = IntentStatus::Canceled;
+        tx.update_intent(&mut paid).await.unwrap();
+        second.status = IntentStatus::Processing;
+        tx.update_intent(&mut second).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        let statuses: Vec<IntentStatus> = tx
+            .intents_of_order(&m, "paymob:1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.status)
+            .collect();
+        assert_eq!(statuses.len(), 2);
+        assert!(
+            statuses.contains(&IntentStatus::Canceled)
+                && statuses.contains(&IntentStatus::Processing)
+        );
+        drop(tx);
+        assert_eq!(s.intents_of_order(&m, "paymob:2").await.unwrap().len(), 1);
+        assert!(s
+            .intents_of_order("acct_other", "paymob:1")
+            .await
+            .unwrap()
+            .is_empty());
         cleanup(s, pg).await;
     }
 }
@@ -757,6 +827,88 @@ async fn data_migrations_keep_refund_kinds_and_payment_deadlines() {
         let paid = s.intent(&m, "pi_paid").await.unwrap().unwrap();
         assert_eq!(paid.capture_before, None);
         s.close().await;
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0016_gives_paid_intention_orders_their_key_once() {
+    for (s, pg, _dir) in stores_at(false).await {
+        let dir = tempfile::tempdir().unwrap();
+        let early = dir.path().join("early");
+        std::fs::create_dir(&early).unwrap();
+        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.as_str() < "0016" {
+                std::fs::copy(&path, early.join(&name)).unwrap();
+            }
+        }
+        sqlx::migrate::Migrator::new(early.as_path())
+            .await
+            .unwrap()
+            .run(&s.writer)
+            .await
+            .unwrap();
+        let exec = |sql: &'static str| {
+            let w = s.writer.clone();
+            async move { sqlx::query(sql).execute(&w).await.unwrap() }
+        };
+        exec("INSERT INTO merchants (id, name, created_at) VALUES ('acct_m', 'm', 1)").await;
+        exec(
+            "INSERT INTO pm_profiles (id, merchant_id, country, live, secret_key_hash, public_key, \
+             api_key_hash, hmac_enc, iframe_id, doc, created_at) \
+             VALUES (1, 'acct_m', 'EGY', 0, 'sk', 'pk', 'ak', 'h', 1, '{}', 1)",
+        )
+        .await;
+        // Order 10 (an intention's): an abandoned attempt and a paid one. Order 20 (legacy, no
+        // intention, may be paid more than once): two paid payments.
+        exec(
+            "INSERT INTO pm_orders (id, profile_id, intention_id, doc, created_at, updated_at) \
+             VALUES (10, 1, 'pi_x', '{}', 1, 1), (20, 1, NULL, '{}', 1, 1)",
+        )
+        .await;
+        for (id, status, order, txn) in [
+            ("pi_a", "canceled", 10, 1),
+            ("pi_b", "succeeded", 10, 2),
+            ("pi_c", "succeeded", 20, 3),
+            ("pi_d", "succeeded", 20, 4),
+        ] {
+            sqlx::query(
+                "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, \
+                 capture_method, amount_capturable, amount_received, amount_refunded, metadata, \
+                 client_secret, checkout_token, processor_ref, created_at, updated_at, version) \
+                 VALUES ($1, 'acct_m', 5000, 'egp', $2, 'automatic', 0, 5000, 0, '{}', $1, $1, \
+                 'sbx_x', 1, 1, 0)",
+            )
+            .bind(id)
+            .bind(status)
+            .execute(&s.writer)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO pm_transactions (id, profile_id, order_id, intent_id, kind, obj, \
+                 extra, created_at, updated_at) VALUES ($1, 1, $2, $3, 'payment', '{}', '{}', 1, 1)",
+            )
+            .bind(txn as i64)
+            .bind(order as i64)
+            .bind(id)
+            .execute(&s.writer)
+            .await
+            .unwrap();
+        }
+        s.migrate().await.unwrap();
+        let m = "acct_m";
+        let keyed: Vec<String> = s
+            .intents_of_order(m, "paymob:10")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(keyed, ["pi_b"], "the paid payment of the intention's order");
+        assert!(s.intents_of_order(m, "paymob:20").await.unwrap().is_empty());
         cleanup(s, pg).await;
     }
 }

@@ -206,6 +206,7 @@ pub async fn create(
         capture_window_ms: None,
         review_delay_ms: None,
         voucher_window_ms: None,
+        order_key: None,
         customer: req.customer,
         setup_future_usage: req.setup_future_usage,
     };

@@ -398,7 +398,12 @@ impl Services {
             return Err(PmError::detail(404, "Not found."));
         };
         let mut od: OrderDoc = doc(&order.doc, "order")?;
-        if od.paid_amount_cents > 0 {
+        let payments = tx
+            .intents_of_order(&profile.merchant_id, &super::pay::order_key(order.id))
+            .await?;
+        if kassa_core::order::blocker(payments.iter().map(|p| p.status))
+            == Some(kassa_core::order::OrderBlock::Paid)
+        {
             return Err(PmError::message(400, "Order has already been paid."));
         }
         od.amount_cents = input.amount;

@@ -88,9 +88,7 @@ impl Services {
                 "The integration and the order take {}, not {}.", integration.doc.currency, input.currency
             )]})));
         }
-        if od.lock_when_paid && od.paid_amount_cents >= od.amount_cents {
-            return Err(PmError::message(400, "Order has already been paid."));
-        }
+        self.pm_check_order_unpaid(profile, order.id, &od).await?;
         let card_token_id = match &input.token {
             Some(t) => Some(
                 self.store

@@ -6,8 +6,9 @@
 
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::events::EventType;
-use kassa_core::intent::{CaptureMethod, Metadata};
+use kassa_core::intent::{CaptureMethod, IntentStatus, Metadata};
 use kassa_core::money::Currency;
+use kassa_core::order::OrderBlock;
 use kassa_paymob::request::{self, PaySource};
 use kassa_processor::PaymentMethodInput;
 use kassa_store::{now_ms, PmCardToken, PmProfile, PmTransaction};
@@ -48,6 +49,23 @@ pub(crate) struct TxnExtra {
     /// and its finer reason (`insufficient_funds`…), for pages in the payer's language.
     pub decline_code: Option<String>,
     pub decline_subcode: Option<String>,
+}
+
+/// The core's key of a Paymob order that takes one payment.
+pub(crate) fn order_key(order_id: i64) -> String {
+    format!("paymob:{order_id}")
+}
+
+/// Paymob's answer when the core's rule refuses a new payment of an order.
+pub(super) fn order_block_error(block: Option<OrderBlock>) -> PmResult<()> {
+    match block {
+        None => Ok(()),
+        Some(OrderBlock::Paid) => Err(PmError::message(400, "Order has already been paid.")),
+        Some(OrderBlock::InProgress) => Err(PmError::message(
+            400,
+            "Order already being processed for payment.",
+        )),
+    }
 }
 
 /// How long a kiosk or cash reference can be paid.
@@ -199,9 +217,7 @@ impl Services {
             _ => return Err(PmError::detail(401, "Invalid payment token.")),
         };
         let (order, od) = self.pm_own_order(&profile, claims.order_id).await?;
-        if od.lock_when_paid && od.paid_amount_cents >= od.amount_cents {
-            return Err(PmError::message(400, "Order has already been paid."));
-        }
+        self.pm_check_order_unpaid(&profile, order.id, &od).await?;
         let api_source = body
             .get("api_source")
             .and_then(Value::as_str)
@@ -292,34 +308,21 @@ impl Services {
         let now = now_ms();
         let currency = Currency::parse(&claims.currency)
             .map_err(|_| PmError::message(400, "Unsupported currency."))?;
-        // An order that takes one payment: a customer who abandoned a 3-D Secure, wallet or
-        // kiosk step and tries again gets that attempt cancelled first, so the two can never
-        // both be paid; an attempt still being decided blocks a second one.
-        if od.lock_when_paid {
-            self.pm_cancel_open_attempts(&profile, order.id).await?;
+        // An order that takes one payment (the core's rule, `kassa_core::order`): a customer
+        // who abandoned a 3-D Secure, wallet or kiosk step and tries again gets that attempt
+        // cancelled first, so the two can never both be paid; an attempt still being decided
+        // blocks a second one. The store's index holds the rule against a concurrent request.
+        let order_key = od.lock_when_paid.then(|| order_key(order.id));
+        if let Some(key) = &order_key {
+            self.pm_cancel_open_attempts(&profile, key).await?;
         }
         let mut tx = self.store.begin().await?;
         tx.lock_pm_order(order.id).await?;
-        if od.lock_when_paid {
-            let current = tx
-                .pm_order(order.id)
-                .await?
-                .map(|o| doc::<OrderDoc>(&o.doc, "order"))
-                .transpose()?;
-            if current.is_some_and(|c| c.paid_amount_cents >= c.amount_cents) {
-                return Err(PmError::message(400, "Order has already been paid."));
-            }
-            for t in tx.pm_transactions_of_order(order.id).await? {
-                if t.parent_id.is_none()
-                    && serde_json::from_str::<Value>(&t.obj)
-                        .is_ok_and(|o| o["pending"] == json!(true))
-                {
-                    return Err(PmError::message(
-                        400,
-                        "Order already being processed for payment.",
-                    ));
-                }
-            }
+        if let Some(key) = &order_key {
+            let payments = tx.intents_of_order(&profile.merchant_id, key).await?;
+            order_block_error(kassa_core::order::blocker(
+                payments.iter().map(|p| p.status),
+            ))?;
         }
         let txn_id = tx.pm_next_id("transaction").await?;
         let mut metadata = Metadata::new();
@@ -346,6 +349,7 @@ impl Services {
                 }),
                 capture_window_ms: Some(AUTO_VOID_MS),
                 voucher_window_ms: Some(VOUCHER_VALID_MS),
+                order_key,
                 ..Default::default()
             },
             now,
@@ -443,40 +447,55 @@ impl Services {
         self.pm_pay_response(&profile, &integration, &t)
     }
 
-    /// Cancels an order's payment attempts that wait for the customer (3-D Secure, wallet,
-    /// kiosk, cash). Refuses when one is still being decided or the order got paid meanwhile.
+    /// Cancels an order's payments that wait for the customer (3-D Secure, wallet, kiosk,
+    /// cash) as abandoned. Refuses when one is still being decided or the order got paid.
     pub(super) async fn pm_cancel_open_attempts(
         &self,
         profile: &PmProfile,
-        order_id: i64,
+        order_key: &str,
     ) -> PmResult<()> {
-        for t in self.store.pm_transactions_of_order(order_id).await? {
-            if t.parent_id.is_some() {
-                continue;
-            }
-            let obj: Value = doc(&t.obj, "transaction")?;
-            if obj["pending"] != json!(true) {
-                continue;
-            }
-            let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
-            let Some(intent) = t.intent_id.as_deref() else {
-                continue;
-            };
-            if extra.challenge.is_none() {
-                return Err(PmError::message(
-                    400,
-                    "Order already being processed for payment.",
-                ));
-            }
+        let payments = self
+            .store
+            .intents_of_order(&profile.merchant_id, order_key)
+            .await?;
+        let settled = payments
+            .iter()
+            .filter(|p| p.status != IntentStatus::RequiresAction)
+            .map(|p| p.status);
+        order_block_error(kassa_core::order::blocker(settled))?;
+        for p in payments
+            .iter()
+            .filter(|p| p.status == IntentStatus::RequiresAction)
+        {
             if let Err(e) = self
-                .cancel_intent(&profile.merchant_id, intent, Some("abandoned".into()), None)
+                .cancel_intent(&profile.merchant_id, &p.id, Some("abandoned".into()), None)
                 .await
             {
-                // Answered meanwhile: whatever it became decides (paid → refused below).
-                tracing::info!(transaction = t.id, error = %e, "an open attempt could not be cancelled");
+                // Answered meanwhile: whatever it became decides (paid → refused after this).
+                tracing::info!(intent = %p.id, error = %e, "an open attempt could not be cancelled");
             }
         }
         Ok(())
+    }
+
+    /// Refuses a new payment of an order that takes one and has been paid.
+    pub(super) async fn pm_check_order_unpaid(
+        &self,
+        profile: &PmProfile,
+        order_id: i64,
+        od: &OrderDoc,
+    ) -> PmResult<()> {
+        if !od.lock_when_paid {
+            return Ok(());
+        }
+        let payments = self
+            .store
+            .intents_of_order(&profile.merchant_id, &order_key(order_id))
+            .await?;
+        match kassa_core::order::blocker(payments.iter().map(|p| p.status)) {
+            Some(OrderBlock::Paid) => Err(PmError::message(400, "Order has already been paid.")),
+            _ => Ok(()),
+        }
     }
 
     /// The pay endpoint's body for a transaction: its object with string booleans, plus where

@@ -568,6 +568,7 @@ impl Services {
             updated_at: now,
         };
         tx.insert_pm_order(&order).await?;
+        pi.order_key = Some(super::pay::order_key(order_id));
         pi.metadata
             .insert("paymob_order".into(), order_id.to_string());
         pi.metadata

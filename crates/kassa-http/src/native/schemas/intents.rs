@@ -214,6 +214,7 @@ pub(crate) mod tests {
             review_delay_ms: kassa_core::intent::DEFAULT_REVIEW_DELAY_MS,
             review_at: None,
             voucher_window_ms: kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS,
+            order_key: None,
             pay_before: None,
             customer: None,
             setup_future_usage: None,
