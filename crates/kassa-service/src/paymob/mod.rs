@@ -15,6 +15,7 @@ mod pages;
 mod pay;
 mod plans;
 mod render;
+mod renewals;
 mod settle;
 mod subscriptions;
 
