@@ -15,8 +15,8 @@ impl Services {
         let (profile, integration, t) = self.pm_challenge_txn(txn_id, sig).await?;
         let obj: Value = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
-        let done_url = match (&extra.challenge, obj["pending"].as_bool()) {
-            (Some(c), Some(true)) if c == "3ds" || c == "wallet" => None,
+        let done_url = match extra.challenge.as_deref() {
+            Some("3ds" | "wallet") => None,
             _ => Some(self.pm_final_url(&profile, &integration, &extra, &obj)?),
         };
         let currency = obj["currency"].as_str().unwrap_or_default().to_string();

@@ -38,6 +38,10 @@ pub(crate) struct TxnExtra {
     /// `3ds`, `wallet` or `voucher` while the customer still has something to do.
     pub challenge: Option<String>,
     pub card_token_id: Option<i64>,
+    /// Set when the payment was authorised for a later capture (`is_auth`); absent in
+    /// transactions written before it was kept, where the core payment tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised: Option<bool>,
     /// A subscription to start when this payment succeeds.
     pub subscription_plan_id: Option<i64>,
     pub subscription_start_date: Option<String>,
@@ -508,11 +512,11 @@ impl Services {
     ) -> PmResult<PayResponse> {
         let obj: Value = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
-        let pending = obj["pending"].as_bool().unwrap_or(false);
+        // A challenge is set exactly while the payment waits for its customer.
         let next = match extra.challenge.as_deref() {
-            Some("3ds" | "wallet") if pending => self.pm_challenge_url(t.id),
-            Some(_) if pending => String::new(),
-            _ => self.pm_final_url(profile, integration, &extra, &obj)?,
+            Some("3ds" | "wallet") => self.pm_challenge_url(t.id),
+            Some(_) => String::new(),
+            None => self.pm_final_url(profile, integration, &extra, &obj)?,
         };
         let mut body = kassa_paymob::lenient::stringify_booleans(&obj);
         body["redirect_url"] = json!(next);

@@ -189,9 +189,7 @@ impl Services {
                         .await?;
                     }
                 }
-                EventType::PaymentIntentSucceeded
-                    if obj["is_auth"] == json!(true) && obj["success"] == json!(true) =>
-                {
+                EventType::PaymentIntentSucceeded if was_authorised(pi, &extra) => {
                     // A capture of an authorisation: a child transaction.
                     let amount = pi.amount_received;
                     obj["is_captured"] = json!(true);
@@ -218,6 +216,7 @@ impl Services {
                         .await?;
                     obj["is_auth"] = json!(auth);
                     obj["updated_at"] = json!(stamp);
+                    extra.authorised = Some(auth);
                     self.pm_mark_order_paid(tx, &t, pi.amount).await?;
                     self.pm_queue_callback(
                         tx,
@@ -264,7 +263,7 @@ impl Services {
                     .await?;
                 }
                 EventType::PaymentIntentCanceled => {
-                    if obj["success"] == json!(true) && obj["is_auth"] == json!(true) {
+                    if extra.challenge.is_none() && was_authorised(pi, &extra) {
                         obj["is_voided"] = json!(true);
                         obj["updated_at"] = json!(stamp);
                         let child = self
@@ -281,7 +280,7 @@ impl Services {
                             now,
                         )
                         .await?;
-                    } else if obj["pending"] == json!(true) {
+                    } else if extra.challenge.is_some() {
                         obj["pending"] = json!(false);
                         obj["data"]["message"] = json!("Cancelled");
                         obj["data"]["txn_response_code"] = json!("CANCELLED");
@@ -370,4 +369,15 @@ impl Services {
             _ => {}
         }
     }
+}
+
+/// Whether the transaction's payment was authorised for a later capture: as the face recorded
+/// it, or (for a transaction written before it kept that) as the core payment shows: a
+/// manual-capture payment the processor accepted.
+fn was_authorised(pi: &PaymentIntent, extra: &TxnExtra) -> bool {
+    extra.authorised.unwrap_or(
+        pi.capture_method == kassa_core::intent::CaptureMethod::Manual
+            && pi.payment_method.is_some()
+            && pi.processor_ref.is_some(),
+    )
 }
