@@ -16,7 +16,9 @@ use kassa_core::ids::{new_id, prefix};
 use kassa_core::secret_box::SecretBox;
 use kassa_core::webhook_signature;
 use kassa_egress::{EgressClient, EgressPolicy, SendError};
-use kassa_store::{now_ms, Delivery, DeliveryAttempt, DeliveryOutcome, Store, WebhookEndpoint};
+use kassa_store::{
+    now_ms, Channel, Delivery, DeliveryAttempt, DeliveryOutcome, Store, WebhookEndpoint,
+};
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -30,6 +32,8 @@ pub struct NotifierConfig {
     pub schedule: RetrySchedule,
     /// Paymentwall pingbacks: every 30 minutes, 72 tries (36 hours) by default.
     pub pingback_schedule: RetrySchedule,
+    /// Paymob callbacks: [`RetrySchedule::paymob`] unless configured.
+    pub paymob_schedule: RetrySchedule,
     pub timeout: Duration,
     /// How often to look for due work when nothing woke the worker.
     pub poll_interval: Duration,
@@ -43,6 +47,7 @@ impl Default for NotifierConfig {
         NotifierConfig {
             schedule: RetrySchedule::default(),
             pingback_schedule: RetrySchedule::new(vec![Duration::from_secs(1800); 71], false),
+            paymob_schedule: RetrySchedule::paymob(),
             timeout: Duration::from_secs(15),
             poll_interval: Duration::from_millis(500),
             batch: 32,
@@ -193,10 +198,11 @@ impl Notifier {
     async fn deliver_claimed(&self, d: Delivery) {
         let attempt_number = d.attempt_count + 1;
         let sent = self.send(&d).await;
-        let ok = accepted(&d.channel, &sent);
-        let schedule = match d.channel.as_str() {
-            "pingback" => &self.cfg.pingback_schedule,
-            _ => &self.cfg.schedule,
+        let ok = accepted(d.channel, &sent);
+        let schedule = match d.channel {
+            Channel::Webhook => &self.cfg.schedule,
+            Channel::Pingback => &self.cfg.pingback_schedule,
+            Channel::PaymobCallback => &self.cfg.paymob_schedule,
         };
         let outcome = if ok {
             DeliveryOutcome::Succeeded
@@ -230,7 +236,9 @@ impl Notifier {
                     DeliveryOutcome::Retry { .. } => "retry",
                     DeliveryOutcome::GaveUp => "failed",
                 };
-                self.outcomes.with_label_values(&[&d.channel, label]).inc();
+                self.outcomes
+                    .with_label_values(&[d.channel.as_str(), label])
+                    .inc();
             }
             Ok(false) => {
                 tracing::warn!(delivery = %d.id, "lease lost before the attempt was recorded")
@@ -253,7 +261,7 @@ impl Notifier {
             .await?
             .ok_or(NotifyError::NotFound)?;
         let sent = self.send(&d).await;
-        let ok = accepted(&d.channel, &sent);
+        let ok = accepted(d.channel, &sent);
         if !ok {
             let n = d.attempt_count + 1;
             log_failure(&d, &sent, n, "manual", "no automatic retry from a resend");
@@ -261,7 +269,10 @@ impl Notifier {
         let attempt = self.attempt_row(&d, 0, "manual", sent);
         self.store.record_manual_attempt(&attempt, ok).await?;
         self.outcomes
-            .with_label_values(&[&d.channel, if ok { "succeeded" } else { "manual_failed" }])
+            .with_label_values(&[
+                d.channel.as_str(),
+                if ok { "succeeded" } else { "manual_failed" },
+            ])
             .inc();
         let attempts = self.store.delivery_attempts(&d.id).await?;
         Ok(attempts.into_iter().last().unwrap_or(attempt))
@@ -282,9 +293,9 @@ impl Notifier {
     }
 
     async fn send(&self, d: &Delivery) -> Sent {
-        match d.channel.as_str() {
-            "webhook" => self.send_webhook(d).await,
-            "pingback" => match &d.request_url {
+        match d.channel {
+            Channel::Webhook => self.send_webhook(d).await,
+            Channel::Pingback => match &d.request_url {
                 Some(url) => self.send_get(url).await,
                 None => Sent {
                     host: None,
@@ -294,7 +305,7 @@ impl Notifier {
                     latency_ms: 0,
                 },
             },
-            "paymob" => match (&d.request_url, &d.request_body) {
+            Channel::PaymobCallback => match (&d.request_url, &d.request_body) {
                 (Some(url), Some(body)) => self.send_post_json(url, body).await,
                 _ => Sent {
                     host: None,
@@ -303,13 +314,6 @@ impl Notifier {
                     error: Some("callback without a rendered request".into()),
                     latency_ms: 0,
                 },
-            },
-            other => Sent {
-                host: None,
-                status: None,
-                excerpt: None,
-                error: Some(format!("unknown channel {other}")),
-                latency_ms: 0,
             },
         }
     }
@@ -486,9 +490,9 @@ fn target_host(url: &str) -> Option<String> {
 /// Why an attempt failed, in a few words: `HTTP 500`, `HTTP 200 without the body OK` (a
 /// pingback), or the transport error class (`refused by egress policy`, `timed out after 15 s`,
 /// `could not connect`). Never the response excerpt.
-fn failure_reason(channel: &str, sent: &Sent) -> String {
+fn failure_reason(channel: Channel, sent: &Sent) -> String {
     match (sent.status, &sent.error) {
-        (Some(200), _) if channel == "pingback" => "HTTP 200 without the body OK".into(),
+        (Some(200), _) if channel == Channel::Pingback => "HTTP 200 without the body OK".into(),
         (Some(s), _) => format!("HTTP {s}"),
         (None, Some(e)) => e.clone(),
         (None, None) => "request failed".into(),
@@ -503,7 +507,7 @@ fn log_failure(d: &Delivery, sent: &Sent, attempt: i64, trigger: &str, next: &st
         channel = %d.channel,
         host = %sent.host.as_deref().unwrap_or("-"),
         status = sent.status,
-        reason = %failure_reason(&d.channel, sent),
+        reason = %failure_reason(d.channel, sent),
         attempt,
         trigger = %trigger,
         delivery = %d.id,
@@ -514,11 +518,11 @@ fn log_failure(d: &Delivery, sent: &Sent, attempt: i64, trigger: &str, next: &st
 }
 
 /// Each channel's rule for a delivered notification: any 2xx for webhooks and Paymob
-/// callbacks (on the native webhook schedule); for Paymentwall
-/// pingbacks HTTP 200 with the body `OK` (whitespace, a BOM and case tolerated).
-fn accepted(channel: &str, sent: &Sent) -> bool {
+/// callbacks; for Paymentwall pingbacks HTTP 200 with the body `OK` (whitespace, a BOM and
+/// case tolerated).
+fn accepted(channel: Channel, sent: &Sent) -> bool {
     match channel {
-        "pingback" => {
+        Channel::Pingback => {
             sent.status == Some(200)
                 && sent.excerpt.as_deref().is_some_and(|b| {
                     b.trim_start_matches('\u{feff}')
@@ -526,7 +530,9 @@ fn accepted(channel: &str, sent: &Sent) -> bool {
                         .eq_ignore_ascii_case("ok")
                 })
         }
-        _ => sent.status.is_some_and(|s| (200..300).contains(&s)),
+        Channel::Webhook | Channel::PaymobCallback => {
+            sent.status.is_some_and(|s| (200..300).contains(&s))
+        }
     }
 }
 
@@ -560,13 +566,13 @@ mod tests {
 
     #[test]
     fn a_pingback_counts_only_with_status_200_and_the_body_ok() {
-        assert!(accepted("pingback", &sent(200, "OK")));
-        assert!(accepted("pingback", &sent(200, " ok\n")));
-        assert!(accepted("pingback", &sent(200, "\u{feff}OK")));
-        assert!(!accepted("pingback", &sent(200, "")));
-        assert!(!accepted("pingback", &sent(200, "OK thanks")));
-        assert!(!accepted("pingback", &sent(201, "OK")));
-        assert!(!accepted("pingback", &sent(500, "OK")));
+        assert!(accepted(Channel::Pingback, &sent(200, "OK")));
+        assert!(accepted(Channel::Pingback, &sent(200, " ok\n")));
+        assert!(accepted(Channel::Pingback, &sent(200, "\u{feff}OK")));
+        assert!(!accepted(Channel::Pingback, &sent(200, "")));
+        assert!(!accepted(Channel::Pingback, &sent(200, "OK thanks")));
+        assert!(!accepted(Channel::Pingback, &sent(201, "OK")));
+        assert!(!accepted(Channel::Pingback, &sent(500, "OK")));
     }
 
     #[test]
@@ -580,9 +586,12 @@ mod tests {
             Some("127.0.0.1:9000")
         );
         assert_eq!(target_host("not a url"), None);
-        assert_eq!(failure_reason("webhook", &sent(500, "secret")), "HTTP 500");
         assert_eq!(
-            failure_reason("pingback", &sent(200, "nope")),
+            failure_reason(Channel::Webhook, &sent(500, "secret")),
+            "HTTP 500"
+        );
+        assert_eq!(
+            failure_reason(Channel::Pingback, &sent(200, "nope")),
             "HTTP 200 without the body OK"
         );
         let refused = Sent {
@@ -592,13 +601,16 @@ mod tests {
             error: Some(kassa_egress::REFUSED.into()),
             latency_ms: 0,
         };
-        assert_eq!(failure_reason("paymob", &refused), kassa_egress::REFUSED);
+        assert_eq!(
+            failure_reason(Channel::PaymobCallback, &refused),
+            kassa_egress::REFUSED
+        );
     }
 
     #[test]
     fn a_webhook_counts_with_any_2xx() {
-        assert!(accepted("webhook", &sent(204, "")));
-        assert!(!accepted("webhook", &sent(301, "")));
+        assert!(accepted(Channel::Webhook, &sent(204, "")));
+        assert!(!accepted(Channel::Webhook, &sent(301, "")));
     }
 }
 

@@ -34,6 +34,17 @@ impl Default for RetrySchedule {
 }
 
 impl RetrySchedule {
+    /// Paymob callbacks: 8 attempts over about a day and a half, sooner at first than webhooks
+    /// (a Paymob merchant's order page waits on the processed callback): 10 s, 1 min, 5 min,
+    /// 30 min, 2 h, 6 h, 24 h, with the same jitter. Each retry is the same signed body.
+    pub fn paymob() -> Self {
+        let s = |secs| Duration::from_secs(secs);
+        RetrySchedule {
+            delays: vec![s(10), s(60), s(300), s(1800), s(7200), s(21600), s(86400)],
+            jitter: true,
+        }
+    }
+
     pub fn new(delays: Vec<Duration>, jitter: bool) -> Self {
         RetrySchedule { delays, jitter }
     }

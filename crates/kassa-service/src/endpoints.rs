@@ -244,7 +244,10 @@ impl Services {
                 .map_err(|_| ServiceError::not_found("paymob profile", endpoint_id))?;
             let d = deliveries
                 .into_iter()
-                .find(|d| d.endpoint_id == endpoint_id && d.channel == "paymob")
+                .find(|d| {
+                    d.endpoint_id == endpoint_id
+                        && d.channel == kassa_store::Channel::PaymobCallback
+                })
                 .ok_or_else(|| {
                     ServiceError::not_found("paymob callback for this event", event_id)
                 })?;
@@ -253,7 +256,7 @@ impl Services {
             let p = self.pw_project(merchant_id, endpoint_id).await?;
             let d = deliveries
                 .into_iter()
-                .find(|d| d.endpoint_id == p.row.id && d.channel == "pingback")
+                .find(|d| d.endpoint_id == p.row.id && d.channel == kassa_store::Channel::Pingback)
                 .ok_or_else(|| ServiceError::not_found("pingback for this event", event_id))?;
             Some(d)
         } else {
@@ -267,7 +270,13 @@ impl Services {
                 let mut tx = self.store.begin().await?;
                 // Created already finished-by-hand so the automatic worker leaves it alone.
                 let id = tx
-                    .insert_manual_delivery(merchant_id, "webhook", &ep.id, event_id, now_ms())
+                    .insert_manual_delivery(
+                        merchant_id,
+                        kassa_store::Channel::Webhook,
+                        &ep.id,
+                        event_id,
+                        now_ms(),
+                    )
                     .await?;
                 tx.commit().await?;
                 id

@@ -134,7 +134,7 @@ impl WebhookEndpoint {
 pub struct Delivery {
     pub id: String,
     pub merchant_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub endpoint_id: String,
     pub event_id: String,
     pub status: String,
@@ -151,12 +151,49 @@ pub struct Delivery {
     pub request_body: Option<String>,
 }
 
+/// How a notification reaches the merchant; each channel has its own request, retry schedule
+/// and rule for what counts as delivered (`kassa-notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// A native webhook: a signed JSON POST to an endpoint (Standard Webhooks).
+    Webhook,
+    /// A Paymentwall pingback: the signed GET rendered when it was queued.
+    Pingback,
+    /// A Paymob callback: the HMAC-signed JSON POST rendered when it was queued.
+    PaymobCallback,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Webhook, Channel::Pingback, Channel::PaymobCallback];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::Pingback => "pingback",
+            Channel::PaymobCallback => "paymob",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Delivery {
-    pub(crate) fn from_row(r: &AnyRow) -> Self {
-        Delivery {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        let channel: String = r.get("channel");
+        Ok(Delivery {
             id: r.get("id"),
             merchant_id: r.get("merchant_id"),
-            channel: r.get("channel"),
+            channel: Channel::parse(&channel)
+                .ok_or_else(|| StoreError::Corrupt(format!("bad delivery channel {channel}")))?,
             endpoint_id: r.get("endpoint_id"),
             event_id: r.get("event_id"),
             status: r.get("status"),
@@ -169,7 +206,7 @@ impl Delivery {
             updated_at: r.get("updated_at"),
             request_url: r.get("request_url"),
             request_body: r.get("request_body"),
-        }
+        })
     }
 }
 

@@ -524,7 +524,7 @@ async fn a_delivery_is_leased_to_one_worker_until_its_lease_runs_out() {
         let mut tx = s.begin().await.unwrap();
         tx.insert_event(&ev, &pi.id).await.unwrap();
         let d = tx
-            .insert_delivery(&pi.merchant_id, "webhook", "we_x", &ev.id, 10)
+            .insert_delivery(&pi.merchant_id, Channel::Webhook, "we_x", &ev.id, 10)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -683,9 +683,16 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
             "a ref is set once"
         );
         tx.insert_event(&ev, &pi.id).await.unwrap();
-        tx.insert_request_delivery(&pi.merchant_id, "pingback", &project.id, &ev.id, url, 7)
-            .await
-            .unwrap();
+        tx.insert_request_delivery(
+            &pi.merchant_id,
+            Channel::Pingback,
+            &project.id,
+            &ev.id,
+            url,
+            7,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         let found = s
             .pw_project_by_key(&project.project_key)
@@ -710,7 +717,7 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
         );
         let claimed = s.claim_deliveries("w", 100, 1_000, 10).await.unwrap();
         assert_eq!(claimed.len(), 1);
-        assert_eq!(claimed[0].channel, "pingback");
+        assert_eq!(claimed[0].channel, Channel::Pingback);
         assert_eq!(
             claimed[0].request_url.as_deref(),
             Some(url),

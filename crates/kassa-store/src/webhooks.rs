@@ -74,7 +74,7 @@ impl Store {
         .bind(event_id)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(Delivery::from_row).collect())
+        rows.iter().map(Delivery::from_row).collect()
     }
 
     pub async fn delivery(&self, merchant_id: &str, id: &str) -> Result<Option<Delivery>> {
@@ -85,7 +85,7 @@ impl Store {
         .bind(merchant_id)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| Delivery::from_row(&r)))
+        row.map(|r| Delivery::from_row(&r)).transpose()
     }
 
     pub async fn delivery_attempts(&self, delivery_id: &str) -> Result<Vec<DeliveryAttempt>> {
@@ -130,7 +130,7 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.writer)
             .await?;
-        Ok(rows.iter().map(Delivery::from_row).collect())
+        rows.iter().map(Delivery::from_row).collect()
     }
 
     /// Records one attempt and schedules the next (or ends the delivery), only if `owner` still
@@ -283,7 +283,7 @@ impl Tx {
     pub async fn insert_delivery(
         &mut self,
         merchant_id: &str,
-        channel: &str,
+        channel: Channel,
         endpoint_id: &str,
         event_id: &str,
         now: i64,
@@ -303,7 +303,7 @@ impl Tx {
     pub async fn insert_manual_delivery(
         &mut self,
         merchant_id: &str,
-        channel: &str,
+        channel: Channel,
         endpoint_id: &str,
         event_id: &str,
         now: i64,
@@ -317,7 +317,7 @@ impl Tx {
     pub async fn insert_request_delivery(
         &mut self,
         merchant_id: &str,
-        channel: &str,
+        channel: Channel,
         target_id: &str,
         event_id: &str,
         request_url: &str,
@@ -342,7 +342,7 @@ impl Tx {
     pub async fn insert_post_delivery(
         &mut self,
         merchant_id: &str,
-        channel: &str,
+        channel: Channel,
         target_id: &str,
         event_id: &str,
         request_url: &str,
@@ -365,7 +365,7 @@ impl Tx {
     async fn insert_delivery_with_status(
         &mut self,
         merchant_id: &str,
-        channel: &str,
+        channel: Channel,
         endpoint_id: &str,
         event_id: &str,
         now: i64,
@@ -388,7 +388,7 @@ impl Tx {
     async fn insert_delivery_row(
         &mut self,
         merchant_id: &str,
-        channel: &str,
+        channel: Channel,
         endpoint_id: &str,
         event_id: &str,
         now: i64,
@@ -404,7 +404,7 @@ impl Tx {
         )
         .bind(&id)
         .bind(merchant_id)
-        .bind(channel)
+        .bind(channel.as_str())
         .bind(endpoint_id)
         .bind(event_id)
         .bind(now)

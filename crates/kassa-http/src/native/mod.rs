@@ -235,15 +235,27 @@ fn api_key(req: &Request) -> Option<String> {
 
 /// Authenticates the key, limits publishable keys to what a checkout page needs, and applies
 /// idempotency to POSTs.
+/// Most of a refused request's body read before the answer. A client still sending its body
+/// (a logo upload) when the refusal comes would otherwise see the connection closed under it
+/// (a broken pipe) instead of the answer.
+const REFUSED_BODY_DRAIN: usize = 1024 * 1024;
+
+/// Answers `response` to a request refused before its handler ran, after reading (and
+/// dropping) what it sends of its body, up to [`REFUSED_BODY_DRAIN`].
+async fn refuse(req: Request, response: Response) -> Response {
+    let _ = axum::body::to_bytes(req.into_body(), REFUSED_BODY_DRAIN).await;
+    response
+}
+
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(key) = api_key(&req) else {
-        return ApiError::new(
+        let refused = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication_error",
             "api_key_missing",
             "No API key provided. Send it as `Authorization: Bearer sk_test_…`.",
-        )
-        .into_response();
+        );
+        return refuse(req, refused.into_response()).await;
     };
     let caller = match state.svc.authenticate(&key).await {
         Ok(Some((merchant, kind))) => Caller { merchant, kind },
@@ -251,24 +263,26 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             // Guessing keys costs a credential attempt from the caller's address.
             if let Some(ip) = crate::guards::client_addr(&state, &req) {
                 if let Err(wait) = state.guards.limits.check_credentials(ip) {
-                    return crate::guards::too_many(req.uri().path(), wait);
+                    let refused = crate::guards::too_many(req.uri().path(), wait);
+                    return refuse(req, refused).await;
                 }
             }
-            return ApiError::new(
+            let refused = ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "authentication_error",
                 "api_key_invalid",
                 "Invalid API key provided.",
-            )
-            .into_response();
+            );
+            return refuse(req, refused.into_response()).await;
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return refuse(req, ApiError::from(e).into_response()).await,
     };
     if let Err(wait) = state.guards.limits.check_api_key(&key) {
-        return crate::guards::too_many(req.uri().path(), wait);
+        let refused = crate::guards::too_many(req.uri().path(), wait);
+        return refuse(req, refused).await;
     }
     if caller.kind == KeyKind::Publishable && !publishable_may(req.method(), req.uri().path()) {
-        return publishable_forbidden().into_response();
+        return refuse(req, publishable_forbidden().into_response()).await;
     }
     let merchant_id = caller.merchant.id.clone();
     req.extensions_mut().insert(caller);
@@ -284,11 +298,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
                 Some(k.to_string())
             }
             _ => {
-                return ApiError::invalid(
+                let refused = ApiError::invalid(
                     Some("Idempotency-Key"),
                     "Idempotency-Key must be 1 to 255 printable ASCII characters.",
-                )
-                .into_response()
+                );
+                return refuse(req, refused.into_response()).await;
             }
         },
     };

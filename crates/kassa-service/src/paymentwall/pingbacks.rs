@@ -190,7 +190,7 @@ impl Services {
         let full = url_for(url, &pb.query_string(&project.secret));
         tx.insert_request_delivery(
             &project.row.merchant_id,
-            "pingback",
+            kassa_store::Channel::Pingback,
             &project.row.id,
             event_id,
             &full,

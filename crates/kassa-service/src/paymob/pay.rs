@@ -23,7 +23,7 @@ use crate::{ConfirmParams, CreateIntentParams, ServiceError, Services};
 pub const AUTO_VOID_MS: i64 = 14 * kassa_core::calendar::DAY_MS;
 
 /// The channel of Paymob callbacks in the outbox.
-pub const CHANNEL: &str = "paymob";
+pub const CHANNEL: kassa_store::Channel = kassa_store::Channel::PaymobCallback;
 
 /// What the service keeps about a transaction beyond its wire object.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -108,6 +108,9 @@ pub struct WebhookConfig {
     pub poll_interval_ms: u64,
     /// Delays between Paymentwall pingback attempts (default: every 30 min, 72 tries).
     pub pingback_retry_schedule: Option<String>,
+    /// Delays between Paymob callback attempts (default: 10 s, 1 min, 5 min, 30 min, 2 h,
+    /// 6 h, 24 h).
+    pub paymob_retry_schedule: Option<String>,
 }
 
 impl Default for WebhookConfig {
@@ -118,6 +121,7 @@ impl Default for WebhookConfig {
             timeout_secs: 15,
             poll_interval_ms: 500,
             pingback_retry_schedule: None,
+            paymob_retry_schedule: None,
         }
     }
 }
@@ -200,6 +204,9 @@ impl Config {
         }
         if let Some(v) = env("KASSA_PINGBACK_RETRY_SCHEDULE") {
             cfg.webhooks.pingback_retry_schedule = Some(v);
+        }
+        if let Some(v) = env("KASSA_PAYMOB_RETRY_SCHEDULE") {
+            cfg.webhooks.paymob_retry_schedule = Some(v);
         }
         if let Some(v) = env("KASSA_WEBHOOK_JITTER") {
             cfg.webhooks.jitter = matches!(v.as_str(), "1" | "true" | "yes");
@@ -339,9 +346,20 @@ impl Config {
         if self.webhooks.timeout_secs == 0 {
             bail!("webhooks.timeout_secs must be at least 1");
         }
-        if let Some(s) = &self.webhooks.retry_schedule {
-            kassa_notify::parse_schedule(s)
-                .map_err(|e| anyhow::anyhow!("webhook retry schedule: {e}"))?;
+        for (what, schedule) in [
+            ("webhook retry schedule", &self.webhooks.retry_schedule),
+            (
+                "pingback retry schedule",
+                &self.webhooks.pingback_retry_schedule,
+            ),
+            (
+                "paymob retry schedule",
+                &self.webhooks.paymob_retry_schedule,
+            ),
+        ] {
+            if let Some(s) = schedule {
+                kassa_notify::parse_schedule(s).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+            }
         }
         Ok(())
     }
@@ -369,6 +387,10 @@ impl Config {
             // Pingbacks are resent byte for byte on a fixed cadence; no jitter.
             let delays = kassa_notify::parse_schedule(s).unwrap_or_default();
             n.pingback_schedule = kassa_notify::RetrySchedule::new(delays, false);
+        }
+        if let Some(s) = &self.webhooks.paymob_retry_schedule {
+            let delays = kassa_notify::parse_schedule(s).unwrap_or_default();
+            n.paymob_schedule = kassa_notify::RetrySchedule::new(delays, self.webhooks.jitter);
         }
         n
     }
@@ -462,6 +484,37 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.listen, "127.0.0.1:1");
         assert_eq!(cfg.base_url.as_deref(), Some("https://pay.example"));
+    }
+
+    #[test]
+    fn each_channel_has_its_own_retry_schedule_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kassa.toml");
+        std::fs::write(
+            &path,
+            "[webhooks]\npaymob_retry_schedule = \"1s,2s\"\npingback_retry_schedule = \"3s\"\n",
+        )
+        .unwrap();
+        let n = Config::load(Some(&path), Overrides::default())
+            .unwrap()
+            .notifier();
+        assert_eq!(n.paymob_schedule.span(), Duration::from_secs(3));
+        assert_eq!(n.pingback_schedule.span(), Duration::from_secs(3));
+        let defaults = Config::load(None, Overrides::default()).unwrap().notifier();
+        assert_eq!(
+            defaults.paymob_schedule,
+            kassa_notify::RetrySchedule::paymob()
+        );
+        assert_ne!(defaults.paymob_schedule, defaults.schedule);
+        for key in [
+            "retry_schedule",
+            "pingback_retry_schedule",
+            "paymob_retry_schedule",
+        ] {
+            std::fs::write(&path, format!("[webhooks]\n{key} = \"soon\"\n")).unwrap();
+            let err = Config::load(Some(&path), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("retry schedule"), "{key}: {err}");
+        }
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub fn test_config(database_url: &str) -> Config {
         ..Config::default()
     };
     cfg.webhooks.retry_schedule = Some("200ms,300ms,400ms".into());
+    cfg.webhooks.paymob_retry_schedule = Some("200ms,300ms,400ms".into());
     cfg.webhooks.jitter = false;
     cfg.webhooks.timeout_secs = 3;
     cfg.webhooks.poll_interval_ms = 50;

@@ -268,7 +268,7 @@ mod tests {
         Delivery {
             id: "msg_1".into(),
             merchant_id: "acct_1".into(),
-            channel: "webhook".into(),
+            channel: kassa_store::Channel::Webhook,
             endpoint_id: "we_1".into(),
             event_id: "evt_1".into(),
             status: status.into(),
