@@ -25,6 +25,18 @@ pub const ORDER_PREFIX: &str = "pwo";
 /// refunds. Registered when the app is built.
 pub struct PaymentwallProjection;
 
+/// The core's key of a Paymentwall order (an order takes one payment: its intent).
+pub(crate) fn order_key(order_id: &str) -> String {
+    format!("paymentwall:{order_id}")
+}
+
+/// Whether `pi` is the payment of a Paymentwall order (the only ones this face renders).
+fn is_ours(pi: &kassa_core::intent::PaymentIntent) -> bool {
+    pi.order_key
+        .as_deref()
+        .is_some_and(|k| k.starts_with("paymentwall:"))
+}
+
 #[async_trait::async_trait]
 impl crate::Projection for PaymentwallProjection {
     async fn intent_changed(
@@ -35,6 +47,9 @@ impl crate::Projection for PaymentwallProjection {
         events: &[(kassa_core::events::EventType, String)],
         now: i64,
     ) -> crate::Result<()> {
+        if !is_ours(pi) {
+            return Ok(());
+        }
         svc.pw_after_intent_events(tx, pi, events, now).await
     }
 
@@ -47,6 +62,9 @@ impl crate::Projection for PaymentwallProjection {
         event_id: &str,
         now: i64,
     ) -> crate::Result<()> {
+        if !is_ours(pi) {
+            return Ok(());
+        }
         svc.pw_after_refund(tx, pi, refund, event_id, now).await
     }
 

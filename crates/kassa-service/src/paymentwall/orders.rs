@@ -319,7 +319,9 @@ impl Services {
         if description.is_empty() {
             description = "Payment".into();
         }
+        let order_id = kassa_core::ids::new_id(super::ORDER_PREFIX);
         let intent_params = |receipt_email: Option<String>| CreateIntentParams {
+            order_key: Some(super::order_key(&order_id)),
             amount,
             currency: Some(currency),
             description: Some(description.clone()),
@@ -339,7 +341,7 @@ impl Services {
             Err(e) => return Err(e),
         };
         let order = PwOrder {
-            id: kassa_core::ids::new_id(super::ORDER_PREFIX),
+            id: order_id.clone(),
             project_id: project.row.id.clone(),
             merchant_id: project.row.merchant_id.clone(),
             payment_intent_id: pi.id.clone(),

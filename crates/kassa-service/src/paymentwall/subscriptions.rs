@@ -315,6 +315,8 @@ impl Services {
         pi.review_delay_ms = project.settings.risk_review_delay_seconds as i64 * 1000;
         pi.metadata
             .insert("paymentwall_subscription".into(), s.id.clone());
+        // The renewal's order (written once the payment is: `pw_renewal_order`).
+        pi.order_key = Some(super::order_key(&new_id(super::ORDER_PREFIX)));
         Ok(())
     }
 
@@ -334,8 +336,15 @@ impl Services {
             .pw_order(&s.initial_order_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("order", &s.initial_order_id))?;
+        let Some(order_id) = pi
+            .order_key
+            .as_deref()
+            .and_then(|k| k.strip_prefix("paymentwall:"))
+        else {
+            return Ok(());
+        };
         let order = PwOrder {
-            id: new_id(super::ORDER_PREFIX),
+            id: order_id.to_string(),
             project_id: s.project_id.clone(),
             merchant_id: s.merchant_id.clone(),
             payment_intent_id: pi.id.clone(),
