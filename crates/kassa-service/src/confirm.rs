@@ -125,9 +125,8 @@ impl Services {
             Err(e) => (self.record_outcome(&mut attempt, Err(e), true), None),
         };
         attempt.updated_at = now;
-        self.apply_result(
-            merchant_id,
-            &pi.id,
+        self.apply_result_known(
+            pi,
             &attempt,
             AttemptStatus::Processing,
             core_result,
@@ -185,16 +184,8 @@ impl Services {
         attempt.payment_method = method.clone();
         attempt.updated_at = now_ms();
         let details = method.and_then(|m| serde_json::from_str(&m).ok());
-        self.apply_result(
-            merchant_id,
-            &pi.id,
-            &attempt,
-            AttemptStatus::Processing,
-            core,
-            details,
-            idem,
-        )
-        .await
+        self.apply_result_known(pi, &attempt, AttemptStatus::Processing, core, details, idem)
+            .await
     }
 
     /// Writes a processor's answer for an intent in `processing`.
@@ -209,12 +200,83 @@ impl Services {
         details: Option<Value>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
+        self.apply_result_to(
+            merchant_id,
+            intent_id,
+            None,
+            attempt,
+            attempt_from,
+            result,
+            details,
+            idem,
+        )
+        .await
+    }
+
+    /// [`Services::apply_result`] for the intent as this process left it when it claimed the
+    /// attempt (`known`): no second read on the paid path. The write is version-checked; if
+    /// the intent changed meanwhile, the answer is applied again to the intent as stored.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn apply_result_known(
+        &self,
+        known: PaymentIntent,
+        attempt: &PaymentAttempt,
+        attempt_from: AttemptStatus,
+        result: AuthorizationResult,
+        details: Option<Value>,
+        idem: Option<&Idem>,
+    ) -> Result<PaymentIntent> {
+        let (merchant_id, intent_id) = (known.merchant_id.clone(), known.id.clone());
+        let first = self
+            .apply_result_to(
+                &merchant_id,
+                &intent_id,
+                Some(known),
+                attempt,
+                attempt_from,
+                result.clone(),
+                details.clone(),
+                idem,
+            )
+            .await;
+        match first {
+            Err(ServiceError::Conflict) => {
+                self.apply_result(
+                    &merchant_id,
+                    &intent_id,
+                    attempt,
+                    attempt_from,
+                    result,
+                    details,
+                    idem,
+                )
+                .await
+            }
+            other => other,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_result_to(
+        &self,
+        merchant_id: &str,
+        intent_id: &str,
+        known: Option<PaymentIntent>,
+        attempt: &PaymentAttempt,
+        attempt_from: AttemptStatus,
+        result: AuthorizationResult,
+        details: Option<Value>,
+        idem: Option<&Idem>,
+    ) -> Result<PaymentIntent> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
-        let mut pi = tx
-            .intent(merchant_id, intent_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("payment_intent", intent_id))?;
+        let mut pi = match known {
+            Some(pi) => pi,
+            None => tx
+                .intent(merchant_id, intent_id)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("payment_intent", intent_id))?,
+        };
         let declined = match &result {
             AuthorizationResult::Declined(e) => Some(e.clone()),
             _ => None,
