@@ -13,10 +13,8 @@ use kassa_service::paymob::{PageOwner, PmError, StatusRefusal, NO_FRAMING};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
-    answer, err, id_of, keep_lang, lang_links, not_found, pair, query_pairs, script_table,
-    LangLink, LangQuery,
-};
+use super::lang::{keep_lang, lang_links, pair, query_pairs, script_table, LangLink, LangQuery};
+use super::{answer, err, id_of, not_found};
 use crate::checkout::view::Brand;
 use crate::lang::{page_lang, Lang};
 use crate::AppState;
