@@ -84,7 +84,24 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             state.request_timeout,
         ))
+        .layer(axum::middleware::map_response(close_if_body_unread))
         .with_state(state)
+}
+
+/// A request refused for its size (413) or its slowness (408) was answered before its body was
+/// read: the connection closes after the answer, and says so, so a client does not send its
+/// next request on a connection the server is closing.
+async fn close_if_body_unread(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    if matches!(
+        response.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// The operations listener (`ops_listen`): health, readiness and metrics only, with no

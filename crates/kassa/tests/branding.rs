@@ -162,6 +162,8 @@ async fn a_logo_is_re_encoded_served_publicly_and_replaced(app: &TestApp) {
         match sent {
             Ok(resp) => {
                 status = Some(resp.status());
+                // The connection closes after it: the client must not reuse it.
+                assert_eq!(resp.headers()["connection"], "close");
                 break;
             }
             Err(e) if e.is_request() || e.is_connect() => continue,
