@@ -14,6 +14,7 @@ pub mod redirect;
 pub mod request;
 pub mod time;
 pub mod token;
+pub mod transaction;
 
 #[cfg(test)]
 mod vectors;

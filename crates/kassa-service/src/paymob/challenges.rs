@@ -3,6 +3,7 @@
 
 use super::{doc, Integration, PmError, PmResult};
 use crate::Services;
+use kassa_paymob::transaction::Transaction;
 use kassa_processor::ChallengeResult;
 use kassa_store::{PmProfile, PmTransaction};
 use serde_json::Value;
@@ -13,15 +14,15 @@ impl Services {
     /// The customer's page for a pending 3-D Secure or wallet step.
     pub async fn pm_challenge_view(&self, txn_id: i64, sig: &str) -> PmResult<ChallengeView> {
         let (profile, integration, t) = self.pm_challenge_txn(txn_id, sig).await?;
-        let obj: Value = doc(&t.obj, "transaction")?;
+        let obj: Transaction = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         let done_url = match extra.challenge.as_deref() {
             Some("3ds" | "wallet") => None,
             _ => Some(self.pm_final_url(&profile, &integration, &extra, &obj)?),
         };
-        let currency = obj["currency"].as_str().unwrap_or_default().to_string();
-        let amount = obj["amount_cents"].as_i64().unwrap_or_default();
-        let pan = obj["source_data"]["pan"].as_str().unwrap_or_default();
+        let currency = obj.currency.clone();
+        let amount = obj.amount_cents;
+        let pan = obj.source_data.pan.as_str();
         Ok(ChallengeView {
             transaction_id: t.id,
             kind: extra.challenge.clone().unwrap_or_else(|| "3ds".into()),
@@ -92,7 +93,7 @@ impl Services {
             .pm_transaction(txn_id)
             .await?
             .ok_or_else(|| PmError::not_found("Payment"))?;
-        let obj: Value = doc(&t.obj, "transaction")?;
+        let obj: Transaction = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         self.pm_final_url(&profile, &integration, &extra, &obj)
     }

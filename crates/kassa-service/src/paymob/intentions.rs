@@ -3,6 +3,7 @@
 
 use kassa_paymob::keys;
 use kassa_paymob::request::{self, IntentionError, IntentionInput, Item, MethodRef};
+use kassa_paymob::transaction::CardToken;
 use kassa_store::{now_ms, PmIntention, PmOrder, PmProfile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -625,8 +626,8 @@ impl Services {
                 .await?
                 .filter(|c| c.profile_id == profile.id)
                 .ok_or_else(|| PmError::fields(json!({"card_tokens": ["Invalid card token."]})))?;
-            let obj: Value = doc(&card.obj, "card token")?;
-            out.push(json!({"token": t, "masked_pan": obj["masked_pan"], "card_subtype": obj["card_subtype"],
+            let obj: CardToken = doc(&card.obj, "card token")?;
+            out.push(json!({"token": t, "masked_pan": obj.masked_pan, "card_subtype": obj.card_subtype,
                             "card_expired": false, "has_discount": false, "network_token": false, "vts_content": null}));
         }
         Ok(out)

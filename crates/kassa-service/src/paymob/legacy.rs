@@ -132,14 +132,14 @@ impl Services {
     /// `GET /api/acceptance/transactions/{id}`.
     pub async fn pm_get_transaction(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
         let t = self.pm_own_transaction(profile, id).await?;
-        doc(&t.obj, "transaction")
+        super::txn_json(&t)
     }
 
     /// `GET /api/acceptance/transactions/{id}/hmac_calc`: the HMAC of the transaction's
     /// processed callback and the string it is computed over.
     pub async fn pm_hmac_calc(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
         let t = self.pm_own_transaction(profile, id).await?;
-        let obj: Value = doc(&t.obj, "transaction")?;
+        let obj = super::txn_json(&t)?;
         let secret = self.pm_hmac_secret(profile)?;
         Ok(json!({
             "hmac": kassa_paymob::hmac::transaction_hmac(&secret, &obj),
@@ -177,6 +177,6 @@ impl Services {
         let Some(t) = txns.iter().rev().find(|t| t.parent_id.is_none()) else {
             return Err(PmError::detail(404, "No transactions for this order."));
         };
-        doc(&t.obj, "transaction")
+        super::txn_json(t)
     }
 }

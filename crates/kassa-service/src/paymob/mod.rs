@@ -312,6 +312,11 @@ pub(crate) fn doc<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> PmR
     })
 }
 
+/// A stored transaction's wire object, read through its type.
+pub(crate) fn txn_json(t: &kassa_store::PmTransaction) -> PmResult<Value> {
+    Ok(doc::<kassa_paymob::transaction::Transaction>(&t.obj, "transaction")?.to_json())
+}
+
 pub(crate) fn to_text<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("documents serialize")
 }

@@ -8,7 +8,7 @@ use kassa_store::{now_ms, PmProfile, PmTransaction};
 use serde_json::{json, Value};
 
 use super::accounts::country_of;
-use super::{doc, PmError, PmResult};
+use super::{PmError, PmResult};
 use crate::{CreateRefundParams, Services};
 
 /// What refund, void and capture need to know about a payment, read from the core's own state
@@ -87,7 +87,7 @@ impl Services {
             .rev()
             .find(|c| c.kind == kind)
             .ok_or_else(|| PmError::detail(500, "A server error occurred."))?;
-        doc(&child.obj, "transaction")
+        super::txn_json(child)
     }
 
     /// `POST /api/acceptance/void_refund/refund` `{transaction_id, amount_cents}`.

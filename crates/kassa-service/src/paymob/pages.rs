@@ -297,7 +297,8 @@ impl Services {
             return Err(StatusRefusal::Forged);
         }
         let text = |name: &str| one(name).ok().flatten().unwrap_or("").trim().to_string();
-        let obj: Value = doc(&stored.obj, "transaction").unwrap_or(Value::Null);
+        let obj: Option<kassa_paymob::transaction::Transaction> =
+            doc(&stored.obj, "transaction").ok();
         let status = if text("success") == "true" {
             "success"
         } else if text("pending") == "true" {
@@ -334,8 +335,11 @@ impl Services {
             currency: text("currency"),
             transaction_id: txn_id,
             order_id: text("order"),
-            merchant_order_id: stored_text(&obj["order"]["merchant_order_id"]),
-            message: stored_text(&obj["data"]["message"]),
+            merchant_order_id: obj
+                .as_ref()
+                .map(|o| stored_text(o.merchant_order_id()))
+                .unwrap_or_default(),
+            message: obj.map(|o| o.data.message).unwrap_or_default(),
             card,
             frame_ancestors: frame_ancestors_of(&profile),
             owner: PageOwner::of(&profile),

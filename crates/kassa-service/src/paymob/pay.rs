@@ -10,6 +10,7 @@ use kassa_core::intent::{CaptureMethod, IntentStatus, Metadata};
 use kassa_core::money::Currency;
 use kassa_core::order::OrderBlock;
 use kassa_paymob::request::{self, PaySource};
+use kassa_paymob::transaction::{CardToken, Transaction};
 use kassa_processor::PaymentMethodInput;
 use kassa_store::{now_ms, PmCardToken, PmProfile, PmTransaction};
 use serde::{Deserialize, Serialize};
@@ -164,15 +165,9 @@ pub(crate) fn challenge_sig(key: &[u8; 32], txn_id: i64) -> String {
 
 /// How a saved card's payment is described on its attempt (no number: brand and last four).
 pub(crate) fn stored_card_method(card: &PmCardToken) -> PmResult<String> {
-    let shown: Value = doc(&card.obj, "card token")?;
-    let last4 = shown["masked_pan"]
-        .as_str()
-        .unwrap_or_default()
-        .rsplit('-')
-        .next()
-        .unwrap_or_default();
-    Ok(json!({"kind": "card", "brand": shown["card_subtype"].as_str().unwrap_or_default().to_ascii_lowercase(),
-              "last4": last4, "exp_month": 0, "exp_year": 0, "bin": null, "fingerprint": ""})
+    let shown: CardToken = doc(&card.obj, "card token")?;
+    Ok(json!({"kind": "card", "brand": shown.card_subtype.to_ascii_lowercase(),
+              "last4": shown.last4(), "exp_month": 0, "exp_year": 0, "bin": null, "fingerprint": ""})
     .to_string())
 }
 
@@ -196,7 +191,7 @@ impl Services {
         profile: &PmProfile,
         integration: &Integration,
         extra: &TxnExtra,
-        obj: &Value,
+        obj: &Transaction,
     ) -> PmResult<String> {
         let base = extra
             .redirection_url
@@ -204,7 +199,11 @@ impl Services {
             .or_else(|| integration.doc.response_callback_url.clone())
             .unwrap_or_else(|| format!("{}/unifiedcheckout/payment-status", self.base_url));
         let secret = self.pm_hmac_secret(profile)?;
-        Ok(kassa_paymob::redirect::signed_url(&base, obj, &secret))
+        Ok(kassa_paymob::redirect::signed_url(
+            &base,
+            &obj.to_json(),
+            &secret,
+        ))
     }
 
     /// `POST /api/acceptance/payments/pay`.
@@ -398,7 +397,7 @@ impl Services {
             intent_id: Some(pi.id.clone()),
             parent_id: None,
             kind: "payment".into(),
-            obj: to_text(&obj),
+            obj: obj.to_text(),
             extra: to_text(&extra),
             created_at: now,
             updated_at: now,
@@ -510,7 +509,7 @@ impl Services {
         integration: &Integration,
         t: &PmTransaction,
     ) -> PmResult<PayResponse> {
-        let obj: Value = doc(&t.obj, "transaction")?;
+        let obj: Transaction = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         // A challenge is set exactly while the payment waits for its customer.
         let next = match extra.challenge.as_deref() {
@@ -518,11 +517,11 @@ impl Services {
             Some(_) => String::new(),
             None => self.pm_final_url(profile, integration, &extra, &obj)?,
         };
-        let mut body = kassa_paymob::lenient::stringify_booleans(&obj);
+        let mut body = kassa_paymob::lenient::stringify_booleans(&obj.to_json());
         body["redirect_url"] = json!(next);
         body["redirection_url"] = json!(next);
         body["iframe_redirection_url"] = json!(next);
-        body["merchant_order_id"] = obj["order"]["merchant_order_id"].clone();
+        body["merchant_order_id"] = obj.merchant_order_id().clone();
         Ok(PayResponse { status: 200, body })
     }
 }

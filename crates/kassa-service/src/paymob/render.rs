@@ -7,6 +7,7 @@ use super::{doc, to_text, Integration, IntegrationKind};
 use crate::Services;
 use kassa_core::events::EventType;
 use kassa_core::intent::PaymentIntent;
+use kassa_paymob::transaction::{ChildKind, NewTransaction, SourceKind, Transaction};
 use kassa_store::{now_ms, PmProfile, Tx};
 use serde_json::{json, Value};
 
@@ -25,68 +26,32 @@ impl Services {
         txn_id: i64,
         api_source: &str,
         now: i64,
-    ) -> Value {
+    ) -> Transaction {
         let created = kassa_paymob::time::timestamp(now, country_of(profile));
         let kind = integration.doc.kind;
         let source = match kind {
-            IntegrationKind::Wallet => json!({"type": "wallet", "sub_type": "wallet", "pan": ""}),
-            IntegrationKind::Kiosk => {
-                json!({"type": "aggregator", "sub_type": "AGGREGATOR", "pan": ""})
-            }
-            IntegrationKind::Cash => {
-                json!({"type": "cash_present", "sub_type": "cash_present", "pan": ""})
-            }
-            _ => json!({"type": "card", "sub_type": "", "pan": ""}),
+            IntegrationKind::Wallet => SourceKind::Wallet,
+            IntegrationKind::Kiosk => SourceKind::Kiosk,
+            IntegrationKind::Cash => SourceKind::Cash,
+            _ => SourceKind::Card,
         };
         let status_page = format!(
             "{}/unifiedcheckout/payment-status?trx_id={txn_id}",
             self.base_url
         );
-        json!({
-            "id": txn_id,
-            "pending": true,
-            "amount_cents": claims.amount_cents,
-            "success": false,
-            "is_auth": false,
-            "is_capture": false,
-            "is_standalone_payment": true,
-            "is_voided": false,
-            "is_refunded": false,
-            "is_3d_secure": false,
-            "integration_id": integration.id,
-            "profile_id": profile.id,
-            "has_parent_transaction": false,
-            "order": self.pm_order_json(profile, order, od),
-            "created_at": created,
-            "transaction_processed_callback_responses": [],
-            "currency": claims.currency,
-            "source_data": source,
-            "api_source": api_source,
-            "terminal_id": null,
-            "merchant_commission": 0,
-            "installment": null,
-            "discount_details": [],
-            "is_void": false,
-            "is_refund": false,
-            "data": {"gateway_integration_pk": integration.id, "klass": kind.klass(),
-                     "txn_response_code": "", "acq_response_code": "", "message": "Pending",
-                     "created_at": created, "currency": claims.currency, "amount": claims.amount_cents},
-            "is_hidden": false,
-            "payment_key_claims": claims.shown(&status_page),
-            "error_occured": false,
-            "is_live": profile.live,
-            "other_endpoint_reference": null,
-            "refunded_amount_cents": 0,
-            "source_id": -1,
-            "is_captured": false,
-            "captured_amount": 0,
-            "merchant_staff_tag": null,
-            "updated_at": created,
-            "is_settled": false,
-            "bill_balanced": false,
-            "is_bill": false,
-            "owner": profile.id,
-            "parent_transaction": null,
+        Transaction::new(NewTransaction {
+            id: txn_id,
+            amount_cents: claims.amount_cents,
+            currency: &claims.currency,
+            integration_id: integration.id,
+            klass: kind.klass(),
+            source,
+            profile_id: profile.id,
+            is_live: profile.live,
+            order: self.pm_order_json(profile, order, od),
+            payment_key_claims: claims.shown(&status_page),
+            api_source,
+            created_at: &created,
         })
     }
 
@@ -162,7 +127,7 @@ impl Services {
         let Some(profile) = self.store.pm_profile(t.profile_id).await? else {
             return Ok(());
         };
-        let mut obj: Value = doc(&t.obj, "transaction")?;
+        let mut obj: Transaction = doc(&t.obj, "transaction")?;
         let mut extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         let Some(integration) = self.pm_integration(extra.integration_id).await? else {
             return Ok(());
@@ -174,7 +139,7 @@ impl Services {
                 EventType::PaymentIntentRequiresAction => {
                     self.pm_on_requires_action(tx, pi, &mut obj, &mut extra)
                         .await?;
-                    obj["updated_at"] = json!(stamp);
+                    obj.updated_at = stamp.clone();
                     if extra.challenge.as_deref() == Some("voucher") {
                         // The bill reference is news the merchant needs (kiosk and cash).
                         self.pm_queue_callback(
@@ -182,7 +147,7 @@ impl Services {
                             &profile,
                             url.as_deref(),
                             "TRANSACTION",
-                            &obj,
+                            &obj.to_json(),
                             event_id,
                             now,
                         )
@@ -192,18 +157,18 @@ impl Services {
                 EventType::PaymentIntentSucceeded if was_authorised(pi, &extra) => {
                     // A capture of an authorisation: a child transaction.
                     let amount = pi.amount_received;
-                    obj["is_captured"] = json!(true);
-                    obj["captured_amount"] = json!(amount);
-                    obj["updated_at"] = json!(stamp);
+                    obj.is_captured = true;
+                    obj.captured_amount = amount;
+                    obj.updated_at = stamp.clone();
                     let child = self
-                        .pm_child(tx, &profile, &t, &obj, "capture", amount, now)
+                        .pm_child(tx, &profile, &t, &obj, ChildKind::Capture, amount, now)
                         .await?;
                     self.pm_queue_callback(
                         tx,
                         &profile,
                         url.as_deref(),
                         "TRANSACTION",
-                        &child,
+                        &child.to_json(),
                         event_id,
                         now,
                     )
@@ -214,8 +179,8 @@ impl Services {
                     let auth = *ty == EventType::PaymentIntentAmountCapturableUpdated;
                     self.pm_settle(tx, pi, &mut obj, &mut extra, true, None)
                         .await?;
-                    obj["is_auth"] = json!(auth);
-                    obj["updated_at"] = json!(stamp);
+                    obj.is_auth = auth;
+                    obj.updated_at = stamp.clone();
                     extra.authorised = Some(auth);
                     self.pm_mark_order_paid(tx, &t, pi.amount).await?;
                     self.pm_queue_callback(
@@ -223,7 +188,7 @@ impl Services {
                         &profile,
                         url.as_deref(),
                         "TRANSACTION",
-                        &obj,
+                        &obj.to_json(),
                         event_id,
                         now,
                     )
@@ -250,13 +215,13 @@ impl Services {
                     let message = pi.last_payment_error.clone();
                     self.pm_settle(tx, pi, &mut obj, &mut extra, false, message.as_ref())
                         .await?;
-                    obj["updated_at"] = json!(stamp);
+                    obj.updated_at = stamp.clone();
                     self.pm_queue_callback(
                         tx,
                         &profile,
                         url.as_deref(),
                         "TRANSACTION",
-                        &obj,
+                        &obj.to_json(),
                         event_id,
                         now,
                     )
@@ -264,10 +229,10 @@ impl Services {
                 }
                 EventType::PaymentIntentCanceled => {
                     if extra.challenge.is_none() && was_authorised(pi, &extra) {
-                        obj["is_voided"] = json!(true);
-                        obj["updated_at"] = json!(stamp);
+                        obj.is_voided = true;
+                        obj.updated_at = stamp.clone();
                         let child = self
-                            .pm_child(tx, &profile, &t, &obj, "void", pi.amount, now)
+                            .pm_child(tx, &profile, &t, &obj, ChildKind::Void, pi.amount, now)
                             .await?;
                         self.pm_release_order(tx, &t, pi.amount).await?;
                         self.pm_queue_callback(
@@ -275,23 +240,23 @@ impl Services {
                             &profile,
                             url.as_deref(),
                             "TRANSACTION",
-                            &child,
+                            &child.to_json(),
                             event_id,
                             now,
                         )
                         .await?;
                     } else if extra.challenge.is_some() {
-                        obj["pending"] = json!(false);
-                        obj["data"]["message"] = json!("Cancelled");
-                        obj["data"]["txn_response_code"] = json!("CANCELLED");
-                        obj["updated_at"] = json!(stamp);
+                        obj.pending = false;
+                        obj.data.message = "Cancelled".into();
+                        obj.data.txn_response_code = "CANCELLED".into();
+                        obj.updated_at = stamp.clone();
                         extra.challenge = None;
                     }
                 }
                 _ => {}
             }
         }
-        t.obj = to_text(&obj);
+        t.obj = obj.to_text();
         t.extra = to_text(&extra);
         t.updated_at = now;
         tx.update_pm_transaction(&t).await?;
@@ -303,7 +268,7 @@ impl Services {
         &self,
         tx: &mut Tx,
         pi: &PaymentIntent,
-        obj: &mut Value,
+        obj: &mut Transaction,
         extra: &mut TxnExtra,
     ) -> crate::Result<()> {
         let attempt_id = pi
@@ -320,8 +285,8 @@ impl Services {
             .unwrap_or_default();
         let kind = kassa_processor::challenge_kind(&state).unwrap_or("3ds");
         extra.attempt_id = attempt.map(|a| a.id);
-        self.pm_fill_method(pi, obj);
-        obj["pending"] = json!(true);
+        pm_fill_method(pi, obj);
+        obj.pending = true;
         match kind {
             "voucher" => {
                 extra.challenge = Some("voucher".into());
@@ -329,45 +294,37 @@ impl Services {
                 // The core's deadline, which it enforces.
                 let expires = pi.pay_before.unwrap_or_else(|| now_ms() + VOUCHER_VALID_MS);
                 extra.voucher_expires_at = Some(expires);
-                obj["data"]["bill_reference"] = json!(reference);
-                obj["data"]["bill_reference_expires_at"] = json!(utc_timestamp(expires));
-                obj["data"]["message"] = json!("Pending");
-                obj["data"]["txn_response_code"] = json!("PENDING");
-                obj["is_bill"] = json!(extra.subtype == "AGGREGATOR");
+                obj.data.bill_reference = Some(reference);
+                obj.data.bill_reference_expires_at = Some(utc_timestamp(expires));
+                obj.data.message = "Pending".into();
+                obj.data.txn_response_code = "PENDING".into();
+                obj.is_bill = extra.subtype == "AGGREGATOR";
             }
             "wallet" => {
                 extra.challenge = Some("wallet".into());
-                obj["data"]["message"] = json!("Waiting for the wallet's confirmation.");
+                obj.data.message = "Waiting for the wallet's confirmation.".into();
             }
             _ => {
                 extra.challenge = Some("3ds".into());
-                obj["is_3d_secure"] = json!(true);
-                obj["data"]["message"] = json!("Waiting for 3-D Secure authentication.");
+                obj.is_3d_secure = true;
+                obj.data.message = "Waiting for 3-D Secure authentication.".into();
             }
         }
         Ok(())
     }
+}
 
-    /// Fills `source_data` (and the card data fields) from the intent's method description.
-    pub(super) fn pm_fill_method(&self, pi: &PaymentIntent, obj: &mut Value) {
-        let Some(m) = &pi.payment_method else { return };
-        let last4 = m["last4"].as_str().unwrap_or_default();
-        match m["kind"].as_str() {
-            Some("card") => {
-                let brand = brand_name(m["brand"].as_str().unwrap_or_default());
-                obj["source_data"] = json!({"type": "card", "sub_type": brand, "pan": last4});
-                let bin = m["bin"].as_str().unwrap_or("xxxxxx");
-                obj["data"]["card_num"] = json!(format!("{bin}xxxxxx{last4}"));
-                obj["data"]["card_type"] = json!(brand.to_ascii_uppercase());
-            }
-            Some("wallet") => {
-                // The wallet's number is not stored; its last digits stand for it.
-                let masked = format!("xxxxxxx{last4}");
-                obj["source_data"] = json!({"type": "wallet", "sub_type": "wallet", "pan": masked,
-                                            "phone_number": masked, "owner_name": ""});
-            }
-            _ => {}
+/// Fills `source_data` (and the card data fields) from the intent's method description.
+pub(super) fn pm_fill_method(pi: &PaymentIntent, obj: &mut Transaction) {
+    let Some(m) = &pi.payment_method else { return };
+    let last4 = m["last4"].as_str().unwrap_or_default();
+    match m["kind"].as_str() {
+        Some("card") => {
+            let brand = brand_name(m["brand"].as_str().unwrap_or_default());
+            obj.set_card(brand, m["bin"].as_str(), last4);
         }
+        Some("wallet") => obj.set_wallet(last4),
+        _ => {}
     }
 }
 

@@ -12,6 +12,7 @@ use kassa_core::money::Currency;
 use kassa_core::subscription::{
     FinalAction, Interval, Item, Recurring, RetryPolicy, Subscription, SubscriptionStatus,
 };
+use kassa_paymob::transaction::Transaction;
 use kassa_store::{PmOrder, PmProfile, PmSubscription, PmTransaction, Tx};
 use serde_json::{json, Value};
 
@@ -63,7 +64,7 @@ impl Services {
         t: &PmTransaction,
         pi: &PaymentIntent,
         extra: &mut TxnExtra,
-        obj: &Value,
+        obj: &Transaction,
         now: i64,
     ) -> crate::Result<()> {
         if extra.subscription_id.is_some() {
@@ -84,11 +85,11 @@ impl Services {
             return Ok(());
         };
         let pd: PlanDoc = doc(&plan.doc, "plan")?;
-        let currency_code = obj["currency"].as_str().unwrap_or("EGP").to_string();
+        let currency_code = obj.currency.clone();
         let currency = Currency::parse(&currency_code)
             .map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
         let amount = if pd.use_transaction_amount {
-            obj["amount_cents"].as_i64().unwrap_or(pd.amount_cents)
+            obj.amount_cents
         } else {
             pd.amount_cents
         };
@@ -162,17 +163,11 @@ impl Services {
             .await?;
         self.invoice_event(tx, &inv, EventType::InvoicePaid).await?;
 
-        let billing = obj["payment_key_claims"]["billing_data"]
+        let billing = obj.payment_key_claims["billing_data"]
             .as_object()
             .cloned()
             .unwrap_or_default();
-        let text = |k: &str| {
-            billing
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
+        let text = |k: &str| obj.billing(k).to_string();
         let stamp = kassa_paymob::time::timestamp(now, country_of(profile));
         let d = SubDoc {
             client_info: json!({"email": text("email"), "full_name": format!("{} {}", text("first_name"), text("last_name")).trim(),
@@ -301,7 +296,7 @@ impl Services {
             intent_id: Some(pi.id.clone()),
             parent_id: None,
             kind: "payment".into(),
-            obj: to_text(&obj),
+            obj: obj.to_text(),
             extra: to_text(&extra),
             created_at: now,
             updated_at: now,

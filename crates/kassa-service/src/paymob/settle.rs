@@ -10,8 +10,9 @@ use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{Metadata, PaymentIntent, Refund, RefundKind};
 use kassa_core::payment_method::{PaymentMethod, SetupFutureUsage};
+use kassa_paymob::transaction::{CardToken, ChildKind, Transaction};
 use kassa_store::{now_ms, PmCardToken, PmProfile, PmTransaction, Tx};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::pay::*;
 
@@ -21,99 +22,75 @@ impl Services {
         &self,
         _tx: &mut Tx,
         pi: &PaymentIntent,
-        obj: &mut Value,
+        obj: &mut Transaction,
         extra: &mut TxnExtra,
         success: bool,
         error: Option<&kassa_core::intent::PaymentError>,
     ) -> crate::Result<()> {
-        self.pm_fill_method(pi, obj);
-        obj["pending"] = json!(false);
-        obj["success"] = json!(success);
+        super::render::pm_fill_method(pi, obj);
         extra.challenge = None;
-        let subtype = extra.subtype.as_str();
         if success {
-            let (code, acq, message) = match subtype {
-                "WALLET" => ("200", "00", "Transaction has been completed successfully."),
-                "AGGREGATOR" | "CASH" => ("200", "00", "Paid"),
-                _ => ("APPROVED", "00", "Approved"),
-            };
-            obj["data"]["txn_response_code"] = json!(code);
-            obj["data"]["acq_response_code"] = json!(acq);
-            obj["data"]["message"] = json!(message);
+            obj.approve(&extra.subtype);
         } else {
             let (code, acq) = error
                 .map(|e| decline_codes(&e.code, e.decline_code.as_deref()))
                 .unwrap_or(("DECLINED", "05"));
-            obj["data"]["txn_response_code"] = json!(code);
-            obj["data"]["acq_response_code"] = json!(acq);
-            obj["data"]["message"] = json!(error
-                .map(|e| e.message.clone())
-                .unwrap_or_else(|| "Declined".into()));
+            let message = error.map_or("Declined", |e| e.message.as_str());
+            obj.answer(false, code, acq, message);
             extra.decline_code = error.map(|e| e.code.clone());
             extra.decline_subcode = error.and_then(|e| e.decline_code.clone());
         }
         Ok(())
     }
 
-    /// A child transaction (refund, void, capture) of `t`, written now; returns its object.
+    /// A child transaction (refund, void, capture) of `parent`, written now; returns it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn pm_child(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
         parent: &PmTransaction,
-        parent_obj: &Value,
-        kind: &str,
+        parent_obj: &Transaction,
+        kind: ChildKind,
         amount: i64,
         now: i64,
-    ) -> crate::Result<Value> {
+    ) -> crate::Result<Transaction> {
+        self.pm_child_with(tx, profile, parent, parent_obj, kind, amount, None, now)
+            .await
+    }
+
+    /// [`Self::pm_child`] of a refund or void, which names the core refund it stands for.
+    #[allow(clippy::too_many_arguments)]
+    async fn pm_child_with(
+        &self,
+        tx: &mut Tx,
+        profile: &PmProfile,
+        parent: &PmTransaction,
+        parent_obj: &Transaction,
+        kind: ChildKind,
+        amount: i64,
+        refund_id: Option<&str>,
+        now: i64,
+    ) -> crate::Result<Transaction> {
         let id = tx.pm_next_id("transaction").await?;
         let stamp = kassa_paymob::time::timestamp(now, country_of(profile));
-        let mut obj = parent_obj.clone();
-        for (k, v) in [
-            ("id", json!(id)),
-            ("pending", json!(false)),
-            ("success", json!(true)),
-            ("amount_cents", json!(amount)),
-            ("is_auth", json!(false)),
-            ("is_capture", json!(kind == "capture")),
-            ("is_standalone_payment", json!(false)),
-            ("is_voided", json!(false)),
-            ("is_refunded", json!(false)),
-            ("is_void", json!(kind == "void")),
-            ("is_refund", json!(kind == "refund")),
-            ("is_captured", json!(false)),
-            ("captured_amount", json!(0)),
-            ("refunded_amount_cents", json!(0)),
-            ("has_parent_transaction", json!(true)),
-            ("parent_transaction", json!(parent.id)),
-            ("created_at", json!(stamp)),
-            ("updated_at", json!(stamp)),
-            ("api_source", json!("OTHER")),
-        ] {
-            obj[k] = v;
-        }
-        obj["data"]["message"] = json!(match kind {
-            "refund" => "Refunded",
-            "void" => "Voided",
-            _ => "Captured",
-        });
-        obj["data"]["txn_response_code"] = json!("APPROVED");
-        obj["data"]["acq_response_code"] = json!("00");
-        obj["data"]["amount"] = json!(amount);
+        let obj = parent_obj.child(id, kind, amount, &stamp);
         let child = PmTransaction {
             id,
             profile_id: parent.profile_id,
             order_id: parent.order_id,
             intent_id: None,
             parent_id: Some(parent.id),
-            kind: kind.to_string(),
-            obj: to_text(&obj),
+            kind: kind.as_str().to_string(),
+            obj: obj.to_text(),
             extra: "{}".into(),
             created_at: now,
             updated_at: now,
         };
         tx.insert_pm_transaction(&child).await?;
+        let mut obj = obj;
+        // The callback names the refund; the stored child does not (as before).
+        obj.data.refund_id = refund_id.map(str::to_string);
         Ok(obj)
     }
 
@@ -169,30 +146,28 @@ impl Services {
         profile: &PmProfile,
         t: &PmTransaction,
         pi: &PaymentIntent,
-        obj: &Value,
+        obj: &Transaction,
         extra: &mut TxnExtra,
         now: i64,
     ) -> crate::Result<Value> {
         let token = kassa_paymob::keys::card_token();
         let id = tx.pm_next_id("card_token").await?;
-        let last4 = obj["source_data"]["pan"].as_str().unwrap_or_default();
-        let email = obj["payment_key_claims"]["billing_data"]["email"]
-            .as_str()
-            .unwrap_or_default();
-        let mut token_obj = json!({
-            "id": id,
-            "token": token,
-            "masked_pan": format!("xxxx-xxxx-xxxx-{last4}"),
-            "merchant_id": profile.id,
-            "card_subtype": obj["source_data"]["sub_type"],
-            "created_at": kassa_paymob::time::timestamp(now, country_of(profile)),
-            "email": email,
-            "order_id": t.order_id.to_string(),
-            "user_added": false,
-            "next_payment_intention": obj["payment_key_claims"]["next_payment_intention"],
-        });
-        let mut stored = token_obj.clone();
-        stored.as_object_mut().expect("object").remove("token");
+        let last4 = obj.source_data.pan.as_str();
+        let email = obj.billing("email");
+        let card = CardToken {
+            id,
+            token: None,
+            masked_pan: format!("xxxx-xxxx-xxxx-{last4}"),
+            merchant_id: profile.id,
+            card_subtype: obj.source_data.sub_type.clone(),
+            created_at: kassa_paymob::time::timestamp(now, country_of(profile)),
+            email: email.to_string(),
+            order_id: t.order_id.to_string(),
+            user_added: false,
+            next_payment_intention: obj.payment_key_claims["next_payment_intention"]
+                .as_str()
+                .map(str::to_string),
+        };
         let (customer_id, payment_method_id) =
             match self.pm_core_card(tx, profile, pi, obj, now).await? {
                 Some((c, m)) => (Some(c), Some(m)),
@@ -205,17 +180,14 @@ impl Services {
             token_enc: self.secrets.seal(&token),
             order_id: t.order_id,
             processor_ref: pi.processor_ref.clone().unwrap_or_default(),
-            obj: stored.to_string(),
+            obj: to_text(&card),
             created_at: now,
             customer_id,
             payment_method_id,
         })
         .await?;
         extra.card_token_id = Some(id);
-        if token_obj["next_payment_intention"].is_null() {
-            token_obj["next_payment_intention"] = json!("");
-        }
-        Ok(token_obj)
+        Ok(card.callback_json(&token))
     }
 
     /// The saved card as the core has it: a customer (the billing contact) and an off-session
@@ -226,14 +198,13 @@ impl Services {
         tx: &mut Tx,
         profile: &PmProfile,
         pi: &PaymentIntent,
-        obj: &Value,
+        obj: &Transaction,
         now: i64,
     ) -> crate::Result<Option<(String, String)>> {
         let (Some(details), Some(processor_ref)) = (&pi.payment_method, &pi.processor_ref) else {
             return Ok(None);
         };
-        let billing = &obj["payment_key_claims"]["billing_data"];
-        let field = |k: &str| billing[k].as_str().unwrap_or_default().trim().to_string();
+        let field = |k: &str| obj.billing(k).trim().to_string();
         let name = format!("{} {}", field("first_name"), field("last_name"));
         let customer = Customer {
             id: new_id(prefix::CUSTOMER),
@@ -296,24 +267,35 @@ impl Services {
         let Some(profile) = self.store.pm_profile(t.profile_id).await? else {
             return Ok(());
         };
-        let mut obj: Value = doc(&t.obj, "transaction")?;
+        let mut obj: Transaction = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         let is_void = refund.kind == RefundKind::Void;
         if is_void {
-            obj["is_voided"] = json!(true);
+            obj.is_voided = true;
             self.pm_release_order(tx, &t, refund.amount).await?;
         } else {
-            let refunded = obj["refunded_amount_cents"].as_i64().unwrap_or(0) + refund.amount;
-            obj["refunded_amount_cents"] = json!(refunded);
-            obj["is_refunded"] = json!(true);
+            obj.refunded_amount_cents += refund.amount;
+            obj.is_refunded = true;
         }
-        obj["updated_at"] = json!(kassa_paymob::time::timestamp(now, country_of(&profile)));
-        let kind = if is_void { "void" } else { "refund" };
-        let mut child = self
-            .pm_child(tx, &profile, &t, &obj, kind, refund.amount, now)
+        obj.updated_at = kassa_paymob::time::timestamp(now, country_of(&profile));
+        let kind = if is_void {
+            ChildKind::Void
+        } else {
+            ChildKind::Refund
+        };
+        let child = self
+            .pm_child_with(
+                tx,
+                &profile,
+                &t,
+                &obj,
+                kind,
+                refund.amount,
+                Some(&refund.id),
+                now,
+            )
             .await?;
-        child["data"]["refund_id"] = json!(refund.id);
-        t.obj = to_text(&obj);
+        t.obj = obj.to_text();
         t.updated_at = now;
         tx.update_pm_transaction(&t).await?;
         if let Some(integration) = self.pm_integration(extra.integration_id).await? {
@@ -323,7 +305,7 @@ impl Services {
                 &profile,
                 url.as_deref(),
                 "TRANSACTION",
-                &child,
+                &child.to_json(),
                 event_id,
                 now,
             )

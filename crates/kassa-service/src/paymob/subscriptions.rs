@@ -168,7 +168,7 @@ impl Services {
         let ids = std::iter::once(d.initial_transaction).chain(d.renewal_transactions);
         for tid in ids.collect::<Vec<_>>().iter().rev() {
             if let Some(t) = self.store.pm_transaction(*tid).await? {
-                out.push(doc::<Value>(&t.obj, "transaction")?);
+                out.push(super::txn_json(&t)?);
             }
         }
         Ok(json!({"count": out.len(), "next": null, "previous": null, "results": out}))
