@@ -11,6 +11,7 @@ mod challenges;
 mod intentions;
 mod legacy;
 mod ops;
+mod orders;
 mod pages;
 mod pay;
 mod plans;
