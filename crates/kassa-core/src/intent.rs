@@ -11,6 +11,12 @@ use serde_json::{json, Value};
 use crate::events::EventType;
 use crate::money::Currency;
 
+mod attempt;
+mod refund;
+
+pub use attempt::{AttemptStatus, AuthorizationResult, NextAction, PaymentError, RedirectToUrl};
+pub use refund::{Refund, RefundKind, RefundStatus, REFUND_REASONS};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntentStatus {
@@ -93,32 +99,6 @@ impl CaptureMethod {
     }
 }
 
-/// Why the last attempt failed, as shown to the merchant and the customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PaymentError {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decline_code: Option<String>,
-    pub message: String,
-}
-
-/// What the customer must do next (a 3-D Secure challenge).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NextAction {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub redirect_to_url: RedirectToUrl,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RedirectToUrl {
-    pub url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub return_url: Option<String>,
-}
-
 pub type Metadata = BTreeMap<String, String>;
 
 /// How long an authorization waits for its capture before Kassa releases it, unless the face
@@ -148,43 +128,6 @@ pub enum TransitionError {
     },
     #[error("{0}")]
     Amount(String),
-}
-
-/// Where one try at paying an intent stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptStatus {
-    /// The processor is being asked (the intent is claimed).
-    Processing,
-    /// Waiting for the customer (3-D Secure, a wallet's code, a bank, a voucher's cash).
-    RequiresAction,
-    Succeeded,
-    Failed,
-}
-
-impl AttemptStatus {
-    pub const ALL: [AttemptStatus; 4] = [
-        AttemptStatus::Processing,
-        AttemptStatus::RequiresAction,
-        AttemptStatus::Succeeded,
-        AttemptStatus::Failed,
-    ];
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AttemptStatus::Processing => "processing",
-            AttemptStatus::RequiresAction => "requires_action",
-            AttemptStatus::Succeeded => "succeeded",
-            AttemptStatus::Failed => "failed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for AttemptStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A payment intent as stored. Amounts are minor units of `currency`.
@@ -244,26 +187,6 @@ pub struct PaymentIntent {
     pub updated: i64,
     /// Optimistic-concurrency counter: the store only writes a change made from the version it read.
     pub version: i64,
-}
-
-/// What an authorization came back with, as the core needs it.
-#[derive(Debug, Clone)]
-pub enum AuthorizationResult {
-    Approved {
-        processor_ref: String,
-    },
-    /// Authorized but held (a risk review): the money is reserved and nothing is captured until
-    /// the review accepts it, whatever the capture method.
-    Held {
-        processor_ref: String,
-    },
-    ChallengeRequired {
-        redirect_url: String,
-        /// The customer completes it later, offline (pays a voucher in cash): it stays payable
-        /// only within the payment's voucher window.
-        offline: bool,
-    },
-    Declined(PaymentError),
 }
 
 impl PaymentIntent {
@@ -510,110 +433,6 @@ pub fn checkout_url(base_url: &str, token: &str) -> String {
     format!("{}/checkout/{token}", base_url.trim_end_matches('/'))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundStatus {
-    Pending,
-    Succeeded,
-    Failed,
-}
-
-impl RefundStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RefundStatus::Pending => "pending",
-            RefundStatus::Succeeded => "succeeded",
-            RefundStatus::Failed => "failed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(RefundStatus::Pending),
-            "succeeded" => Some(RefundStatus::Succeeded),
-            "failed" => Some(RefundStatus::Failed),
-            _ => None,
-        }
-    }
-}
-
-/// Why money goes back to the payer. It moves the same way in every case; the kind lets each
-/// face name it as its merchants expect (Paymob's void, Paymentwall's chargeback pingback)
-/// without reading markers out of metadata, which a merchant controls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RefundKind {
-    /// Sent back at the merchant's request (the only kind the native API creates).
-    #[default]
-    Refund,
-    /// A captured payment cancelled as a whole before it settled (Paymob's void).
-    Void,
-    /// The payer's bank took the money back; `reason` is the bank's reason code.
-    Chargeback { reason: u8 },
-}
-
-impl RefundKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RefundKind::Refund => "refund",
-            RefundKind::Void => "void",
-            RefundKind::Chargeback { .. } => "chargeback",
-        }
-    }
-
-    /// The chargeback's reason code, for a chargeback.
-    pub fn chargeback_reason(&self) -> Option<u8> {
-        match self {
-            RefundKind::Chargeback { reason } => Some(*reason),
-            _ => None,
-        }
-    }
-
-    /// The kind from its stored parts (`as_str` and `chargeback_reason`); `None` when they do
-    /// not make one (an unknown name, a chargeback without a reason code in 0..=255, or a reason
-    /// on another kind).
-    pub fn from_parts(kind: &str, reason: Option<i64>) -> Option<Self> {
-        match (kind, reason) {
-            ("refund", None) => Some(RefundKind::Refund),
-            ("void", None) => Some(RefundKind::Void),
-            ("chargeback", Some(r)) => u8::try_from(r)
-                .ok()
-                .map(|reason| RefundKind::Chargeback { reason }),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refund {
-    pub id: String,
-    pub merchant_id: String,
-    pub payment_intent_id: String,
-    pub amount: i64,
-    pub currency: Currency,
-    pub status: RefundStatus,
-    pub kind: RefundKind,
-    pub reason: Option<String>,
-    pub metadata: Metadata,
-    pub processor_ref: Option<String>,
-    pub created: i64,
-}
-
-impl Refund {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "refund",
-            "amount": self.amount,
-            "currency": self.currency,
-            "payment_intent": self.payment_intent_id,
-            "status": self.status,
-            "reason": self.reason,
-            "metadata": self.metadata,
-            "created": self.created / 1000,
-        })
-    }
-}
-
-pub const REFUND_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer"];
 pub const CANCELLATION_REASONS: &[&str] = &[
     "duplicate",
     "fraudulent",

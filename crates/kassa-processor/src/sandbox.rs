@@ -26,6 +26,9 @@
 //!
 //! The CVC rules apply only where the card would otherwise be approved
 //! (after a successful 3-D Secure challenge for the cards that ask for one).
+//!
+//! The card table and the CVC rules are in `cards`; what the references and
+//! challenge states it hands out carry, in `state`.
 
 use kassa_core::card::{validate_cvc, CardNumber, Expiry};
 use kassa_core::money::Money;
@@ -35,345 +38,19 @@ use crate::{
     PaymentMethodDetails, PaymentMethodInput, Processor, ProcessorError,
 };
 
-/// Prefix of every sandbox reference, so a live processor's reference can
-/// never be mistaken for a sandbox one or the other way round.
-const REF_PREFIX: &str = "sbx_";
-/// Random characters at the end of a reference: 24 base-36 characters is
-/// about 124 bits, ample to make collisions and guessing irrelevant.
-const REF_RANDOM_LEN: usize = 24;
-const REF_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+mod cards;
+mod state;
 
-/// Reference tag: held for risk review, and the review accepts.
-const TAG_REVIEW_ACCEPT: &str = "rvaccept";
-/// Reference tag: held for risk review, and the review declines.
-const TAG_REVIEW_DECLINE: &str = "rvdecline";
-/// Reference tag: merchant-initiated charges on this method decline.
-const TAG_RENEWALS_DECLINE: &str = "mitdecline";
-/// Reference tag: the issuer wants the cardholder to authenticate every charge on this method,
-/// so merchant-initiated ones decline with `authentication_required`.
-const TAG_RENEWALS_AUTH: &str = "mitauth";
-
-/// Challenge state meaning "a successful challenge approves the payment".
-const STATE_APPROVE: &str = "3ds:approve";
-/// Challenge state meaning "the issuer declines even after a successful
-/// challenge".
-const STATE_DECLINE: &str = "3ds:decline";
-/// Challenge state of a wallet waiting for its one-time code.
-const STATE_WALLET: &str = "wallet:otp";
-/// Challenge state of a bank redirect waiting for the bank's answer.
-const STATE_BANK: &str = "bank:redirect";
-/// Prefix of a voucher's challenge state; the voucher number follows.
-const STATE_VOUCHER_PREFIX: &str = "voucher:";
-/// Digits in a voucher number.
-const VOUCHER_DIGITS: usize = 12;
+pub use cards::test_tokens;
+use cards::{scenario_for, CvcRule, Scenario, TOKENS, TOKEN_EXPIRY};
+pub use state::{challenge_kind, voucher_number};
+use state::{
+    ensure_sandbox_ref, new_ref, new_voucher_number, AfterThreeDs, Challenge, RefFlags,
+    STATE_APPROVE, STATE_BANK, STATE_DECLINE, STATE_VOUCHER_PREFIX, STATE_WALLET,
+};
 
 /// The one-time code that confirms a sandbox wallet payment.
 const WALLET_OTP: &str = "123456";
-
-/// Expiry given to every test token; far enough ahead that merchants' test
-/// suites keep passing for years.
-const TOKEN_EXPIRY: Expiry = Expiry {
-    month: 12,
-    year: 2034,
-};
-
-/// Test tokens and the card whose behaviour each one borrows.
-const TOKENS: &[(&str, &str)] = &[
-    ("pm_card_visa", "4242424242424242"),
-    ("pm_card_mastercard", "5555555555554444"),
-    ("pm_card_chargeDeclined", "4000000000000002"),
-    (
-        "pm_card_chargeDeclinedInsufficientFunds",
-        "4000000000009995",
-    ),
-    ("pm_card_chargeDeclinedExpiredCard", "4000000000000069"),
-    ("pm_card_chargeDeclinedIncorrectCvc", "4000000000000127"),
-    ("pm_card_threeDSecureRequired", "4000002500003155"),
-    ("pm_card_threeDSecure2Required", "4000000000003220"),
-    ("pm_card_authenticationRequired", "4000002760003184"),
-    (
-        "pm_card_threeDSecureRequiredChargeDeclined",
-        "4000008400001629",
-    ),
-];
-
-/// Token names only, in the same order as [`TOKENS`].
-const TOKEN_NAMES: &[&str] = &[
-    "pm_card_visa",
-    "pm_card_mastercard",
-    "pm_card_chargeDeclined",
-    "pm_card_chargeDeclinedInsufficientFunds",
-    "pm_card_chargeDeclinedExpiredCard",
-    "pm_card_chargeDeclinedIncorrectCvc",
-    "pm_card_threeDSecureRequired",
-    "pm_card_threeDSecure2Required",
-    "pm_card_authenticationRequired",
-    "pm_card_threeDSecureRequiredChargeDeclined",
-];
-
-/// The test payment-method tokens the sandbox accepts.
-pub fn test_tokens() -> &'static [&'static str] {
-    TOKEN_NAMES
-}
-
-/// What kind of page a pending challenge needs, from the `challenge_state`
-/// the sandbox handed out: `"3ds"`, `"wallet"` (ask for the one-time code),
-/// `"bank"` (the bank's authorization page) or `"voucher"` (show
-/// [`voucher_number`]). `None` for a state the sandbox did not issue.
-pub fn challenge_kind(challenge_state: &str) -> Option<&'static str> {
-    Some(match Challenge::parse(challenge_state)? {
-        Challenge::ThreeDs(_) => "3ds",
-        Challenge::Wallet => "wallet",
-        Challenge::Bank => "bank",
-        Challenge::Voucher => "voucher",
-    })
-}
-
-/// The 12-digit number of a pending voucher, for the page to show; `None`
-/// unless `challenge_state` is a voucher's.
-pub fn voucher_number(challenge_state: &str) -> Option<String> {
-    let number = challenge_state.strip_prefix(STATE_VOUCHER_PREFIX)?;
-    is_voucher_number(number).then(|| number.to_string())
-}
-
-fn is_voucher_number(s: &str) -> bool {
-    s.len() == VOUCHER_DIGITS && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// What the sandbox does with a given card.
-enum Scenario {
-    /// Approve; `renewals_decline` makes every later merchant-initiated
-    /// charge on the payment decline.
-    Approve {
-        renewals_decline: bool,
-    },
-    Decline(Decline),
-    /// Ask for 3-D Secure; `approve` says whether a successful challenge
-    /// approves the payment or the issuer declines anyway.
-    Challenge {
-        approve: bool,
-    },
-    /// Ask for 3-D Secure on this and every later payment: a successful
-    /// challenge approves, and merchant-initiated charges on the method
-    /// decline with `authentication_required`.
-    ChallengeAlways,
-}
-
-/// The fixed table of special cards; every other valid card is approved.
-fn scenario_for(digits: &str) -> Scenario {
-    match digits {
-        "4000000000000002" => Scenario::Decline(Decline::generic()),
-        "4000000000009995" => Scenario::Decline(Decline::insufficient_funds()),
-        "4000000000000069" => Scenario::Decline(Decline::expired_card()),
-        "4000000000000127" => Scenario::Decline(Decline::incorrect_cvc()),
-        "4000002500003155" | "4000000000003220" => Scenario::Challenge { approve: true },
-        "4000008400001629" => Scenario::Challenge { approve: false },
-        "4000002760003184" => Scenario::ChallengeAlways,
-        "4000000000000341" => Scenario::Approve {
-            renewals_decline: true,
-        },
-        _ => Scenario::Approve {
-            renewals_decline: false,
-        },
-    }
-}
-
-/// What a card's security code does to a payment that would otherwise be
-/// approved (Paymentwall's sandbox codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CvcRule {
-    /// Any other code, or none (test tokens): approve.
-    Pass,
-    /// `111`.
-    Incorrect,
-    /// `222`.
-    InsufficientBalance,
-    /// `333`.
-    CallIssuer,
-    /// `555` (`accept`) or `556`: authorize and hold for a risk review.
-    Review { accept: bool },
-}
-
-/// Every rule that changes the outcome, with the suffix that carries it in a
-/// 3-D Secure challenge state. This is the rule's effect, never the code
-/// itself. A review's verdict is also written in the reference, which is all
-/// [`Processor::review_verdict`] gets to see.
-const CVC_RULE_SUFFIXES: &[(CvcRule, &str)] = &[
-    (CvcRule::Incorrect, ":cvc_incorrect"),
-    (CvcRule::InsufficientBalance, ":cvc_balance"),
-    (CvcRule::CallIssuer, ":cvc_issuer"),
-    (CvcRule::Review { accept: true }, ":review_accept"),
-    (CvcRule::Review { accept: false }, ":review_decline"),
-];
-
-impl CvcRule {
-    fn for_cvc(cvc: Option<&str>) -> Self {
-        match cvc {
-            Some("111") => CvcRule::Incorrect,
-            Some("222") => CvcRule::InsufficientBalance,
-            Some("333") => CvcRule::CallIssuer,
-            Some("555") => CvcRule::Review { accept: true },
-            Some("556") => CvcRule::Review { accept: false },
-            _ => CvcRule::Pass,
-        }
-    }
-
-    /// The decline this rule turns an approval into, if any.
-    fn decline(self) -> Option<Decline> {
-        match self {
-            CvcRule::Pass | CvcRule::Review { .. } => None,
-            CvcRule::Incorrect => Some(Decline::new(
-                "incorrect_cvc",
-                "incorrect_cvc",
-                "Please ensure the CVV/CSC number is correct.",
-            )),
-            CvcRule::InsufficientBalance => Some(Decline::new(
-                "card_declined",
-                "insufficient_funds",
-                "The card has insufficient balance.",
-            )),
-            CvcRule::CallIssuer => Some(Decline::new(
-                "card_declined",
-                "call_issuer",
-                "Please contact your issuing bank to approve the payment.",
-            )),
-        }
-    }
-
-    /// The review verdict to encode in the reference, if the rule holds the
-    /// payment for review.
-    fn review(self) -> Option<bool> {
-        match self {
-            CvcRule::Review { accept } => Some(accept),
-            _ => None,
-        }
-    }
-
-    fn state_suffix(self) -> &'static str {
-        CVC_RULE_SUFFIXES
-            .iter()
-            .find(|(rule, _)| *rule == self)
-            .map_or("", |(_, suffix)| suffix)
-    }
-}
-
-/// What a 3-D Secure challenge leads to once the cardholder authenticates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AfterThreeDs {
-    /// The issuer declines anyway.
-    Decline,
-    /// The payment goes on to the CVC rule.
-    Approve(CvcRule),
-}
-
-/// A parsed challenge state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Challenge {
-    ThreeDs(AfterThreeDs),
-    Wallet,
-    Bank,
-    Voucher,
-}
-
-impl Challenge {
-    fn parse(state: &str) -> Option<Self> {
-        if state == STATE_DECLINE {
-            return Some(Challenge::ThreeDs(AfterThreeDs::Decline));
-        }
-        if let Some(suffix) = state.strip_prefix(STATE_APPROVE) {
-            let rule = if suffix.is_empty() {
-                CvcRule::Pass
-            } else {
-                CVC_RULE_SUFFIXES
-                    .iter()
-                    .find(|(_, s)| *s == suffix)
-                    .map(|(rule, _)| *rule)?
-            };
-            return Some(Challenge::ThreeDs(AfterThreeDs::Approve(rule)));
-        }
-        match state {
-            STATE_WALLET => Some(Challenge::Wallet),
-            STATE_BANK => Some(Challenge::Bank),
-            _ => voucher_number(state).map(|_| Challenge::Voucher),
-        }
-    }
-}
-
-/// What a sandbox reference remembers for later calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct RefFlags {
-    /// `Some(accept)`: the authorization is held for a risk review whose
-    /// verdict is `accept`.
-    review: Option<bool>,
-    /// Merchant-initiated charges on the method behind the reference
-    /// decline.
-    renewals_decline: bool,
-    /// Merchant-initiated charges on the method behind the reference
-    /// decline with `authentication_required`.
-    renewals_need_auth: bool,
-}
-
-impl RefFlags {
-    /// Reads the flags of a reference the sandbox issued:
-    /// `sbx_[rvaccept_|rvdecline_][mitdecline_][mitauth_]` and then 24 random
-    /// characters. Tags appear at most once, in that order, so every set of
-    /// flags has exactly one spelling. `None` for anything else.
-    fn parse(processor_ref: &str) -> Option<Self> {
-        let rest = processor_ref.strip_prefix(REF_PREFIX)?;
-        let (tags, random) = match rest.rsplit_once('_') {
-            Some((tags, random)) => (Some(tags), random),
-            None => (None, rest),
-        };
-        let random_ok =
-            random.len() == REF_RANDOM_LEN && random.bytes().all(|b| REF_ALPHABET.contains(&b));
-        if !random_ok {
-            return None;
-        }
-        let mut flags = RefFlags::default();
-        let mut tags = tags.map(|t| t.split('_')).into_iter().flatten().peekable();
-        match tags.peek() {
-            Some(&TAG_REVIEW_ACCEPT) => flags.review = Some(true),
-            Some(&TAG_REVIEW_DECLINE) => flags.review = Some(false),
-            _ => {}
-        }
-        if flags.review.is_some() {
-            tags.next();
-        }
-        if tags.peek() == Some(&TAG_RENEWALS_DECLINE) {
-            flags.renewals_decline = true;
-            tags.next();
-        }
-        if tags.peek() == Some(&TAG_RENEWALS_AUTH) {
-            flags.renewals_need_auth = true;
-            tags.next();
-        }
-        tags.next().is_none().then_some(flags)
-    }
-
-    /// A fresh reference carrying these flags.
-    fn new_ref(self) -> String {
-        use rand::Rng;
-        let mut rng = rand::thread_rng();
-        let mut out = String::from(REF_PREFIX);
-        match self.review {
-            Some(true) => out.extend([TAG_REVIEW_ACCEPT, "_"]),
-            Some(false) => out.extend([TAG_REVIEW_DECLINE, "_"]),
-            None => {}
-        }
-        if self.renewals_decline {
-            out.extend([TAG_RENEWALS_DECLINE, "_"]);
-        }
-        if self.renewals_need_auth {
-            out.extend([TAG_RENEWALS_AUTH, "_"]);
-        }
-        for _ in 0..REF_RANDOM_LEN {
-            out.push(char::from(
-                REF_ALPHABET[rng.gen_range(0..REF_ALPHABET.len())],
-            ));
-        }
-        out
-    }
-}
 
 /// A decline with the same word as code and decline code.
 fn decline(code: &str, message: &str) -> Decline {
@@ -418,15 +95,6 @@ fn is_bank_code(bank: &str) -> bool {
         && bank
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// A fresh 12-digit voucher number.
-fn new_voucher_number() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    (0..VOUCHER_DIGITS)
-        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
-        .collect()
 }
 
 /// The end of a card payment that the issuer would approve: the CVC rule
@@ -719,21 +387,6 @@ impl Processor for SandboxProcessor {
     }
 }
 
-/// Rejects references the sandbox cannot have issued, such as a live
-/// processor's, so a misrouted call fails loudly instead of "succeeding".
-fn ensure_sandbox_ref(processor_ref: &str) -> Result<(), ProcessorError> {
-    RefFlags::parse(processor_ref)
-        .map(|_| ())
-        .ok_or(ProcessorError::InvalidState)
-}
-
-/// A fresh `sbx_` reference with 24 random lower-case alphanumerics and no
-/// flags. References are identifiers, not secrets, so `rand`'s thread-local
-/// generator is plenty.
-fn new_ref() -> String {
-    RefFlags::default().new_ref()
-}
-
 #[cfg(test)]
 mod tests {
     use std::future::Future;
@@ -743,6 +396,7 @@ mod tests {
     use kassa_core::card::CardBrand;
     use kassa_core::money::Currency;
 
+    use super::state::{REF_PREFIX, REF_RANDOM_LEN};
     use super::*;
 
     /// A waker that does nothing: the sandbox's futures never wait, so

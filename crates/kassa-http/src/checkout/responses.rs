@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// The request's CSRF cookie secret, or a new one (`true`) to be set with the response.
 pub(super) fn cookie_secret(headers: &HeaderMap) -> (String, bool) {
     match csrf::secret_from_cookies(headers) {
         Some(s) => (s, false),
