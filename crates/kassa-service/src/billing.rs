@@ -3,6 +3,7 @@
 //! pause and resume it. The engine that bills, retries and ends subscriptions over time is in
 //! `billing_run.rs`; test clocks in `test_clocks.rs`.
 
+use crate::Billing;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::Metadata;
@@ -14,7 +15,7 @@ use kassa_core::subscription::{
 use kassa_store::{now_ms, Tx};
 
 use crate::payments::check_metadata;
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError};
 
 /// One item of a new subscription: an inline price and a quantity.
 #[derive(Debug, Clone)]
@@ -57,7 +58,7 @@ pub struct BillingChange {
     pub cancel_at: Option<Option<i64>>,
 }
 
-impl Services {
+impl Billing<'_> {
     /// The time a customer's subscriptions live at: their test clock's, else the wall clock's.
     pub(crate) async fn time_of(&self, merchant_id: &str, clock: Option<&str>) -> Result<i64> {
         match clock {
@@ -434,7 +435,9 @@ impl Services {
         sub: &Subscription,
         ty: EventType,
     ) -> Result<String> {
-        let ev = self.new_event(&sub.merchant_id, ty, sub.to_json(), now_ms());
+        let ev = self
+            .payments()
+            .new_event(&sub.merchant_id, ty, sub.to_json(), now_ms());
         tx.insert_event(&ev, &sub.id).await?;
         Ok(ev.id)
     }
@@ -446,7 +449,9 @@ impl Services {
         inv: &Invoice,
         ty: EventType,
     ) -> Result<String> {
-        let ev = self.new_event(&inv.merchant_id, ty, inv.to_json(), now_ms());
+        let ev = self
+            .payments()
+            .new_event(&inv.merchant_id, ty, inv.to_json(), now_ms());
         tx.insert_event(&ev, &inv.id).await?;
         Ok(ev.id)
     }

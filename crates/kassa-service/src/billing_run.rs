@@ -7,6 +7,7 @@
 //! under an idempotency key derived from the invoice and the attempt number, so a step retried
 //! after a crash replays the first answer instead of charging again.
 
+use crate::Billing;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::Metadata;
@@ -16,7 +17,7 @@ use kassa_store::{now_ms, IdemBegin};
 use serde_json::Value;
 
 use crate::payments::CreateIntentParams;
-use crate::{Idem, Result, ServiceError, Services};
+use crate::{Idem, Result, ServiceError};
 
 /// How long a process holds a subscription while it makes one step (a charge included).
 const LEASE_MS: i64 = 60_000;
@@ -31,7 +32,7 @@ enum Charged {
     Failed(Option<String>),
 }
 
-impl Services {
+impl Billing<'_> {
     /// Runs every step the subscription has due at `now`, in order. Returns how many ran.
     pub async fn run_subscription(&self, merchant_id: &str, id: &str, now: i64) -> Result<usize> {
         let mut steps = 0;
@@ -243,7 +244,8 @@ impl Services {
         };
         let result = match self.create_invoice_intent(sub, inv, pm, params).await {
             Ok(pi) => {
-                self.confirm_with_saved_method(&sub.merchant_id, &pi.id, pm, Some(&idem))
+                self.payments()
+                    .confirm_with_saved_method(&sub.merchant_id, &pi.id, pm, Some(&idem))
                     .await
             }
             Err(e) => Err(e),
@@ -270,7 +272,7 @@ impl Services {
     }
 }
 
-impl Services {
+impl Billing<'_> {
     /// The payment intent of an invoice's charge with saved method `pm`, written with every
     /// face's own objects for it ([`crate::Projection::invoice_charge`]).
     async fn create_invoice_intent(
@@ -280,10 +282,13 @@ impl Services {
         pm: &str,
         params: CreateIntentParams,
     ) -> Result<kassa_core::intent::PaymentIntent> {
-        self.check_saved_method_use(&sub.merchant_id, pm, Some(&sub.customer))
+        self.payments()
+            .check_saved_method_use(&sub.merchant_id, pm, Some(&sub.customer))
             .await?;
         let now = now_ms();
-        let mut pi = self.build_intent(&sub.merchant_id, params, now)?;
+        let mut pi = self
+            .payments()
+            .build_intent(&sub.merchant_id, params, now)?;
         let mut tx = self.store.begin().await?;
         for p in self.projections.iter() {
             p.invoice_charge(self, &mut tx, sub, inv, &mut pi, now)
@@ -294,7 +299,8 @@ impl Services {
             p.invoice_charge_written(self, &mut tx, sub, &pi, now)
                 .await?;
         }
-        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
+        self.payments()
+            .emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
             .await?;
         tx.commit().await?;
         Ok(pi)

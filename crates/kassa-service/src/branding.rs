@@ -5,6 +5,7 @@
 //! PNG, so what Kassa serves is pixels Kassa wrote, never the uploaded file (no SVG script, no
 //! polyglot trailer, no metadata).
 
+use crate::Brandings;
 use std::io::Cursor;
 
 use base64::Engine;
@@ -14,7 +15,7 @@ use kassa_core::ids::new_id;
 use kassa_store::{now_ms, BrandingRow, Logo};
 use serde::Serialize;
 
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError};
 
 /// Largest logo upload accepted, in bytes.
 pub const MAX_LOGO_BYTES: usize = 512 * 1024;
@@ -165,7 +166,7 @@ pub fn reencode_logo(content_type: &str, bytes: &[u8]) -> Result<(Vec<u8>, u32, 
     Ok((out, rgba.width(), rgba.height()))
 }
 
-impl Services {
+impl Brandings<'_> {
     /// Not found unless the project or profile is the merchant's own.
     async fn check_brand_scope(&self, merchant_id: &str, scope: &BrandScope) -> Result<()> {
         match scope {
@@ -222,7 +223,7 @@ impl Services {
     }
 
     /// One scope's own settings.
-    pub async fn branding(&self, merchant_id: &str, scope: &BrandScope) -> Result<Branding> {
+    pub async fn get_branding(&self, merchant_id: &str, scope: &BrandScope) -> Result<Branding> {
         self.check_brand_scope(merchant_id, scope).await?;
         let row = self.branding_row(merchant_id, scope).await?;
         self.branding_json(row).await

@@ -5,6 +5,7 @@
 //! bank redirects, vouchers) are completed here too, and attempts a crash interrupted are
 //! settled by asking the processor.
 
+use crate::Payments;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{
     AttemptStatus, AuthorizationResult, CaptureMethod, IntentStatus, PaymentError, PaymentIntent,
@@ -16,7 +17,7 @@ use kassa_store::{now_ms, PaymentAttempt};
 use serde_json::Value;
 
 use crate::payments::{check_return_url, check_test_token, year_month, ConfirmParams, SaveChoice};
-use crate::{Idem, Result, ServiceError, Services};
+use crate::{Idem, Result, ServiceError};
 
 fn decline_error(d: &Decline) -> PaymentError {
     PaymentError {
@@ -37,7 +38,7 @@ fn processor_failure(e: &ProcessorError) -> PaymentError {
     }
 }
 
-impl Services {
+impl Payments<'_> {
     /// Confirms an intent with a payment method. Returns the intent after the processor
     /// answered: `succeeded`, `requires_capture`, `requires_action` (3-D Secure) or, on a
     /// decline, `ServiceError::Declined` with the intent back in `requires_payment_method`.

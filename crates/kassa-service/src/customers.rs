@@ -1,6 +1,7 @@
 //! `/v1/customers`: create, retrieve, update, list and delete a merchant's customers; each
 //! change writes its event (`customer.created|updated|deleted`) in the same transaction.
 
+use crate::Customers;
 use kassa_core::customer::{self, Customer};
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
@@ -8,7 +9,7 @@ use kassa_core::intent::Metadata;
 use kassa_store::now_ms;
 
 use crate::payments::{check_email_as, check_metadata};
-use crate::{Idem, Result, ServiceError, Services};
+use crate::{Idem, Result, ServiceError};
 
 /// The fields of a create or an update. `None` leaves a field as it is; an empty string clears
 /// it. Metadata merges into the customer's: a key with an empty value is removed, as Stripe does.
@@ -67,7 +68,7 @@ impl CustomerParams {
     }
 }
 
-impl Services {
+impl Customers<'_> {
     pub async fn create_customer(
         &self,
         merchant_id: &str,
@@ -88,24 +89,29 @@ impl Services {
             updated: now,
         };
         if let Some(clock) = p.test_clock.take() {
-            self.test_clock(merchant_id, &clock).await.map_err(|_| {
-                ServiceError::invalid(
-                    "test_clock",
-                    format!(
-                        "No such test clock: '{}'.",
-                        clock.chars().take(100).collect::<String>()
-                    ),
-                )
-            })?;
+            self.billing()
+                .test_clock(merchant_id, &clock)
+                .await
+                .map_err(|_| {
+                    ServiceError::invalid(
+                        "test_clock",
+                        format!(
+                            "No such test clock: '{}'.",
+                            clock.chars().take(100).collect::<String>()
+                        ),
+                    )
+                })?;
             c.test_clock = Some(clock);
         }
         p.apply(&mut c)?;
         let body = c.to_json();
         let mut tx = self.store.begin().await?;
         tx.insert_customer(&c).await?;
-        let ev = self.new_event(merchant_id, EventType::CustomerCreated, body.clone(), now);
+        let ev =
+            self.payments()
+                .new_event(merchant_id, EventType::CustomerCreated, body.clone(), now);
         tx.insert_event(&ev, &c.id).await?;
-        self.finish(tx, idem, &body).await?;
+        self.payments().finish(tx, idem, &body).await?;
         Ok(c)
     }
 
@@ -141,10 +147,15 @@ impl Services {
         if c != before {
             c.updated = now;
             tx.update_customer(&c).await?;
-            let ev = self.new_event(merchant_id, EventType::CustomerUpdated, body.clone(), now);
+            let ev = self.payments().new_event(
+                merchant_id,
+                EventType::CustomerUpdated,
+                body.clone(),
+                now,
+            );
             tx.insert_event(&ev, &c.id).await?;
         }
-        self.finish(tx, idem, &body).await?;
+        self.payments().finish(tx, idem, &body).await?;
         Ok(c)
     }
 
@@ -162,13 +173,16 @@ impl Services {
             .customer_for_update(merchant_id, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("customer", id))?;
-        self.detach_all_methods(&mut tx, merchant_id, id, now)
+        self.payments()
+            .detach_all_methods(&mut tx, merchant_id, id, now)
             .await?;
         tx.delete_customer(merchant_id, id).await?;
         let body = c.deleted_json();
-        let ev = self.new_event(merchant_id, EventType::CustomerDeleted, body.clone(), now);
+        let ev =
+            self.payments()
+                .new_event(merchant_id, EventType::CustomerDeleted, body.clone(), now);
         tx.insert_event(&ev, &c.id).await?;
-        self.finish(tx, idem, &body).await?;
+        self.payments().finish(tx, idem, &body).await?;
         Ok(body)
     }
 

@@ -3,14 +3,15 @@
 //! review is asked for its verdict, and an offline payment (a voucher) nobody paid is declined
 //! when its window runs out.
 
+use crate::Payments;
 use kassa_core::intent::AttemptStatus;
 use kassa_core::intent::CaptureMethod;
 use kassa_processor::ChallengeResult;
 use kassa_store::now_ms;
 
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError};
 
-impl Services {
+impl Payments<'_> {
     /// Releases the authorizations whose capture window ran out (at most `limit` per pass):
     /// voided at the processor and cancelled as `automatic`, with `payment_intent.canceled` and
     /// each face's own notification (Paymob's void callback). Returns how many were released; one

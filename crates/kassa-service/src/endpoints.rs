@@ -1,12 +1,13 @@
 //! Webhook endpoints, events and manual redelivery.
 
+use crate::Webhooks;
 use kassa_core::events::{Event, EventType};
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::webhook_signature;
 use kassa_store::{now_ms, Delivery, DeliveryAttempt, WebhookEndpoint};
 use serde_json::{json, Value};
 
-use crate::{Idem, Result, ServiceError, Services};
+use crate::{Idem, Result, ServiceError};
 
 #[derive(Debug, Clone, Default)]
 pub struct EndpointParams {
@@ -76,7 +77,7 @@ pub fn endpoint_json(ep: &WebhookEndpoint) -> Value {
     })
 }
 
-impl Services {
+impl Webhooks<'_> {
     /// Creates an endpoint; the returned JSON carries the signing secret, shown only here and on
     /// rotation.
     pub async fn create_endpoint(
@@ -239,7 +240,8 @@ impl Services {
         {
             // A Paymob profile: resend the callback rendered for this event (identical body
             // and HMAC).
-            self.pm_profile_of(merchant_id, profile)
+            self.paymob()
+                .pm_profile_of(merchant_id, profile)
                 .await
                 .map_err(|_| ServiceError::not_found("paymob profile", endpoint_id))?;
             let d = deliveries
@@ -253,7 +255,10 @@ impl Services {
                 })?;
             Some(d)
         } else if endpoint_id.starts_with(&project_prefix) {
-            let p = self.pw_project(merchant_id, endpoint_id).await?;
+            let p = self
+                .paymentwall()
+                .pw_project(merchant_id, endpoint_id)
+                .await?;
             let d = deliveries
                 .into_iter()
                 .find(|d| d.endpoint_id == p.row.id && d.channel == kassa_store::Channel::Pingback)

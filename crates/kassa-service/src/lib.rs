@@ -45,6 +45,69 @@ pub use test_clocks::{clock_json, deleted_clock_json};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+/// An aggregate's commands: a view of [`Services`] that holds the commands of one aggregate
+/// (`svc.payments().create_intent(…)`). The shared machinery (store, processor, events,
+/// projections) stays on `Services`, which the view dereferences to.
+macro_rules! aggregate {
+    ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'a>(&'a Services);
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = Services;
+            fn deref(&self) -> &Services {
+                self.0
+            }
+        }
+
+        impl Services {
+            $(#[$doc])*
+            pub fn $accessor(&self) -> $name<'_> {
+                $name(self)
+            }
+        }
+    };
+}
+
+aggregate!(
+    /// Payment intents (create, confirm, capture, cancel), their challenges, refunds and the
+    /// deadlines the scheduler runs (authorisation expiry, reviews, offline payments).
+    Payments,
+    payments
+);
+aggregate!(
+    /// Customers and their saved payment methods.
+    Customers,
+    customers
+);
+aggregate!(
+    /// Subscriptions, invoices, the engine's due steps and test clocks.
+    Billing,
+    billing
+);
+aggregate!(
+    /// Webhook endpoints, events and deliveries.
+    Webhooks,
+    webhooks
+);
+aggregate!(
+    /// The merchant's and each face account's look on payer pages.
+    Brandings,
+    branding
+);
+aggregate!(
+    /// The Paymentwall face: projects, signed links and order pages, its APIs, subscriptions.
+    Paymentwall,
+    paymentwall
+);
+aggregate!(
+    /// The Paymob face: profiles and integrations, intentions and orders, paying, operations,
+    /// plans and subscriptions, its pages.
+    Paymob,
+    paymob
+);
+
 /// An idempotency key the caller holds; a command that takes one stores its response in the
 /// same transaction as its effect.
 #[derive(Debug, Clone)]

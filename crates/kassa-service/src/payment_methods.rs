@@ -3,6 +3,7 @@
 //! customer (off-session), and detaches one for good. Each change writes its event
 //! (`payment_method.attached|detached`) in the same transaction.
 
+use crate::Payments;
 use kassa_core::events::EventType;
 use kassa_core::ids::{is_valid_id, new_id, prefix};
 use kassa_core::intent::{CaptureMethod, PaymentIntent};
@@ -10,7 +11,7 @@ use kassa_core::payment_method::{self, PaymentMethod};
 use kassa_store::{now_ms, Tx};
 
 use crate::payments::{ConfirmParams, CreateIntentParams};
-use crate::{Idem, Result, ServiceError, Services};
+use crate::{Idem, Result, ServiceError};
 
 /// True when `s` names a saved payment method (`pm_` and a random part), as opposed to a test
 /// token such as `pm_card_visa`.
@@ -45,7 +46,7 @@ fn check_saved_use(
     Ok(())
 }
 
-impl Services {
+impl Payments<'_> {
     /// Creates an intent and pays it in the same request (`confirm: true`), as an off-session
     /// renewal does. The method is checked before anything is written, so a bad one leaves no
     /// intent behind; the answer (success or decline) is the idempotent response.
@@ -159,7 +160,7 @@ impl Services {
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<PaymentMethod>>> {
-        self.customer(merchant_id, customer_id).await?;
+        self.customers().customer(merchant_id, customer_id).await?;
         Ok(self
             .store
             .customer_payment_methods(merchant_id, customer_id, limit, starting_after)

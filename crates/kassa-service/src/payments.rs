@@ -1,5 +1,6 @@
 //! Payment intents and refunds.
 
+use crate::Payments;
 use kassa_core::events::{Event, EventType};
 use kassa_core::ids::{new_id, prefix, random_token};
 use kassa_core::intent::{
@@ -11,7 +12,7 @@ use kassa_processor::PaymentMethodInput;
 use kassa_store::{now_ms, Tx};
 use serde_json::Value;
 
-use crate::{Idem, Result, ServiceError, Services};
+use crate::{Idem, Result, ServiceError};
 
 pub const MAX_DESCRIPTION: usize = 1000;
 pub const MAX_METADATA_KEYS: usize = 50;
@@ -150,7 +151,7 @@ pub(crate) fn check_test_token(method: &PaymentMethodInput) -> Result<()> {
     Ok(())
 }
 
-impl Services {
+impl Payments<'_> {
     pub(crate) fn new_event(
         &self,
         merchant_id: &str,

@@ -2,15 +2,16 @@
 //! never add up to more than was captured; each face's own child object and notification follow
 //! through its projection.
 
+use crate::Payments;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{IntentStatus, Refund, RefundStatus, REFUND_REASONS};
 use kassa_store::now_ms;
 
 use crate::payments::{check_metadata, CreateRefundParams};
-use crate::{Idem, Result, ServiceError, Services};
+use crate::{Idem, Result, ServiceError};
 
-impl Services {
+impl Payments<'_> {
     /// Creates a refund. The refunded total is reserved with a conditional update before the
     /// processor is asked, so concurrent refunds can never add up to more than was captured.
     pub async fn create_refund(

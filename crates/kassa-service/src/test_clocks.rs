@@ -3,11 +3,12 @@
 //! notice, trial end and subscription end the clock passes runs in time order, as the
 //! scheduler would have run it.
 
+use crate::Billing;
 use kassa_core::ids::{new_id, prefix};
 use kassa_store::{now_ms, TestClock};
 use serde_json::{json, Value};
 
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError};
 
 /// Furthest a clock may be set from the wall clock, either way (ten years).
 const MAX_OFFSET_MS: i64 = 10 * 366 * kassa_core::calendar::DAY_MS;
@@ -43,7 +44,7 @@ fn check_time(frozen_time_s: i64) -> Result<i64> {
         })
 }
 
-impl Services {
+impl Billing<'_> {
     /// A new clock frozen at `frozen_time_s` (Unix seconds).
     pub async fn create_test_clock(
         &self,

@@ -142,6 +142,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         let m = svc.create_merchant("Nile Shop").await.unwrap();
         let cb = "http://127.0.0.1:9/paymob-callback";
         let p = svc
+            .paymob()
             .pm_create_profile(
                 &m.id,
                 ProfileInput {
@@ -159,7 +160,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
             .unwrap();
         let integration = p.integrations[0].id;
         let intention = svc
-            .pm_create_intention(
+            .paymob().pm_create_intention(
                 &p.profile,
                 &json!({"amount": 10000, "currency": "EGP", "payment_methods": [integration],
                         "billing_data": {"first_name": "Mona", "last_name": "Adel",
@@ -170,7 +171,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
             .unwrap();
         let token = intention["payment_keys"][0]["key"].as_str().unwrap();
         let paid = svc
-            .pm_pay(&json!({"payment_token": token, "source": {
+            .paymob().pm_pay(&json!({"payment_token": token, "source": {
                 "subtype": "CARD", "identifier": "4242424242424242", "sourceholder_name": "Test Account",
                 "expiry_month": "12", "expiry_year": "39", "cvn": "123"}}))
             .await
@@ -194,13 +195,18 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         assert_eq!(obj["data"]["txn_response_code"], json!("APPROVED"));
         assert_eq!(obj["amount_cents"], json!(10000));
         // The stored object is the one the inquiry API shows.
-        let stored = svc.pm_get_transaction(&p.profile, txn_id).await.unwrap();
+        let stored = svc
+            .paymob()
+            .pm_get_transaction(&p.profile, txn_id)
+            .await
+            .unwrap();
         assert_eq!(stored, obj);
 
         // A native refund of the core payment: the projection writes the child and its callback.
         let row = db.store.pm_transaction(txn_id).await.unwrap().unwrap();
         let pi = row.intent_id.clone().unwrap();
         let r = svc
+            .payments()
             .create_refund(&m.id, refund(&pi, 2500), None)
             .await
             .unwrap();
@@ -217,7 +223,11 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
             (&json!(true), &json!(2500), &json!(true))
         );
         assert_eq!(child["data"]["refund_id"], json!(r.id));
-        let parent = svc.pm_get_transaction(&p.profile, txn_id).await.unwrap();
+        let parent = svc
+            .paymob()
+            .pm_get_transaction(&p.profile, txn_id)
+            .await
+            .unwrap();
         assert_eq!(
             (&parent["is_refunded"], &parent["refunded_amount_cents"]),
             (&json!(true), &json!(2500))
@@ -257,6 +267,7 @@ async fn paymentwall_queues_pingbacks_from_core_changes() {
         let svc = services(&db.store);
         let m = svc.create_merchant("Game Shop").await.unwrap();
         let project = svc
+            .paymentwall()
             .pw_create_project(
                 &m.id,
                 ProjectInput {
@@ -286,13 +297,15 @@ async fn paymentwall_queues_pingbacks_from_core_changes() {
         let sign = sign_widget(&params, &project.secret, SignVersion::V2);
         params.push(("sign".into(), sign));
         let order = svc
+            .paymentwall()
             .pw_open_link(LinkPath::Any, &encode_query(&params), Some("US".into()))
             .await
             .unwrap()
             .expect("the signed link opens");
-        let view = svc.pw_order_view(&order.id).await.unwrap();
+        let view = svc.paymentwall().pw_order_view(&order.id).await.unwrap();
         let method = view.methods.first().expect("a method is offered").id;
         let pi = svc
+            .paymentwall()
             .pw_pay(&view, method, card("4242424242424242"), None)
             .await
             .unwrap();
@@ -306,7 +319,8 @@ async fn paymentwall_queues_pingbacks_from_core_changes() {
         assert_eq!(get(&q, "goodsid"), "product301");
         let r#ref = get(&q, "ref").to_string();
 
-        svc.create_refund(&m.id, refund(&pi.id, 300), None)
+        svc.payments()
+            .create_refund(&m.id, refund(&pi.id, 300), None)
             .await
             .unwrap();
         let pingbacks = outbox(&db.store, Channel::Pingback).await;

@@ -259,7 +259,11 @@ pub const INTERRUPTED_AFTER_MS: i64 = 5 * 60 * 1000;
 async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
     let mut last_purge: Option<std::time::Instant> = None;
     loop {
-        match svc.recover_interrupted(INTERRUPTED_AFTER_MS).await {
+        match svc
+            .payments()
+            .recover_interrupted(INTERRUPTED_AFTER_MS)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::warn!(count = n, "settled interrupted payment attempts"),
             Err(e) => tracing::warn!(error = %e, "settling interrupted payment attempts failed"),
@@ -284,12 +288,12 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
 /// Several processes may run it on one database.
 async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: CancellationToken) {
     loop {
-        match svc.decide_reviews(50).await {
+        match svc.payments().decide_reviews(50).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(count = n, "risk reviews decided"),
             Err(e) => tracing::warn!(error = %e, "deciding risk reviews failed"),
         }
-        match svc.expire_authorizations(50).await {
+        match svc.payments().expire_authorizations(50).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 count = n,
@@ -297,12 +301,12 @@ async fn scheduler(svc: Arc<Services>, interval: Duration, shutdown: Cancellatio
             ),
             Err(e) => tracing::warn!(error = %e, "releasing expired authorizations failed"),
         }
-        match svc.expire_offline_payments(50).await {
+        match svc.payments().expire_offline_payments(50).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "declined vouchers nobody paid in time"),
             Err(e) => tracing::warn!(error = %e, "declining expired vouchers failed"),
         }
-        match svc.run_due_subscriptions(50).await {
+        match svc.billing().run_due_subscriptions(50).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(count = n, "subscription billing steps ran"),
             Err(e) => tracing::warn!(error = %e, "subscription billing pass failed"),

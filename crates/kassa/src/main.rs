@@ -349,10 +349,13 @@ async fn create_paymob_profile(
         anyhow::bail!("no such merchant: {merchant}");
     }
     let p = svc
+        .paymob()
         .pm_create_profile(merchant, input)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.body))?;
-    let mut out = svc.pm_profile_native_json(&p.profile, &p.integrations);
+    let mut out = svc
+        .paymob()
+        .pm_profile_native_json(&p.profile, &p.integrations);
     out["secret_key"] = p.secret_key.into();
     out["hmac_secret"] = p.hmac_secret.into();
     out["api_key"] = p.api_key.into();
@@ -369,6 +372,7 @@ async fn create_project(
         anyhow::bail!("no such merchant: {merchant}");
     }
     let p = svc
+        .paymentwall()
         .pw_create_project(merchant, input)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -189,14 +189,19 @@ async fn an_uncaptured_authorization_is_released_after_seven_days(app: &TestApp)
         );
         ids.push(id(&pi));
     }
-    let held = app.svc.intent(&app.merchant_id, &ids[0]).await.unwrap();
+    let held = app
+        .svc
+        .payments()
+        .intent(&app.merchant_id, &ids[0])
+        .await
+        .unwrap();
     let deadline = held.capture_before.expect("a capture deadline");
     assert!(
         (deadline - held.updated - 7 * day).abs() < 1_000,
         "{deadline}"
     );
     assert_eq!(
-        app.svc.expire_authorizations(50).await.unwrap(),
+        app.svc.payments().expire_authorizations(50).await.unwrap(),
         0,
         "not yet"
     );
@@ -217,8 +222,15 @@ async fn an_uncaptured_authorization_is_released_after_seven_days(app: &TestApp)
         tx.update_intent(&mut pi).await.unwrap();
         tx.commit().await.unwrap();
     }
-    assert_eq!(app.svc.expire_authorizations(50).await.unwrap(), 1);
-    assert_eq!(app.svc.expire_authorizations(50).await.unwrap(), 0, "once");
+    assert_eq!(
+        app.svc.payments().expire_authorizations(50).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        app.svc.payments().expire_authorizations(50).await.unwrap(),
+        0,
+        "once"
+    );
     let (_, released) = app.get(&format!("/v1/payment_intents/{}", ids[0])).await;
     assert_eq!(
         (
@@ -287,11 +299,20 @@ async fn a_held_native_payment_gets_its_risk_review(app: &TestApp) {
             (StatusCode::OK, &json!("requires_capture")),
             "{pi}"
         );
-        let held = app.svc.intent(&app.merchant_id, &id(&pi)).await.unwrap();
+        let held = app
+            .svc
+            .payments()
+            .intent(&app.merchant_id, &id(&pi))
+            .await
+            .unwrap();
         assert!(held.under_review(), "{cvc} {capture}");
         ids.push(id(&pi));
     }
-    assert_eq!(app.svc.decide_reviews(50).await.unwrap(), 0, "not due yet");
+    assert_eq!(
+        app.svc.payments().decide_reviews(50).await.unwrap(),
+        0,
+        "not due yet"
+    );
     for id in &ids {
         let mut tx = app.svc.store.begin().await.unwrap();
         let mut pi = tx.intent(&app.merchant_id, id).await.unwrap().unwrap();
@@ -299,8 +320,12 @@ async fn a_held_native_payment_gets_its_risk_review(app: &TestApp) {
         tx.update_intent(&mut pi).await.unwrap();
         tx.commit().await.unwrap();
     }
-    assert_eq!(app.svc.decide_reviews(50).await.unwrap(), 3);
-    assert_eq!(app.svc.decide_reviews(50).await.unwrap(), 0, "once");
+    assert_eq!(app.svc.payments().decide_reviews(50).await.unwrap(), 3);
+    assert_eq!(
+        app.svc.payments().decide_reviews(50).await.unwrap(),
+        0,
+        "once"
+    );
     let (_, accepted) = app.get(&format!("/v1/payment_intents/{}", ids[0])).await;
     assert_eq!(
         (&accepted["status"], &accepted["amount_received"]),
@@ -315,7 +340,12 @@ async fn a_held_native_payment_gets_its_risk_review(app: &TestApp) {
     );
     let (_, manual) = app.get(&format!("/v1/payment_intents/{}", ids[2])).await;
     assert_eq!(manual["status"], "requires_capture", "{manual}");
-    let manual = app.svc.intent(&app.merchant_id, &ids[2]).await.unwrap();
+    let manual = app
+        .svc
+        .payments()
+        .intent(&app.merchant_id, &ids[2])
+        .await
+        .unwrap();
     assert!(!manual.under_review() && manual.capture_before.is_some());
     let (s, captured) = app
         .post(
@@ -915,10 +945,25 @@ async fn an_interrupted_confirmation_is_settled_and_the_customer_can_retry(app: 
         "a processing intent cannot be confirmed again"
     );
     // A fresh attempt is left alone; a stale one is settled (the sandbox has no record of it).
-    assert_eq!(svc.recover_interrupted(60 * 60 * 1000).await.unwrap(), 0);
-    assert_eq!(svc.recover_interrupted(5 * 60 * 1000).await.unwrap(), 1);
     assert_eq!(
-        svc.recover_interrupted(5 * 60 * 1000).await.unwrap(),
+        svc.payments()
+            .recover_interrupted(60 * 60 * 1000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        svc.payments()
+            .recover_interrupted(5 * 60 * 1000)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        svc.payments()
+            .recover_interrupted(5 * 60 * 1000)
+            .await
+            .unwrap(),
         0,
         "settled once"
     );

@@ -515,13 +515,20 @@ async fn pay_link(
     all.push(("sign".into(), sign));
     let order = app
         .svc
+        .paymentwall()
         .pw_open_link(path, &kassa_paymentwall::encode_query(&all), None)
         .await
         .unwrap()
         .expect("the link opens");
-    let view = app.svc.pw_order_view(&order.id).await.unwrap();
+    let view = app
+        .svc
+        .paymentwall()
+        .pw_order_view(&order.id)
+        .await
+        .unwrap();
     let pi = app
         .svc
+        .paymentwall()
         .pw_pay(&view, "test", PaymentMethodInput::TestMethod, None)
         .await
         .unwrap();
@@ -608,6 +615,7 @@ async fn subscriptions_payments_and_chargebacks(db: Db) {
     assert_eq!(pay["delivery_confirmations"], json!([]));
     let stored = app
         .svc
+        .paymentwall()
         .pw_delivery(
             p["secret_key"].as_str(),
             &[
@@ -734,6 +742,7 @@ async fn the_scheduler_task_renews_due_subscriptions(db: Db) {
     pay_link(&app, &p, LinkPath::Subscription, MONTHLY).await;
     let subs = app
         .svc
+        .paymentwall()
         .pw_subscriptions_of_project(&app.merchant_id, p["id"].as_str().unwrap())
         .await
         .unwrap();

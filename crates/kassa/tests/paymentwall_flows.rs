@@ -103,6 +103,7 @@ async fn project(app: &TestApp, api_type: &str, pingback_url: &str, extra: Value
     let input: ProjectInput = serde_json::from_value(input).unwrap();
     let p = app
         .svc
+        .paymentwall()
         .pw_create_project(&app.merchant_id, input)
         .await
         .unwrap();
@@ -331,6 +332,7 @@ async fn one_time_card_payment_refund_and_apis(app: &TestApp) {
     assert_eq!(d.json::<Value>().await.unwrap()["success"], 1);
     let stored = app
         .svc
+        .paymentwall()
         .pw_delivery_confirmations(&app.merchant_id, &p.id, &r)
         .await
         .unwrap();
@@ -486,6 +488,7 @@ async fn refused_links(app: &TestApp) {
     let order = open(app, &link(&p, "/api/subscription", &odd, SignVersion::V3)).await;
     let view = app
         .svc
+        .paymentwall()
         .pw_order_view(order.rsplit('/').next().unwrap())
         .await
         .unwrap();
@@ -625,28 +628,30 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     assert_eq!(get(&first, "speriod"), "month");
     let subs = app
         .svc
+        .paymentwall()
         .pw_subscriptions_of_project(&app.merchant_id, &p.id)
         .await
         .unwrap();
     assert_eq!(subs.len(), 1);
     let sub = subs[0].id.clone();
     // Nothing is due yet.
-    app.svc.run_due_subscriptions(50).await.unwrap();
+    app.svc.billing().run_due_subscriptions(50).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.all().len(), 1);
     // A month later (test clock): the renewal is charged, with a new ref.
     app.svc
+        .paymentwall()
         .pw_advance_clock(&app.merchant_id, &sub, 32 * DAY)
         .await
         .unwrap();
-    app.svc.run_due_subscriptions(50).await.unwrap();
+    app.svc.billing().run_due_subscriptions(50).await.unwrap();
     let renewal = rx.wait_for(2).await[1].clone();
     assert_valid(&p, &renewal);
     assert_eq!(get(&renewal, "type"), "0");
     assert_ne!(get(&renewal, "ref"), get(&first, "ref"));
     assert_eq!(get(&renewal, "goodsid"), "product301");
     // Running again does not charge the same period twice.
-    app.svc.run_due_subscriptions(50).await.unwrap();
+    app.svc.billing().run_due_subscriptions(50).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.all().len(), 2);
     // Cancellation API type 2: type 12 at once.
@@ -670,18 +675,20 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     assert_eq!(get(&cancelled, "type"), "12");
     // The paid month runs out: type 13, and no more renewals.
     app.svc
+        .paymentwall()
         .pw_advance_clock(&app.merchant_id, &sub, 32 * DAY)
         .await
         .unwrap();
-    app.svc.run_due_subscriptions(50).await.unwrap();
+    app.svc.billing().run_due_subscriptions(50).await.unwrap();
     let expired = rx.wait_for(4).await[3].clone();
     assert_valid(&p, &expired);
     assert_eq!(get(&expired, "type"), "13");
     app.svc
+        .paymentwall()
         .pw_advance_clock(&app.merchant_id, &sub, 64 * DAY)
         .await
         .unwrap();
-    app.svc.run_due_subscriptions(50).await.unwrap();
+    app.svc.billing().run_due_subscriptions(50).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.all().len(), 4);
 }
@@ -744,6 +751,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     assert_eq!(get(&first, "speriod"), "day");
     let sub = app
         .svc
+        .paymentwall()
         .pw_subscriptions_of_project(&app.merchant_id, &p.id)
         .await
         .unwrap()[0]
@@ -752,16 +760,18 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     // Three attempts an hour apart, then type 14.
     for _ in 0..3 {
         app.svc
+            .paymentwall()
             .pw_advance_clock(&app.merchant_id, &sub, 8 * DAY)
             .await
             .unwrap();
-        app.svc.run_due_subscriptions(50).await.unwrap();
+        app.svc.billing().run_due_subscriptions(50).await.unwrap();
     }
     let failed = rx.wait_for(2).await[1].clone();
     assert_valid(&p, &failed);
     assert_eq!(get(&failed, "type"), "14");
     let s = app
         .svc
+        .paymentwall()
         .pw_subscription(&app.merchant_id, &sub)
         .await
         .unwrap();
@@ -802,7 +812,7 @@ async fn risk_review_then_accept_or_decline(app: &TestApp) {
             "{html}"
         );
         // The core decides every held authorization's review (the project's delay is 0).
-        app.svc.decide_reviews(50).await.unwrap();
+        app.svc.payments().decide_reviews(50).await.unwrap();
         // 200 is queued first; the two may arrive in either order.
         let got = rx.wait_for(before + 2).await[before..].to_vec();
         let pending = got
@@ -978,6 +988,7 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
     assert_eq!(status, StatusCode::OK, "{refund}");
     let stored = app
         .svc
+        .payments()
         .refund(&app.merchant_id, refund["id"].as_str().unwrap())
         .await
         .unwrap();
@@ -999,6 +1010,7 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
     assert_eq!(status, StatusCode::OK, "{chargeback}");
     let stored = app
         .svc
+        .payments()
         .refund(&app.merchant_id, chargeback["id"].as_str().unwrap())
         .await
         .unwrap();

@@ -26,6 +26,7 @@ async fn project(app: &TestApp) -> Project {
     .unwrap();
     let p = app
         .svc
+        .paymentwall()
         .pw_create_project(&app.merchant_id, input)
         .await
         .unwrap();

@@ -716,14 +716,23 @@ async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
         .unwrap()
         .intent_id
         .unwrap();
-    let pi = app.svc.intent(&app.merchant_id, &intent_id).await.unwrap();
+    let pi = app
+        .svc
+        .payments()
+        .intent(&app.merchant_id, &intent_id)
+        .await
+        .unwrap();
     let deadline = pi.pay_before.expect("a payment deadline");
     assert!(
         (deadline - pi.updated - 48 * 3_600_000).abs() < 1_000,
         "{deadline}"
     );
     assert_eq!(
-        app.svc.expire_offline_payments(50).await.unwrap(),
+        app.svc
+            .payments()
+            .expire_offline_payments(50)
+            .await
+            .unwrap(),
         0,
         "not yet"
     );
@@ -738,9 +747,20 @@ async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
     held.pay_before = Some(1);
     tx.update_intent(&mut held).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(app.svc.expire_offline_payments(50).await.unwrap(), 1);
     assert_eq!(
-        app.svc.expire_offline_payments(50).await.unwrap(),
+        app.svc
+            .payments()
+            .expire_offline_payments(50)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.svc
+            .payments()
+            .expire_offline_payments(50)
+            .await
+            .unwrap(),
         0,
         "once"
     );
@@ -905,11 +925,16 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
     let txn = r["id"].as_i64().unwrap();
     let t = app.svc.store.pm_transaction(txn).await.unwrap().unwrap();
     let intent_id = t.intent_id.clone().expect("the transaction's payment");
-    let pi = app.svc.intent(&app.merchant_id, &intent_id).await.unwrap();
+    let pi = app
+        .svc
+        .payments()
+        .intent(&app.merchant_id, &intent_id)
+        .await
+        .unwrap();
     let due = pi.capture_before.expect("a capture deadline");
     assert!((due - t.created_at - 14 * 86_400_000).abs() < 5_000);
     assert_eq!(
-        app.svc.expire_authorizations(50).await.unwrap(),
+        app.svc.payments().expire_authorizations(50).await.unwrap(),
         0,
         "not yet"
     );
@@ -922,8 +947,16 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
     cur.capture_before = Some(1);
     tx.update_intent(&mut cur).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(app.svc.expire_authorizations(50).await.unwrap(), 1);
-    let pi = app.svc.intent(&app.merchant_id, &intent_id).await.unwrap();
+    assert_eq!(
+        app.svc.payments().expire_authorizations(50).await.unwrap(),
+        1
+    );
+    let pi = app
+        .svc
+        .payments()
+        .intent(&app.merchant_id, &intent_id)
+        .await
+        .unwrap();
     assert_eq!(
         (pi.status.as_str(), pi.cancellation_reason.as_deref()),
         ("canceled", Some("automatic"))

@@ -16,7 +16,7 @@ pub(super) async fn challenge_page(
         return not_found(lang);
     };
     let here = format!("/sandbox/3ds/{attempt_id}{}", flow.q());
-    let (pi, attempt) = match st.svc.challenge(&attempt_id).await {
+    let (pi, attempt) = match st.svc.payments().challenge(&attempt_id).await {
         Ok(found) => found,
         Err(ServiceError::NotFound { .. }) => return not_found(lang),
         Err(e) => return internal(lang, Some(&here), &e),
@@ -81,12 +81,17 @@ pub(super) async fn challenge_answer(
         _ => return bad_request(lang, &back),
     };
     let checkout = |pi: &PaymentIntent| format!("/checkout/{}{}", pi.checkout_token, flow.q());
-    match st.svc.complete_challenge(&attempt_id, approve).await {
+    match st
+        .svc
+        .payments()
+        .complete_challenge(&attempt_id, approve)
+        .await
+    {
         Ok(pi) => see_other(&checkout(&pi)),
         Err(ServiceError::NotFound { .. }) => not_found(lang),
         // Answered concurrently (another tab, a double click): show the outcome.
         Err(ServiceError::State(_) | ServiceError::Conflict) => {
-            match st.svc.challenge(&attempt_id).await {
+            match st.svc.payments().challenge(&attempt_id).await {
                 Ok((pi, _)) => see_other(&checkout(&pi)),
                 Err(e) => internal(lang, Some(&back), &e),
             }

@@ -408,6 +408,7 @@ async fn merchant_look(st: &AppState, merchant_id: &str, lang: Lang) -> (String,
     let fallback = || lang.text("checkout.merchant_generic").to_string();
     let look = match st
         .svc
+        .branding()
         .page_branding(merchant_id, &kassa_service::branding::BrandScope::Merchant)
         .await
     {

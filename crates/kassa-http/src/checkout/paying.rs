@@ -117,6 +117,7 @@ pub(super) async fn pay(
     };
     let result = st
         .svc
+        .payments()
         .confirm_intent(
             &pi.merchant_id,
             &pi.id,

@@ -60,7 +60,13 @@ async fn read(
     scope: BrandScope,
 ) -> Result<Json<Branding>, ApiError> {
     caller.require_secret()?;
-    Ok(Json(state.svc.branding(&caller.merchant.id, &scope).await?))
+    Ok(Json(
+        state
+            .svc
+            .branding()
+            .get_branding(&caller.merchant.id, &scope)
+            .await?,
+    ))
 }
 
 async fn update(
@@ -73,6 +79,7 @@ async fn update(
     Ok(Json(
         state
             .svc
+            .branding()
             .update_branding(&caller.merchant.id, &scope, update_of(req))
             .await?,
     ))
@@ -93,6 +100,7 @@ async fn upload(
     Ok(Json(
         state
             .svc
+            .branding()
             .upload_logo(&caller.merchant.id, &scope, content_type, body)
             .await?,
     ))
@@ -105,7 +113,11 @@ async fn remove(
 ) -> Result<Json<Branding>, ApiError> {
     caller.require_secret()?;
     Ok(Json(
-        state.svc.remove_logo(&caller.merchant.id, &scope).await?,
+        state
+            .svc
+            .branding()
+            .remove_logo(&caller.merchant.id, &scope)
+            .await?,
     ))
 }
 
@@ -278,7 +290,7 @@ pub fn public_routes() -> Router<AppState> {
 /// A stored logo: PNG that Kassa itself encoded, never executable, cached for a year (a new
 /// upload gets a new id).
 async fn logo(State(s): State<AppState>, Path(id): Path<String>) -> Response {
-    match s.svc.logo_png(&id).await {
+    match s.svc.branding().logo_png(&id).await {
         Ok(Some(png)) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),

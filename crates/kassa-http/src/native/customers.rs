@@ -125,6 +125,7 @@ pub async fn create(
     caller.require_secret()?;
     let c = state
         .svc
+        .customers()
         .create_customer(&caller.merchant.id, req.into(), idem.as_ref().map(|e| &e.0))
         .await?;
     Ok(Json(c.to_json()))
@@ -143,6 +144,7 @@ pub async fn retrieve(
     Ok(Json(
         state
             .svc
+            .customers()
             .customer(&caller.merchant.id, &id)
             .await?
             .to_json(),
@@ -163,6 +165,7 @@ pub async fn update(
     caller.require_secret()?;
     let c = state
         .svc
+        .customers()
         .update_customer(
             &caller.merchant.id,
             &id,
@@ -187,6 +190,7 @@ pub async fn delete(
     Ok(Json(
         state
             .svc
+            .customers()
             .delete_customer(&caller.merchant.id, &id, idem.as_ref().map(|e| &e.0))
             .await?,
     ))
@@ -205,6 +209,7 @@ pub async fn list(
     let limit = page_limit(q.limit)?;
     let items = state
         .svc
+        .customers()
         .list_customers(
             &caller.merchant.id,
             limit + 1,

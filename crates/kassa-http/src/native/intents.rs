@@ -220,11 +220,13 @@ pub async fn create(
         )?;
         state
             .svc
+            .payments()
             .create_and_confirm(&caller.merchant.id, params, with, idem)
             .await?
     } else {
         state
             .svc
+            .payments()
             .create_intent(&caller.merchant.id, params, idem)
             .await?
     };
@@ -244,7 +246,11 @@ pub async fn retrieve(
     ApiQuery(q): ApiQuery<RetrieveParams>,
 ) -> Result<Json<Value>, ApiError> {
     check_id(&id)?;
-    let pi = state.svc.intent(&caller.merchant.id, &id).await?;
+    let pi = state
+        .svc
+        .payments()
+        .intent(&caller.merchant.id, &id)
+        .await?;
     check_client_secret(&caller, q.client_secret.as_deref(), &pi)?;
     Ok(Json(pi.to_json(&state.svc.base_url)))
 }
@@ -291,7 +297,11 @@ pub async fn confirm(
 ) -> Result<Json<Value>, ApiError> {
     check_id(&id)?;
     if caller.kind == KeyKind::Publishable {
-        let pi = state.svc.intent(&caller.merchant.id, &id).await?;
+        let pi = state
+            .svc
+            .payments()
+            .intent(&caller.merchant.id, &id)
+            .await?;
         check_client_secret(&caller, req.client_secret.as_deref(), &pi)?;
     }
     if req.off_session == Some(true)
@@ -319,12 +329,14 @@ pub async fn confirm(
         PayWith::Saved(method) => {
             state
                 .svc
+                .payments()
                 .confirm_with_saved_method(&caller.merchant.id, &id, &method, idem)
                 .await?
         }
         PayWith::Method(params) => {
             state
                 .svc
+                .payments()
                 .confirm_intent(&caller.merchant.id, &id, params, idem)
                 .await?
         }
@@ -417,6 +429,7 @@ pub async fn capture(
     check_id(&id)?;
     let pi = state
         .svc
+        .payments()
         .capture_intent(
             &caller.merchant.id,
             &id,
@@ -444,6 +457,7 @@ pub async fn cancel(
     check_id(&id)?;
     let pi = state
         .svc
+        .payments()
         .cancel_intent(
             &caller.merchant.id,
             &id,

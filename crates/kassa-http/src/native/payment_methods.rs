@@ -99,7 +99,11 @@ pub async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     check_method_id(&id)?;
-    let pm = state.svc.payment_method(&caller.merchant.id, &id).await?;
+    let pm = state
+        .svc
+        .payments()
+        .payment_method(&caller.merchant.id, &id)
+        .await?;
     Ok(Json(pm.to_json()))
 }
 
@@ -118,6 +122,7 @@ pub async fn detach(
     check_method_id(&id)?;
     let pm = state
         .svc
+        .payments()
         .detach_payment_method(&caller.merchant.id, &id, idem.as_ref().map(|e| &e.0))
         .await?;
     Ok(Json(pm.to_json()))
@@ -142,6 +147,7 @@ pub async fn list_for_customer(
     }
     let items = state
         .svc
+        .payments()
         .customer_payment_methods(
             &caller.merchant.id,
             &customer,

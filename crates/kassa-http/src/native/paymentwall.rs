@@ -129,6 +129,7 @@ pub async fn create_project(
     caller.require_secret()?;
     let p = state
         .svc
+        .paymentwall()
         .pw_create_project(&caller.merchant.id, req.into())
         .await?;
     Ok(Json(p.to_json(true)))
@@ -145,6 +146,7 @@ pub async fn list_projects(
     caller.require_secret()?;
     let items: Vec<Value> = state
         .svc
+        .paymentwall()
         .pw_projects(&caller.merchant.id)
         .await?
         .iter()
@@ -164,7 +166,11 @@ pub async fn retrieve_project(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let p = state.svc.pw_project(&caller.merchant.id, &id).await?;
+    let p = state
+        .svc
+        .paymentwall()
+        .pw_project(&caller.merchant.id, &id)
+        .await?;
     Ok(Json(p.to_json(false)))
 }
 
@@ -181,6 +187,7 @@ pub async fn update_project(
     caller.require_secret()?;
     let p = state
         .svc
+        .paymentwall()
         .pw_update_project(&caller.merchant.id, &id, req.into())
         .await?;
     Ok(Json(p.to_json(false)))
@@ -227,7 +234,11 @@ pub async fn test_pingback(
             ));
         }
     }
-    let project = state.svc.pw_project(&caller.merchant.id, &id).await?;
+    let project = state
+        .svc
+        .paymentwall()
+        .pw_project(&caller.merchant.id, &id)
+        .await?;
     let Some(t) = pw::test_pingback(
         &project,
         req.kind,
@@ -350,10 +361,11 @@ pub async fn project_subscriptions(
     let mut items: Vec<Value> = Vec::new();
     for s in state
         .svc
+        .paymentwall()
         .pw_subscriptions_of_project(&caller.merchant.id, &id)
         .await?
     {
-        items.push(state.svc.pw_subscription_view(&s).await?);
+        items.push(state.svc.paymentwall().pw_subscription_view(&s).await?);
     }
     let n = items.len() as i64;
     Ok(Json(list_body(
@@ -373,8 +385,14 @@ pub async fn retrieve_subscription(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let s = state.svc.pw_subscription(&caller.merchant.id, &id).await?;
-    Ok(Json(state.svc.pw_subscription_view(&s).await?))
+    let s = state
+        .svc
+        .paymentwall()
+        .pw_subscription(&caller.merchant.id, &id)
+        .await?;
+    Ok(Json(
+        state.svc.paymentwall().pw_subscription_view(&s).await?,
+    ))
 }
 
 /// Cancel an active subscription: no more renewals; a type 12 pingback is sent now and the paid
@@ -391,9 +409,12 @@ pub async fn cancel_subscription(
     caller.require_secret()?;
     let s = state
         .svc
+        .paymentwall()
         .pw_cancel_subscription(&caller.merchant.id, &id)
         .await?;
-    Ok(Json(state.svc.pw_subscription_view(&s).await?))
+    Ok(Json(
+        state.svc.paymentwall().pw_subscription_view(&s).await?,
+    ))
 }
 
 /// Test clock: moves a test subscription's clock forward, running every renewal, retry and
@@ -412,9 +433,12 @@ pub async fn advance_clock(
     caller.require_secret()?;
     let s = state
         .svc
+        .paymentwall()
         .pw_advance_clock(&caller.merchant.id, &id, req.seconds)
         .await?;
-    Ok(Json(state.svc.pw_subscription_view(&s).await?))
+    Ok(Json(
+        state.svc.paymentwall().pw_subscription_view(&s).await?,
+    ))
 }
 
 /// A paid order by its `ref`: the Paymentwall payment object, the Kassa payment intent behind
@@ -430,11 +454,13 @@ pub async fn retrieve_payment(
     caller.require_secret()?;
     let order = state
         .svc
+        .paymentwall()
         .pw_order_by_ref(&caller.merchant.id, &id, &reference)
         .await?;
-    let payment = state.svc.pw_payment_object(&order).await?;
+    let payment = state.svc.paymentwall().pw_payment_object(&order).await?;
     let confirmations: Vec<Value> = state
         .svc
+        .paymentwall()
         .pw_delivery_confirmations(&caller.merchant.id, &id, &reference)
         .await?
         .iter()
@@ -484,6 +510,7 @@ pub async fn chargeback(
     Ok(Json(
         state
             .svc
+            .paymentwall()
             .pw_sandbox_chargeback(&caller.merchant.id, &id, &reference)
             .await?,
     ))

@@ -127,11 +127,13 @@ pub async fn create_profile(
     };
     let p = state
         .svc
+        .paymob()
         .pm_create_profile(&caller.merchant.id, input)
         .await
         .map_err(api_error)?;
     let mut body = state
         .svc
+        .paymob()
         .pm_profile_native_json(&p.profile, &p.integrations);
     body["secret_key"] = json!(p.secret_key);
     body["hmac_secret"] = json!(p.hmac_secret);
@@ -156,8 +158,13 @@ pub async fn list_profiles(
         .await
         .map_err(|e| api_error(e.into()))?
     {
-        let integrations = state.svc.pm_integrations(p.id).await.map_err(api_error)?;
-        out.push(state.svc.pm_profile_native_json(&p, &integrations));
+        let integrations = state
+            .svc
+            .paymob()
+            .pm_integrations(p.id)
+            .await
+            .map_err(api_error)?;
+        out.push(state.svc.paymob().pm_profile_native_json(&p, &integrations));
     }
     Ok(Json(
         json!({"object": "list", "data": out, "has_more": false}),
@@ -186,11 +193,19 @@ pub async fn retrieve_profile(
     caller.require_secret()?;
     let p = state
         .svc
+        .paymob()
         .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
-    let integrations = state.svc.pm_integrations(p.id).await.map_err(api_error)?;
-    Ok(Json(state.svc.pm_profile_native_json(&p, &integrations)))
+    let integrations = state
+        .svc
+        .paymob()
+        .pm_integrations(p.id)
+        .await
+        .map_err(api_error)?;
+    Ok(Json(
+        state.svc.paymob().pm_profile_native_json(&p, &integrations),
+    ))
 }
 
 /// Change a Paymob profile's name or `frame_ancestors`.
@@ -208,11 +223,13 @@ pub async fn update_profile(
     caller.require_secret()?;
     let p = state
         .svc
+        .paymob()
         .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let p = state
         .svc
+        .paymob()
         .pm_update_profile(
             &p,
             ProfileUpdate {
@@ -222,8 +239,15 @@ pub async fn update_profile(
         )
         .await
         .map_err(api_error)?;
-    let integrations = state.svc.pm_integrations(p.id).await.map_err(api_error)?;
-    Ok(Json(state.svc.pm_profile_native_json(&p, &integrations)))
+    let integrations = state
+        .svc
+        .paymob()
+        .pm_integrations(p.id)
+        .await
+        .map_err(api_error)?;
+    Ok(Json(
+        state.svc.paymob().pm_profile_native_json(&p, &integrations),
+    ))
 }
 
 /// Add an integration to a profile.
@@ -241,11 +265,13 @@ pub async fn add_integration(
     caller.require_secret()?;
     let p = state
         .svc
+        .paymob()
         .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let i = state
         .svc
+        .paymob()
         .pm_add_integration(&p, req.into())
         .await
         .map_err(api_error)?;
@@ -273,6 +299,7 @@ pub async fn update_integration(
     }
     let p = state
         .svc
+        .paymob()
         .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
@@ -281,6 +308,7 @@ pub async fn update_integration(
         .map_err(|_| ApiError::not_found("No such integration."))?;
     let i = state
         .svc
+        .paymob()
         .pm_update_integration(&p, iid, req.into())
         .await
         .map_err(api_error)?;
@@ -314,6 +342,7 @@ pub async fn sandbox_settle(
     Ok(Json(
         state
             .svc
+            .paymob()
             .pm_sandbox_settle(&caller.merchant.id, id, req.paid)
             .await
             .map_err(api_error)?,
@@ -348,6 +377,7 @@ pub async fn advance_clock(
     Ok(Json(
         state
             .svc
+            .paymob()
             .pm_advance_clock(&caller.merchant.id, id, req.seconds)
             .await
             .map_err(api_error)?,

@@ -45,6 +45,7 @@ pub async fn create(
     caller.require_secret()?;
     let refund = state
         .svc
+        .payments()
         .create_refund(
             &caller.merchant.id,
             CreateRefundParams {
@@ -71,7 +72,12 @@ pub async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     Ok(Json(
-        state.svc.refund(&caller.merchant.id, &id).await?.to_json(),
+        state
+            .svc
+            .payments()
+            .refund(&caller.merchant.id, &id)
+            .await?
+            .to_json(),
     ))
 }
 

@@ -142,6 +142,7 @@ pub async fn create(
     }
     let sub = state
         .svc
+        .billing()
         .create_subscription(
             &caller.merchant.id,
             SubscriptionParams {
@@ -172,7 +173,11 @@ pub async fn retrieve(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let sub = state.svc.subscription(&caller.merchant.id, &id).await?;
+    let sub = state
+        .svc
+        .billing()
+        .subscription(&caller.merchant.id, &id)
+        .await?;
     Ok(Json(sub.to_json()))
 }
 
@@ -189,6 +194,7 @@ pub async fn update(
     caller.require_secret()?;
     let sub = state
         .svc
+        .billing()
         .update_subscription(
             &caller.merchant.id,
             &id,
@@ -214,6 +220,7 @@ pub async fn cancel(
     caller.require_secret()?;
     let sub = state
         .svc
+        .billing()
         .cancel_subscription(&caller.merchant.id, &id)
         .await?;
     Ok(Json(sub.to_json()))
@@ -231,6 +238,7 @@ pub async fn pause(
     caller.require_secret()?;
     let sub = state
         .svc
+        .billing()
         .pause_subscription(&caller.merchant.id, &id)
         .await?;
     Ok(Json(sub.to_json()))
@@ -248,6 +256,7 @@ pub async fn resume(
     caller.require_secret()?;
     let sub = state
         .svc
+        .billing()
         .resume_subscription(&caller.merchant.id, &id)
         .await?;
     Ok(Json(sub.to_json()))
@@ -266,6 +275,7 @@ pub async fn list(
     let limit = page_limit(q.limit)?;
     let items = state
         .svc
+        .billing()
         .list_subscriptions(
             &caller.merchant.id,
             q.customer.as_deref(),
@@ -288,7 +298,11 @@ pub async fn retrieve_invoice(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let inv = state.svc.invoice(&caller.merchant.id, &id).await?;
+    let inv = state
+        .svc
+        .billing()
+        .invoice(&caller.merchant.id, &id)
+        .await?;
     Ok(Json(inv.to_json()))
 }
 
@@ -316,6 +330,7 @@ pub async fn list_invoices(
     };
     let items = state
         .svc
+        .billing()
         .list_invoices(
             &caller.merchant.id,
             filter,

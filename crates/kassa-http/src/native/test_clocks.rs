@@ -40,6 +40,7 @@ pub async fn create(
     caller.require_secret()?;
     let c = state
         .svc
+        .billing()
         .create_test_clock(&caller.merchant.id, req.frozen_time, req.name)
         .await?;
     Ok(Json(clock_json(&c)))
@@ -55,7 +56,11 @@ pub async fn retrieve(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let c = state.svc.test_clock(&caller.merchant.id, &id).await?;
+    let c = state
+        .svc
+        .billing()
+        .test_clock(&caller.merchant.id, &id)
+        .await?;
     Ok(Json(clock_json(&c)))
 }
 
@@ -72,6 +77,7 @@ pub async fn list(
     let limit = q.limit()?;
     let items = state
         .svc
+        .billing()
         .list_test_clocks(&caller.merchant.id, limit + 1, q.starting_after.as_deref())
         .await?
         .ok_or_else(|| cursor_not_found(q.starting_after.as_deref().unwrap_or_default()))?;
@@ -97,6 +103,7 @@ pub async fn advance(
     caller.require_secret()?;
     let c = state
         .svc
+        .billing()
         .advance_test_clock(&caller.merchant.id, &id, req.frozen_time)
         .await?;
     Ok(Json(clock_json(&c)))
@@ -115,6 +122,7 @@ pub async fn delete(
     Ok(Json(
         state
             .svc
+            .billing()
             .delete_test_clock(&caller.merchant.id, &id)
             .await?,
     ))

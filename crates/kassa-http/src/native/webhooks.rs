@@ -63,6 +63,7 @@ pub async fn create(
     caller.require_secret()?;
     let body = state
         .svc
+        .webhooks()
         .create_endpoint(
             &caller.merchant.id,
             EndpointParams {
@@ -111,7 +112,11 @@ pub async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     Ok(Json(endpoint_json(
-        &state.svc.endpoint(&caller.merchant.id, &id).await?,
+        &state
+            .svc
+            .webhooks()
+            .endpoint(&caller.merchant.id, &id)
+            .await?,
     )))
 }
 
@@ -130,6 +135,7 @@ pub async fn update(
     caller.require_secret()?;
     let ep = state
         .svc
+        .webhooks()
         .update_endpoint(
             &caller.merchant.id,
             &id,
@@ -156,7 +162,11 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     Ok(Json(
-        state.svc.delete_endpoint(&caller.merchant.id, &id).await?,
+        state
+            .svc
+            .webhooks()
+            .delete_endpoint(&caller.merchant.id, &id)
+            .await?,
     ))
 }
 
@@ -177,6 +187,7 @@ pub async fn rotate(
     Ok(Json(
         state
             .svc
+            .webhooks()
             .rotate_endpoint_secret(
                 &caller.merchant.id,
                 &id,
@@ -225,7 +236,12 @@ pub async fn retrieve_event(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     Ok(Json(
-        state.svc.event(&caller.merchant.id, &id).await?.to_json(),
+        state
+            .svc
+            .webhooks()
+            .event(&caller.merchant.id, &id)
+            .await?
+            .to_json(),
     ))
 }
 
@@ -241,7 +257,11 @@ pub async fn event_deliveries(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     Ok(Json(
-        state.svc.event_deliveries(&caller.merchant.id, &id).await?,
+        state
+            .svc
+            .webhooks()
+            .event_deliveries(&caller.merchant.id, &id)
+            .await?,
     ))
 }
 
@@ -260,6 +280,7 @@ pub async fn resend(
     Ok(Json(
         state
             .svc
+            .webhooks()
             .resend_event(&caller.merchant.id, &id, &req.webhook_endpoint)
             .await?,
     ))

@@ -45,7 +45,7 @@ async fn load(st: &AppState, headers: &HeaderMap, id: &str) -> Result<OrderView,
     let Some(id) = order_id(id) else {
         return Err(not_found(lang));
     };
-    match st.svc.pw_order_view(id).await {
+    match st.svc.paymentwall().pw_order_view(id).await {
         Ok(v) => Ok(v),
         Err(ServiceError::NotFound { .. }) => Err(not_found(lang)),
         Err(e) => Err(internal(lang, &e)),
@@ -64,6 +64,7 @@ async fn apply_branding(st: &AppState, view: &OrderView, page: &mut OrderPage) {
     let scope = kassa_service::branding::BrandScope::PwProject(view.project.row.id.clone());
     match st
         .svc
+        .branding()
         .page_branding(&view.project.row.merchant_id, &scope)
         .await
     {
@@ -127,7 +128,7 @@ async fn render_kept(
     let pi = &view.intent;
     let mode = match pi.status {
         IntentStatus::Succeeded => {
-            let payment = match st.svc.pw_payment_object(&view.order).await {
+            let payment = match st.svc.paymentwall().pw_payment_object(&view.order).await {
                 Ok(p) => p,
                 Err(e) => return internal(lang, &e),
             };
@@ -336,7 +337,11 @@ pub(super) async fn pay(
         merchant_id: merchant.clone(),
         key: key.clone(),
     };
-    let result = st.svc.pw_pay(&view, system.id, method, Some(&idem)).await;
+    let result = st
+        .svc
+        .paymentwall()
+        .pw_pay(&view, system.id, method, Some(&idem))
+        .await;
     let declined = matches!(result, Err(ServiceError::Declined { .. }));
     match result {
         Ok(_)
@@ -464,7 +469,12 @@ pub(super) async fn action(
         Err(e) => return internal(lang, &e),
     };
     // A voucher past its expiry can no longer be paid: the core declines it as expired.
-    match st.svc.complete_challenge_with(&attempt.id, result).await {
+    match st
+        .svc
+        .payments()
+        .complete_challenge_with(&attempt.id, result)
+        .await
+    {
         Ok(_) | Err(ServiceError::State(_) | ServiceError::Conflict) => {}
         Err(ServiceError::NotFound { .. }) => return not_found(lang),
         Err(e) => return internal(lang, &e),

@@ -18,7 +18,10 @@ pub(super) async fn auth_tokens(State(st): State<AppState>, bytes: Bytes) -> Res
         Ok(b) => b,
         Err(e) => return err(e),
     };
-    answer(st.svc.pm_auth_token(&body).await, StatusCode::CREATED)
+    answer(
+        st.svc.paymob().pm_auth_token(&body).await,
+        StatusCode::CREATED,
+    )
 }
 
 pub(super) async fn create_order(
@@ -32,7 +35,7 @@ pub(super) async fn create_order(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_create_order(&p, &body).await,
+        |p, body| st.svc.paymob().pm_create_order(&p, &body).await,
         StatusCode::CREATED
     )
 }
@@ -48,7 +51,7 @@ pub(super) async fn payment_keys(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_create_payment_key(&p, &body).await,
+        |p, body| st.svc.paymob().pm_create_payment_key(&p, &body).await,
         StatusCode::CREATED
     )
 }
@@ -64,7 +67,7 @@ pub(super) async fn transaction_inquiry(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_transaction_inquiry(&p, &body).await,
+        |p, body| st.svc.paymob().pm_transaction_inquiry(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -80,7 +83,7 @@ pub(super) async fn refund(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_refund(&p, &body).await,
+        |p, body| st.svc.paymob().pm_refund(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -96,7 +99,7 @@ pub(super) async fn void(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_void(&p, &body).await,
+        |p, body| st.svc.paymob().pm_void(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -112,7 +115,7 @@ pub(super) async fn capture(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_capture(&p, &body).await,
+        |p, body| st.svc.paymob().pm_capture(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -129,7 +132,7 @@ pub(super) async fn pay(
         Err(e) => return with_cors(err(e)),
     };
     let lang = q.lang.as_deref().and_then(Lang::from_tag);
-    with_cors(match st.svc.pm_pay(&body).await {
+    with_cors(match st.svc.paymob().pm_pay(&body).await {
         Ok(mut r) => {
             for k in ["redirect_url", "redirection_url", "iframe_redirection_url"] {
                 if let Some(u) = r

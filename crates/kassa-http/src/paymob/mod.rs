@@ -51,7 +51,7 @@ macro_rules! get_by_id {
                 Ok(p) => p,
                 Err(e) => return err(e),
             };
-            answer(st.svc.$method(&p, id).await, StatusCode::OK)
+            answer(st.svc.paymob().$method(&p, id).await, StatusCode::OK)
         }
     };
 }
@@ -231,6 +231,7 @@ async fn profile(
     body: Option<&Value>,
 ) -> Result<PmProfile, PmError> {
     st.svc
+        .paymob()
         .pm_authenticate(credential(headers, query, body).as_deref())
         .await
 }

@@ -113,6 +113,7 @@ async fn look(st: &AppState, owner: Option<&PageOwner>, page: &str) -> Look {
     };
     match st
         .svc
+        .branding()
         .page_branding(&owner.merchant_id, &owner.scope())
         .await
     {
@@ -164,6 +165,7 @@ async fn unified_page(
     let pairs = query_pairs(raw.as_deref());
     let page = st
         .svc
+        .paymob()
         .pm_checkout_framing(pair(&pairs, "publicKey"), pair(&pairs, "clientSecret"))
         .await;
     let look = look(&st, page.owner.as_ref(), "unified checkout").await;
@@ -189,6 +191,7 @@ async fn card_frame(
     let pairs = query_pairs(raw.as_deref());
     let page = st
         .svc
+        .paymob()
         .pm_card_frame_framing(pair(&pairs, "publicKey"))
         .await;
     let look = look(&st, page.owner.as_ref(), "card frame").await;
@@ -213,6 +216,7 @@ async fn iframe_page(
     let pairs = query_pairs(raw.as_deref());
     match st
         .svc
+        .paymob()
         .pm_iframe_framing(id, pair(&pairs, "payment_token"))
         .await
     {
@@ -265,7 +269,7 @@ async fn status_page(
     let pairs = query_pairs(raw.as_deref());
     let explicit = pair(&pairs, "lang").and_then(Lang::from_tag);
     let lang = page_lang(&headers, pair(&pairs, "lang"));
-    let (status, t, fa) = match st.svc.pm_payment_status(&pairs).await {
+    let (status, t, fa) = match st.svc.paymob().pm_payment_status(&pairs).await {
         Ok(v) => {
             let (title, text) = match v.status {
                 "success" => ("pm.result_success", "pm.success_default"),
@@ -383,7 +387,10 @@ async fn iframe_info(
             json!({"detail": "payment_token is required.", "msg": "payment_token is required."}),
         ));
     };
-    answer(st.svc.pm_iframe_info(id, &token).await, StatusCode::OK)
+    answer(
+        st.svc.paymob().pm_iframe_info(id, &token).await,
+        StatusCode::OK,
+    )
 }
 
 async fn pixel_js() -> Response {
@@ -439,7 +446,7 @@ async fn challenge_page(
     };
     let explicit = q.lang.as_deref().and_then(Lang::from_tag);
     let lang = page_lang(&headers, q.lang.as_deref());
-    match st.svc.pm_challenge_view(id, &sig).await {
+    match st.svc.paymob().pm_challenge_view(id, &sig).await {
         Ok(v) => {
             if let Some(url) = v.done_url {
                 return Redirect::to(&keep_lang(&st, &url, explicit)).into_response();
@@ -485,7 +492,12 @@ async fn challenge_answer(
         approve = false;
     }
     let otp = f.otp.map(|o| o.trim().to_string());
-    match st.svc.pm_answer_challenge(id, &sig, approve, otp).await {
+    match st
+        .svc
+        .paymob()
+        .pm_answer_challenge(id, &sig, approve, otp)
+        .await
+    {
         Ok(url) => Redirect::to(&keep_lang(&st, &url, lang)).into_response(),
         Err(e) => err(e),
     }

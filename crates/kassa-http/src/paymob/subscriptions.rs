@@ -31,6 +31,7 @@ pub(super) async fn subscription_last_transaction(
     };
     answer(
         st.svc
+            .paymob()
             .pm_subscription_transactions(&p, id)
             .await
             .and_then(|list| {
@@ -54,7 +55,7 @@ pub(super) async fn create_plan(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_create_plan(&p, &body).await,
+        |p, body| st.svc.paymob().pm_create_plan(&p, &body).await,
         StatusCode::CREATED
     )
 }
@@ -65,7 +66,7 @@ pub(super) async fn list_plans(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match profile(&st, &headers, &q, None).await {
-        Ok(p) => answer(st.svc.pm_list_plans(&p).await, StatusCode::OK),
+        Ok(p) => answer(st.svc.paymob().pm_list_plans(&p).await, StatusCode::OK),
         Err(e) => err(e),
     }
 }
@@ -76,7 +77,10 @@ pub(super) async fn list_subscriptions(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match profile(&st, &headers, &q, None).await {
-        Ok(p) => answer(st.svc.pm_list_subscriptions(&p).await, StatusCode::OK),
+        Ok(p) => answer(
+            st.svc.paymob().pm_list_subscriptions(&p).await,
+            StatusCode::OK,
+        ),
         Err(e) => err(e),
     }
 }
@@ -96,7 +100,7 @@ pub(super) async fn update_plan(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_update_plan(&p, id, &body).await,
+        |p, body| st.svc.paymob().pm_update_plan(&p, id, &body).await,
         StatusCode::OK
     )
 }
@@ -123,6 +127,7 @@ pub(super) async fn plan_action(
         bytes,
         |p, _body| st
             .svc
+            .paymob()
             .pm_update_plan(&p, id, &json!({"is_active": active}))
             .await,
         StatusCode::OK
@@ -144,7 +149,11 @@ pub(super) async fn update_subscription(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_change_subscription(&p, id, "update", &body).await,
+        |p, body| st
+            .svc
+            .paymob()
+            .pm_change_subscription(&p, id, "update", &body)
+            .await,
         StatusCode::OK
     )
 }
@@ -167,7 +176,11 @@ pub(super) async fn subscription_action(
         headers,
         q,
         bytes,
-        |p, body| st.svc.pm_change_subscription(&p, id, &action, &body).await,
+        |p, body| st
+            .svc
+            .paymob()
+            .pm_change_subscription(&p, id, &action, &body)
+            .await,
         StatusCode::OK
     )
 }

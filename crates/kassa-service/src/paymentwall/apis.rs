@@ -2,6 +2,7 @@
 //! Delivery Confirmation, plus the sandbox chargeback helper. Signed calls use the widget
 //! algorithm (v2 or v3; v1 protects nothing but `uid` and is refused here).
 
+use crate::Paymentwall;
 use kassa_core::intent::{IntentStatus, RefundKind};
 use kassa_paymentwall::methods::methods_for;
 use kassa_paymentwall::{verify_widget, SignVersion};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use super::product::Product;
 use super::projects::Project;
 use super::subscriptions::phase_of;
-use crate::{CreateRefundParams, Result, ServiceError, Services};
+use crate::{CreateRefundParams, Result, ServiceError};
 
 /// An API error in Paymentwall's REST envelope `{"type":"Error","code":…,"error":…}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub enum TicketOutcome {
     Recorded,
 }
 
-impl Services {
+impl Paymentwall<'_> {
     /// Checks a signed REST call: the project by `key`, then its signature (v2/v3).
     async fn pw_signed(
         &self,
@@ -280,6 +281,7 @@ impl Services {
         }
         match get(params, "type") {
             Some("1") => match self
+                .payments()
                 .create_refund(
                     &order.merchant_id,
                     CreateRefundParams {
@@ -467,6 +469,7 @@ impl Services {
     ) -> Result<Value> {
         let order = self.pw_order_by_ref(merchant_id, project_id, r#ref).await?;
         let refund = self
+            .payments()
             .create_refund(
                 merchant_id,
                 CreateRefundParams {

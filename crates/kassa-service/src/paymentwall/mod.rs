@@ -50,7 +50,9 @@ impl crate::Projection for PaymentwallProjection {
         if !is_ours(pi) {
             return Ok(());
         }
-        svc.pw_after_intent_events(tx, pi, events, now).await
+        svc.paymentwall()
+            .pw_after_intent_events(tx, pi, events, now)
+            .await
     }
 
     async fn refund_succeeded(
@@ -65,7 +67,9 @@ impl crate::Projection for PaymentwallProjection {
         if !is_ours(pi) {
             return Ok(());
         }
-        svc.pw_after_refund(tx, pi, refund, event_id, now).await
+        svc.paymentwall()
+            .pw_after_refund(tx, pi, refund, event_id, now)
+            .await
     }
 
     async fn invoice_charge(
@@ -77,7 +81,7 @@ impl crate::Projection for PaymentwallProjection {
         pi: &mut kassa_core::intent::PaymentIntent,
         _now: i64,
     ) -> crate::Result<()> {
-        svc.pw_invoice_charge(tx, sub, pi).await
+        svc.paymentwall().pw_invoice_charge(tx, sub, pi).await
     }
 
     async fn invoice_charge_written(
@@ -88,7 +92,7 @@ impl crate::Projection for PaymentwallProjection {
         pi: &kassa_core::intent::PaymentIntent,
         now: i64,
     ) -> crate::Result<()> {
-        svc.pw_renewal_order(tx, sub, pi, now).await
+        svc.paymentwall().pw_renewal_order(tx, sub, pi, now).await
     }
 
     async fn subscription_changed(
@@ -97,6 +101,6 @@ impl crate::Projection for PaymentwallProjection {
         tx: &mut kassa_store::Tx,
         change: &crate::projection::SubscriptionChange<'_>,
     ) -> crate::Result<()> {
-        svc.pw_subscription_changed(tx, change).await
+        svc.paymentwall().pw_subscription_changed(tx, change).await
     }
 }

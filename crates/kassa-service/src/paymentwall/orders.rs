@@ -1,5 +1,6 @@
 //! Opening a signed payment-page link (an order backed by a core payment intent) and paying it.
 
+use crate::Paymentwall;
 use kassa_core::events::EventType;
 use kassa_core::intent::{IntentStatus, PaymentIntent};
 use kassa_core::secret::hash_api_key as sha256_hex;
@@ -12,7 +13,7 @@ use kassa_store::{now_ms, PwOrder};
 
 use super::product::{parse_product, ApiType, Product, ProductRules};
 use super::projects::{is_payment_widget, Project};
-use crate::{ConfirmParams, CreateIntentParams, Idem, Result, ServiceError, Services};
+use crate::{ConfirmParams, CreateIntentParams, Idem, Result, ServiceError};
 
 /// Which path a link arrived on. `/api/` takes every API type (SDK routing quirks send some
 /// widgets there); the others must match the project's API type.
@@ -158,7 +159,7 @@ fn http_url(u: &str) -> Option<String> {
         .then(|| u.to_string())
 }
 
-impl Services {
+impl Paymentwall<'_> {
     /// Opens a signed link: checks it as Paymentwall does and returns the order it pays,
     /// reusing the unpaid order of the same link (a refresh does not create a second payment).
     pub async fn pw_open_link(
@@ -332,12 +333,15 @@ impl Services {
             ..Default::default()
         };
         let merchant = &project.row.merchant_id;
-        let pi = match self.build_intent(merchant, intent_params(receipt_email), now) {
+        let pi = match self
+            .payments()
+            .build_intent(merchant, intent_params(receipt_email), now)
+        {
             Ok(pi) => pi,
             // A malformed email is the link's problem, not a reason to refuse the payment.
-            Err(ServiceError::Invalid { param: Some(p), .. }) if p == "receipt_email" => {
-                self.build_intent(merchant, intent_params(None), now)?
-            }
+            Err(ServiceError::Invalid { param: Some(p), .. }) if p == "receipt_email" => self
+                .payments()
+                .build_intent(merchant, intent_params(None), now)?,
             Err(e) => return Err(e),
         };
         let order = PwOrder {
@@ -361,7 +365,8 @@ impl Services {
         let mut tx = self.store.begin().await?;
         tx.insert_intent(&pi).await?;
         tx.insert_pw_order(&order).await?;
-        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
+        self.payments()
+            .emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
             .await?;
         tx.commit().await?;
         self.notifier.wake();
@@ -446,18 +451,19 @@ impl Services {
         tx.set_pw_order_method(&view.order.id, system.id, is_test)
             .await?;
         tx.commit().await?;
-        self.confirm_intent(
-            &view.order.merchant_id,
-            &view.intent.id,
-            ConfirmParams {
-                method,
-                return_url: None,
-                three_d_secure: false,
-                save: crate::SaveChoice::AsAsked,
-            },
-            idem,
-        )
-        .await
+        self.payments()
+            .confirm_intent(
+                &view.order.merchant_id,
+                &view.intent.id,
+                ConfirmParams {
+                    method,
+                    return_url: None,
+                    three_d_secure: false,
+                    save: crate::SaveChoice::AsAsked,
+                },
+                idem,
+            )
+            .await
     }
 }
 

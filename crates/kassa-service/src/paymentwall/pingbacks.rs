@@ -2,6 +2,7 @@
 //! the core outbox (channel `pingback`), so every retry sends the byte-identical query and a
 //! pingback exists exactly when its change was committed.
 
+use crate::Paymentwall;
 use kassa_core::events::EventType;
 use kassa_core::intent::{PaymentIntent, Refund};
 use kassa_paymentwall::{
@@ -14,7 +15,7 @@ use rand::Rng;
 
 use super::product::{ApiType, Product};
 use super::projects::Project;
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError};
 
 /// What a pingback reports beyond the order itself.
 #[derive(Debug, Clone, Default)]
@@ -162,7 +163,7 @@ pub(crate) fn url_for(pingback_url: &str, query: &str) -> String {
     format!("{pingback_url}{sep}{query}")
 }
 
-impl Services {
+impl Paymentwall<'_> {
     /// Queues pingback `type_code` for `order` on `event_id`, inside `tx`. Nothing is sent when
     /// the project has no pingback URL (the native events still are).
     #[allow(clippy::too_many_arguments)]

@@ -1,5 +1,6 @@
 //! Paymentwall-compatible projects: keys, API type, pingback settings, widgets, payment systems.
 
+use crate::Paymentwall;
 use std::collections::BTreeMap;
 
 use kassa_core::ids::new_id;
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::product::{valid_rate, ApiType};
-use crate::{Result, ServiceError, Services};
+use crate::{Result, ServiceError};
 
 pub const PROJECT_PREFIX: &str = "pwp";
 
@@ -228,7 +229,7 @@ fn random_hex32() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Services {
+impl Paymentwall<'_> {
     fn open_project(&self, row: PwProject) -> Result<Project> {
         let corrupt = |what: &str| {
             ServiceError::Store(kassa_store::StoreError::Corrupt(format!(

@@ -10,6 +10,7 @@
 //! its trial, the phase, the payments count and the status its pingbacks announced), writes the
 //! renewal's order for each charge and queues the subscription pingbacks from the core's changes.
 
+use crate::Paymentwall;
 use kassa_core::customer::Customer;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
@@ -30,7 +31,7 @@ use super::pingbacks::PingbackFacts;
 use super::product::{Item, Period, PeriodUnit, Plan, Product};
 use super::projects::Project;
 use crate::projection::SubscriptionChange;
-use crate::{Result, ServiceError, Services, SubscriptionUpdate};
+use crate::{Result, ServiceError, SubscriptionUpdate};
 
 pub const SUBSCRIPTION_PREFIX: &str = "pws";
 /// Attempts to charge one renewal: the first and two retries.
@@ -80,7 +81,7 @@ pub fn subscription_json(s: &PwSubscription, core: Option<&Subscription>) -> Val
     })
 }
 
-impl Services {
+impl Paymentwall<'_> {
     /// [`subscription_json`] with the core subscription read.
     pub async fn pw_subscription_view(&self, s: &PwSubscription) -> Result<Value> {
         let core = match &s.subscription_id {
@@ -196,11 +197,15 @@ impl Services {
         sub.latest_invoice = Some(inv.id.clone());
         tx.insert_subscription(&sub).await?;
         tx.insert_invoice(&inv).await?;
-        self.subscription_event(tx, &sub, EventType::CustomerSubscriptionCreated)
+        self.billing()
+            .subscription_event(tx, &sub, EventType::CustomerSubscriptionCreated)
             .await?;
-        self.invoice_event(tx, &inv, EventType::InvoiceCreated)
+        self.billing()
+            .invoice_event(tx, &inv, EventType::InvoiceCreated)
             .await?;
-        self.invoice_event(tx, &inv, EventType::InvoicePaid).await?;
+        self.billing()
+            .invoice_event(tx, &inv, EventType::InvoicePaid)
+            .await?;
 
         let s = PwSubscription {
             id: new_id(SUBSCRIPTION_PREFIX),
@@ -253,7 +258,9 @@ impl Services {
             updated: now,
         };
         tx.insert_customer(&c).await?;
-        let ev = self.new_event(&c.merchant_id, EventType::CustomerCreated, c.to_json(), now);
+        let ev =
+            self.payments()
+                .new_event(&c.merchant_id, EventType::CustomerCreated, c.to_json(), now);
         tx.insert_event(&ev, &c.id).await?;
         Ok(c.id)
     }
@@ -283,7 +290,7 @@ impl Services {
             detached_at: None,
         };
         tx.insert_payment_method(&pm).await?;
-        let ev = self.new_event(
+        let ev = self.payments().new_event(
             &pm.merchant_id,
             EventType::PaymentMethodAttached,
             pm.to_json(),
@@ -450,15 +457,16 @@ impl Services {
     ) -> Result<PwSubscription> {
         let s = self.pw_subscription(merchant_id, id).await?;
         let core = Self::pw_core_id(&s)?;
-        self.update_subscription(
-            merchant_id,
-            core,
-            SubscriptionUpdate {
-                cancel_at_period_end: Some(true),
-                ..Default::default()
-            },
-        )
-        .await?;
+        self.billing()
+            .update_subscription(
+                merchant_id,
+                core,
+                SubscriptionUpdate {
+                    cancel_at_period_end: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await?;
         self.pw_subscription(merchant_id, id).await
     }
 
@@ -491,14 +499,16 @@ impl Services {
             )));
         };
         let clock = self
+            .billing()
             .clock_of_subscription(
                 merchant_id,
                 &core_id,
                 &format!("Paymentwall subscription {id}"),
             )
             .await?;
-        let clock = self.test_clock(merchant_id, &clock).await?;
-        self.advance_test_clock(merchant_id, &clock.id, clock.frozen_time / 1000 + seconds)
+        let clock = self.billing().test_clock(merchant_id, &clock).await?;
+        self.billing()
+            .advance_test_clock(merchant_id, &clock.id, clock.frozen_time / 1000 + seconds)
             .await?;
         let mut tx = self.store.begin().await?;
         let Some(mut s) = tx.pw_subscription(id).await? else {

@@ -2,6 +2,7 @@
 //! key of the Intention API, the legacy API key and its one-hour auth tokens, and the HMAC
 //! secret callbacks are signed with.
 
+use crate::Paymob;
 use kassa_core::secret::{derive_key, hash_api_key};
 use kassa_paymob::keys::{self, Country, KeyKind};
 use kassa_paymob::token;
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{to_text, Integration, IntegrationDoc, IntegrationKind, PmError, PmResult};
-use crate::{check_return_url, Services};
+use crate::check_return_url;
 
 /// How long an auth token from `POST /api/auth/tokens` is good for.
 pub const AUTH_TOKEN_SECONDS: i64 = 3600;
@@ -56,7 +57,7 @@ fn invalid(param: &str, msg: impl Into<String>) -> PmError {
     PmError::new(400, json!({ param: [msg.into()] }))
 }
 
-impl Services {
+impl Paymob<'_> {
     fn pm_key(&self, purpose: &str) -> [u8; 32] {
         derive_key(&self.fingerprint_key, purpose)
     }

@@ -2,7 +2,7 @@
 //! sandbox settlement of kiosk and cash references.
 
 use super::{doc, Integration, PmError, PmResult};
-use crate::Services;
+use crate::Paymob;
 use kassa_paymob::transaction::Transaction;
 use kassa_processor::ChallengeResult;
 use kassa_store::{PmProfile, PmTransaction};
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::pay::*;
 
-impl Services {
+impl Paymob<'_> {
     /// The customer's page for a pending 3-D Secure or wallet step.
     pub async fn pm_challenge_view(&self, txn_id: i64, sig: &str) -> PmResult<ChallengeView> {
         let (profile, integration, t) = self.pm_challenge_txn(txn_id, sig).await?;
@@ -86,7 +86,9 @@ impl Services {
                 (_, true, _) => ChallengeResult::Approve,
                 _ => ChallengeResult::Fail,
             };
-            self.complete_challenge_with(attempt, result).await?;
+            self.payments()
+                .complete_challenge_with(attempt, result)
+                .await?;
         }
         let t = self
             .store
@@ -126,7 +128,7 @@ impl Services {
                 } else {
                     ChallengeResult::Fail
                 };
-                self.complete_challenge_with(attempt, r).await?;
+                self.payments().complete_challenge_with(attempt, r).await?;
             }
             _ => {
                 return Err(PmError::message(

@@ -2,6 +2,7 @@
 //! unified checkout read. What intentions and legacy orders share (orders, payment keys) is in
 //! `orders.rs`.
 
+use crate::Paymob;
 use kassa_paymob::keys;
 use kassa_paymob::request::{self, IntentionError, IntentionInput, MethodRef};
 use kassa_paymob::transaction::CardToken;
@@ -11,7 +12,6 @@ use serde_json::{json, Map, Value};
 
 use super::accounts::country_of;
 use super::{doc, to_text, Integration, PmError, PmResult};
-use crate::Services;
 
 pub(crate) use super::orders::{KeyClaims, OrderDoc};
 
@@ -46,7 +46,7 @@ fn integration_missing() -> PmError {
     )
 }
 
-impl Services {
+impl Paymob<'_> {
     /// The integrations an intention's `payment_methods` name, all of this profile, environment
     /// and currency.
     async fn pm_resolve_methods(

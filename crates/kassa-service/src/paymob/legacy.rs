@@ -1,6 +1,7 @@
 //! The legacy Accept flow: orders, payment keys, order and transaction retrieval, the
 //! transaction inquiry and the HMAC debugging helper.
 
+use crate::Paymob;
 use kassa_paymob::request;
 use kassa_store::{now_ms, PmOrder, PmProfile, PmTransaction};
 use serde_json::{json, Value};
@@ -8,9 +9,8 @@ use serde_json::{json, Value};
 use super::accounts::country_of;
 use super::intentions::{KeyClaims, OrderDoc};
 use super::{doc, to_text, PmError, PmResult};
-use crate::Services;
 
-impl Services {
+impl Paymob<'_> {
     /// `POST /api/ecommerce/orders`.
     pub async fn pm_create_order(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let input = request::parse_order(body).map_err(PmError::fields)?;

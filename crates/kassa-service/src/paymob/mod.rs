@@ -47,7 +47,9 @@ impl crate::Projection for PaymobProjection {
         events: &[(kassa_core::events::EventType, String)],
         now: i64,
     ) -> crate::Result<()> {
-        svc.pm_after_intent_events(tx, pi, events, now).await
+        svc.paymob()
+            .pm_after_intent_events(tx, pi, events, now)
+            .await
     }
 
     async fn refund_succeeded(
@@ -59,7 +61,9 @@ impl crate::Projection for PaymobProjection {
         event_id: &str,
         now: i64,
     ) -> crate::Result<()> {
-        svc.pm_after_refund(tx, &pi.id, refund, event_id, now).await
+        svc.paymob()
+            .pm_after_refund(tx, &pi.id, refund, event_id, now)
+            .await
     }
 
     async fn invoice_charge(
@@ -71,7 +75,7 @@ impl crate::Projection for PaymobProjection {
         pi: &mut kassa_core::intent::PaymentIntent,
         now: i64,
     ) -> crate::Result<()> {
-        svc.pm_invoice_charge(tx, sub, pi, now).await
+        svc.paymob().pm_invoice_charge(tx, sub, pi, now).await
     }
 
     async fn subscription_changed(
@@ -80,7 +84,7 @@ impl crate::Projection for PaymobProjection {
         tx: &mut kassa_store::Tx,
         change: &crate::projection::SubscriptionChange<'_>,
     ) -> crate::Result<()> {
-        svc.pm_subscription_changed(tx, change).await
+        svc.paymob().pm_subscription_changed(tx, change).await
     }
 }
 

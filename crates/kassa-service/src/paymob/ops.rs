@@ -3,13 +3,14 @@
 //! payment; the core then applies its rules (amounts, states) once more in the same command.
 //! Authorisations left uncaptured are released by the core after the payment's 14-day window.
 
+use crate::Paymob;
 use kassa_core::intent::{CaptureMethod, IntentStatus, PaymentIntent, RefundKind, RefundStatus};
 use kassa_store::{now_ms, PmProfile, PmTransaction};
 use serde_json::{json, Value};
 
 use super::accounts::country_of;
 use super::{PmError, PmResult};
-use crate::{CreateRefundParams, Services};
+use crate::CreateRefundParams;
 
 /// What refund, void and capture need to know about a payment, read from the core's own state
 /// (the payment intent and its refunds), never from the callback object shown to the merchant.
@@ -45,7 +46,7 @@ fn int_field(body: &Value, key: &str, required: bool) -> PmResult<Option<i64>> {
     }
 }
 
-impl Services {
+impl Paymob<'_> {
     /// The payment transaction an operation names, with its payment's state.
     async fn pm_payment_for_op(
         &self,
@@ -57,7 +58,10 @@ impl Services {
         let Some(intent_id) = t.intent_id.clone().filter(|_| t.parent_id.is_none()) else {
             return Err(PmError::message(400, "This transaction is not a payment."));
         };
-        let pi = self.intent(&profile.merchant_id, &intent_id).await?;
+        let pi = self
+            .payments()
+            .intent(&profile.merchant_id, &intent_id)
+            .await?;
         // Authorised at some point: captured, waiting for its capture, or released since.
         let successful = pi.processor_ref.is_some()
             && matches!(
@@ -110,17 +114,18 @@ impl Services {
                 format!("The refund amount is more than the refundable amount ({refundable})."),
             ));
         }
-        self.create_refund(
-            &profile.merchant_id,
-            CreateRefundParams {
-                payment_intent: t.intent_id.clone().unwrap_or_default(),
-                amount: Some(amount),
-                reason: Some("requested_by_customer".into()),
-                ..Default::default()
-            },
-            None,
-        )
-        .await?;
+        self.payments()
+            .create_refund(
+                &profile.merchant_id,
+                CreateRefundParams {
+                    payment_intent: t.intent_id.clone().unwrap_or_default(),
+                    amount: Some(amount),
+                    reason: Some("requested_by_customer".into()),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await?;
         self.pm_newest_child(t.id, "refund").await
     }
 
@@ -142,13 +147,14 @@ impl Services {
         }
         let intent = t.intent_id.clone().unwrap_or_default();
         if paid.is_auth() && !paid.is_captured() {
-            self.cancel_intent(
-                &profile.merchant_id,
-                &intent,
-                Some("requested_by_customer".into()),
-                None,
-            )
-            .await?;
+            self.payments()
+                .cancel_intent(
+                    &profile.merchant_id,
+                    &intent,
+                    Some("requested_by_customer".into()),
+                    None,
+                )
+                .await?;
             return self.pm_newest_child(t.id, "void").await;
         }
         if paid.pi.amount_refunded > 0 {
@@ -157,18 +163,19 @@ impl Services {
                 "This transaction is partly refunded; refund the rest instead.",
             ));
         }
-        self.create_refund(
-            &profile.merchant_id,
-            CreateRefundParams {
-                payment_intent: intent,
-                amount: None,
-                kind: RefundKind::Void,
-                reason: Some("requested_by_customer".into()),
-                metadata: Default::default(),
-            },
-            None,
-        )
-        .await?;
+        self.payments()
+            .create_refund(
+                &profile.merchant_id,
+                CreateRefundParams {
+                    payment_intent: intent,
+                    amount: None,
+                    kind: RefundKind::Void,
+                    reason: Some("requested_by_customer".into()),
+                    metadata: Default::default(),
+                },
+                None,
+            )
+            .await?;
         self.pm_newest_child(t.id, "void").await
     }
 
@@ -196,13 +203,14 @@ impl Services {
                 format!("The capture amount is more than the authorised amount ({authorised})."),
             ));
         }
-        self.capture_intent(
-            &profile.merchant_id,
-            t.intent_id.as_deref().unwrap_or_default(),
-            Some(amount),
-            None,
-        )
-        .await?;
+        self.payments()
+            .capture_intent(
+                &profile.merchant_id,
+                t.intent_id.as_deref().unwrap_or_default(),
+                Some(amount),
+                None,
+            )
+            .await?;
         self.pm_newest_child(t.id, "capture").await
     }
 }

@@ -1,13 +1,13 @@
 //! What intentions and legacy orders share: the order's document and its wire object, and
 //! payment keys (their claims, signing and opening).
 
+use crate::Paymob;
 use kassa_store::{now_ms, PmOrder, PmProfile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::accounts::country_of;
 use super::{PmError, PmResult};
-use crate::Services;
 use kassa_paymob::request::Item;
 
 /// An order's document.
@@ -62,7 +62,7 @@ impl KeyClaims {
     }
 }
 
-impl Services {
+impl Paymob<'_> {
     pub(crate) fn pm_sign_key(&self, claims: &KeyClaims) -> String {
         kassa_paymob::token::encode(
             &serde_json::to_value(claims).expect("claims serialize"),

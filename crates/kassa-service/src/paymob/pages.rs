@@ -3,6 +3,7 @@
 //! whose look it wears, and the payment status page's result, shown only when its query carries
 //! the profile's HMAC.
 
+use crate::Paymob;
 use kassa_paymob::hmac::{query_hmac, verify_hex, QUERY_FIELDS};
 use kassa_store::PmProfile;
 use serde_json::{json, Value};
@@ -10,7 +11,6 @@ use serde_json::{json, Value};
 use super::accounts::ProfileDoc;
 use super::{doc, PmError, PmResult};
 use crate::branding::BrandScope;
-use crate::Services;
 
 /// The `frame-ancestors` of a page whose profile is unknown or unproven, and of a profile that
 /// allows no framing (the default).
@@ -178,7 +178,7 @@ pub enum StatusRefusal {
     Forged,
 }
 
-impl Services {
+impl Paymob<'_> {
     /// Changes a profile's name or `frame_ancestors`.
     pub async fn pm_update_profile(
         &self,

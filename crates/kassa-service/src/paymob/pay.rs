@@ -4,6 +4,7 @@
 //! (final objects, child transactions, saved cards); the customer's pages are in
 //! `challenges.rs`.
 
+use crate::Paymob;
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::events::EventType;
 use kassa_core::intent::{CaptureMethod, IntentStatus, Metadata};
@@ -18,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::intentions::{IntentionDoc, OrderDoc};
 use super::{doc, to_text, Integration, IntegrationKind, PmError, PmResult};
-use crate::{ConfirmParams, CreateIntentParams, ServiceError, Services};
+use crate::{ConfirmParams, CreateIntentParams, ServiceError};
 
 /// How long a Paymob authorisation waits for its capture: the core releases (voids) it then.
 pub const AUTO_VOID_MS: i64 = 14 * kassa_core::calendar::DAY_MS;
@@ -175,7 +176,7 @@ pub(super) fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-impl Services {
+impl Paymob<'_> {
     pub(crate) fn pm_challenge_url(&self, txn_id: i64) -> String {
         format!(
             "{}/api/acceptance/challenge/{txn_id}/{}",
@@ -338,7 +339,7 @@ impl Services {
                 moid.chars().take(500).collect(),
             );
         }
-        let pi = self.build_intent(
+        let pi = self.payments().build_intent(
             &profile.merchant_id,
             CreateIntentParams {
                 amount: claims.amount_cents,
@@ -404,36 +405,39 @@ impl Services {
         };
         tx.insert_intent(&pi).await?;
         tx.insert_pm_transaction(&txn).await?;
-        self.emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
+        self.payments()
+            .emit(&mut tx, &pi, &[EventType::PaymentIntentCreated], now)
             .await?;
         tx.commit().await?;
 
         // 2. Charge (the hook records each outcome on the transaction).
         let result = match method {
             Method::Live(m) => {
-                self.confirm_intent(
-                    &profile.merchant_id,
-                    &pi.id,
-                    ConfirmParams {
-                        method: m,
-                        return_url: None,
-                        three_d_secure: integration.doc.three_d_secure
-                            && kind != IntegrationKind::Moto,
-                        save: crate::SaveChoice::AsAsked,
-                    },
-                    None,
-                )
-                .await
+                self.payments()
+                    .confirm_intent(
+                        &profile.merchant_id,
+                        &pi.id,
+                        ConfirmParams {
+                            method: m,
+                            return_url: None,
+                            three_d_secure: integration.doc.three_d_secure
+                                && kind != IntegrationKind::Moto,
+                            save: crate::SaveChoice::AsAsked,
+                        },
+                        None,
+                    )
+                    .await
             }
             Method::Stored(card) => {
-                self.confirm_with_stored_method(
-                    &profile.merchant_id,
-                    &pi.id,
-                    &card.processor_ref,
-                    Some(stored_card_method(&card)?),
-                    None,
-                )
-                .await
+                self.payments()
+                    .confirm_with_stored_method(
+                        &profile.merchant_id,
+                        &pi.id,
+                        &card.processor_ref,
+                        Some(stored_card_method(&card)?),
+                        None,
+                    )
+                    .await
             }
         };
         match result {
@@ -471,6 +475,7 @@ impl Services {
             .filter(|p| p.status == IntentStatus::RequiresAction)
         {
             if let Err(e) = self
+                .payments()
                 .cancel_intent(&profile.merchant_id, &p.id, Some("abandoned".into()), None)
                 .await
             {

@@ -1,13 +1,14 @@
 //! Subscription plans: what a Paymob subscription bills (amount, frequency in days, retries,
 //! number of deductions) on a MOTO integration, and which intentions may start one.
 
+use crate::Paymob;
 use kassa_store::{now_ms, PmPlan, PmProfile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::accounts::country_of;
 use super::{doc, to_text, IntegrationKind, PmError, PmResult};
-use crate::{check_return_url, Services};
+use crate::check_return_url;
 
 /// Billing frequencies a plan may have, in days.
 pub const SUBSCRIPTION_FREQUENCIES: [i64; 8] = [7, 15, 30, 60, 90, 180, 360, 365];
@@ -33,7 +34,7 @@ pub(crate) struct PlanDoc {
     pub updated_at: String,
 }
 
-impl Services {
+impl Paymob<'_> {
     pub(super) fn plan_json(p: &PmPlan, d: &PlanDoc) -> Value {
         json!({"id": p.id, "frequency": d.frequency, "created_at": d.created_at, "updated_at": d.updated_at,
                "name": d.name, "reminder_days": d.reminder_days, "retrial_days": d.retrial_days,

@@ -4,7 +4,7 @@
 use super::accounts::country_of;
 use super::intentions::{KeyClaims, OrderDoc};
 use super::{doc, to_text, Integration, IntegrationKind};
-use crate::Services;
+use crate::Paymob;
 use kassa_core::events::EventType;
 use kassa_core::intent::PaymentIntent;
 use kassa_paymob::transaction::{ChildKind, NewTransaction, SourceKind, Transaction};
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::pay::*;
 
-impl Services {
+impl Paymob<'_> {
     /// A new payment transaction's object: pending, nothing known yet.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn pm_initial_obj(

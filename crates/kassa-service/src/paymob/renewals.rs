@@ -3,6 +3,7 @@
 //! transaction of each renewal the engine charges, and the subscription callbacks the core's
 //! changes mean.
 
+use crate::Paymob;
 use kassa_core::calendar::DAY_MS;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
@@ -23,7 +24,7 @@ use super::plans::PlanDoc;
 use super::subscriptions::{date_of, face_state, parse_date, SubDoc, DEFAULT_RETRIAL_DAYS};
 use super::{doc, to_text};
 use crate::projection::SubscriptionChange;
-use crate::{ServiceError, Services};
+use crate::ServiceError;
 
 /// The callback a core change means for Paymob's merchant, if any.
 fn trigger_of(c: &SubscriptionChange<'_>) -> Option<&'static str> {
@@ -53,7 +54,7 @@ fn trigger_of(c: &SubscriptionChange<'_>) -> Option<&'static str> {
     }
 }
 
-impl Services {
+impl Paymob<'_> {
     /// After an intention's first payment succeeded: the subscription its plan asks for, on
     /// the card the payment saved (a renewal's success is the engine's to record).
     #[allow(clippy::too_many_arguments)]
@@ -157,11 +158,15 @@ impl Services {
         tx.insert_subscription(&sub).await?;
         tx.insert_invoice(&inv).await?;
         let created = self
+            .billing()
             .subscription_event(tx, &sub, EventType::CustomerSubscriptionCreated)
             .await?;
-        self.invoice_event(tx, &inv, EventType::InvoiceCreated)
+        self.billing()
+            .invoice_event(tx, &inv, EventType::InvoiceCreated)
             .await?;
-        self.invoice_event(tx, &inv, EventType::InvoicePaid).await?;
+        self.billing()
+            .invoice_event(tx, &inv, EventType::InvoicePaid)
+            .await?;
 
         let billing = obj.payment_key_claims["billing_data"]
             .as_object()

@@ -4,7 +4,7 @@
 use super::accounts::country_of;
 use super::intentions::{IntentionDoc, OrderDoc};
 use super::{doc, to_text};
-use crate::Services;
+use crate::Paymob;
 use kassa_core::customer::{text_field, Customer};
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::pay::*;
 
-impl Services {
+impl Paymob<'_> {
     /// Records the answer on a payment transaction.
     pub(super) async fn pm_settle(
         &self,
@@ -221,7 +221,7 @@ impl Services {
             updated: now,
         };
         tx.insert_customer(&customer).await?;
-        let ev = self.new_event(
+        let ev = self.payments().new_event(
             &customer.merchant_id,
             EventType::CustomerCreated,
             customer.to_json(),
@@ -241,7 +241,7 @@ impl Services {
             detached_at: None,
         };
         tx.insert_payment_method(&pm).await?;
-        let ev = self.new_event(
+        let ev = self.payments().new_event(
             &pm.merchant_id,
             EventType::PaymentMethodAttached,
             pm.to_json(),

@@ -13,6 +13,7 @@
 //! an end at `ends_at` (the start plus `number_of_deductions` periods: that many payments in
 //! all, the first included).
 
+use crate::Paymob;
 use kassa_core::calendar::DAY_MS;
 use kassa_core::events::EventType;
 use kassa_core::subscription::{Subscription, SubscriptionStatus};
@@ -24,7 +25,7 @@ use super::accounts::country_of;
 use super::plans::bad;
 use super::{doc, to_text, PmError, PmResult};
 use crate::billing::BillingChange;
-use crate::{check_return_url, ServiceError, Services};
+use crate::{check_return_url, ServiceError};
 
 /// A failed renewal is retried once a day for the plan's `retrial_days` (this many if unset).
 pub(super) const DEFAULT_RETRIAL_DAYS: i64 = 3;
@@ -88,7 +89,7 @@ pub(super) fn face_state(s: &Subscription) -> &'static str {
     }
 }
 
-impl Services {
+impl Paymob<'_> {
     pub(super) fn sub_json(
         profile: &PmProfile,
         s: &PmSubscription,
@@ -192,17 +193,18 @@ impl Services {
         match (action, face_state(&core)) {
             (_, "canceled") => return Err(PmError::message(400, "This subscription is canceled.")),
             ("suspend", "active") => {
-                self.pause_subscription(m, &core.id).await?;
+                self.billing().pause_subscription(m, &core.id).await?;
             }
             ("resume", "suspended") => {
-                self.resume_subscription(m, &core.id).await?;
+                self.billing().resume_subscription(m, &core.id).await?;
             }
             ("cancel", _) => {
-                self.cancel_subscription(m, &core.id).await?;
+                self.billing().cancel_subscription(m, &core.id).await?;
             }
             ("update", _) => {
                 let change = Self::pm_billing_change(body)?;
-                self.change_billing(m, &core.id, change)
+                self.billing()
+                    .change_billing(m, &core.id, change)
                     .await
                     .map_err(|e| match e {
                         ServiceError::Invalid {
@@ -264,6 +266,7 @@ impl Services {
         url: String,
     ) -> PmResult<()> {
         let clock = self
+            .billing()
             .time_of(&profile.merchant_id, core.test_clock.as_deref())
             .await?;
         d.webhook_url = Some(url);
@@ -271,6 +274,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         self.pm_write_sub(&mut tx, &mut s, &d).await?;
         let ev = self
+            .billing()
             .subscription_event(&mut tx, core, EventType::CustomerSubscriptionUpdated)
             .await?;
         self.pm_sub_callback(&mut tx, profile, &s, &d, core, "updated", &ev)
@@ -362,10 +366,12 @@ impl Services {
             return Err(PmError::message(400, "This subscription is canceled."));
         };
         let clock_id = self
+            .billing()
             .clock_of_subscription(merchant_id, &core.id, &format!("Paymob subscription {id}"))
             .await?;
-        let clock = self.test_clock(merchant_id, &clock_id).await?;
+        let clock = self.billing().test_clock(merchant_id, &clock_id).await?;
         let clock = self
+            .billing()
             .advance_test_clock(merchant_id, &clock_id, clock.frozen_time / 1000 + seconds)
             .await?;
         let mut out = self.pm_get_subscription(&profile, id).await?;
