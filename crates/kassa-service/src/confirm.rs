@@ -140,7 +140,7 @@ impl Payments<'_> {
     /// Charges an intent in `requires_payment_method` with the stored method behind
     /// `original_ref` (a saved card), without the customer: a merchant-initiated payment.
     /// `method` describes the stored method for the attempt's record. Same outcomes as
-    /// [`Services::confirm_intent`] except that no challenge is ever asked for.
+    /// [`Payments::confirm_intent`](crate::Payments::confirm_intent) except that no challenge is ever asked for.
     pub(crate) async fn confirm_with_stored_method(
         &self,
         merchant_id: &str,
@@ -214,7 +214,7 @@ impl Payments<'_> {
         .await
     }
 
-    /// [`Services::apply_result`] for the intent as this process left it when it claimed the
+    /// [`Payments::apply_result`](crate::Payments::apply_result) for the intent as this process left it when it claimed the
     /// attempt (`known`): no second read on the paid path. The write is version-checked; if
     /// the intent changed meanwhile, the answer is applied again to the intent as stored.
     #[allow(clippy::too_many_arguments)]

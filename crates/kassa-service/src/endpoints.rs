@@ -241,7 +241,7 @@ impl Webhooks<'_> {
             // A Paymob profile: resend the callback rendered for this event (identical body
             // and HMAC).
             self.paymob()
-                .pm_profile_of(merchant_id, profile)
+                .profile_of(merchant_id, profile)
                 .await
                 .map_err(|_| ServiceError::not_found("paymob profile", endpoint_id))?;
             let d = deliveries
@@ -255,10 +255,7 @@ impl Webhooks<'_> {
                 })?;
             Some(d)
         } else if endpoint_id.starts_with(&project_prefix) {
-            let p = self
-                .paymentwall()
-                .pw_project(merchant_id, endpoint_id)
-                .await?;
+            let p = self.paymentwall().project(merchant_id, endpoint_id).await?;
             let d = deliveries
                 .into_iter()
                 .find(|d| d.endpoint_id == p.row.id && d.channel == kassa_store::Channel::Pingback)

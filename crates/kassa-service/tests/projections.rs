@@ -143,7 +143,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         let cb = "http://127.0.0.1:9/paymob-callback";
         let p = svc
             .paymob()
-            .pm_create_profile(
+            .create_profile(
                 &m.id,
                 ProfileInput {
                     name: Some("Nile Shop".into()),
@@ -160,7 +160,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
             .unwrap();
         let integration = p.integrations[0].id;
         let intention = svc
-            .paymob().pm_create_intention(
+            .paymob().create_intention(
                 &p.profile,
                 &json!({"amount": 10000, "currency": "EGP", "payment_methods": [integration],
                         "billing_data": {"first_name": "Mona", "last_name": "Adel",
@@ -171,7 +171,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
             .unwrap();
         let token = intention["payment_keys"][0]["key"].as_str().unwrap();
         let paid = svc
-            .paymob().pm_pay(&json!({"payment_token": token, "source": {
+            .paymob().pay(&json!({"payment_token": token, "source": {
                 "subtype": "CARD", "identifier": "4242424242424242", "sourceholder_name": "Test Account",
                 "expiry_month": "12", "expiry_year": "39", "cvn": "123"}}))
             .await
@@ -197,7 +197,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         // The stored object is the one the inquiry API shows.
         let stored = svc
             .paymob()
-            .pm_get_transaction(&p.profile, txn_id)
+            .get_transaction(&p.profile, txn_id)
             .await
             .unwrap();
         assert_eq!(stored, obj);
@@ -225,7 +225,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         assert_eq!(child["data"]["refund_id"], json!(r.id));
         let parent = svc
             .paymob()
-            .pm_get_transaction(&p.profile, txn_id)
+            .get_transaction(&p.profile, txn_id)
             .await
             .unwrap();
         assert_eq!(
@@ -268,7 +268,7 @@ async fn paymentwall_queues_pingbacks_from_core_changes() {
         let m = svc.create_merchant("Game Shop").await.unwrap();
         let project = svc
             .paymentwall()
-            .pw_create_project(
+            .create_project(
                 &m.id,
                 ProjectInput {
                     name: Some("Game Shop".into()),
@@ -298,15 +298,15 @@ async fn paymentwall_queues_pingbacks_from_core_changes() {
         params.push(("sign".into(), sign));
         let order = svc
             .paymentwall()
-            .pw_open_link(LinkPath::Any, &encode_query(&params), Some("US".into()))
+            .open_link(LinkPath::Any, &encode_query(&params), Some("US".into()))
             .await
             .unwrap()
             .expect("the signed link opens");
-        let view = svc.paymentwall().pw_order_view(&order.id).await.unwrap();
+        let view = svc.paymentwall().order_view(&order.id).await.unwrap();
         let method = view.methods.first().expect("a method is offered").id;
         let pi = svc
             .paymentwall()
-            .pw_pay(&view, method, card("4242424242424242"), None)
+            .pay(&view, method, card("4242424242424242"), None)
             .await
             .unwrap();
         assert_eq!(pi.status, IntentStatus::Succeeded);

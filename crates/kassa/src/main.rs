@@ -350,12 +350,12 @@ async fn create_paymob_profile(
     }
     let p = svc
         .paymob()
-        .pm_create_profile(merchant, input)
+        .create_profile(merchant, input)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.body))?;
     let mut out = svc
         .paymob()
-        .pm_profile_native_json(&p.profile, &p.integrations);
+        .profile_native_json(&p.profile, &p.integrations);
     out["secret_key"] = p.secret_key.into();
     out["hmac_secret"] = p.hmac_secret.into();
     out["api_key"] = p.api_key.into();
@@ -373,7 +373,7 @@ async fn create_project(
     }
     let p = svc
         .paymentwall()
-        .pw_create_project(merchant, input)
+        .create_project(merchant, input)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(p.to_json(true))

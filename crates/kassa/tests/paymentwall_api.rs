@@ -516,20 +516,15 @@ async fn pay_link(
     let order = app
         .svc
         .paymentwall()
-        .pw_open_link(path, &kassa_paymentwall::encode_query(&all), None)
+        .open_link(path, &kassa_paymentwall::encode_query(&all), None)
         .await
         .unwrap()
         .expect("the link opens");
-    let view = app
-        .svc
-        .paymentwall()
-        .pw_order_view(&order.id)
-        .await
-        .unwrap();
+    let view = app.svc.paymentwall().order_view(&order.id).await.unwrap();
     let pi = app
         .svc
         .paymentwall()
-        .pw_pay(&view, "test", PaymentMethodInput::TestMethod, None)
+        .pay(&view, "test", PaymentMethodInput::TestMethod, None)
         .await
         .unwrap();
     assert_eq!(pi.status.as_str(), "succeeded");
@@ -616,7 +611,7 @@ async fn subscriptions_payments_and_chargebacks(db: Db) {
     let stored = app
         .svc
         .paymentwall()
-        .pw_delivery(
+        .delivery(
             p["secret_key"].as_str(),
             &[
                 ("payment_id".to_string(), sub_ref.clone()),
@@ -743,7 +738,7 @@ async fn the_scheduler_task_renews_due_subscriptions(db: Db) {
     let subs = app
         .svc
         .paymentwall()
-        .pw_subscriptions_of_project(&app.merchant_id, p["id"].as_str().unwrap())
+        .subscriptions_of_project(&app.merchant_id, p["id"].as_str().unwrap())
         .await
         .unwrap();
     let sid = subs[0].id.clone();

@@ -104,7 +104,7 @@ async fn project(app: &TestApp, api_type: &str, pingback_url: &str, extra: Value
     let p = app
         .svc
         .paymentwall()
-        .pw_create_project(&app.merchant_id, input)
+        .create_project(&app.merchant_id, input)
         .await
         .unwrap();
     Project {
@@ -333,7 +333,7 @@ async fn one_time_card_payment_refund_and_apis(app: &TestApp) {
     let stored = app
         .svc
         .paymentwall()
-        .pw_delivery_confirmations(&app.merchant_id, &p.id, &r)
+        .delivery_confirmations(&app.merchant_id, &p.id, &r)
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
@@ -489,7 +489,7 @@ async fn refused_links(app: &TestApp) {
     let view = app
         .svc
         .paymentwall()
-        .pw_order_view(order.rsplit('/').next().unwrap())
+        .order_view(order.rsplit('/').next().unwrap())
         .await
         .unwrap();
     assert_eq!(view.intent.receipt_email, None);
@@ -629,7 +629,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     let subs = app
         .svc
         .paymentwall()
-        .pw_subscriptions_of_project(&app.merchant_id, &p.id)
+        .subscriptions_of_project(&app.merchant_id, &p.id)
         .await
         .unwrap();
     assert_eq!(subs.len(), 1);
@@ -641,7 +641,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     // A month later (test clock): the renewal is charged, with a new ref.
     app.svc
         .paymentwall()
-        .pw_advance_clock(&app.merchant_id, &sub, 32 * DAY)
+        .advance_clock(&app.merchant_id, &sub, 32 * DAY)
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -676,7 +676,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     // The paid month runs out: type 13, and no more renewals.
     app.svc
         .paymentwall()
-        .pw_advance_clock(&app.merchant_id, &sub, 32 * DAY)
+        .advance_clock(&app.merchant_id, &sub, 32 * DAY)
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -685,7 +685,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     assert_eq!(get(&expired, "type"), "13");
     app.svc
         .paymentwall()
-        .pw_advance_clock(&app.merchant_id, &sub, 64 * DAY)
+        .advance_clock(&app.merchant_id, &sub, 64 * DAY)
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -752,7 +752,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     let sub = app
         .svc
         .paymentwall()
-        .pw_subscriptions_of_project(&app.merchant_id, &p.id)
+        .subscriptions_of_project(&app.merchant_id, &p.id)
         .await
         .unwrap()[0]
         .id
@@ -761,7 +761,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     for _ in 0..3 {
         app.svc
             .paymentwall()
-            .pw_advance_clock(&app.merchant_id, &sub, 8 * DAY)
+            .advance_clock(&app.merchant_id, &sub, 8 * DAY)
             .await
             .unwrap();
         app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -772,7 +772,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     let s = app
         .svc
         .paymentwall()
-        .pw_subscription(&app.merchant_id, &sub)
+        .subscription(&app.merchant_id, &sub)
         .await
         .unwrap();
     assert_eq!(s.status, "failed");

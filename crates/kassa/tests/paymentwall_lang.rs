@@ -27,7 +27,7 @@ async fn project(app: &TestApp) -> Project {
     let p = app
         .svc
         .paymentwall()
-        .pw_create_project(&app.merchant_id, input)
+        .create_project(&app.merchant_id, input)
         .await
         .unwrap();
     Project {

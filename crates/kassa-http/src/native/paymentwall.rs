@@ -130,7 +130,7 @@ pub async fn create_project(
     let p = state
         .svc
         .paymentwall()
-        .pw_create_project(&caller.merchant.id, req.into())
+        .create_project(&caller.merchant.id, req.into())
         .await?;
     Ok(Json(p.to_json(true)))
 }
@@ -147,7 +147,7 @@ pub async fn list_projects(
     let items: Vec<Value> = state
         .svc
         .paymentwall()
-        .pw_projects(&caller.merchant.id)
+        .projects(&caller.merchant.id)
         .await?
         .iter()
         .map(|p| p.to_json(false))
@@ -169,7 +169,7 @@ pub async fn retrieve_project(
     let p = state
         .svc
         .paymentwall()
-        .pw_project(&caller.merchant.id, &id)
+        .project(&caller.merchant.id, &id)
         .await?;
     Ok(Json(p.to_json(false)))
 }
@@ -188,7 +188,7 @@ pub async fn update_project(
     let p = state
         .svc
         .paymentwall()
-        .pw_update_project(&caller.merchant.id, &id, req.into())
+        .update_project(&caller.merchant.id, &id, req.into())
         .await?;
     Ok(Json(p.to_json(false)))
 }
@@ -237,7 +237,7 @@ pub async fn test_pingback(
     let project = state
         .svc
         .paymentwall()
-        .pw_project(&caller.merchant.id, &id)
+        .project(&caller.merchant.id, &id)
         .await?;
     let Some(t) = pw::test_pingback(
         &project,
@@ -362,10 +362,10 @@ pub async fn project_subscriptions(
     for s in state
         .svc
         .paymentwall()
-        .pw_subscriptions_of_project(&caller.merchant.id, &id)
+        .subscriptions_of_project(&caller.merchant.id, &id)
         .await?
     {
-        items.push(state.svc.paymentwall().pw_subscription_view(&s).await?);
+        items.push(state.svc.paymentwall().subscription_view(&s).await?);
     }
     let n = items.len() as i64;
     Ok(Json(list_body(
@@ -388,11 +388,9 @@ pub async fn retrieve_subscription(
     let s = state
         .svc
         .paymentwall()
-        .pw_subscription(&caller.merchant.id, &id)
+        .subscription(&caller.merchant.id, &id)
         .await?;
-    Ok(Json(
-        state.svc.paymentwall().pw_subscription_view(&s).await?,
-    ))
+    Ok(Json(state.svc.paymentwall().subscription_view(&s).await?))
 }
 
 /// Cancel an active subscription: no more renewals; a type 12 pingback is sent now and the paid
@@ -410,11 +408,9 @@ pub async fn cancel_subscription(
     let s = state
         .svc
         .paymentwall()
-        .pw_cancel_subscription(&caller.merchant.id, &id)
+        .cancel_subscription(&caller.merchant.id, &id)
         .await?;
-    Ok(Json(
-        state.svc.paymentwall().pw_subscription_view(&s).await?,
-    ))
+    Ok(Json(state.svc.paymentwall().subscription_view(&s).await?))
 }
 
 /// Test clock: moves a test subscription's clock forward, running every renewal, retry and
@@ -434,11 +430,9 @@ pub async fn advance_clock(
     let s = state
         .svc
         .paymentwall()
-        .pw_advance_clock(&caller.merchant.id, &id, req.seconds)
+        .advance_clock(&caller.merchant.id, &id, req.seconds)
         .await?;
-    Ok(Json(
-        state.svc.paymentwall().pw_subscription_view(&s).await?,
-    ))
+    Ok(Json(state.svc.paymentwall().subscription_view(&s).await?))
 }
 
 /// A paid order by its `ref`: the Paymentwall payment object, the Kassa payment intent behind
@@ -455,13 +449,13 @@ pub async fn retrieve_payment(
     let order = state
         .svc
         .paymentwall()
-        .pw_order_by_ref(&caller.merchant.id, &id, &reference)
+        .order_by_ref(&caller.merchant.id, &id, &reference)
         .await?;
-    let payment = state.svc.paymentwall().pw_payment_object(&order).await?;
+    let payment = state.svc.paymentwall().payment_object(&order).await?;
     let confirmations: Vec<Value> = state
         .svc
         .paymentwall()
-        .pw_delivery_confirmations(&caller.merchant.id, &id, &reference)
+        .delivery_confirmations(&caller.merchant.id, &id, &reference)
         .await?
         .iter()
         .map(confirmation_json)
@@ -511,7 +505,7 @@ pub async fn chargeback(
         state
             .svc
             .paymentwall()
-            .pw_sandbox_chargeback(&caller.merchant.id, &id, &reference)
+            .sandbox_chargeback(&caller.merchant.id, &id, &reference)
             .await?,
     ))
 }

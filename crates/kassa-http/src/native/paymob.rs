@@ -128,13 +128,13 @@ pub async fn create_profile(
     let p = state
         .svc
         .paymob()
-        .pm_create_profile(&caller.merchant.id, input)
+        .create_profile(&caller.merchant.id, input)
         .await
         .map_err(api_error)?;
     let mut body = state
         .svc
         .paymob()
-        .pm_profile_native_json(&p.profile, &p.integrations);
+        .profile_native_json(&p.profile, &p.integrations);
     body["secret_key"] = json!(p.secret_key);
     body["hmac_secret"] = json!(p.hmac_secret);
     body["api_key"] = json!(p.api_key);
@@ -161,10 +161,10 @@ pub async fn list_profiles(
         let integrations = state
             .svc
             .paymob()
-            .pm_integrations(p.id)
+            .integrations(p.id)
             .await
             .map_err(api_error)?;
-        out.push(state.svc.paymob().pm_profile_native_json(&p, &integrations));
+        out.push(state.svc.paymob().profile_native_json(&p, &integrations));
     }
     Ok(Json(
         json!({"object": "list", "data": out, "has_more": false}),
@@ -194,17 +194,17 @@ pub async fn retrieve_profile(
     let p = state
         .svc
         .paymob()
-        .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let integrations = state
         .svc
         .paymob()
-        .pm_integrations(p.id)
+        .integrations(p.id)
         .await
         .map_err(api_error)?;
     Ok(Json(
-        state.svc.paymob().pm_profile_native_json(&p, &integrations),
+        state.svc.paymob().profile_native_json(&p, &integrations),
     ))
 }
 
@@ -224,13 +224,13 @@ pub async fn update_profile(
     let p = state
         .svc
         .paymob()
-        .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let p = state
         .svc
         .paymob()
-        .pm_update_profile(
+        .update_profile(
             &p,
             ProfileUpdate {
                 name: req.name,
@@ -242,11 +242,11 @@ pub async fn update_profile(
     let integrations = state
         .svc
         .paymob()
-        .pm_integrations(p.id)
+        .integrations(p.id)
         .await
         .map_err(api_error)?;
     Ok(Json(
-        state.svc.paymob().pm_profile_native_json(&p, &integrations),
+        state.svc.paymob().profile_native_json(&p, &integrations),
     ))
 }
 
@@ -266,13 +266,13 @@ pub async fn add_integration(
     let p = state
         .svc
         .paymob()
-        .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let i = state
         .svc
         .paymob()
-        .pm_add_integration(&p, req.into())
+        .add_integration(&p, req.into())
         .await
         .map_err(api_error)?;
     Ok(Json(i.to_json()))
@@ -300,7 +300,7 @@ pub async fn update_integration(
     let p = state
         .svc
         .paymob()
-        .pm_profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_of(&caller.merchant.id, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let iid = integration
@@ -309,7 +309,7 @@ pub async fn update_integration(
     let i = state
         .svc
         .paymob()
-        .pm_update_integration(&p, iid, req.into())
+        .update_integration(&p, iid, req.into())
         .await
         .map_err(api_error)?;
     Ok(Json(i.to_json()))
@@ -343,7 +343,7 @@ pub async fn sandbox_settle(
         state
             .svc
             .paymob()
-            .pm_sandbox_settle(&caller.merchant.id, id, req.paid)
+            .sandbox_settle(&caller.merchant.id, id, req.paid)
             .await
             .map_err(api_error)?,
     ))
@@ -378,7 +378,7 @@ pub async fn advance_clock(
         state
             .svc
             .paymob()
-            .pm_advance_clock(&caller.merchant.id, id, req.seconds)
+            .advance_clock(&caller.merchant.id, id, req.seconds)
             .await
             .map_err(api_error)?,
     ))

@@ -36,7 +36,7 @@ pub(super) async fn payment_systems(State(st): State<AppState>, RawQuery(q): Raw
         Ok(p) => p,
         Err(r) => return *r,
     };
-    match st.svc.paymentwall().pw_payment_systems(&params).await {
+    match st.svc.paymentwall().payment_systems(&params).await {
         Ok(Ok(v)) => api_json(StatusCode::OK, v),
         Ok(Err(e)) => api_error(e),
         Err(e) => internal_json(&e),
@@ -48,7 +48,7 @@ pub(super) async fn payment_status(State(st): State<AppState>, RawQuery(q): RawQ
         Ok(p) => p,
         Err(r) => return *r,
     };
-    match st.svc.paymentwall().pw_payment_status(&params).await {
+    match st.svc.paymentwall().payment_status(&params).await {
         Ok(Ok(v)) => api_json(StatusCode::OK, v),
         Ok(Err(e)) => api_error(e),
         Err(e) => internal_json(&e),
@@ -99,7 +99,7 @@ pub(super) async fn ticket(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    match st.svc.paymentwall().pw_ticket(&params).await {
+    match st.svc.paymentwall().ticket(&params).await {
         Ok(Ok(_)) => api_json(StatusCode::OK, serde_json::json!({"result": 1})),
         Ok(Err(e)) => api_error(e),
         Err(e) => internal_json(&e),
@@ -116,7 +116,7 @@ pub(super) async fn delivery(
         Err(r) => return *r,
     };
     let key = headers.get("x-apikey").and_then(|v| v.to_str().ok());
-    match st.svc.paymentwall().pw_delivery(key, &params).await {
+    match st.svc.paymentwall().delivery(key, &params).await {
         Ok(Ok(_)) => api_json(StatusCode::OK, serde_json::json!({"success": 1})),
         Ok(Err(e)) => api_error(e),
         Err(e) => internal_json(&e),

@@ -56,7 +56,7 @@ async fn open_link(
         );
     }
     let country = customer_country(&st, &raw, &req);
-    match st.svc.paymentwall().pw_open_link(path, &raw, country).await {
+    match st.svc.paymentwall().open_link(path, &raw, country).await {
         Ok(Ok(order)) => see_other(&format!("/pw/orders/{}", order.id)),
         Ok(Err(e)) => link_error(&st, lang, e),
         Err(e) => internal(lang, &e),

@@ -45,7 +45,7 @@ async fn load(st: &AppState, headers: &HeaderMap, id: &str) -> Result<OrderView,
     let Some(id) = order_id(id) else {
         return Err(not_found(lang));
     };
-    match st.svc.paymentwall().pw_order_view(id).await {
+    match st.svc.paymentwall().order_view(id).await {
         Ok(v) => Ok(v),
         Err(ServiceError::NotFound { .. }) => Err(not_found(lang)),
         Err(e) => Err(internal(lang, &e)),
@@ -128,7 +128,7 @@ async fn render_kept(
     let pi = &view.intent;
     let mode = match pi.status {
         IntentStatus::Succeeded => {
-            let payment = match st.svc.paymentwall().pw_payment_object(&view.order).await {
+            let payment = match st.svc.paymentwall().payment_object(&view.order).await {
                 Ok(p) => p,
                 Err(e) => return internal(lang, &e),
             };
@@ -340,7 +340,7 @@ pub(super) async fn pay(
     let result = st
         .svc
         .paymentwall()
-        .pw_pay(&view, system.id, method, Some(&idem))
+        .pay(&view, system.id, method, Some(&idem))
         .await;
     let declined = matches!(result, Err(ServiceError::Declined { .. }));
     match result {

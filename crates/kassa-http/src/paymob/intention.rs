@@ -25,7 +25,7 @@ pub(super) async fn create_intention(
         Err(e) => return err(e),
     };
     answer(
-        st.svc.paymob().pm_create_intention(&p, &body).await,
+        st.svc.paymob().create_intention(&p, &body).await,
         StatusCode::CREATED,
     )
 }
@@ -46,7 +46,7 @@ pub(super) async fn update_intention(
         Err(e) => return err(e),
     };
     answer(
-        st.svc.paymob().pm_update_intention(&p, &cs, &body).await,
+        st.svc.paymob().update_intention(&p, &cs, &body).await,
         StatusCode::OK,
     )
 }
@@ -56,7 +56,7 @@ pub(super) async fn intention_element(
     Path((pk, cs)): Path<(String, String)>,
 ) -> Response {
     with_cors(answer(
-        st.svc.paymob().pm_intention_element(&pk, &cs).await,
+        st.svc.paymob().intention_element(&pk, &cs).await,
         StatusCode::OK,
     ))
 }

@@ -18,10 +18,7 @@ pub(super) async fn auth_tokens(State(st): State<AppState>, bytes: Bytes) -> Res
         Ok(b) => b,
         Err(e) => return err(e),
     };
-    answer(
-        st.svc.paymob().pm_auth_token(&body).await,
-        StatusCode::CREATED,
-    )
+    answer(st.svc.paymob().auth_token(&body).await, StatusCode::CREATED)
 }
 
 pub(super) async fn create_order(
@@ -35,7 +32,7 @@ pub(super) async fn create_order(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_create_order(&p, &body).await,
+        |p, body| st.svc.paymob().create_order(&p, &body).await,
         StatusCode::CREATED
     )
 }
@@ -51,7 +48,7 @@ pub(super) async fn payment_keys(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_create_payment_key(&p, &body).await,
+        |p, body| st.svc.paymob().create_payment_key(&p, &body).await,
         StatusCode::CREATED
     )
 }
@@ -67,7 +64,7 @@ pub(super) async fn transaction_inquiry(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_transaction_inquiry(&p, &body).await,
+        |p, body| st.svc.paymob().transaction_inquiry(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -83,7 +80,7 @@ pub(super) async fn refund(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_refund(&p, &body).await,
+        |p, body| st.svc.paymob().refund(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -99,7 +96,7 @@ pub(super) async fn void(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_void(&p, &body).await,
+        |p, body| st.svc.paymob().void(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -115,7 +112,7 @@ pub(super) async fn capture(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_capture(&p, &body).await,
+        |p, body| st.svc.paymob().capture(&p, &body).await,
         StatusCode::OK
     )
 }
@@ -132,7 +129,7 @@ pub(super) async fn pay(
         Err(e) => return with_cors(err(e)),
     };
     let lang = q.lang.as_deref().and_then(Lang::from_tag);
-    with_cors(match st.svc.paymob().pm_pay(&body).await {
+    with_cors(match st.svc.paymob().pay(&body).await {
         Ok(mut r) => {
             for k in ["redirect_url", "redirection_url", "iframe_redirection_url"] {
                 if let Some(u) = r
@@ -154,6 +151,6 @@ pub(super) async fn pay(
     })
 }
 
-get_by_id!(get_order, pm_get_order);
-get_by_id!(get_transaction, pm_get_transaction);
-get_by_id!(hmac_calc, pm_hmac_calc);
+get_by_id!(get_order, get_order);
+get_by_id!(get_transaction, get_transaction);
+get_by_id!(hmac_calc, hmac_calc);

@@ -232,7 +232,7 @@ async fn profile(
 ) -> Result<PmProfile, PmError> {
     st.svc
         .paymob()
-        .pm_authenticate(credential(headers, query, body).as_deref())
+        .authenticate_profile(credential(headers, query, body).as_deref())
         .await
 }
 

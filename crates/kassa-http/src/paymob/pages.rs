@@ -166,7 +166,7 @@ async fn unified_page(
     let page = st
         .svc
         .paymob()
-        .pm_checkout_framing(pair(&pairs, "publicKey"), pair(&pairs, "clientSecret"))
+        .checkout_framing(pair(&pairs, "publicKey"), pair(&pairs, "clientSecret"))
         .await;
     let look = look(&st, page.owner.as_ref(), "unified checkout").await;
     unified(&headers, &pairs, &page.frame_ancestors, look)
@@ -192,7 +192,7 @@ async fn card_frame(
     let page = st
         .svc
         .paymob()
-        .pm_card_frame_framing(pair(&pairs, "publicKey"))
+        .card_frame_framing(pair(&pairs, "publicKey"))
         .await;
     let look = look(&st, page.owner.as_ref(), "card frame").await;
     let lang = page_lang(&headers, pair(&pairs, "lang"));
@@ -217,7 +217,7 @@ async fn iframe_page(
     match st
         .svc
         .paymob()
-        .pm_iframe_framing(id, pair(&pairs, "payment_token"))
+        .iframe_framing(id, pair(&pairs, "payment_token"))
         .await
     {
         Ok(Some(page)) => {
@@ -269,7 +269,7 @@ async fn status_page(
     let pairs = query_pairs(raw.as_deref());
     let explicit = pair(&pairs, "lang").and_then(Lang::from_tag);
     let lang = page_lang(&headers, pair(&pairs, "lang"));
-    let (status, t, fa) = match st.svc.paymob().pm_payment_status(&pairs).await {
+    let (status, t, fa) = match st.svc.paymob().payment_status(&pairs).await {
         Ok(v) => {
             let (title, text) = match v.status {
                 "success" => ("pm.result_success", "pm.success_default"),
@@ -388,7 +388,7 @@ async fn iframe_info(
         ));
     };
     answer(
-        st.svc.paymob().pm_iframe_info(id, &token).await,
+        st.svc.paymob().iframe_info(id, &token).await,
         StatusCode::OK,
     )
 }
@@ -446,7 +446,7 @@ async fn challenge_page(
     };
     let explicit = q.lang.as_deref().and_then(Lang::from_tag);
     let lang = page_lang(&headers, q.lang.as_deref());
-    match st.svc.paymob().pm_challenge_view(id, &sig).await {
+    match st.svc.paymob().challenge_view(id, &sig).await {
         Ok(v) => {
             if let Some(url) = v.done_url {
                 return Redirect::to(&keep_lang(&st, &url, explicit)).into_response();
@@ -495,7 +495,7 @@ async fn challenge_answer(
     match st
         .svc
         .paymob()
-        .pm_answer_challenge(id, &sig, approve, otp)
+        .answer_challenge(id, &sig, approve, otp)
         .await
     {
         Ok(url) => Redirect::to(&keep_lang(&st, &url, lang)).into_response(),

@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use super::{answer, body_json, err, id_of, not_found, profile};
 use crate::AppState;
 
-get_by_id!(get_plan, pm_get_plan);
-get_by_id!(get_subscription, pm_get_subscription);
-get_by_id!(subscription_transactions, pm_subscription_transactions);
+get_by_id!(get_plan, get_plan);
+get_by_id!(get_subscription, get_subscription);
+get_by_id!(subscription_transactions, subscription_transactions);
 
 pub(super) async fn subscription_last_transaction(
     State(st): State<AppState>,
@@ -32,7 +32,7 @@ pub(super) async fn subscription_last_transaction(
     answer(
         st.svc
             .paymob()
-            .pm_subscription_transactions(&p, id)
+            .subscription_transactions(&p, id)
             .await
             .and_then(|list| {
                 list["results"]
@@ -55,7 +55,7 @@ pub(super) async fn create_plan(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_create_plan(&p, &body).await,
+        |p, body| st.svc.paymob().create_plan(&p, &body).await,
         StatusCode::CREATED
     )
 }
@@ -66,7 +66,7 @@ pub(super) async fn list_plans(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match profile(&st, &headers, &q, None).await {
-        Ok(p) => answer(st.svc.paymob().pm_list_plans(&p).await, StatusCode::OK),
+        Ok(p) => answer(st.svc.paymob().list_plans(&p).await, StatusCode::OK),
         Err(e) => err(e),
     }
 }
@@ -77,10 +77,7 @@ pub(super) async fn list_subscriptions(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match profile(&st, &headers, &q, None).await {
-        Ok(p) => answer(
-            st.svc.paymob().pm_list_subscriptions(&p).await,
-            StatusCode::OK,
-        ),
+        Ok(p) => answer(st.svc.paymob().list_subscriptions(&p).await, StatusCode::OK),
         Err(e) => err(e),
     }
 }
@@ -100,7 +97,7 @@ pub(super) async fn update_plan(
         headers,
         q,
         bytes,
-        |p, body| st.svc.paymob().pm_update_plan(&p, id, &body).await,
+        |p, body| st.svc.paymob().update_plan(&p, id, &body).await,
         StatusCode::OK
     )
 }
@@ -128,7 +125,7 @@ pub(super) async fn plan_action(
         |p, _body| st
             .svc
             .paymob()
-            .pm_update_plan(&p, id, &json!({"is_active": active}))
+            .update_plan(&p, id, &json!({"is_active": active}))
             .await,
         StatusCode::OK
     )
@@ -152,7 +149,7 @@ pub(super) async fn update_subscription(
         |p, body| st
             .svc
             .paymob()
-            .pm_change_subscription(&p, id, "update", &body)
+            .change_subscription(&p, id, "update", &body)
             .await,
         StatusCode::OK
     )
@@ -179,7 +176,7 @@ pub(super) async fn subscription_action(
         |p, body| st
             .svc
             .paymob()
-            .pm_change_subscription(&p, id, &action, &body)
+            .change_subscription(&p, id, &action, &body)
             .await,
         StatusCode::OK
     )

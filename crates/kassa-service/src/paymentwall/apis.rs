@@ -56,14 +56,14 @@ pub enum TicketOutcome {
 
 impl Paymentwall<'_> {
     /// Checks a signed REST call: the project by `key`, then its signature (v2/v3).
-    async fn pw_signed(
+    async fn signed(
         &self,
         params: &[(String, String)],
     ) -> Result<std::result::Result<Project, ApiError>> {
         let Some(key) = get(params, "key") else {
             return Ok(Err(ApiError::new(400, 4004, "Parameter key is missing")));
         };
-        let Some(project) = self.pw_project_by_key(key).await? else {
+        let Some(project) = self.project_by_key(key).await? else {
             return Ok(Err(ApiError::new(401, 4007, "API key is invalid")));
         };
         let params = params.to_vec();
@@ -83,11 +83,11 @@ impl Paymentwall<'_> {
     }
 
     /// `GET /api/payment-systems/`: the methods active for a country.
-    pub async fn pw_payment_systems(
+    pub async fn payment_systems(
         &self,
         params: &[(String, String)],
     ) -> Result<std::result::Result<Value, ApiError>> {
-        let project = match self.pw_signed(params).await? {
+        let project = match self.signed(params).await? {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -122,7 +122,7 @@ impl Paymentwall<'_> {
     }
 
     /// The Paymentwall payment object of a paid order (also posted as `paymentSuccess`).
-    pub async fn pw_payment_object(&self, order: &PwOrder) -> Result<Value> {
+    pub async fn payment_object(&self, order: &PwOrder) -> Result<Value> {
         let pi = self
             .store
             .intent_by_id_any_merchant(&order.payment_intent_id)
@@ -198,11 +198,11 @@ impl Paymentwall<'_> {
     }
 
     /// `GET /api/rest/payment`: a payment by `ref`, or the newest of `uid` + `ag_external_id`.
-    pub async fn pw_payment_status(
+    pub async fn payment_status(
         &self,
         params: &[(String, String)],
     ) -> Result<std::result::Result<PaymentStatus, ApiError>> {
-        let project = match self.pw_signed(params).await? {
+        let project = match self.signed(params).await? {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -249,18 +249,18 @@ impl Paymentwall<'_> {
             }
         };
         match order {
-            Some(o) => Ok(Ok(self.pw_payment_object(&o).await?)),
+            Some(o) => Ok(Ok(self.payment_object(&o).await?)),
             None => Ok(Err(ApiError::new(404, 4100, "Payment not found"))),
         }
     }
 
     /// `POST /developers/api/ticket`: type 1 refunds the payment (type 2 pingback, reason 9),
     /// type 2 cancels its subscription (type 12), type 3 is recorded.
-    pub async fn pw_ticket(
+    pub async fn ticket(
         &self,
         params: &[(String, String)],
     ) -> Result<std::result::Result<TicketOutcome, ApiError>> {
-        let project = match self.pw_signed(params).await? {
+        let project = match self.signed(params).await? {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -309,10 +309,7 @@ impl Paymentwall<'_> {
                         "This payment has no subscription",
                     )));
                 };
-                match self
-                    .pw_cancel_subscription(&order.merchant_id, sub_id)
-                    .await
-                {
+                match self.cancel_subscription(&order.merchant_id, sub_id).await {
                     Ok(_) => Ok(Ok(TicketOutcome::SubscriptionCancelled)),
                     Err(ServiceError::State(m)) => Ok(Err(ApiError::new(400, 4104, m))),
                     Err(e) => Err(e),
@@ -328,7 +325,7 @@ impl Paymentwall<'_> {
     }
 
     /// `POST /api/delivery` with `X-ApiKey: <secret>`: stores a delivery status for a payment.
-    pub async fn pw_delivery(
+    pub async fn delivery(
         &self,
         api_key: Option<&str>,
         params: &[(String, String)],
@@ -362,7 +359,7 @@ impl Paymentwall<'_> {
             "substitution_declined",
         ];
         let Some(project) = (match api_key {
-            Some(k) => self.pw_project_by_secret(k).await?,
+            Some(k) => self.project_by_secret(k).await?,
             None => None,
         }) else {
             return Ok(Err(ApiError::new(401, 4007, "API key is invalid")));
@@ -432,13 +429,13 @@ impl Paymentwall<'_> {
     }
 
     /// Delivery confirmations recorded for a payment of this merchant's project.
-    pub async fn pw_delivery_confirmations(
+    pub async fn delivery_confirmations(
         &self,
         merchant_id: &str,
         project_id: &str,
         r#ref: &str,
     ) -> Result<Vec<PwDeliveryConfirmation>> {
-        let p = self.pw_project(merchant_id, project_id).await?;
+        let p = self.project(merchant_id, project_id).await?;
         Ok(self
             .store
             .pw_delivery_confirmations(&p.row.id, r#ref)
@@ -446,13 +443,13 @@ impl Paymentwall<'_> {
     }
 
     /// A paid order of this merchant's project, by `ref`.
-    pub async fn pw_order_by_ref(
+    pub async fn order_by_ref(
         &self,
         merchant_id: &str,
         project_id: &str,
         r#ref: &str,
     ) -> Result<PwOrder> {
-        let p = self.pw_project(merchant_id, project_id).await?;
+        let p = self.project(merchant_id, project_id).await?;
         self.store
             .pw_order_by_ref(&p.row.id, r#ref)
             .await?
@@ -461,13 +458,13 @@ impl Paymentwall<'_> {
 
     /// Sandbox: the customer's bank took the money back (a chargeback): the payment is reversed
     /// in full and the merchant gets a type 2 pingback with `reason=1`.
-    pub async fn pw_sandbox_chargeback(
+    pub async fn sandbox_chargeback(
         &self,
         merchant_id: &str,
         project_id: &str,
         r#ref: &str,
     ) -> Result<Value> {
-        let order = self.pw_order_by_ref(merchant_id, project_id, r#ref).await?;
+        let order = self.order_by_ref(merchant_id, project_id, r#ref).await?;
         let refund = self
             .payments()
             .create_refund(

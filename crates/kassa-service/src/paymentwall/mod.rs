@@ -51,7 +51,7 @@ impl crate::Projection for PaymentwallProjection {
             return Ok(());
         }
         svc.paymentwall()
-            .pw_after_intent_events(tx, pi, events, now)
+            .after_intent_events(tx, pi, events, now)
             .await
     }
 
@@ -68,7 +68,7 @@ impl crate::Projection for PaymentwallProjection {
             return Ok(());
         }
         svc.paymentwall()
-            .pw_after_refund(tx, pi, refund, event_id, now)
+            .after_refund(tx, pi, refund, event_id, now)
             .await
     }
 
@@ -81,7 +81,7 @@ impl crate::Projection for PaymentwallProjection {
         pi: &mut kassa_core::intent::PaymentIntent,
         _now: i64,
     ) -> crate::Result<()> {
-        svc.paymentwall().pw_invoice_charge(tx, sub, pi).await
+        svc.paymentwall().invoice_charge(tx, sub, pi).await
     }
 
     async fn invoice_charge_written(
@@ -92,7 +92,7 @@ impl crate::Projection for PaymentwallProjection {
         pi: &kassa_core::intent::PaymentIntent,
         now: i64,
     ) -> crate::Result<()> {
-        svc.paymentwall().pw_renewal_order(tx, sub, pi, now).await
+        svc.paymentwall().renewal_order(tx, sub, pi, now).await
     }
 
     async fn subscription_changed(
@@ -101,6 +101,6 @@ impl crate::Projection for PaymentwallProjection {
         tx: &mut kassa_store::Tx,
         change: &crate::projection::SubscriptionChange<'_>,
     ) -> crate::Result<()> {
-        svc.paymentwall().pw_subscription_changed(tx, change).await
+        svc.paymentwall().subscription_changed(tx, change).await
     }
 }

@@ -162,7 +162,7 @@ fn http_url(u: &str) -> Option<String> {
 impl Paymentwall<'_> {
     /// Opens a signed link: checks it as Paymentwall does and returns the order it pays,
     /// reusing the unpaid order of the same link (a refresh does not create a second payment).
-    pub async fn pw_open_link(
+    pub async fn open_link(
         &self,
         path: LinkPath,
         raw_query: &str,
@@ -183,7 +183,7 @@ impl Paymentwall<'_> {
                 "uid must be at most 64 characters.".into(),
             )));
         }
-        let Some(project) = self.pw_project_by_key(key).await? else {
+        let Some(project) = self.project_by_key(key).await? else {
             return Ok(Err(LinkError::NotAuthorized(LinkRefusal::UnknownKey)));
         };
         match verify_widget(&params, &project.secret) {
@@ -374,13 +374,13 @@ impl Paymentwall<'_> {
     }
 
     /// Everything the payment page shows for an order.
-    pub async fn pw_order_view(&self, order_id: &str) -> Result<OrderView> {
+    pub async fn order_view(&self, order_id: &str) -> Result<OrderView> {
         let order = self
             .store
             .pw_order(order_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("order", order_id))?;
-        let project = self.pw_project_by_id(&order.project_id).await?;
+        let project = self.project_by_id(&order.project_id).await?;
         let intent = self
             .store
             .intent_by_id_any_merchant(&order.payment_intent_id)
@@ -426,8 +426,8 @@ impl Paymentwall<'_> {
     }
 
     /// Pays an order with a method offered on its page. Same outcomes as
-    /// [`Services::confirm_intent`]; the Test method makes the order a test payment.
-    pub async fn pw_pay(
+    /// [`Payments::confirm_intent`](crate::Payments::confirm_intent); the Test method makes the order a test payment.
+    pub async fn pay(
         &self,
         view: &OrderView,
         ps: &str,

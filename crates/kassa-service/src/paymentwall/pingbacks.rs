@@ -204,7 +204,7 @@ impl Paymentwall<'_> {
     /// Called for every intent event written: turns the ones a Paymentwall merchant hears about
     /// into pingbacks (payment 0, risk review 200/201/202, void 203) and starts a subscription
     /// on its first payment. Intents that did not come from a signed link are left alone.
-    pub(crate) async fn pw_after_intent_events(
+    pub(crate) async fn after_intent_events(
         &self,
         tx: &mut Tx,
         pi: &PaymentIntent,
@@ -226,7 +226,7 @@ impl Paymentwall<'_> {
         let Some(mut order) = tx.pw_order_by_intent(&pi.id).await? else {
             return Ok(());
         };
-        let project = self.pw_project_by_id(&order.project_id).await?;
+        let project = self.project_by_id(&order.project_id).await?;
         for (ty, event_id) in events {
             let facts = PingbackFacts {
                 now_ms: now,
@@ -245,14 +245,14 @@ impl Paymentwall<'_> {
                         }
                     };
                     let sub = self
-                        .pw_subscription_after_payment(tx, &project, &order, pi, now)
+                        .subscription_after_payment(tx, &project, &order, pi, now)
                         .await?;
                     if let Some(s) = &sub {
                         order.subscription_id = Some(s.id.clone());
                     }
                     let r = order.r#ref.clone().unwrap_or_default();
                     let facts = PingbackFacts {
-                        initial_ref: self.pw_initial_ref(tx, sub.as_ref()).await?,
+                        initial_ref: self.initial_ref(tx, sub.as_ref()).await?,
                         ..facts
                     };
                     self.queue_pingback(
@@ -309,7 +309,7 @@ impl Paymentwall<'_> {
 
     /// Called when a refund succeeded: a type 2 pingback with the payment's own `ref`, reason 9
     /// (cancelled order) for a refund, or the reason the refund carries (chargeback helper).
-    pub(crate) async fn pw_after_refund(
+    pub(crate) async fn after_refund(
         &self,
         tx: &mut Tx,
         pi: &PaymentIntent,
@@ -323,7 +323,7 @@ impl Paymentwall<'_> {
         let Some(r) = order.r#ref.clone() else {
             return Ok(());
         };
-        let project = self.pw_project_by_id(&order.project_id).await?;
+        let project = self.project_by_id(&order.project_id).await?;
         let sub = match &order.subscription_id {
             Some(id) => tx.pw_subscription(id).await?,
             None => None,
@@ -345,7 +345,7 @@ impl Paymentwall<'_> {
             } else {
                 "chargeback"
             }),
-            initial_ref: self.pw_initial_ref(tx, sub.as_ref()).await?,
+            initial_ref: self.initial_ref(tx, sub.as_ref()).await?,
             now_ms: now,
         };
         self.queue_pingback(
@@ -361,7 +361,7 @@ impl Paymentwall<'_> {
         .await
     }
 
-    pub(crate) async fn pw_initial_ref(
+    pub(crate) async fn initial_ref(
         &self,
         tx: &mut Tx,
         sub: Option<&PwSubscription>,

@@ -402,11 +402,7 @@ impl Paymentwall<'_> {
 
     /// Creates a project with a fresh 32-hex key and secret. The secret is returned in the JSON
     /// this once; it is stored encrypted under the master key.
-    pub async fn pw_create_project(
-        &self,
-        merchant_id: &str,
-        input: ProjectInput,
-    ) -> Result<Project> {
+    pub async fn create_project(&self, merchant_id: &str, input: ProjectInput) -> Result<Project> {
         if input.name.is_none() {
             return Err(ServiceError::invalid(
                 "name",
@@ -461,13 +457,13 @@ impl Paymentwall<'_> {
         Ok(p)
     }
 
-    pub async fn pw_update_project(
+    pub async fn update_project(
         &self,
         merchant_id: &str,
         id: &str,
         input: ProjectInput,
     ) -> Result<Project> {
-        let mut p = self.pw_project(merchant_id, id).await?;
+        let mut p = self.project(merchant_id, id).await?;
         let pingback_url = input.pingback_url.clone().filter(|u| !u.is_empty());
         self.apply_project_input(&mut p, input)?;
         if let Some(url) = pingback_url {
@@ -483,7 +479,7 @@ impl Paymentwall<'_> {
     }
 
     /// A project of this merchant.
-    pub async fn pw_project(&self, merchant_id: &str, id: &str) -> Result<Project> {
+    pub async fn project(&self, merchant_id: &str, id: &str) -> Result<Project> {
         let row = self
             .store
             .pw_project(merchant_id, id)
@@ -492,13 +488,13 @@ impl Paymentwall<'_> {
         self.open_project(row)
     }
 
-    pub async fn pw_projects(&self, merchant_id: &str) -> Result<Vec<Project>> {
+    pub async fn projects(&self, merchant_id: &str) -> Result<Vec<Project>> {
         let rows = self.store.pw_projects(merchant_id).await?;
         rows.into_iter().map(|r| self.open_project(r)).collect()
     }
 
     /// The project a public key names, if any.
-    pub async fn pw_project_by_key(&self, key: &str) -> Result<Option<Project>> {
+    pub async fn project_by_key(&self, key: &str) -> Result<Option<Project>> {
         if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
@@ -509,7 +505,7 @@ impl Paymentwall<'_> {
     }
 
     /// The project whose secret key this is (Delivery Confirmation API's `X-ApiKey`).
-    pub async fn pw_project_by_secret(&self, secret: &str) -> Result<Option<Project>> {
+    pub async fn project_by_secret(&self, secret: &str) -> Result<Option<Project>> {
         if secret.len() != 32 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
@@ -527,7 +523,7 @@ impl Paymentwall<'_> {
         }
     }
 
-    pub(crate) async fn pw_project_by_id(&self, id: &str) -> Result<Project> {
+    pub(crate) async fn project_by_id(&self, id: &str) -> Result<Project> {
         let row = self
             .store
             .pw_project_by_id(id)

@@ -83,7 +83,7 @@ pub fn subscription_json(s: &PwSubscription, core: Option<&Subscription>) -> Val
 
 impl Paymentwall<'_> {
     /// [`subscription_json`] with the core subscription read.
-    pub async fn pw_subscription_view(&self, s: &PwSubscription) -> Result<Value> {
+    pub async fn subscription_view(&self, s: &PwSubscription) -> Result<Value> {
         let core = match &s.subscription_id {
             Some(id) => self.store.subscription(&s.merchant_id, id).await?,
             None => None,
@@ -93,7 +93,7 @@ impl Paymentwall<'_> {
 
     /// Queues the subscription pingback `code` (12, 13, 14) with the latest payment's `ref` for
     /// the core event `event_id`, inside `tx`.
-    async fn pw_sub_pingback(
+    async fn sub_pingback(
         &self,
         tx: &mut Tx,
         project: &Project,
@@ -107,7 +107,7 @@ impl Paymentwall<'_> {
         };
         let r = order.r#ref.clone().unwrap_or_default();
         let facts = PingbackFacts {
-            initial_ref: self.pw_initial_ref(tx, Some(s)).await?,
+            initial_ref: self.initial_ref(tx, Some(s)).await?,
             now_ms: now,
             ..Default::default()
         };
@@ -117,7 +117,7 @@ impl Paymentwall<'_> {
 
     /// After an order's payment succeeded: starts the subscription it bought (first payment).
     /// A renewal's outcome is the engine's to record. Returns the order's subscription, if any.
-    pub(crate) async fn pw_subscription_after_payment(
+    pub(crate) async fn subscription_after_payment(
         &self,
         tx: &mut Tx,
         project: &Project,
@@ -133,8 +133,8 @@ impl Paymentwall<'_> {
             _ => return Ok(None),
         };
         let (_, first) = phase_of(&plan, true);
-        let customer = self.pw_core_customer(tx, project, order, now).await?;
-        let method = self.pw_core_method(tx, &customer, pi, now).await?;
+        let customer = self.core_customer(tx, project, order, now).await?;
+        let method = self.core_method(tx, &customer, pi, now).await?;
         let currency = kassa_core::money::Currency::parse(&plan.main.currency)
             .map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
         let retry = project.settings.renewal_retry_seconds as i64;
@@ -237,7 +237,7 @@ impl Paymentwall<'_> {
 
     /// The core customer a Paymentwall user's subscription bills: one per subscription (a
     /// user id means nothing outside its project).
-    async fn pw_core_customer(
+    async fn core_customer(
         &self,
         tx: &mut Tx,
         project: &Project,
@@ -267,7 +267,7 @@ impl Paymentwall<'_> {
 
     /// The first payment's stored credential as a core payment method of `customer` (none when
     /// the processor gave no reference to charge again).
-    async fn pw_core_method(
+    async fn core_method(
         &self,
         tx: &mut Tx,
         customer: &str,
@@ -302,7 +302,7 @@ impl Paymentwall<'_> {
 
     /// The engine is about to charge a renewal of a Paymentwall subscription: the payment
     /// says so, and the project's risk review delay applies to it.
-    pub(crate) async fn pw_invoice_charge(
+    pub(crate) async fn invoice_charge(
         &self,
         tx: &mut Tx,
         sub: &Subscription,
@@ -311,7 +311,7 @@ impl Paymentwall<'_> {
         let Some(s) = tx.pw_subscription_of_core(&sub.id).await? else {
             return Ok(());
         };
-        let project = self.pw_project_by_id(&s.project_id).await?;
+        let project = self.project_by_id(&s.project_id).await?;
         let plan: Plan = serde_json::from_str(&s.plan).map_err(|_| {
             ServiceError::Store(kassa_store::StoreError::Corrupt(format!(
                 "subscription {} plan",
@@ -329,7 +329,7 @@ impl Paymentwall<'_> {
 
     /// The renewal's order (a copy of the first one's link, product and user) for the payment
     /// the engine wrote, so its outcome becomes a pingback with a new `ref`.
-    pub(crate) async fn pw_renewal_order(
+    pub(crate) async fn renewal_order(
         &self,
         tx: &mut Tx,
         sub: &Subscription,
@@ -373,7 +373,7 @@ impl Paymentwall<'_> {
 
     /// A core change of a Paymentwall subscription: the face's counters and status, and the
     /// pingback the change means (12 cancelled, 13 expired, 14 renewals failed).
-    pub(crate) async fn pw_subscription_changed(
+    pub(crate) async fn subscription_changed(
         &self,
         tx: &mut Tx,
         c: &SubscriptionChange<'_>,
@@ -416,30 +416,30 @@ impl Paymentwall<'_> {
         let (Some(code), Some((_, event_id))) = (pingback, c.events.last()) else {
             return Ok(());
         };
-        let project = self.pw_project_by_id(&s.project_id).await?;
-        self.pw_sub_pingback(tx, &project, &s, code, event_id, now_ms())
+        let project = self.project_by_id(&s.project_id).await?;
+        self.sub_pingback(tx, &project, &s, code, event_id, now_ms())
             .await
     }
 
     /// A subscription of this merchant.
-    pub async fn pw_subscription(&self, merchant_id: &str, id: &str) -> Result<PwSubscription> {
+    pub async fn subscription(&self, merchant_id: &str, id: &str) -> Result<PwSubscription> {
         match self.store.pw_subscription(id).await? {
             Some(s) if s.merchant_id == merchant_id => Ok(s),
             _ => Err(ServiceError::not_found("subscription", id)),
         }
     }
 
-    pub async fn pw_subscriptions_of_project(
+    pub async fn subscriptions_of_project(
         &self,
         merchant_id: &str,
         project_id: &str,
     ) -> Result<Vec<PwSubscription>> {
-        let p = self.pw_project(merchant_id, project_id).await?;
+        let p = self.project(merchant_id, project_id).await?;
         Ok(self.store.pw_subscriptions_of_project(&p.row.id).await?)
     }
 
     /// The core subscription of a running Paymentwall subscription.
-    fn pw_core_id(s: &PwSubscription) -> Result<&str> {
+    fn core_id(s: &PwSubscription) -> Result<&str> {
         match (&s.subscription_id, s.status.as_str()) {
             (Some(id), "active") => Ok(id),
             (_, status) => Err(ServiceError::State(format!(
@@ -450,13 +450,9 @@ impl Paymentwall<'_> {
 
     /// Cancels a subscription: no more renewals, type 12 at once; the paid period stays paid
     /// and ends with type 13.
-    pub async fn pw_cancel_subscription(
-        &self,
-        merchant_id: &str,
-        id: &str,
-    ) -> Result<PwSubscription> {
-        let s = self.pw_subscription(merchant_id, id).await?;
-        let core = Self::pw_core_id(&s)?;
+    pub async fn cancel_subscription(&self, merchant_id: &str, id: &str) -> Result<PwSubscription> {
+        let s = self.subscription(merchant_id, id).await?;
+        let core = Self::core_id(&s)?;
         self.billing()
             .update_subscription(
                 merchant_id,
@@ -467,13 +463,13 @@ impl Paymentwall<'_> {
                 },
             )
             .await?;
-        self.pw_subscription(merchant_id, id).await
+        self.subscription(merchant_id, id).await
     }
 
     /// Test clock: moves a test subscription's clock forward, running every renewal, retry and
     /// end it passes before it answers. The first advance gives the subscription a native test
     /// clock of its own, frozen at the present.
-    pub async fn pw_advance_clock(
+    pub async fn advance_clock(
         &self,
         merchant_id: &str,
         id: &str,
@@ -485,7 +481,7 @@ impl Paymentwall<'_> {
                 "seconds must be from 1 to 5 years.",
             ));
         }
-        let s = self.pw_subscription(merchant_id, id).await?;
+        let s = self.subscription(merchant_id, id).await?;
         if !s.is_test {
             return Err(ServiceError::State(
                 "Only a test subscription (paid with the Test method or in test mode) has a test clock."

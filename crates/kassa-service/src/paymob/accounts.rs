@@ -58,21 +58,21 @@ fn invalid(param: &str, msg: impl Into<String>) -> PmError {
 }
 
 impl Paymob<'_> {
-    fn pm_key(&self, purpose: &str) -> [u8; 32] {
+    fn key(&self, purpose: &str) -> [u8; 32] {
         derive_key(&self.fingerprint_key, purpose)
     }
-    pub(crate) fn pm_auth_key(&self) -> [u8; 32] {
-        self.pm_key("paymob auth token")
+    pub(crate) fn auth_key(&self) -> [u8; 32] {
+        self.key("paymob auth token")
     }
-    pub(crate) fn pm_payment_key(&self) -> [u8; 32] {
-        self.pm_key("paymob payment key")
+    pub(crate) fn payment_key(&self) -> [u8; 32] {
+        self.key("paymob payment key")
     }
-    pub(crate) fn pm_page_key(&self) -> [u8; 32] {
-        self.pm_key("paymob page")
+    pub(crate) fn page_key(&self) -> [u8; 32] {
+        self.key("paymob page")
     }
 
     /// The profile's HMAC secret.
-    pub(crate) fn pm_hmac_secret(&self, p: &PmProfile) -> PmResult<String> {
+    pub(crate) fn hmac_secret(&self, p: &PmProfile) -> PmResult<String> {
         self.secrets.open(&p.hmac_enc).ok_or_else(|| {
             tracing::error!(
                 profile = p.id,
@@ -82,7 +82,7 @@ impl Paymob<'_> {
         })
     }
 
-    pub(crate) fn pm_company_name(p: &PmProfile) -> String {
+    pub(crate) fn company_name(p: &PmProfile) -> String {
         serde_json::from_str::<ProfileDoc>(&p.doc)
             .map(|d| d.name)
             .unwrap_or_default()
@@ -150,7 +150,7 @@ impl Paymob<'_> {
     }
 
     /// Creates a Paymob account for a merchant, with its integrations.
-    pub async fn pm_create_profile(
+    pub async fn create_profile(
         &self,
         merchant_id: &str,
         input: ProfileInput,
@@ -205,7 +205,7 @@ impl Paymob<'_> {
         let api_key = token::encode(
             &json!({"class": "Merchant", "profile_pk": id, "name": "initial",
                     "key": kassa_paymob::keys::request_id()}),
-            &self.pm_key("paymob api key"),
+            &self.key("paymob api key"),
         );
         let profile = PmProfile {
             id,
@@ -245,14 +245,14 @@ impl Paymob<'_> {
     }
 
     /// A merchant's own profile (another merchant's is not found).
-    pub async fn pm_profile_of(&self, merchant_id: &str, id: i64) -> PmResult<PmProfile> {
+    pub async fn profile_of(&self, merchant_id: &str, id: i64) -> PmResult<PmProfile> {
         match self.store.pm_profile(id).await? {
             Some(p) if p.merchant_id == merchant_id => Ok(p),
             _ => Err(PmError::not_found("Profile")),
         }
     }
 
-    pub async fn pm_integrations(&self, profile_id: i64) -> PmResult<Vec<Integration>> {
+    pub async fn integrations(&self, profile_id: i64) -> PmResult<Vec<Integration>> {
         self.store
             .pm_integrations_of(profile_id)
             .await?
@@ -261,7 +261,7 @@ impl Paymob<'_> {
             .collect()
     }
 
-    pub(crate) async fn pm_integration(&self, id: i64) -> PmResult<Option<Integration>> {
+    pub(crate) async fn integration(&self, id: i64) -> PmResult<Option<Integration>> {
         self.store
             .pm_integration(id)
             .await?
@@ -270,7 +270,7 @@ impl Paymob<'_> {
             .transpose()
     }
 
-    pub async fn pm_add_integration(
+    pub async fn add_integration(
         &self,
         profile: &PmProfile,
         input: IntegrationInput,
@@ -296,7 +296,7 @@ impl Paymob<'_> {
     }
 
     /// Changes an integration's name, callback URLs or 3-D Secure setting (`None` keeps).
-    pub async fn pm_update_integration(
+    pub async fn update_integration(
         &self,
         profile: &PmProfile,
         id: i64,
@@ -344,7 +344,7 @@ impl Paymob<'_> {
 
     /// The profile a credential belongs to: a secret key (`egy_sk_test_…`) or an auth token
     /// from `POST /api/auth/tokens`. `None` when the credential is missing.
-    pub async fn pm_authenticate(&self, credential: Option<&str>) -> PmResult<PmProfile> {
+    pub async fn authenticate_profile(&self, credential: Option<&str>) -> PmResult<PmProfile> {
         let Some(cred) = credential.map(str::trim).filter(|c| !c.is_empty()) else {
             return Err(PmError::unauthenticated());
         };
@@ -358,7 +358,7 @@ impl Paymob<'_> {
                 .await?
                 .ok_or_else(|| PmError::detail(401, "Invalid secret key."));
         }
-        let claims = token::decode(cred, &self.pm_auth_key(), now_ms() / 1000).map_err(|e| {
+        let claims = token::decode(cred, &self.auth_key(), now_ms() / 1000).map_err(|e| {
             PmError::detail(
                 401,
                 match e {
@@ -377,7 +377,7 @@ impl Paymob<'_> {
     }
 
     /// `POST /api/auth/tokens`: an auth token for the legacy API key.
-    pub async fn pm_auth_token(&self, body: &Value) -> PmResult<Value> {
+    pub async fn auth_token(&self, body: &Value) -> PmResult<Value> {
         let Some(api_key) = body.get("api_key").and_then(Value::as_str) else {
             return Err(PmError::fields(
                 json!({"api_key": ["This field is required."]}),
@@ -401,14 +401,14 @@ impl Paymob<'_> {
         let now = now_ms() / 1000;
         let token = token::encode(
             &json!({"class": "Merchant", "profile_pk": profile.id, "exp": now + lifetime}),
-            &self.pm_auth_key(),
+            &self.auth_key(),
         );
-        Ok(json!({"token": token, "profile": self.pm_profile_json(&profile)}))
+        Ok(json!({"token": token, "profile": self.profile_json(&profile)}))
     }
 
     /// The `profile` object of the auth-token answer.
-    pub(crate) fn pm_profile_json(&self, p: &PmProfile) -> Value {
-        let company = Self::pm_company_name(p);
+    pub(crate) fn profile_json(&self, p: &PmProfile) -> Value {
+        let company = Self::company_name(p);
         let created = kassa_paymob::time::timestamp(
             p.created_at,
             Country::parse(&p.country).unwrap_or(Country::Egy),
@@ -435,11 +435,11 @@ impl Paymob<'_> {
     }
 
     /// The native API's view of a profile (credentials only on creation).
-    pub fn pm_profile_native_json(&self, p: &PmProfile, integrations: &[Integration]) -> Value {
+    pub fn profile_native_json(&self, p: &PmProfile, integrations: &[Integration]) -> Value {
         json!({
             "id": p.id,
             "object": "paymob_profile",
-            "name": Self::pm_company_name(p),
+            "name": Self::company_name(p),
             "country": p.country,
             "live": p.live,
             "public_key": p.public_key,

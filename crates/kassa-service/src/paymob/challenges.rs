@@ -12,13 +12,13 @@ use super::pay::*;
 
 impl Paymob<'_> {
     /// The customer's page for a pending 3-D Secure or wallet step.
-    pub async fn pm_challenge_view(&self, txn_id: i64, sig: &str) -> PmResult<ChallengeView> {
-        let (profile, integration, t) = self.pm_challenge_txn(txn_id, sig).await?;
+    pub async fn challenge_view(&self, txn_id: i64, sig: &str) -> PmResult<ChallengeView> {
+        let (profile, integration, t) = self.challenge_txn(txn_id, sig).await?;
         let obj: Transaction = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         let done_url = match extra.challenge.as_deref() {
             Some("3ds" | "wallet") => None,
-            _ => Some(self.pm_final_url(&profile, &integration, &extra, &obj)?),
+            _ => Some(self.final_url(&profile, &integration, &extra, &obj)?),
         };
         let currency = obj.currency.clone();
         let amount = obj.amount_cents;
@@ -29,7 +29,7 @@ impl Paymob<'_> {
             amount: kassa_paymob::money::format_minor(amount, &currency),
             amount_cents: amount,
             currency,
-            merchant_name: Self::pm_company_name(&profile),
+            merchant_name: Self::company_name(&profile),
             method: if extra.subtype == "WALLET" {
                 pan.to_string()
             } else {
@@ -41,12 +41,12 @@ impl Paymob<'_> {
         })
     }
 
-    pub(super) async fn pm_challenge_txn(
+    pub(super) async fn challenge_txn(
         &self,
         txn_id: i64,
         sig: &str,
     ) -> PmResult<(PmProfile, Integration, PmTransaction)> {
-        let expected = challenge_sig(&self.pm_page_key(), txn_id);
+        let expected = challenge_sig(&self.page_key(), txn_id);
         if !kassa_core::secret::constant_time_eq(expected.as_bytes(), sig.as_bytes()) {
             return Err(PmError::not_found("Payment"));
         }
@@ -62,21 +62,21 @@ impl Paymob<'_> {
             .ok_or_else(|| PmError::not_found("Payment"))?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         let integration = self
-            .pm_integration(extra.integration_id)
+            .integration(extra.integration_id)
             .await?
             .ok_or_else(|| PmError::not_found("Payment"))?;
         Ok((profile, integration, t))
     }
 
     /// The customer answered the 3-D Secure or wallet page; returns where they go next.
-    pub async fn pm_answer_challenge(
+    pub async fn answer_challenge(
         &self,
         txn_id: i64,
         sig: &str,
         approve: bool,
         otp: Option<String>,
     ) -> PmResult<String> {
-        let (profile, integration, t) = self.pm_challenge_txn(txn_id, sig).await?;
+        let (profile, integration, t) = self.challenge_txn(txn_id, sig).await?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         if let (Some(attempt), Some("3ds" | "wallet")) =
             (&extra.attempt_id, extra.challenge.as_deref())
@@ -97,12 +97,12 @@ impl Paymob<'_> {
             .ok_or_else(|| PmError::not_found("Payment"))?;
         let obj: Transaction = doc(&t.obj, "transaction")?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
-        self.pm_final_url(&profile, &integration, &extra, &obj)
+        self.final_url(&profile, &integration, &extra, &obj)
     }
 
     /// Sandbox: the customer paid (or never paid) a kiosk reference or the courier collected
     /// (or did not collect) the cash. Returns the transaction.
-    pub async fn pm_sandbox_settle(
+    pub async fn sandbox_settle(
         &self,
         merchant_id: &str,
         txn_id: i64,
@@ -137,6 +137,6 @@ impl Paymob<'_> {
                 ))
             }
         }
-        self.pm_get_transaction(&profile, txn_id).await
+        self.get_transaction(&profile, txn_id).await
     }
 }

@@ -49,13 +49,13 @@ fn integration_missing() -> PmError {
 impl Paymob<'_> {
     /// The integrations an intention's `payment_methods` name, all of this profile, environment
     /// and currency.
-    async fn pm_resolve_methods(
+    async fn resolve_methods(
         &self,
         profile: &PmProfile,
         methods: &[MethodRef],
         currency: &str,
     ) -> PmResult<Vec<Integration>> {
-        let all = self.pm_integrations(profile.id).await?;
+        let all = self.integrations(profile.id).await?;
         let mut out: Vec<Integration> = Vec::new();
         for m in methods {
             let found = match m {
@@ -84,19 +84,17 @@ impl Paymob<'_> {
     }
 
     /// `POST /v1/intention/`.
-    pub async fn pm_create_intention(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+    pub async fn create_intention(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let input = request::parse_intention(body).map_err(intention_error)?;
         self.pm_check_egress("notification_url", input.notification_url.as_deref())
             .await?;
         let integrations = self
-            .pm_resolve_methods(profile, &input.payment_methods, &input.currency)
+            .resolve_methods(profile, &input.payment_methods, &input.currency)
             .await?;
         if let Some(plan_id) = input.subscription_plan_id {
-            self.pm_check_plan_for_intention(profile, plan_id).await?;
+            self.check_plan_for_intention(profile, plan_id).await?;
         }
-        let cards = self
-            .pm_check_card_tokens(profile, &input.card_tokens)
-            .await?;
+        let cards = self.check_card_tokens(profile, &input.card_tokens).await?;
         let now = now_ms();
         let country = country_of(profile);
         let created = kassa_paymob::time::timestamp(now, country);
@@ -129,7 +127,7 @@ impl Paymob<'_> {
         }
         let expires_at = now + input.expiration * 1000;
         let d = IntentionDoc {
-            payment_keys: self.pm_intention_keys(
+            payment_keys: self.intention_keys(
                 profile,
                 &id,
                 order_id,
@@ -155,10 +153,10 @@ impl Paymob<'_> {
         };
         tx.insert_pm_intention(&row).await?;
         tx.commit().await?;
-        Ok(self.pm_intention_json(&row, &d, &integrations, &cards))
+        Ok(self.intention_json(&row, &d, &integrations, &cards))
     }
 
-    fn pm_intention_keys(
+    fn intention_keys(
         &self,
         profile: &PmProfile,
         id: &str,
@@ -170,7 +168,7 @@ impl Paymob<'_> {
         integrations
             .iter()
             .map(|i| {
-                self.pm_sign_key(&KeyClaims {
+                self.sign_key(&KeyClaims {
                     user_id: profile.id,
                     amount_cents: input.amount,
                     currency: input.currency.clone(),
@@ -197,7 +195,7 @@ impl Paymob<'_> {
             .unwrap_or_default()
     }
 
-    fn pm_intention_json(
+    fn intention_json(
         &self,
         row: &PmIntention,
         d: &IntentionDoc,
@@ -236,10 +234,10 @@ impl Paymob<'_> {
         })
     }
 
-    async fn pm_intention_integrations(&self, d: &IntentionDoc) -> PmResult<Vec<Integration>> {
+    async fn intention_integrations(&self, d: &IntentionDoc) -> PmResult<Vec<Integration>> {
         let mut out = Vec::new();
         for id in &d.integrations {
-            if let Some(i) = self.pm_integration(*id).await? {
+            if let Some(i) = self.integration(*id).await? {
                 out.push(i);
             }
         }
@@ -247,7 +245,7 @@ impl Paymob<'_> {
     }
 
     /// `PUT /v1/intention/{client_secret}`.
-    pub async fn pm_update_intention(
+    pub async fn update_intention(
         &self,
         profile: &PmProfile,
         client_secret: &str,
@@ -277,11 +275,9 @@ impl Paymob<'_> {
             return Err(PmError::message(400, "Order has already been paid."));
         }
         let integrations = self
-            .pm_resolve_methods(profile, &input.payment_methods, &input.currency)
+            .resolve_methods(profile, &input.payment_methods, &input.currency)
             .await?;
-        let cards = self
-            .pm_check_card_tokens(profile, &input.card_tokens)
-            .await?;
+        let cards = self.check_card_tokens(profile, &input.card_tokens).await?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let Some(mut order) = tx.pm_order(row.order_id).await? else {
@@ -315,7 +311,7 @@ impl Paymob<'_> {
             row.expires_at
         };
         let nd = IntentionDoc {
-            payment_keys: self.pm_intention_keys(
+            payment_keys: self.intention_keys(
                 profile,
                 &row.id,
                 row.order_id,
@@ -337,11 +333,11 @@ impl Paymob<'_> {
         };
         tx.update_pm_intention(&updated).await?;
         tx.commit().await?;
-        Ok(self.pm_intention_json(&updated, &nd, &integrations, &cards))
+        Ok(self.intention_json(&updated, &nd, &integrations, &cards))
     }
 
     /// The intention behind a public key and client secret, if both match and it is not expired.
-    pub(crate) async fn pm_public_intention(
+    pub(crate) async fn public_intention(
         &self,
         public_key: &str,
         client_secret: &str,
@@ -375,21 +371,21 @@ impl Paymob<'_> {
 
     /// `GET /v1/intention/element/{public_key}/{client_secret}/`: what Pixel and the unified
     /// checkout read.
-    pub async fn pm_intention_element(
+    pub async fn intention_element(
         &self,
         public_key: &str,
         client_secret: &str,
     ) -> PmResult<Value> {
-        let (profile, row, d) = self.pm_public_intention(public_key, client_secret).await?;
-        let integrations = self.pm_intention_integrations(&d).await?;
+        let (profile, row, d) = self.public_intention(public_key, client_secret).await?;
+        let integrations = self.intention_integrations(&d).await?;
         let mut keys = Map::new();
         for (i, k) in integrations.iter().zip(&d.payment_keys) {
             keys.insert(i.name.to_ascii_lowercase(), json!(k));
         }
         let cards = self
-            .pm_check_card_tokens(&profile, &d.input.card_tokens)
+            .check_card_tokens(&profile, &d.input.card_tokens)
             .await?;
-        let company = Self::pm_company_name(&profile);
+        let company = Self::company_name(&profile);
         let b = &d.input.billing_data;
         let text = |k: &str| {
             b.get(k)
@@ -446,7 +442,7 @@ impl Paymob<'_> {
 
     /// `GET /api/acceptance/iframes/{id}/info?payment_token=`: what the legacy iframe page
     /// shows for a payment key, in the element's shape (one method).
-    pub async fn pm_iframe_info(&self, iframe_id: i64, token: &str) -> PmResult<Value> {
+    pub async fn iframe_info(&self, iframe_id: i64, token: &str) -> PmResult<Value> {
         let missing = || {
             PmError::new(
                 404,
@@ -458,7 +454,7 @@ impl Paymob<'_> {
             .pm_profile_by_iframe(iframe_id)
             .await?
             .ok_or_else(missing)?;
-        let claims = self.pm_open_key(token).map_err(|e| {
+        let claims = self.open_key(token).map_err(|e| {
             PmError::new(
                 e.status,
                 json!({"detail": e.body["detail"], "msg": e.body["detail"]}),
@@ -468,7 +464,7 @@ impl Paymob<'_> {
             return Err(missing());
         }
         let integration = self
-            .pm_integration(claims.integration_id)
+            .integration(claims.integration_id)
             .await?
             .filter(|i| i.profile_id == profile.id)
             .ok_or_else(missing)?;
@@ -478,7 +474,7 @@ impl Paymob<'_> {
             .await?
             .ok_or_else(missing)?;
         let od: OrderDoc = doc(&order.doc, "order")?;
-        let company = Self::pm_company_name(&profile);
+        let company = Self::company_name(&profile);
         let b = &claims.billing_data;
         let text = |k: &str| {
             b.get(k)
@@ -502,7 +498,7 @@ impl Paymob<'_> {
 
     /// The saved cards an intention offers, as the element lists them; every token must be one
     /// of this profile's.
-    async fn pm_check_card_tokens(
+    async fn check_card_tokens(
         &self,
         profile: &PmProfile,
         tokens: &[String],

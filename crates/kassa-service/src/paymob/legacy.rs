@@ -12,7 +12,7 @@ use super::{doc, to_text, PmError, PmResult};
 
 impl Paymob<'_> {
     /// `POST /api/ecommerce/orders`.
-    pub async fn pm_create_order(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+    pub async fn create_order(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let input = request::parse_order(body).map_err(PmError::fields)?;
         let now = now_ms();
         let d = OrderDoc {
@@ -40,11 +40,11 @@ impl Paymob<'_> {
             return Err(PmError::message(422, "duplicate"));
         }
         tx.commit().await?;
-        Ok(self.pm_order_json(profile, &order, &d))
+        Ok(self.order_json(profile, &order, &d))
     }
 
     /// An order of this profile.
-    pub(crate) async fn pm_own_order(
+    pub(crate) async fn own_order(
         &self,
         profile: &PmProfile,
         id: i64,
@@ -59,23 +59,19 @@ impl Paymob<'_> {
     }
 
     /// `GET /api/ecommerce/orders/{id}`.
-    pub async fn pm_get_order(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
-        let (o, d) = self.pm_own_order(profile, id).await?;
-        Ok(self.pm_order_json(profile, &o, &d))
+    pub async fn get_order(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
+        let (o, d) = self.own_order(profile, id).await?;
+        Ok(self.order_json(profile, &o, &d))
     }
 
     /// `POST /api/acceptance/payment_keys`.
-    pub async fn pm_create_payment_key(
-        &self,
-        profile: &PmProfile,
-        body: &Value,
-    ) -> PmResult<Value> {
+    pub async fn create_payment_key(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let input = request::parse_payment_key(body).map_err(PmError::fields)?;
         let (order, od) = self
-            .pm_own_order(profile, input.order_id)
+            .own_order(profile, input.order_id)
             .await
             .map_err(|_| PmError::fields(json!({"order_id": ["Invalid order id."]})))?;
-        let integration = match self.pm_integration(input.integration_id).await? {
+        let integration = match self.integration(input.integration_id).await? {
             Some(i) if i.profile_id == profile.id && i.doc.live == profile.live => i,
             _ => {
                 return Err(PmError::fields(
@@ -88,7 +84,7 @@ impl Paymob<'_> {
                 "The integration and the order take {}, not {}.", integration.doc.currency, input.currency
             )]})));
         }
-        self.pm_check_order_unpaid(profile, order.id, &od).await?;
+        self.check_order_unpaid(profile, order.id, &od).await?;
         let card_token_id = match &input.token {
             Some(t) => Some(
                 self.store
@@ -114,11 +110,11 @@ impl Paymob<'_> {
             exp: now_ms() / 1000 + input.expiration,
             card_token_id,
         };
-        Ok(json!({"token": self.pm_sign_key(&claims)}))
+        Ok(json!({"token": self.sign_key(&claims)}))
     }
 
     /// A transaction of this profile.
-    pub(crate) async fn pm_own_transaction(
+    pub(crate) async fn own_transaction(
         &self,
         profile: &PmProfile,
         id: i64,
@@ -130,17 +126,17 @@ impl Paymob<'_> {
     }
 
     /// `GET /api/acceptance/transactions/{id}`.
-    pub async fn pm_get_transaction(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
-        let t = self.pm_own_transaction(profile, id).await?;
+    pub async fn get_transaction(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
+        let t = self.own_transaction(profile, id).await?;
         super::txn_json(&t)
     }
 
     /// `GET /api/acceptance/transactions/{id}/hmac_calc`: the HMAC of the transaction's
     /// processed callback and the string it is computed over.
-    pub async fn pm_hmac_calc(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
-        let t = self.pm_own_transaction(profile, id).await?;
+    pub async fn hmac_calc(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
+        let t = self.own_transaction(profile, id).await?;
         let obj = super::txn_json(&t)?;
-        let secret = self.pm_hmac_secret(profile)?;
+        let secret = self.hmac_secret(profile)?;
         Ok(json!({
             "hmac": kassa_paymob::hmac::transaction_hmac(&secret, &obj),
             "hmac_string": kassa_paymob::hmac::transaction_message(&obj),
@@ -149,16 +145,12 @@ impl Paymob<'_> {
 
     /// `POST /api/ecommerce/orders/transaction_inquiry`: the latest transaction of an order
     /// given by `order_id` or `merchant_order_id`.
-    pub async fn pm_transaction_inquiry(
-        &self,
-        profile: &PmProfile,
-        body: &Value,
-    ) -> PmResult<Value> {
+    pub async fn transaction_inquiry(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let order = if let Some(v) = body.get("order_id").filter(|v| !v.is_null()) {
             let id = kassa_paymob::lenient::int(v).ok_or_else(|| {
                 PmError::fields(json!({"order_id": ["A valid integer is required."]}))
             })?;
-            self.pm_own_order(profile, id).await?.0
+            self.own_order(profile, id).await?.0
         } else if let Some(v) = body.get("merchant_order_id").filter(|v| !v.is_null()) {
             let moid = kassa_paymob::lenient::string(v).ok_or_else(|| {
                 PmError::fields(json!({"merchant_order_id": ["Not a valid string."]}))

@@ -47,9 +47,7 @@ impl crate::Projection for PaymobProjection {
         events: &[(kassa_core::events::EventType, String)],
         now: i64,
     ) -> crate::Result<()> {
-        svc.paymob()
-            .pm_after_intent_events(tx, pi, events, now)
-            .await
+        svc.paymob().after_intent_events(tx, pi, events, now).await
     }
 
     async fn refund_succeeded(
@@ -62,7 +60,7 @@ impl crate::Projection for PaymobProjection {
         now: i64,
     ) -> crate::Result<()> {
         svc.paymob()
-            .pm_after_refund(tx, &pi.id, refund, event_id, now)
+            .after_refund(tx, &pi.id, refund, event_id, now)
             .await
     }
 
@@ -75,7 +73,7 @@ impl crate::Projection for PaymobProjection {
         pi: &mut kassa_core::intent::PaymentIntent,
         now: i64,
     ) -> crate::Result<()> {
-        svc.paymob().pm_invoice_charge(tx, sub, pi, now).await
+        svc.paymob().invoice_charge(tx, sub, pi, now).await
     }
 
     async fn subscription_changed(
@@ -84,7 +82,7 @@ impl crate::Projection for PaymobProjection {
         tx: &mut kassa_store::Tx,
         change: &crate::projection::SubscriptionChange<'_>,
     ) -> crate::Result<()> {
-        svc.paymob().pm_subscription_changed(tx, change).await
+        svc.paymob().subscription_changed(tx, change).await
     }
 }
 

@@ -48,13 +48,13 @@ fn int_field(body: &Value, key: &str, required: bool) -> PmResult<Option<i64>> {
 
 impl Paymob<'_> {
     /// The payment transaction an operation names, with its payment's state.
-    async fn pm_payment_for_op(
+    async fn payment_for_op(
         &self,
         profile: &PmProfile,
         body: &Value,
     ) -> PmResult<(PmTransaction, Paid)> {
         let id = int_field(body, "transaction_id", true)?.unwrap_or_default();
-        let t = self.pm_own_transaction(profile, id).await?;
+        let t = self.own_transaction(profile, id).await?;
         let Some(intent_id) = t.intent_id.clone().filter(|_| t.parent_id.is_none()) else {
             return Err(PmError::message(400, "This transaction is not a payment."));
         };
@@ -84,7 +84,7 @@ impl Paymob<'_> {
     }
 
     /// The newest child of `kind` of a transaction, as the operation's answer.
-    async fn pm_newest_child(&self, parent: i64, kind: &str) -> PmResult<Value> {
+    async fn newest_child(&self, parent: i64, kind: &str) -> PmResult<Value> {
         let children = self.store.pm_children(parent).await?;
         let child = children
             .iter()
@@ -95,9 +95,9 @@ impl Paymob<'_> {
     }
 
     /// `POST /api/acceptance/void_refund/refund` `{transaction_id, amount_cents}`.
-    pub async fn pm_refund(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+    pub async fn refund(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let amount = int_field(body, "amount_cents", true)?.unwrap_or_default();
-        let (t, paid) = self.pm_payment_for_op(profile, body).await?;
+        let (t, paid) = self.payment_for_op(profile, body).await?;
         if paid.is_auth() && !paid.is_captured() {
             return Err(PmError::message(
                 400,
@@ -126,14 +126,14 @@ impl Paymob<'_> {
                 None,
             )
             .await?;
-        self.pm_newest_child(t.id, "refund").await
+        self.newest_child(t.id, "refund").await
     }
 
     /// `POST /api/acceptance/void_refund/void` `{transaction_id}`: on the day of the payment
     /// only (the profile's local day). An authorisation is released; a captured payment is
     /// given back in full without fees.
-    pub async fn pm_void(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
-        let (t, paid) = self.pm_payment_for_op(profile, body).await?;
+    pub async fn void(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+        let (t, paid) = self.payment_for_op(profile, body).await?;
         if paid.voided {
             return Err(PmError::message(400, "This transaction is already voided."));
         }
@@ -155,7 +155,7 @@ impl Paymob<'_> {
                     None,
                 )
                 .await?;
-            return self.pm_newest_child(t.id, "void").await;
+            return self.newest_child(t.id, "void").await;
         }
         if paid.pi.amount_refunded > 0 {
             return Err(PmError::message(
@@ -176,14 +176,14 @@ impl Paymob<'_> {
                 None,
             )
             .await?;
-        self.pm_newest_child(t.id, "void").await
+        self.newest_child(t.id, "void").await
     }
 
     /// `POST /api/acceptance/capture` `{transaction_id, amount_cents}`: at most the authorised
     /// amount, once.
-    pub async fn pm_capture(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+    pub async fn capture(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
         let amount = int_field(body, "amount_cents", true)?.unwrap_or_default();
-        let (t, paid) = self.pm_payment_for_op(profile, body).await?;
+        let (t, paid) = self.payment_for_op(profile, body).await?;
         if !paid.is_auth() {
             return Err(PmError::message(
                 400,
@@ -211,6 +211,6 @@ impl Paymob<'_> {
                 None,
             )
             .await?;
-        self.pm_newest_child(t.id, "capture").await
+        self.newest_child(t.id, "capture").await
     }
 }

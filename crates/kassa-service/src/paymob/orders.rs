@@ -63,16 +63,16 @@ impl KeyClaims {
 }
 
 impl Paymob<'_> {
-    pub(crate) fn pm_sign_key(&self, claims: &KeyClaims) -> String {
+    pub(crate) fn sign_key(&self, claims: &KeyClaims) -> String {
         kassa_paymob::token::encode(
             &serde_json::to_value(claims).expect("claims serialize"),
-            &self.pm_payment_key(),
+            &self.payment_key(),
         )
     }
 
     /// The claims of a payment key, if it is one of ours and still valid.
-    pub(crate) fn pm_open_key(&self, token: &str) -> PmResult<KeyClaims> {
-        let v = kassa_paymob::token::decode(token.trim(), &self.pm_payment_key(), now_ms() / 1000)
+    pub(crate) fn open_key(&self, token: &str) -> PmResult<KeyClaims> {
+        let v = kassa_paymob::token::decode(token.trim(), &self.payment_key(), now_ms() / 1000)
             .map_err(|e| match e {
                 kassa_paymob::token::TokenError::Expired => {
                     PmError::detail(401, "The payment token has expired.")
@@ -83,8 +83,8 @@ impl Paymob<'_> {
     }
 
     /// The order object of transactions and the orders API.
-    pub(crate) fn pm_order_json(&self, profile: &PmProfile, o: &PmOrder, d: &OrderDoc) -> Value {
-        let company = Self::pm_company_name(profile);
+    pub(crate) fn order_json(&self, profile: &PmProfile, o: &PmOrder, d: &OrderDoc) -> Value {
+        let company = Self::company_name(profile);
         let mut shipping = d.shipping_data.clone().unwrap_or_else(|| json!({}));
         if let Some(m) = shipping.as_object_mut() {
             m.insert("order_id".into(), json!(o.id));

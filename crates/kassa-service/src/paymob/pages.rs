@@ -180,7 +180,7 @@ pub enum StatusRefusal {
 
 impl Paymob<'_> {
     /// Changes a profile's name or `frame_ancestors`.
-    pub async fn pm_update_profile(
+    pub async fn update_profile(
         &self,
         profile: &PmProfile,
         input: ProfileUpdate,
@@ -206,7 +206,7 @@ impl Paymob<'_> {
 
     /// The unified checkout (`?publicKey=&clientSecret=`): the public key's profile when the
     /// client secret is one of its intentions, else unknown.
-    pub async fn pm_checkout_framing(
+    pub async fn checkout_framing(
         &self,
         public_key: Option<&str>,
         client_secret: Option<&str>,
@@ -224,7 +224,7 @@ impl Paymob<'_> {
     }
 
     /// Pixel's card frame (`?publicKey=`): the public key's profile, else unknown.
-    pub async fn pm_card_frame_framing(&self, public_key: Option<&str>) -> PageFraming {
+    pub async fn card_frame_framing(&self, public_key: Option<&str>) -> PageFraming {
         match public_key {
             Some(pk) => match self.store.pm_profile_by_public_key(pk).await {
                 Ok(Some(p)) => PageFraming::of(&p),
@@ -236,7 +236,7 @@ impl Paymob<'_> {
 
     /// The legacy iframe page: `None` when no profile has this iframe id; the profile when the
     /// payment token is one of the profile's, else unknown.
-    pub async fn pm_iframe_framing(
+    pub async fn iframe_framing(
         &self,
         iframe_id: i64,
         payment_token: Option<&str>,
@@ -245,7 +245,7 @@ impl Paymob<'_> {
             return Ok(None);
         };
         let owned = payment_token
-            .and_then(|t| self.pm_open_key(t).ok())
+            .and_then(|t| self.open_key(t).ok())
             .is_some_and(|c| c.user_id == profile.id);
         Ok(Some(if owned {
             PageFraming::of(&profile)
@@ -258,7 +258,7 @@ impl Paymob<'_> {
     /// only when the query's `hmac` is the transaction's profile's HMAC of the 20 signed
     /// parameters (compared in constant time); the parameters Paymob does not sign
     /// (`merchant_order_id`, `data.message`) come from the stored transaction.
-    pub async fn pm_payment_status(
+    pub async fn payment_status(
         &self,
         query: &[(String, String)],
     ) -> Result<PaymentStatus, StatusRefusal> {
@@ -289,7 +289,7 @@ impl Paymob<'_> {
             _ => return Err(StatusRefusal::Forged),
         };
         let secret = self
-            .pm_hmac_secret(&profile)
+            .hmac_secret(&profile)
             .map_err(|_| StatusRefusal::Forged)?;
         let signed: Vec<(String, String)> =
             query.iter().filter(|(k, _)| k != "hmac").cloned().collect();
@@ -327,7 +327,7 @@ impl Paymob<'_> {
         let (retry_url, merchant_url) = if status == "success" {
             (None, None)
         } else {
-            self.pm_retry_links(&profile, stored.order_id).await
+            self.retry_links(&profile, stored.order_id).await
         };
         Ok(PaymentStatus {
             status,
@@ -352,7 +352,7 @@ impl Paymob<'_> {
 
     /// Where a payer whose payment failed can go: the order's intention's checkout while it
     /// can still be paid, and the intention's redirection URL.
-    async fn pm_retry_links(
+    async fn retry_links(
         &self,
         profile: &PmProfile,
         order_id: i64,

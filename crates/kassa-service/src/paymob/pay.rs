@@ -177,17 +177,17 @@ pub(super) fn hex_lower(b: &[u8]) -> String {
 }
 
 impl Paymob<'_> {
-    pub(crate) fn pm_challenge_url(&self, txn_id: i64) -> String {
+    pub(crate) fn challenge_url(&self, txn_id: i64) -> String {
         format!(
             "{}/api/acceptance/challenge/{txn_id}/{}",
             self.base_url,
-            challenge_sig(&self.pm_page_key(), txn_id)
+            challenge_sig(&self.page_key(), txn_id)
         )
     }
 
     /// Where the customer goes once a payment has its answer: the merchant's response callback
     /// (signed query), else Kassa's payment status page (signed the same way).
-    pub(crate) fn pm_final_url(
+    pub(crate) fn final_url(
         &self,
         profile: &PmProfile,
         integration: &Integration,
@@ -199,7 +199,7 @@ impl Paymob<'_> {
             .clone()
             .or_else(|| integration.doc.response_callback_url.clone())
             .unwrap_or_else(|| format!("{}/unifiedcheckout/payment-status", self.base_url));
-        let secret = self.pm_hmac_secret(profile)?;
+        let secret = self.hmac_secret(profile)?;
         Ok(kassa_paymob::redirect::signed_url(
             &base,
             &obj.to_json(),
@@ -208,20 +208,20 @@ impl Paymob<'_> {
     }
 
     /// `POST /api/acceptance/payments/pay`.
-    pub async fn pm_pay(&self, body: &Value) -> PmResult<PayResponse> {
+    pub async fn pay(&self, body: &Value) -> PmResult<PayResponse> {
         let input = request::parse_pay(body).map_err(PmError::fields)?;
-        let claims = self.pm_open_key(&input.payment_token)?;
+        let claims = self.open_key(&input.payment_token)?;
         let profile = self
             .store
             .pm_profile(claims.user_id)
             .await?
             .ok_or_else(|| PmError::detail(401, "Invalid payment token."))?;
-        let integration = match self.pm_integration(claims.integration_id).await? {
+        let integration = match self.integration(claims.integration_id).await? {
             Some(i) if i.profile_id == profile.id => i,
             _ => return Err(PmError::detail(401, "Invalid payment token.")),
         };
-        let (order, od) = self.pm_own_order(&profile, claims.order_id).await?;
-        self.pm_check_order_unpaid(&profile, order.id, &od).await?;
+        let (order, od) = self.own_order(&profile, claims.order_id).await?;
+        self.check_order_unpaid(&profile, order.id, &od).await?;
         let api_source = body
             .get("api_source")
             .and_then(Value::as_str)
@@ -318,7 +318,7 @@ impl Paymob<'_> {
         // blocks a second one. The store's index holds the rule against a concurrent request.
         let order_key = od.lock_when_paid.then(|| order_key(order.id));
         if let Some(key) = &order_key {
-            self.pm_cancel_open_attempts(&profile, key).await?;
+            self.cancel_open_attempts(&profile, key).await?;
         }
         let mut tx = self.store.begin().await?;
         tx.lock_pm_order(order.id).await?;
@@ -381,7 +381,7 @@ impl Paymob<'_> {
                 .and_then(|d| d.input.subscription_start_date.clone()),
             ..Default::default()
         };
-        let obj = self.pm_initial_obj(
+        let obj = self.initial_obj(
             &profile,
             &integration,
             &order,
@@ -451,12 +451,12 @@ impl Paymob<'_> {
             .pm_transaction(txn_id)
             .await?
             .ok_or_else(|| PmError::detail(500, "A server error occurred."))?;
-        self.pm_pay_response(&profile, &integration, &t)
+        self.pay_response(&profile, &integration, &t)
     }
 
     /// Cancels an order's payments that wait for the customer (3-D Secure, wallet, kiosk,
     /// cash) as abandoned. Refuses when one is still being decided or the order got paid.
-    pub(super) async fn pm_cancel_open_attempts(
+    pub(super) async fn cancel_open_attempts(
         &self,
         profile: &PmProfile,
         order_key: &str,
@@ -487,7 +487,7 @@ impl Paymob<'_> {
     }
 
     /// Refuses a new payment of an order that takes one and has been paid.
-    pub(super) async fn pm_check_order_unpaid(
+    pub(super) async fn check_order_unpaid(
         &self,
         profile: &PmProfile,
         order_id: i64,
@@ -508,7 +508,7 @@ impl Paymob<'_> {
 
     /// The pay endpoint's body for a transaction: its object with string booleans, plus where
     /// the customer goes next.
-    pub(super) fn pm_pay_response(
+    pub(super) fn pay_response(
         &self,
         profile: &PmProfile,
         integration: &Integration,
@@ -518,9 +518,9 @@ impl Paymob<'_> {
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         // A challenge is set exactly while the payment waits for its customer.
         let next = match extra.challenge.as_deref() {
-            Some("3ds" | "wallet") => self.pm_challenge_url(t.id),
+            Some("3ds" | "wallet") => self.challenge_url(t.id),
             Some(_) => String::new(),
-            None => self.pm_final_url(profile, integration, &extra, &obj)?,
+            None => self.final_url(profile, integration, &extra, &obj)?,
         };
         let mut body = kassa_paymob::lenient::stringify_booleans(&obj.to_json());
         body["redirect_url"] = json!(next);

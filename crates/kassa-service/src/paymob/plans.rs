@@ -44,7 +44,7 @@ impl Paymob<'_> {
                "fee": null})
     }
 
-    async fn pm_plan_checked(
+    async fn plan_checked(
         &self,
         profile: &PmProfile,
         body: &Value,
@@ -108,7 +108,7 @@ impl Paymob<'_> {
             (None, Some(c)) => c.integration,
             (None, None) => return Err(bad("integration", "This field is required.")),
         };
-        match self.pm_integration(integration).await? {
+        match self.integration(integration).await? {
             Some(i) if i.profile_id == profile.id && i.doc.kind == IntegrationKind::Moto => {}
             Some(i) if i.profile_id == profile.id => {
                 return Err(bad(
@@ -175,8 +175,8 @@ impl Paymob<'_> {
     }
 
     /// `POST /api/acceptance/subscription-plans`.
-    pub async fn pm_create_plan(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
-        let d = self.pm_plan_checked(profile, body, None).await?;
+    pub async fn create_plan(&self, profile: &PmProfile, body: &Value) -> PmResult<Value> {
+        let d = self.plan_checked(profile, body, None).await?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let p = PmPlan {
@@ -191,7 +191,7 @@ impl Paymob<'_> {
         Ok(Self::plan_json(&p, &d))
     }
 
-    pub(super) async fn pm_own_plan(
+    pub(super) async fn own_plan(
         &self,
         profile: &PmProfile,
         id: i64,
@@ -205,7 +205,7 @@ impl Paymob<'_> {
         }
     }
 
-    pub async fn pm_list_plans(&self, profile: &PmProfile) -> PmResult<Value> {
+    pub async fn list_plans(&self, profile: &PmProfile) -> PmResult<Value> {
         let mut out = Vec::new();
         for p in self.store.pm_plans_of(profile.id).await? {
             let d: PlanDoc = doc(&p.doc, "plan")?;
@@ -214,20 +214,15 @@ impl Paymob<'_> {
         Ok(json!({"count": out.len(), "next": null, "previous": null, "results": out}))
     }
 
-    pub async fn pm_get_plan(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
-        let (p, d) = self.pm_own_plan(profile, id).await?;
+    pub async fn get_plan(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
+        let (p, d) = self.own_plan(profile, id).await?;
         Ok(Self::plan_json(&p, &d))
     }
 
     /// `PUT …/{id}` (any plan field) and `POST …/{id}/suspend|resume` (`is_active`).
-    pub async fn pm_update_plan(
-        &self,
-        profile: &PmProfile,
-        id: i64,
-        body: &Value,
-    ) -> PmResult<Value> {
-        let (mut p, cur) = self.pm_own_plan(profile, id).await?;
-        let d = self.pm_plan_checked(profile, body, Some(&cur)).await?;
+    pub async fn update_plan(&self, profile: &PmProfile, id: i64, body: &Value) -> PmResult<Value> {
+        let (mut p, cur) = self.own_plan(profile, id).await?;
+        let d = self.plan_checked(profile, body, Some(&cur)).await?;
         p.doc = to_text(&d);
         p.updated_at = now_ms();
         let mut tx = self.store.begin().await?;
@@ -237,13 +232,13 @@ impl Paymob<'_> {
     }
 
     /// An intention may name a plan of this profile that is active.
-    pub(crate) async fn pm_check_plan_for_intention(
+    pub(crate) async fn check_plan_for_intention(
         &self,
         profile: &PmProfile,
         plan_id: i64,
     ) -> PmResult<()> {
         let (_, d) = self
-            .pm_own_plan(profile, plan_id)
+            .own_plan(profile, plan_id)
             .await
             .map_err(|_| bad("subscription_plan_id", "Invalid subscription plan."))?;
         if !d.is_active {

@@ -16,7 +16,7 @@ use super::pay::*;
 impl Paymob<'_> {
     /// A new payment transaction's object: pending, nothing known yet.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn pm_initial_obj(
+    pub(crate) fn initial_obj(
         &self,
         profile: &PmProfile,
         integration: &Integration,
@@ -48,7 +48,7 @@ impl Paymob<'_> {
             source,
             profile_id: profile.id,
             is_live: profile.live,
-            order: self.pm_order_json(profile, order, od),
+            order: self.order_json(profile, order, od),
             payment_key_claims: claims.shown(&status_page),
             api_source,
             created_at: &created,
@@ -57,7 +57,7 @@ impl Paymob<'_> {
 
     /// Queues the processed callback (and nothing if nobody is listening) for `obj`.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn pm_queue_callback(
+    pub(crate) async fn queue_callback(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
@@ -70,7 +70,7 @@ impl Paymob<'_> {
         let Some(url) = url.filter(|u| !u.is_empty()) else {
             return Ok(());
         };
-        let secret = self.pm_hmac_secret(profile)?;
+        let secret = self.hmac_secret(profile)?;
         let (hmac, body) = if kind == "TOKEN" {
             (
                 kassa_paymob::hmac::token_hmac(&secret, obj),
@@ -111,7 +111,7 @@ impl Paymob<'_> {
 
     /// The core intent behind a Paymob transaction changed: rewrite the transaction object and
     /// queue its callbacks, inside the same database transaction.
-    pub(crate) async fn pm_after_intent_events(
+    pub(crate) async fn after_intent_events(
         &self,
         tx: &mut Tx,
         pi: &PaymentIntent,
@@ -129,7 +129,7 @@ impl Paymob<'_> {
         };
         let mut obj: Transaction = doc(&t.obj, "transaction")?;
         let mut extra: TxnExtra = doc(&t.extra, "transaction extra")?;
-        let Some(integration) = self.pm_integration(extra.integration_id).await? else {
+        let Some(integration) = self.integration(extra.integration_id).await? else {
             return Ok(());
         };
         let stamp = kassa_paymob::time::timestamp(now, country_of(&profile));
@@ -137,12 +137,12 @@ impl Paymob<'_> {
         for (ty, event_id) in written {
             match ty {
                 EventType::PaymentIntentRequiresAction => {
-                    self.pm_on_requires_action(tx, pi, &mut obj, &mut extra)
+                    self.on_requires_action(tx, pi, &mut obj, &mut extra)
                         .await?;
                     obj.updated_at = stamp.clone();
                     if extra.challenge.as_deref() == Some("voucher") {
                         // The bill reference is news the merchant needs (kiosk and cash).
-                        self.pm_queue_callback(
+                        self.queue_callback(
                             tx,
                             &profile,
                             url.as_deref(),
@@ -161,9 +161,9 @@ impl Paymob<'_> {
                     obj.captured_amount = amount;
                     obj.updated_at = stamp.clone();
                     let child = self
-                        .pm_child(tx, &profile, &t, &obj, ChildKind::Capture, amount, now)
+                        .child(tx, &profile, &t, &obj, ChildKind::Capture, amount, now)
                         .await?;
-                    self.pm_queue_callback(
+                    self.queue_callback(
                         tx,
                         &profile,
                         url.as_deref(),
@@ -177,13 +177,13 @@ impl Paymob<'_> {
                 EventType::PaymentIntentSucceeded
                 | EventType::PaymentIntentAmountCapturableUpdated => {
                     let auth = *ty == EventType::PaymentIntentAmountCapturableUpdated;
-                    self.pm_settle(tx, pi, &mut obj, &mut extra, true, None)
+                    self.settle(tx, pi, &mut obj, &mut extra, true, None)
                         .await?;
                     obj.is_auth = auth;
                     obj.updated_at = stamp.clone();
                     extra.authorised = Some(auth);
-                    self.pm_mark_order_paid(tx, &t, pi.amount).await?;
-                    self.pm_queue_callback(
+                    self.mark_order_paid(tx, &t, pi.amount).await?;
+                    self.queue_callback(
                         tx,
                         &profile,
                         url.as_deref(),
@@ -195,9 +195,9 @@ impl Paymob<'_> {
                     .await?;
                     if extra.save_card && pi.processor_ref.is_some() {
                         let token_obj = self
-                            .pm_save_card(tx, &profile, &t, pi, &obj, &mut extra, now)
+                            .save_card(tx, &profile, &t, pi, &obj, &mut extra, now)
                             .await?;
-                        self.pm_queue_callback(
+                        self.queue_callback(
                             tx,
                             &profile,
                             url.as_deref(),
@@ -208,15 +208,15 @@ impl Paymob<'_> {
                         )
                         .await?;
                     }
-                    self.pm_start_subscription(tx, &profile, &t, pi, &mut extra, &obj, now)
+                    self.start_subscription(tx, &profile, &t, pi, &mut extra, &obj, now)
                         .await?;
                 }
                 EventType::PaymentIntentPaymentFailed => {
                     let message = pi.last_payment_error.clone();
-                    self.pm_settle(tx, pi, &mut obj, &mut extra, false, message.as_ref())
+                    self.settle(tx, pi, &mut obj, &mut extra, false, message.as_ref())
                         .await?;
                     obj.updated_at = stamp.clone();
-                    self.pm_queue_callback(
+                    self.queue_callback(
                         tx,
                         &profile,
                         url.as_deref(),
@@ -232,10 +232,10 @@ impl Paymob<'_> {
                         obj.is_voided = true;
                         obj.updated_at = stamp.clone();
                         let child = self
-                            .pm_child(tx, &profile, &t, &obj, ChildKind::Void, pi.amount, now)
+                            .child(tx, &profile, &t, &obj, ChildKind::Void, pi.amount, now)
                             .await?;
-                        self.pm_release_order(tx, &t, pi.amount).await?;
-                        self.pm_queue_callback(
+                        self.release_order(tx, &t, pi.amount).await?;
+                        self.queue_callback(
                             tx,
                             &profile,
                             url.as_deref(),
@@ -264,7 +264,7 @@ impl Paymob<'_> {
     }
 
     /// A challenge started: which kind, and for a voucher its bill reference.
-    pub(super) async fn pm_on_requires_action(
+    pub(super) async fn on_requires_action(
         &self,
         tx: &mut Tx,
         pi: &PaymentIntent,

@@ -58,7 +58,7 @@ impl Paymob<'_> {
     /// After an intention's first payment succeeded: the subscription its plan asks for, on
     /// the card the payment saved (a renewal's success is the engine's to record).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn pm_start_subscription(
+    pub(crate) async fn start_subscription(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
@@ -209,14 +209,14 @@ impl Paymob<'_> {
         };
         tx.insert_pm_subscription(&row).await?;
         extra.subscription_id = Some(row.id);
-        self.pm_sub_callback(tx, profile, &row, &d, &sub, "created", &created)
+        self.sub_callback(tx, profile, &row, &d, &sub, "created", &created)
             .await
     }
 
     /// The engine is about to charge a renewal of a Paymob subscription: its Paymob order and
     /// transaction (`api_source` `SUBSCRIPTION`, the saved card's `TOKEN`), named in the
     /// payment's metadata so the payment's outcome renders and calls back as Paymob's.
-    pub(crate) async fn pm_invoice_charge(
+    pub(crate) async fn invoice_charge(
         &self,
         tx: &mut Tx,
         sub: &Subscription,
@@ -230,7 +230,7 @@ impl Paymob<'_> {
             return Ok(());
         };
         let mut d: SubDoc = doc(&row.doc, "subscription")?;
-        let Some(integration) = self.pm_integration(d.integration).await? else {
+        let Some(integration) = self.integration(d.integration).await? else {
             return Ok(());
         };
         let order_id = tx.pm_next_id("order").await?;
@@ -277,7 +277,7 @@ impl Paymob<'_> {
             exp: now / 1000,
             card_token_id: Some(d.card_token_id),
         };
-        let obj = self.pm_initial_obj(
+        let obj = self.initial_obj(
             &profile,
             &integration,
             &order,
@@ -308,11 +308,11 @@ impl Paymob<'_> {
         })
         .await?;
         d.renewal_transactions.push(txn_id);
-        self.pm_write_sub(tx, &mut row, &d).await
+        self.write_sub(tx, &mut row, &d).await
     }
 
     /// A core change of a Paymob subscription: the face's dates and its callback.
-    pub(crate) async fn pm_subscription_changed(
+    pub(crate) async fn subscription_changed(
         &self,
         tx: &mut Tx,
         c: &SubscriptionChange<'_>,
@@ -343,8 +343,8 @@ impl Paymob<'_> {
             _ => {}
         }
         d.updated_at = stamp;
-        self.pm_write_sub(tx, &mut row, &d).await?;
-        self.pm_sub_callback(tx, &profile, &row, &d, c.after, trigger, event_id)
+        self.write_sub(tx, &mut row, &d).await?;
+        self.sub_callback(tx, &profile, &row, &d, c.after, trigger, event_id)
             .await
     }
 }

@@ -18,7 +18,7 @@ use super::pay::*;
 
 impl Paymob<'_> {
     /// Records the answer on a payment transaction.
-    pub(super) async fn pm_settle(
+    pub(super) async fn settle(
         &self,
         _tx: &mut Tx,
         pi: &PaymentIntent,
@@ -45,7 +45,7 @@ impl Paymob<'_> {
 
     /// A child transaction (refund, void, capture) of `parent`, written now; returns it.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn pm_child(
+    pub(crate) async fn child(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
@@ -55,13 +55,13 @@ impl Paymob<'_> {
         amount: i64,
         now: i64,
     ) -> crate::Result<Transaction> {
-        self.pm_child_with(tx, profile, parent, parent_obj, kind, amount, None, now)
+        self.child_with(tx, profile, parent, parent_obj, kind, amount, None, now)
             .await
     }
 
     /// [`Self::pm_child`] of a refund or void, which names the core refund it stands for.
     #[allow(clippy::too_many_arguments)]
-    async fn pm_child_with(
+    async fn child_with(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
@@ -94,7 +94,7 @@ impl Paymob<'_> {
         Ok(obj)
     }
 
-    pub(super) async fn pm_mark_order_paid(
+    pub(super) async fn mark_order_paid(
         &self,
         tx: &mut Tx,
         t: &PmTransaction,
@@ -121,7 +121,7 @@ impl Paymob<'_> {
     }
 
     /// A void gives the order's money back (it may be paid again).
-    pub(super) async fn pm_release_order(
+    pub(super) async fn release_order(
         &self,
         tx: &mut Tx,
         t: &PmTransaction,
@@ -140,7 +140,7 @@ impl Paymob<'_> {
 
     /// Saves the card of a successful payment; returns the TOKEN callback's object.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn pm_save_card(
+    pub(super) async fn save_card(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
@@ -169,7 +169,7 @@ impl Paymob<'_> {
                 .map(str::to_string),
         };
         let (customer_id, payment_method_id) =
-            match self.pm_core_card(tx, profile, pi, obj, now).await? {
+            match self.core_card(tx, profile, pi, obj, now).await? {
                 Some((c, m)) => (Some(c), Some(m)),
                 None => (None, None),
             };
@@ -193,7 +193,7 @@ impl Paymob<'_> {
     /// The saved card as the core has it: a customer (the billing contact) and an off-session
     /// payment method attached to it, with their events. `None` when the payment has no card
     /// description to save.
-    async fn pm_core_card(
+    async fn core_card(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
@@ -253,7 +253,7 @@ impl Paymob<'_> {
 
     /// A refund of a Paymob payment (made through either API): a child transaction and its
     /// callback, in the refund's transaction.
-    pub(crate) async fn pm_after_refund(
+    pub(crate) async fn after_refund(
         &self,
         tx: &mut Tx,
         intent_id: &str,
@@ -272,7 +272,7 @@ impl Paymob<'_> {
         let is_void = refund.kind == RefundKind::Void;
         if is_void {
             obj.is_voided = true;
-            self.pm_release_order(tx, &t, refund.amount).await?;
+            self.release_order(tx, &t, refund.amount).await?;
         } else {
             obj.refunded_amount_cents += refund.amount;
             obj.is_refunded = true;
@@ -284,7 +284,7 @@ impl Paymob<'_> {
             ChildKind::Refund
         };
         let child = self
-            .pm_child_with(
+            .child_with(
                 tx,
                 &profile,
                 &t,
@@ -298,9 +298,9 @@ impl Paymob<'_> {
         t.obj = obj.to_text();
         t.updated_at = now;
         tx.update_pm_transaction(&t).await?;
-        if let Some(integration) = self.pm_integration(extra.integration_id).await? {
+        if let Some(integration) = self.integration(extra.integration_id).await? {
             let url = Self::callback_url(&integration, &extra);
-            self.pm_queue_callback(
+            self.queue_callback(
                 tx,
                 &profile,
                 url.as_deref(),

@@ -122,7 +122,7 @@ impl Paymob<'_> {
     }
 
     /// A subscription of this profile with its core subscription (none for an old one).
-    async fn pm_own_sub(
+    async fn own_sub(
         &self,
         profile: &PmProfile,
         id: i64,
@@ -140,12 +140,12 @@ impl Paymob<'_> {
         }
     }
 
-    pub async fn pm_get_subscription(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
-        let (s, d, core) = self.pm_own_sub(profile, id).await?;
+    pub async fn get_subscription(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
+        let (s, d, core) = self.own_sub(profile, id).await?;
         Ok(Self::sub_json(profile, &s, &d, core.as_ref()))
     }
 
-    pub async fn pm_list_subscriptions(&self, profile: &PmProfile) -> PmResult<Value> {
+    pub async fn list_subscriptions(&self, profile: &PmProfile) -> PmResult<Value> {
         let mut out = Vec::new();
         for s in self.store.pm_subscriptions_of(profile.id).await? {
             let d: SubDoc = doc(&s.doc, "subscription")?;
@@ -159,12 +159,8 @@ impl Paymob<'_> {
     }
 
     /// The subscription's payments (first and renewals), newest first.
-    pub async fn pm_subscription_transactions(
-        &self,
-        profile: &PmProfile,
-        id: i64,
-    ) -> PmResult<Value> {
-        let (_, d, _) = self.pm_own_sub(profile, id).await?;
+    pub async fn subscription_transactions(&self, profile: &PmProfile, id: i64) -> PmResult<Value> {
+        let (_, d, _) = self.own_sub(profile, id).await?;
         let mut out = Vec::new();
         let ids = std::iter::once(d.initial_transaction).chain(d.renewal_transactions);
         for tid in ids.collect::<Vec<_>>().iter().rev() {
@@ -178,14 +174,14 @@ impl Paymob<'_> {
     /// `POST /api/acceptance/subscriptions/{id}/suspend|resume|cancel`, `PUT …/{id}`
     /// (`amount_cents`, `ends_at`, `next_billing`) and `register_webhook` (`url`): the core's
     /// commands, whose projection queues the callback.
-    pub async fn pm_change_subscription(
+    pub async fn change_subscription(
         &self,
         profile: &PmProfile,
         id: i64,
         action: &str,
         body: &Value,
     ) -> PmResult<Value> {
-        let (s, d, core) = self.pm_own_sub(profile, id).await?;
+        let (s, d, core) = self.own_sub(profile, id).await?;
         let Some(core) = core else {
             return Err(PmError::message(400, "This subscription is canceled."));
         };
@@ -202,7 +198,7 @@ impl Paymob<'_> {
                 self.billing().cancel_subscription(m, &core.id).await?;
             }
             ("update", _) => {
-                let change = Self::pm_billing_change(body)?;
+                let change = Self::billing_change(body)?;
                 self.billing()
                     .change_billing(m, &core.id, change)
                     .await
@@ -221,7 +217,7 @@ impl Paymob<'_> {
                     .ok_or_else(|| bad("url", "This field is required."))?;
                 let url = check_return_url(url).map_err(|_| bad("url", "Enter a valid URL."))?;
                 self.pm_check_egress("url", Some(&url)).await?;
-                self.pm_register_webhook(profile, s, d, &core, url).await?;
+                self.register_webhook(profile, s, d, &core, url).await?;
             }
             ("suspend" | "resume", state) => {
                 return Err(PmError::message(
@@ -231,10 +227,10 @@ impl Paymob<'_> {
             }
             _ => return Err(PmError::detail(404, "Not found.")),
         }
-        self.pm_get_subscription(profile, id).await
+        self.get_subscription(profile, id).await
     }
 
-    fn pm_billing_change(body: &Value) -> PmResult<BillingChange> {
+    fn billing_change(body: &Value) -> PmResult<BillingChange> {
         let mut c = BillingChange::default();
         if let Some(v) = body.get("amount_cents").filter(|v| !v.is_null()) {
             c.unit_amount = Some(
@@ -257,7 +253,7 @@ impl Paymob<'_> {
     }
 
     /// A new callback URL: the face's own field, announced with an `updated` callback to it.
-    async fn pm_register_webhook(
+    async fn register_webhook(
         &self,
         profile: &PmProfile,
         mut s: PmSubscription,
@@ -272,19 +268,19 @@ impl Paymob<'_> {
         d.webhook_url = Some(url);
         d.updated_at = kassa_paymob::time::timestamp(clock, country_of(profile));
         let mut tx = self.store.begin().await?;
-        self.pm_write_sub(&mut tx, &mut s, &d).await?;
+        self.write_sub(&mut tx, &mut s, &d).await?;
         let ev = self
             .billing()
             .subscription_event(&mut tx, core, EventType::CustomerSubscriptionUpdated)
             .await?;
-        self.pm_sub_callback(&mut tx, profile, &s, &d, core, "updated", &ev)
+        self.sub_callback(&mut tx, profile, &s, &d, core, "updated", &ev)
             .await?;
         tx.commit().await?;
         self.notifier.wake();
         Ok(())
     }
 
-    pub(super) async fn pm_write_sub(
+    pub(super) async fn write_sub(
         &self,
         tx: &mut Tx,
         s: &mut PmSubscription,
@@ -301,7 +297,7 @@ impl Paymob<'_> {
     /// Queues the subscription callback (`trigger_type`, HMAC in the body) for the core event
     /// `event_id`, to the subscription's callback URL if it has one.
     #[allow(clippy::too_many_arguments)]
-    pub(super) async fn pm_sub_callback(
+    pub(super) async fn sub_callback(
         &self,
         tx: &mut Tx,
         profile: &PmProfile,
@@ -314,7 +310,7 @@ impl Paymob<'_> {
         let Some(url) = d.webhook_url.as_deref() else {
             return Ok(());
         };
-        let secret = self.pm_hmac_secret(profile)?;
+        let secret = self.hmac_secret(profile)?;
         let body = json!({
             "paymob_request_id": kassa_paymob::keys::request_id(),
             "subscription_data": Self::sub_json(profile, s, d, Some(core)),
@@ -337,12 +333,7 @@ impl Paymob<'_> {
     /// Moves a subscription's test clock forward (sandbox only: live profiles refuse), running
     /// every renewal, retry and end it passes. The first advance gives the subscription a
     /// test clock of its own, frozen at the present.
-    pub async fn pm_advance_clock(
-        &self,
-        merchant_id: &str,
-        id: i64,
-        seconds: i64,
-    ) -> PmResult<Value> {
+    pub async fn advance_clock(&self, merchant_id: &str, id: i64, seconds: i64) -> PmResult<Value> {
         if !(1..=5 * 366 * 86_400).contains(&seconds) {
             return Err(bad("seconds", "Give 1 second to 5 years."));
         }
@@ -352,7 +343,7 @@ impl Paymob<'_> {
             .await?
             .ok_or_else(|| PmError::detail(404, "Not found."))?;
         let profile = self
-            .pm_profile_of(merchant_id, s.profile_id)
+            .profile_of(merchant_id, s.profile_id)
             .await
             .map_err(|_| PmError::detail(404, "Not found."))?;
         if profile.live {
@@ -361,7 +352,7 @@ impl Paymob<'_> {
                 "Test clocks are for test profiles only.",
             ));
         }
-        let (_, _, core) = self.pm_own_sub(&profile, id).await?;
+        let (_, _, core) = self.own_sub(&profile, id).await?;
         let Some(core) = core else {
             return Err(PmError::message(400, "This subscription is canceled."));
         };
@@ -374,7 +365,7 @@ impl Paymob<'_> {
             .billing()
             .advance_test_clock(merchant_id, &clock_id, clock.frozen_time / 1000 + seconds)
             .await?;
-        let mut out = self.pm_get_subscription(&profile, id).await?;
+        let mut out = self.get_subscription(&profile, id).await?;
         out["clock"] = json!(kassa_paymob::time::timestamp(
             clock.frozen_time,
             country_of(&profile)
