@@ -1,12 +1,17 @@
-//! The bare-database baseline: the same write Kassa does for "create an intent" (one row shaped
-//! like `payment_intents` and one like `events` with the intent's JSON, in one transaction),
-//! without HTTP, authentication or JSON handling around it.
+//! The bare-database baseline: the same write Kassa does for "create an intent" (one row in
+//! `payment_intents` and one in `events` with the intent's JSON, in one transaction), without
+//! HTTP, authentication or JSON handling around it. The baseline database has Kassa's own schema:
+//! `kassa-store` applies its migrations to it, as `kassa serve` does to the gateway's.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use kassa_core::intent::{
+    DEFAULT_CAPTURE_WINDOW_MS, DEFAULT_REVIEW_DELAY_MS, DEFAULT_VOUCHER_WINDOW_MS,
+};
+use kassa_store::{now_ms, Merchant, Store};
 use serde_json::{json, Value};
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -52,85 +57,45 @@ impl Baseline {
 
 const MERCHANT: &str = "acct_benchbaseline0000000000";
 
-/// The tables the bare transaction writes: the same columns, types, keys, checks, indexes and
-/// foreign keys as Kassa's `merchants`, `payment_intents` and `events`.
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS merchants (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        created_at BIGINT NOT NULL
-    )",
-    "CREATE TABLE IF NOT EXISTS payment_intents (
-        id TEXT PRIMARY KEY,
-        merchant_id TEXT NOT NULL REFERENCES merchants(id),
-        amount BIGINT NOT NULL,
-        currency TEXT NOT NULL,
-        status TEXT NOT NULL,
-        capture_method TEXT NOT NULL,
-        amount_capturable BIGINT NOT NULL,
-        amount_received BIGINT NOT NULL,
-        amount_refunded BIGINT NOT NULL,
-        description TEXT,
-        metadata TEXT NOT NULL,
-        return_url TEXT,
-        receipt_email TEXT,
-        client_secret TEXT NOT NULL,
-        checkout_token TEXT NOT NULL UNIQUE,
-        last_payment_error TEXT,
-        payment_method TEXT,
-        next_action TEXT,
-        processor_ref TEXT,
-        canceled_at BIGINT,
-        cancellation_reason TEXT,
-        created_at BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL,
-        version BIGINT NOT NULL,
-        CHECK (amount_refunded <= amount_received),
-        CHECK (amount_received <= amount)
-    )",
-    "CREATE INDEX IF NOT EXISTS payment_intents_merchant_created
-        ON payment_intents(merchant_id, created_at, id)",
-    "CREATE TABLE IF NOT EXISTS events (
-        id TEXT PRIMARY KEY,
-        merchant_id TEXT NOT NULL REFERENCES merchants(id),
-        type TEXT NOT NULL,
-        object_id TEXT NOT NULL,
-        data TEXT NOT NULL,
-        created_at BIGINT NOT NULL
-    )",
-    "CREATE INDEX IF NOT EXISTS events_merchant_created ON events(merchant_id, created_at, id)",
-];
-
+/// The columns `kassa-store` writes for a new intent, in its order. A plain create
+/// (`{"amount":1000,"currency":"usd"}`) gives the last nine the values [`bare_tx`] binds: the
+/// default windows and no deadlines, customer or order.
 const PI_COLUMNS: &str = "id, merchant_id, amount, currency, status, capture_method, \
     amount_capturable, amount_received, amount_refunded, description, metadata, return_url, \
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, \
-    next_action, processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version";
+    next_action, processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
+    capture_window_ms, capture_before, review_delay_ms, review_at, customer_id, setup_future_usage, \
+    voucher_window_ms, pay_before, order_key";
 
-async fn create_schema(pool: &AnyPool) -> anyhow::Result<()> {
-    for stmt in SCHEMA {
-        sqlx::query(stmt)
-            .execute(pool)
+/// Gives the baseline database Kassa's schema, from Kassa's own migrations (`kassa-store`
+/// applies them, as `kassa serve` does at start), and the merchant the rows belong to, written
+/// through `kassa-store` as `kassa merchant create` writes one. Safe to repeat on the same
+/// database (each round and pgbench call it).
+async fn prepare_database(url: &str) -> anyhow::Result<()> {
+    let store = Store::connect(url, 1)
+        .await
+        .context("opening the baseline database")?;
+    let result = async {
+        store
+            .migrate()
             .await
-            .context("creating the baseline schema")?;
+            .context("applying Kassa's migrations to the baseline database")?;
+        if store.merchant(MERCHANT).await?.is_none() {
+            let mut tx = store.begin().await?;
+            tx.insert_merchant(&Merchant {
+                id: MERCHANT.into(),
+                name: "Baseline".into(),
+                created_at: now_ms(),
+            })
+            .await?;
+            tx.commit().await?;
+        }
+        anyhow::Ok(())
     }
-    sqlx::query(
-        "INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(MERCHANT)
-    .bind("Baseline")
-    .bind(now_ms())
-    .execute(pool)
     .await
-    .context("seeding the baseline merchant")?;
-    Ok(())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    .context("preparing the baseline database");
+    store.close().await;
+    result
 }
 
 /// One bare transaction: BEGIN; INSERT intent; INSERT event; COMMIT.
@@ -143,7 +108,8 @@ async fn bare_tx(pool: &AnyPool, data: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(&format!(
         "INSERT INTO payment_intents ({PI_COLUMNS}) VALUES \
-         ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)"
+         ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,\
+         $25,$26,$27,$28,$29,$30,$31,$32,$33)"
     ))
     .bind(&id)
     .bind(MERCHANT)
@@ -169,6 +135,15 @@ async fn bare_tx(pool: &AnyPool, data: &str) -> Result<(), sqlx::Error> {
     .bind(now)
     .bind(now)
     .bind(0i64)
+    .bind(DEFAULT_CAPTURE_WINDOW_MS)
+    .bind(None::<i64>)
+    .bind(DEFAULT_REVIEW_DELAY_MS)
+    .bind(None::<i64>)
+    .bind(None::<String>)
+    .bind(None::<String>)
+    .bind(DEFAULT_VOUCHER_WINDOW_MS)
+    .bind(None::<i64>)
+    .bind(None::<String>)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -203,6 +178,7 @@ pub async fn sqlx_baseline(
 ) -> anyhow::Result<Baseline> {
     sqlx::any::install_default_drivers();
     let (pool, method) = if sqlite {
+        prepare_database(url).await?;
         let url = if url.contains('?') {
             url.to_string()
         } else {
@@ -224,6 +200,7 @@ pub async fn sqlx_baseline(
             ),
         )
     } else {
+        prepare_database(url).await?;
         let pool = AnyPoolOptions::new()
             .max_connections(workers as u32)
             .acquire_timeout(Duration::from_secs(30))
@@ -235,7 +212,6 @@ pub async fn sqlx_baseline(
             format!("sqlx from Rust: pool of {workers} connections, {workers} tasks"),
         )
     };
-    create_schema(&pool).await?;
     let (p, d) = (pool.clone(), data.clone());
     let run = closed_loop(workers, warmup, window, move || {
         let pool = p.clone();
@@ -324,7 +300,8 @@ fn pgbench_script(data: &str) -> String {
          INSERT INTO payment_intents ({PI_COLUMNS}) VALUES ('pi_' || :pid, '{MERCHANT}', 1000, \
          'usd', 'requires_payment_method', 'automatic', 0, 0, 0, NULL, '{{}}', NULL, NULL, \
          'pi_' || :pid || '_secret_baseline', 'cs_' || :ck, NULL, NULL, NULL, NULL, NULL, NULL, \
-         {now}, {now}, 0);\n\
+         {now}, {now}, 0, {DEFAULT_CAPTURE_WINDOW_MS}, NULL, {DEFAULT_REVIEW_DELAY_MS}, NULL, NULL, NULL, \
+         {DEFAULT_VOUCHER_WINDOW_MS}, NULL, NULL);\n\
          INSERT INTO events (id, merchant_id, type, object_id, data, created_at) VALUES \
          ('evt_' || :eid, '{MERCHANT}', 'payment_intent.created', 'pi_' || :pid, '{data}', {now});\n\
          END;\n"
@@ -344,14 +321,8 @@ pub async fn pgbench(
     let Some(bin) = find_in_path("pgbench") else {
         return Ok(None);
     };
-    // The schema exists once sqlx_baseline or this has run; create it here to be independent.
-    sqlx::any::install_default_drivers();
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await?;
-    create_schema(&pool).await?;
-    pool.close().await;
+    // The schema exists once sqlx_baseline or this has run; prepare it here to be independent.
+    prepare_database(url).await?;
 
     let script = dir.join("bare_tx.sql");
     std::fs::write(&script, pgbench_script(data))?;
@@ -432,5 +403,36 @@ mod tests {
     fn pgbench_literal_defuses_variables_and_quotes() {
         let s = pgbench_literal(r#"{"a":1,"b":"it's","c":null,"d":"x"}"#);
         assert_eq!(s, r#"{"a": 1,"b":"it''s","c": null,"d":"x"}"#);
+    }
+
+    /// The bare transaction satisfies Kassa's real schema (its NOT NULL columns, checks and
+    /// foreign keys), and preparing the database again changes nothing.
+    #[tokio::test]
+    async fn the_bare_transaction_fits_kassas_schema() {
+        let dir = std::env::temp_dir().join(format!("kassa-bench-test-{}", token(12)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/baseline.db", dir.display());
+        prepare_database(&url).await.unwrap();
+        prepare_database(&url).await.unwrap();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        bare_tx(&pool, r#"{"object":"payment_intent"}"#)
+            .await
+            .unwrap();
+        bare_tx(&pool, r#"{"object":"payment_intent"}"#)
+            .await
+            .unwrap();
+        for table in ["merchants", "payment_intents", "events"] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(n, if table == "merchants" { 1 } else { 2 }, "{table}");
+        }
+        pool.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
