@@ -10,7 +10,7 @@
 use crate::Billing;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
-use kassa_core::intent::Metadata;
+use kassa_core::intent::{IntentStatus, Metadata};
 use kassa_core::invoice::{Invoice, InvoiceStatus};
 use kassa_core::subscription::{Due, Subscription};
 use kassa_store::{now_ms, IdemBegin};
@@ -226,7 +226,7 @@ impl Billing<'_> {
             .await?;
         match begun {
             IdemBegin::Proceed => {}
-            IdemBegin::Replay { status, body } => return Ok(replayed(status, &body)),
+            IdemBegin::Replay { body, .. } => return self.replayed(&sub.merchant_id, &body).await,
             IdemBegin::InProgress | IdemBegin::Mismatch => {
                 return Err(ServiceError::Conflict);
             }
@@ -307,15 +307,45 @@ impl Billing<'_> {
     }
 }
 
-/// The outcome of an earlier run of the same charge, from its stored answer.
-fn replayed(status: u16, body: &str) -> Charged {
-    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    if status == 200 && v["status"] == "succeeded" {
-        Charged::Paid(v["id"].as_str().map(str::to_string))
-    } else {
-        let pi = v["error"]["payment_intent"]["id"]
-            .as_str()
-            .or(v["id"].as_str());
-        Charged::Failed(pi.map(str::to_string))
+/// The payment an earlier run's stored answer names: the intent of a success, or the one a
+/// decline carries.
+fn replayed_intent_id(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v["error"]["payment_intent"]["id"]
+        .as_str()
+        .or(v["id"].as_str())
+        .map(str::to_string)
+}
+
+impl Billing<'_> {
+    /// The outcome of an earlier run of the same charge: the payment its stored answer names,
+    /// as the core has it now (paid only if that payment succeeded).
+    async fn replayed(&self, merchant_id: &str, body: &str) -> Result<Charged> {
+        let Some(id) = replayed_intent_id(body) else {
+            return Ok(Charged::Failed(None));
+        };
+        Ok(match self.store.intent(merchant_id, &id).await? {
+            Some(pi) if pi.status == IntentStatus::Succeeded => Charged::Paid(Some(pi.id)),
+            Some(pi) => Charged::Failed(Some(pi.id)),
+            None => Charged::Failed(None),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replayed_intent_id;
+
+    #[test]
+    fn a_replayed_answer_names_its_payment() {
+        let paid = r#"{"id": "pi_1", "object": "payment_intent", "status": "succeeded"}"#;
+        assert_eq!(replayed_intent_id(paid).as_deref(), Some("pi_1"));
+        let declined = r#"{"error": {"type": "card_error", "payment_intent": {"id": "pi_2"}}}"#;
+        assert_eq!(replayed_intent_id(declined).as_deref(), Some("pi_2"));
+        assert_eq!(
+            replayed_intent_id(r#"{"error": {"type": "api_error"}}"#),
+            None
+        );
+        assert_eq!(replayed_intent_id("not json"), None);
     }
 }
