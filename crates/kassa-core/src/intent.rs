@@ -151,7 +151,7 @@ pub struct PaymentIntent {
     pub checkout_token: String,
     pub last_payment_error: Option<PaymentError>,
     /// Safe description of the method used (brand, last 4, expiry, fingerprint); never a PAN.
-    pub payment_method: Option<Value>,
+    pub payment_method: Option<crate::method_details::PaymentMethodDetails>,
     pub next_action: Option<NextAction>,
     /// The processor's reference for the authorization, needed to capture, void or refund.
     pub processor_ref: Option<String>,
@@ -243,7 +243,7 @@ impl PaymentIntent {
     pub fn apply_authorization(
         &mut self,
         result: AuthorizationResult,
-        payment_method: Option<Value>,
+        payment_method: Option<crate::method_details::PaymentMethodDetails>,
         now: i64,
     ) -> Result<Vec<EventType>, TransitionError> {
         if payment_method.is_some() {

@@ -10,6 +10,7 @@ pub mod events;
 pub mod ids;
 pub mod intent;
 pub mod invoice;
+pub mod method_details;
 pub mod money;
 pub mod order;
 pub mod payment_method;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::intent::{IntentStatus, PaymentIntent};
+pub use crate::method_details::PaymentMethodDetails;
 
 /// What the customer agreed to when a payment saved its card (Stripe's `setup_future_usage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -48,7 +49,7 @@ pub struct PaymentMethod {
     pub kind: String,
     /// The safe description the processor gave when the card was first paid with: `brand`,
     /// `last4`, `exp_month`, `exp_year`, `fingerprint` (and `bin`). Never a card number.
-    pub details: Value,
+    pub details: PaymentMethodDetails,
     /// The processor's reference to the stored credential: what a later charge names.
     pub processor_ref: String,
     /// The payment that saved it.
@@ -70,12 +71,11 @@ pub enum UseError {
 impl PaymentMethod {
     /// The card's description that a payment made with this method carries, with the method's
     /// id so the merchant can tell which saved card paid.
-    pub fn payment_details(&self) -> Value {
-        let mut d = self.details.clone();
-        if let Some(o) = d.as_object_mut() {
-            o.insert("id".into(), Value::String(self.id.clone()));
+    pub fn payment_details(&self) -> PaymentMethodDetails {
+        PaymentMethodDetails {
+            id: Some(self.id.clone()),
+            ..self.details.clone()
         }
-        d
     }
 
     /// A payment may use this method only while it is attached, and only for the customer it
@@ -92,11 +92,11 @@ impl PaymentMethod {
     pub fn to_json(&self) -> Value {
         let d = &self.details;
         let card = json!({
-            "brand": d["brand"],
-            "last4": d["last4"],
-            "exp_month": d["exp_month"],
-            "exp_year": d["exp_year"],
-            "fingerprint": d["fingerprint"],
+            "brand": d.brand,
+            "last4": d.last4,
+            "exp_month": d.exp_month,
+            "exp_year": d.exp_year,
+            "fingerprint": d.fingerprint,
         });
         json!({
             "id": self.id,
@@ -126,7 +126,7 @@ pub fn to_save(pi: &PaymentIntent) -> Option<SetupFutureUsage> {
     let by_card = pi
         .payment_method
         .as_ref()
-        .is_some_and(|m| m["kind"] == "card" && m.get("id").is_none());
+        .is_some_and(PaymentMethodDetails::is_new_card);
     match (pi.setup_future_usage, &pi.customer, &pi.processor_ref) {
         (Some(usage), Some(_), Some(_)) if authorized && by_card => Some(usage),
         _ => None,
@@ -139,14 +139,26 @@ mod tests {
     use crate::intent::tests::intent;
     use crate::intent::CaptureMethod;
 
+    fn details(kind: &str, last4: &str) -> PaymentMethodDetails {
+        PaymentMethodDetails {
+            kind: kind.into(),
+            brand: "visa".into(),
+            bin: Some("424242".into()),
+            last4: last4.into(),
+            exp_month: 12,
+            exp_year: 2034,
+            fingerprint: "fp".into(),
+            id: None,
+        }
+    }
+
     fn method(customer: Option<&str>) -> PaymentMethod {
         PaymentMethod {
             id: "pm_1".into(),
             merchant_id: "acct_1".into(),
             customer: customer.map(Into::into),
             kind: "card".into(),
-            details: json!({"kind": "card", "brand": "visa", "last4": "4242", "exp_month": 12,
-                "exp_year": 2034, "fingerprint": "fp", "bin": "424242"}),
+            details: details("card", "4242"),
             processor_ref: "sbx_x".into(),
             source_payment: Some("pi_1".into()),
             usage: SetupFutureUsage::OffSession,
@@ -185,7 +197,7 @@ mod tests {
             !text.contains("sbx_x") && !text.contains("424242"),
             "{text}"
         );
-        assert_eq!(method(None).payment_details()["id"], "pm_1");
+        assert_eq!(method(None).payment_details().id.as_deref(), Some("pm_1"));
     }
 
     #[test]
@@ -195,7 +207,7 @@ mod tests {
         pi.setup_future_usage = Some(SetupFutureUsage::OffSession);
         pi.status = IntentStatus::Succeeded;
         pi.processor_ref = Some("sbx_x".into());
-        pi.payment_method = Some(json!({"kind": "card", "last4": "4242"}));
+        pi.payment_method = Some(details("card", "4242"));
         assert_eq!(to_save(&pi), Some(SetupFutureUsage::OffSession));
         pi.status = IntentStatus::RequiresCapture;
         assert_eq!(to_save(&pi), Some(SetupFutureUsage::OffSession));
@@ -219,7 +231,7 @@ mod tests {
         not_asked.setup_future_usage = None;
         assert_eq!(to_save(&not_asked), None);
         let mut wallet = pi.clone();
-        wallet.payment_method = Some(json!({"kind": "wallet", "last4": "0001"}));
+        wallet.payment_method = Some(details("wallet", "0001"));
         assert_eq!(to_save(&wallet), None);
         let mut already_saved = pi.clone();
         already_saved.payment_method = Some(method(Some("cus_a")).payment_details());

@@ -1625,6 +1625,7 @@ mod tests {
                 exp_month: 0,
                 exp_year: 0,
                 fingerprint: wallet_fingerprint("4915112345678", KEY),
+                id: None,
             }
         );
         assert_eq!(a.fingerprint.len(), 32);
@@ -1726,6 +1727,7 @@ mod tests {
                     exp_month: 0,
                     exp_year: 0,
                     fingerprint: String::new(),
+                    id: None,
                 }
             );
             let state = assert_challenge(&result.outcome);
@@ -1824,6 +1826,7 @@ mod tests {
                 exp_month: 0,
                 exp_year: 0,
                 fingerprint: String::new(),
+                id: None,
             }
         );
     }

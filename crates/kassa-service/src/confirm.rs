@@ -10,11 +10,11 @@ use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{
     AttemptStatus, AuthorizationResult, CaptureMethod, IntentStatus, PaymentError, PaymentIntent,
 };
+use kassa_core::method_details::PaymentMethodDetails;
 use kassa_processor::{
     AuthorizeOutcome, AuthorizeRequest, ChallengeResult, Decline, ProcessorError,
 };
 use kassa_store::{now_ms, PaymentAttempt};
-use serde_json::Value;
 
 use crate::payments::{check_return_url, check_test_token, year_month, ConfirmParams, SaveChoice};
 use crate::{Idem, Result, ServiceError};
@@ -118,8 +118,8 @@ impl Payments<'_> {
         let now = now_ms();
         let (core_result, details) = match result {
             Ok(r) => {
-                let details = serde_json::to_value(&r.details).ok();
-                attempt.payment_method = details.as_ref().map(|d| d.to_string());
+                attempt.payment_method = serde_json::to_string(&r.details).ok();
+                let details = Some(r.details);
                 let core = self.record_outcome(&mut attempt, Ok(r.outcome), true);
                 (core, details)
             }
@@ -184,7 +184,7 @@ impl Payments<'_> {
         let core = self.record_outcome(&mut attempt, result, false);
         attempt.payment_method = method.clone();
         attempt.updated_at = now_ms();
-        let details = method.and_then(|m| serde_json::from_str(&m).ok());
+        let details = method.and_then(|m| serde_json::from_str::<PaymentMethodDetails>(&m).ok());
         self.apply_result_known(pi, &attempt, AttemptStatus::Processing, core, details, idem)
             .await
     }
@@ -198,7 +198,7 @@ impl Payments<'_> {
         attempt: &PaymentAttempt,
         attempt_from: AttemptStatus,
         result: AuthorizationResult,
-        details: Option<Value>,
+        details: Option<PaymentMethodDetails>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         self.apply_result_to(
@@ -224,7 +224,7 @@ impl Payments<'_> {
         attempt: &PaymentAttempt,
         attempt_from: AttemptStatus,
         result: AuthorizationResult,
-        details: Option<Value>,
+        details: Option<PaymentMethodDetails>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         let (merchant_id, intent_id) = (known.merchant_id.clone(), known.id.clone());
@@ -266,7 +266,7 @@ impl Payments<'_> {
         attempt: &PaymentAttempt,
         attempt_from: AttemptStatus,
         result: AuthorizationResult,
-        details: Option<Value>,
+        details: Option<PaymentMethodDetails>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         let now = now_ms();

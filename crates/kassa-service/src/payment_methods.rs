@@ -243,7 +243,7 @@ impl Payments<'_> {
             merchant_id,
             intent_id,
             &pm.processor_ref,
-            Some(pm.payment_details().to_string()),
+            serde_json::to_string(&pm.payment_details()).ok(),
             idem,
         )
         .await

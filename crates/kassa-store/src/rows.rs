@@ -6,7 +6,6 @@ use kassa_core::intent::{
 };
 use kassa_core::money::Currency;
 use kassa_core::payment_method::SetupFutureUsage;
-use serde_json::Value;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
@@ -263,7 +262,9 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
         client_secret: r.get("client_secret"),
         checkout_token: r.get("checkout_token"),
         last_payment_error: opt_from_json(r.get("last_payment_error"))?,
-        payment_method: opt_from_json::<Value>(r.get("payment_method"))?,
+        payment_method: opt_from_json::<kassa_core::method_details::PaymentMethodDetails>(
+            r.get("payment_method"),
+        )?,
         next_action: opt_from_json(r.get("next_action"))?,
         processor_ref: r.get("processor_ref"),
         canceled_at: r.get("canceled_at"),

@@ -213,7 +213,11 @@ async fn saved_methods_round_trip_page_by_customer_and_detach_once() {
             merchant_id: m.clone(),
             customer: Some(customer.into()),
             kind: "card".into(),
-            details: serde_json::json!({"kind": "card", "last4": "4242"}),
+            details: kassa_core::method_details::PaymentMethodDetails {
+                kind: "card".into(),
+                last4: "4242".into(),
+                ..Default::default()
+            },
             processor_ref: "sbx_x".into(),
             source_payment: Some(pi.id.clone()),
             usage: SetupFutureUsage::OnSession,

@@ -174,8 +174,10 @@ mod tests {
             merchant_id: "acct_1".into(),
             customer: Some("cus_1".into()),
             kind: "card".into(),
-            details: json!({"kind": "card", "brand": "visa", "bin": "424242", "last4": "4242",
-                "exp_month": 12, "exp_year": 2034, "fingerprint": "abc"}),
+            details: serde_json::from_value(json!({"kind": "card", "brand": "visa",
+                "bin": "424242", "last4": "4242", "exp_month": 12, "exp_year": 2034,
+                "fingerprint": "abc"}))
+            .unwrap(),
             processor_ref: "sbx_x".into(),
             source_payment: None,
             usage: SetupFutureUsage::OffSession,

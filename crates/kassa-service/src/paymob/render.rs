@@ -317,13 +317,9 @@ impl Paymob<'_> {
 /// Fills `source_data` (and the card data fields) from the intent's method description.
 pub(super) fn pm_fill_method(pi: &PaymentIntent, obj: &mut Transaction) {
     let Some(m) = &pi.payment_method else { return };
-    let last4 = m["last4"].as_str().unwrap_or_default();
-    match m["kind"].as_str() {
-        Some("card") => {
-            let brand = brand_name(m["brand"].as_str().unwrap_or_default());
-            obj.set_card(brand, m["bin"].as_str(), last4);
-        }
-        Some("wallet") => obj.set_wallet(last4),
+    match m.kind.as_str() {
+        "card" => obj.set_card(brand_name(&m.brand), m.bin.as_deref(), &m.last4),
+        "wallet" => obj.set_wallet(&m.last4),
         _ => {}
     }
 }

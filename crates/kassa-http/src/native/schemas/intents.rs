@@ -246,7 +246,7 @@ pub(crate) mod tests {
         let number = kassa_core::card::CardNumber::parse("4242424242424242").unwrap();
         let expiry = kassa_core::card::Expiry::parse("12", "2034").unwrap();
         let card = PaymentMethodDetails::for_card(&number, expiry, b"key");
-        pi.payment_method = Some(serde_json::to_value(&card).unwrap());
+        pi.payment_method = Some(card.clone());
         pi.status = IntentStatus::Canceled;
         pi.canceled_at = Some(1_700_000_100_000);
         pi.cancellation_reason = Some(kassa_core::intent::EXPIRED_AUTHORIZATION_REASON.into());
@@ -265,7 +265,7 @@ pub(crate) mod tests {
             merchant_id: "acct_1".into(),
             customer: Some("cus_1".into()),
             kind: "card".into(),
-            details: serde_json::to_value(&card).unwrap(),
+            details: card.clone(),
             processor_ref: "sbx_1".into(),
             source_payment: None,
             usage: SetupFutureUsage::OffSession,
@@ -297,7 +297,7 @@ pub(crate) mod tests {
             json!({"kind": "test", "brand": "test", "bin": null, "last4": "",
                 "exp_month": 0, "exp_year": 0, "fingerprint": ""}),
         ] {
-            let _: PaymentMethodDetails = serde_json::from_value(details.clone()).unwrap();
+            let details: PaymentMethodDetails = serde_json::from_value(details).unwrap();
             let mut pi = intent();
             pi.payment_method = Some(details);
             read(&pi);
