@@ -8,6 +8,11 @@ use kassa_core::payment_method::{PaymentMethod, SetupFutureUsage};
 
 use super::*;
 
+mod accounts;
+mod customers;
+mod payments;
+mod webhooks;
+
 async fn stores() -> Vec<(Store, Option<(String, String)>, Option<tempfile::TempDir>)> {
     stores_at(true).await
 }
@@ -105,6 +110,79 @@ async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
     tx.insert_intent(&pi).await.unwrap();
     tx.commit().await.unwrap();
     pi
+}
+
+/// A new merchant named `name`; its id.
+async fn new_merchant(s: &Store, name: &str) -> String {
+    let m = Merchant {
+        id: kassa_core::ids::new_id("acct"),
+        name: name.into(),
+        created_at: 1,
+    };
+    let mut tx = s.begin().await.unwrap();
+    tx.insert_merchant(&m).await.unwrap();
+    tx.commit().await.unwrap();
+    m.id
+}
+
+/// An intent of `merchant_id` waiting for a payment method, created at `created`; every
+/// optional field empty.
+fn new_intent(merchant_id: &str, id: &str, created: i64) -> PaymentIntent {
+    PaymentIntent {
+        id: id.into(),
+        merchant_id: merchant_id.into(),
+        amount: 1_000,
+        currency: Currency::parse("usd").unwrap(),
+        status: IntentStatus::RequiresPaymentMethod,
+        capture_method: CaptureMethod::Automatic,
+        amount_capturable: 0,
+        amount_received: 0,
+        amount_refunded: 0,
+        description: None,
+        metadata: Metadata::new(),
+        return_url: None,
+        receipt_email: None,
+        client_secret: format!("{id}_secret"),
+        checkout_token: kassa_core::ids::new_id("cs"),
+        last_payment_error: None,
+        payment_method: None,
+        next_action: None,
+        processor_ref: None,
+        canceled_at: None,
+        cancellation_reason: None,
+        capture_window_ms: kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS,
+        capture_before: None,
+        review_delay_ms: kassa_core::intent::DEFAULT_REVIEW_DELAY_MS,
+        review_at: None,
+        voucher_window_ms: kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS,
+        order_key: None,
+        pay_before: None,
+        customer: None,
+        setup_future_usage: None,
+        created,
+        updated: created,
+        version: 0,
+    }
+}
+
+/// Writes `intents` in one transaction.
+async fn insert_intents(s: &Store, intents: &[&PaymentIntent]) {
+    let mut tx = s.begin().await.unwrap();
+    for pi in intents {
+        tx.insert_intent(pi).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// An event of `merchant_id` about `object_id`.
+fn new_event(merchant_id: &str, event_type: EventType, created: i64) -> Event {
+    Event {
+        id: kassa_core::ids::new_id("evt"),
+        merchant_id: merchant_id.into(),
+        event_type,
+        object: serde_json::json!({"id": "obj", "n": created}),
+        created,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

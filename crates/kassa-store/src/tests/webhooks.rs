@@ -1,0 +1,408 @@
+//! Events, webhook endpoints and the outbox of deliveries.
+
+use super::*;
+
+fn endpoint(m: &str, id: &str, events: &[&str], status: &str, created: i64) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: id.into(),
+        merchant_id: m.into(),
+        url: format!("https://hooks.example/{id}"),
+        description: None,
+        enabled_events: events.iter().map(|e| e.to_string()).collect(),
+        secret_enc: format!("v1:{id}"),
+        previous_secret_enc: None,
+        previous_secret_expires_at: None,
+        status: status.into(),
+        created_at: created,
+    }
+}
+
+fn attempt(delivery: &str, n: i64, at: i64, code: Option<i64>) -> DeliveryAttempt {
+    DeliveryAttempt {
+        id: kassa_core::ids::new_id("atmpt"),
+        delivery_id: delivery.into(),
+        attempt_number: n,
+        trigger: "manual".into(),
+        started_at: at,
+        status_code: code,
+        latency_ms: 12,
+        response_excerpt: code.map(|c| format!("status {c}")),
+        error: code.is_none().then(|| "connection refused".into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_round_trip_update_count_and_hide_deleted_ones() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let b = new_merchant(&s, "b").await;
+        let mut full = endpoint(&a, "we_full", &["*"], "enabled", 10);
+        full.description = Some("orders".into());
+        full.previous_secret_enc = Some("v1:old".into());
+        full.previous_secret_expires_at = Some(99);
+        let e2 = endpoint(&a, "we_2", &["refund.created"], "disabled", 10);
+        let e3 = endpoint(&a, "we_3", &[], "enabled", 5);
+        let gone = endpoint(&a, "we_gone", &["*"], "deleted", 50);
+        let eb = endpoint(&b, "we_b", &["*"], "enabled", 1);
+        let mut tx = s.begin().await.unwrap();
+        assert_eq!(tx.count_endpoints(&a).await.unwrap(), 0);
+        for e in [&full, &e2, &e3, &gone, &eb] {
+            tx.insert_endpoint(e).await.unwrap();
+        }
+        assert_eq!(tx.count_endpoints(&a).await.unwrap(), 3, "not the deleted");
+        assert_eq!(tx.count_endpoints(&b).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+
+        assert_eq!(s.endpoint(&a, "we_full").await.unwrap(), Some(full.clone()));
+        // The secrets are not in Debug; compare what a caller reads.
+        let got = s.endpoint(&a, "we_full").await.unwrap().unwrap();
+        assert_eq!(
+            (got.secret_enc, got.previous_secret_enc, got.description),
+            (
+                "v1:we_full".to_string(),
+                Some("v1:old".to_string()),
+                Some("orders".to_string())
+            )
+        );
+        assert_eq!(s.endpoint(&b, "we_full").await.unwrap(), None, "tenant");
+        assert_eq!(s.endpoint(&a, "we_gone").await.unwrap(), None, "deleted");
+        assert_eq!(s.endpoint(&a, "we_none").await.unwrap(), None);
+        // By id alone (the delivery worker): deleted ones too.
+        assert_eq!(
+            s.endpoint_by_id("we_gone").await.unwrap(),
+            Some(gone.clone())
+        );
+        assert_eq!(s.endpoint_by_id("we_b").await.unwrap(), Some(eb.clone()));
+        assert_eq!(s.endpoint_by_id("we_none").await.unwrap(), None);
+        let listed: Vec<String> = s
+            .list_endpoints(&a)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(listed, ["we_full", "we_2", "we_3"], "newest first, then id");
+        assert_eq!(s.list_endpoints(&b).await.unwrap(), [eb.clone()]);
+
+        // Every changeable field is written; only the merchant's own endpoint.
+        let mut changed = e2.clone();
+        changed.url = "https://hooks.example/new".into();
+        changed.description = Some("new".into());
+        changed.enabled_events = vec!["payment_intent.succeeded".into(), "refund.created".into()];
+        changed.secret_enc = "v1:new".into();
+        changed.previous_secret_enc = Some("v1:we_2".into());
+        changed.previous_secret_expires_at = Some(500);
+        changed.status = "enabled".into();
+        let mut foreign = eb.clone();
+        foreign.merchant_id = a.clone();
+        foreign.url = "https://evil.example".into();
+        let mut tx = s.begin().await.unwrap();
+        tx.update_endpoint(&changed).await.unwrap();
+        tx.update_endpoint(&foreign).await.unwrap();
+        tx.commit().await.unwrap();
+        let got = s.endpoint(&a, "we_2").await.unwrap().unwrap();
+        assert_eq!(got, changed);
+        assert_eq!(
+            (
+                got.url.as_str(),
+                got.secret_enc.as_str(),
+                got.enabled_events.len()
+            ),
+            ("https://hooks.example/new", "v1:new", 2)
+        );
+        assert_eq!(
+            s.endpoint(&b, "we_b").await.unwrap().unwrap().url,
+            eb.url,
+            "another merchant's endpoint is not written"
+        );
+        // Deleting is a status: gone from reads, lists and the count.
+        let mut deleted = full.clone();
+        deleted.status = "deleted".into();
+        let mut tx = s.begin().await.unwrap();
+        tx.update_endpoint(&deleted).await.unwrap();
+        assert_eq!(tx.count_endpoints(&a).await.unwrap(), 2);
+        tx.commit().await.unwrap();
+        assert_eq!(s.endpoint(&a, "we_full").await.unwrap(), None);
+        assert_eq!(s.list_endpoints(&a).await.unwrap().len(), 2);
+        // An id taken is refused.
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.insert_endpoint(&e3).await.is_err());
+        drop(tx);
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_queues_one_delivery_per_enabled_subscribed_endpoint_of_its_merchant() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let b = new_merchant(&s, "b").await;
+        let mut tx = s.begin().await.unwrap();
+        for e in [
+            endpoint(&a, "we_all", &["*"], "enabled", 1),
+            endpoint(&a, "we_paid", &["payment_intent.succeeded"], "enabled", 2),
+            endpoint(&a, "we_refund", &["refund.created"], "enabled", 3),
+            // `_` in a type is no wildcard.
+            endpoint(&a, "we_like", &["paymentXintent.succeeded"], "enabled", 4),
+            endpoint(&a, "we_off", &["*"], "disabled", 5),
+            endpoint(&a, "we_gone", &["*"], "deleted", 6),
+            endpoint(&b, "we_b", &["*"], "enabled", 7),
+        ] {
+            tx.insert_endpoint(&e).await.unwrap();
+        }
+        let paid = new_event(&a, EventType::PaymentIntentSucceeded, 100);
+        let refunded = new_event(&a, EventType::RefundCreated, 200);
+        let b_ev = new_event(&b, EventType::PaymentIntentCreated, 150);
+        tx.insert_event(&paid, "pi_1").await.unwrap();
+        tx.insert_event(&refunded, "re_1").await.unwrap();
+        tx.insert_event(&b_ev, "pi_b").await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(s.event(&a, &paid.id).await.unwrap(), Some(paid.clone()));
+        assert_eq!(s.event(&b, &paid.id).await.unwrap(), None, "tenant");
+        assert_eq!(s.event(&a, "evt_none").await.unwrap(), None);
+        let targets = |ds: Vec<Delivery>| -> Vec<String> {
+            let mut v: Vec<String> = ds.into_iter().map(|d| d.endpoint_id).collect();
+            v.sort();
+            v
+        };
+        let ds = s.deliveries_for_event(&a, &paid.id).await.unwrap();
+        for d in &ds {
+            assert_eq!(
+                (
+                    d.channel,
+                    d.status.as_str(),
+                    d.attempt_count,
+                    d.next_attempt_at
+                ),
+                (Channel::Webhook, "pending", 0, 100)
+            );
+            assert_eq!((d.created_at, d.updated_at), (100, 100));
+            assert_eq!((&d.lease_owner, d.lease_until), (&None, None));
+            assert_eq!((&d.request_url, &d.request_body), (&None, &None));
+            assert_eq!(s.delivery(&a, &d.id).await.unwrap().as_ref(), Some(d));
+            assert_eq!(s.delivery(&b, &d.id).await.unwrap(), None, "tenant");
+        }
+        assert_eq!(targets(ds), ["we_all", "we_paid"]);
+        assert_eq!(
+            targets(s.deliveries_for_event(&a, &refunded.id).await.unwrap()),
+            ["we_all", "we_refund"]
+        );
+        assert_eq!(
+            targets(s.deliveries_for_event(&b, &b_ev.id).await.unwrap()),
+            ["we_b"]
+        );
+        assert!(s
+            .deliveries_for_event(&b, &paid.id)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(s.delivery(&a, "msg_none").await.unwrap(), None);
+
+        // Events page newest first, per merchant.
+        let evs = |v: Option<Vec<Event>>| -> Vec<String> {
+            v.unwrap().into_iter().map(|e| e.id).collect()
+        };
+        assert_eq!(
+            evs(s.list_events(&a, 10, None).await.unwrap()),
+            [refunded.id.clone(), paid.id.clone()]
+        );
+        assert_eq!(
+            s.list_events(&a, 1, None).await.unwrap().unwrap(),
+            [refunded.clone()]
+        );
+        assert_eq!(
+            evs(s.list_events(&a, 10, Some(&refunded.id)).await.unwrap()),
+            [paid.id.clone()]
+        );
+        assert_eq!(s.list_events(&a, 10, Some(&b_ev.id)).await.unwrap(), None);
+        assert_eq!(
+            evs(s.list_events(&b, 10, None).await.unwrap()),
+            [b_ev.id.clone()]
+        );
+
+        // The outbox: 5 pending, the oldest due since 100.
+        assert_eq!(s.outbox_backlog(160).await.unwrap(), (5, 60));
+        assert_eq!(s.outbox_backlog(50).await.unwrap(), (5, 0), "none due yet");
+        // Deleting an endpoint cancels its pending deliveries, and only those.
+        let mut tx = s.begin().await.unwrap();
+        tx.cancel_pending_deliveries("we_all", 300).await.unwrap();
+        tx.commit().await.unwrap();
+        for d in s.deliveries_for_event(&a, &paid.id).await.unwrap() {
+            let expected = if d.endpoint_id == "we_all" {
+                ("canceled", 300)
+            } else {
+                ("pending", 100)
+            };
+            assert_eq!((d.status.as_str(), d.updated_at), expected);
+        }
+        assert_eq!(s.outbox_backlog(300).await.unwrap(), (3, 200));
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendered_and_manual_deliveries_and_their_attempts() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let ev = new_event(&a, EventType::PaymentIntentSucceeded, 10);
+        let body = r#"{"obj":{"id":1},"type":"TRANSACTION"}"#;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_event(&ev, "pi_1").await.unwrap();
+        let post = tx
+            .insert_post_delivery(
+                &a,
+                Channel::PaymobCallback,
+                "pmp_1",
+                &ev.id,
+                "https://shop.example/cb?hmac=x",
+                body,
+                10,
+            )
+            .await
+            .unwrap();
+        let manual = tx
+            .insert_manual_delivery(&a, Channel::Webhook, "we_1", &ev.id, 20)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let d = s.delivery(&a, &post).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                d.channel,
+                d.endpoint_id.as_str(),
+                d.event_id.as_str(),
+                d.status.as_str()
+            ),
+            (Channel::PaymobCallback, "pmp_1", ev.id.as_str(), "pending")
+        );
+        assert_eq!(
+            d.request_url.as_deref(),
+            Some("https://shop.example/cb?hmac=x")
+        );
+        assert_eq!(d.request_body.as_deref(), Some(body), "byte for byte");
+        let md = s.delivery(&a, &manual).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                md.channel,
+                md.status.as_str(),
+                md.next_attempt_at,
+                md.request_url
+            ),
+            (Channel::Webhook, "manual", 20, None)
+        );
+        // A manual delivery is never claimed; the POST one is.
+        let claimed = s.claim_deliveries("w", 100, 1_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].id, post);
+        assert_eq!(claimed[0].request_body.as_deref(), Some(body));
+        assert_eq!(
+            (claimed[0].lease_owner.as_deref(), claimed[0].lease_until),
+            (Some("w"), Some(1_000))
+        );
+        assert_eq!(s.outbox_backlog(100).await.unwrap(), (1, 90));
+
+        // A failed retry keeps the delivery pending at its next time, unleased.
+        assert!(s
+            .record_attempt(
+                "w",
+                &attempt(&post, 1, 100, Some(500)),
+                DeliveryOutcome::Retry { at: 700 }
+            )
+            .await
+            .unwrap());
+        let d = s.delivery(&a, &post).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                d.status.as_str(),
+                d.attempt_count,
+                d.next_attempt_at,
+                d.last_status_code
+            ),
+            ("pending", 1, 700, Some(500))
+        );
+        assert_eq!(
+            (d.lease_owner, d.lease_until, d.updated_at),
+            (None, None, 100)
+        );
+        // A manual resend that fails is numbered after the automatic attempts and leaves the
+        // schedule alone.
+        s.record_manual_attempt(&attempt(&post, 0, 200, None), false)
+            .await
+            .unwrap();
+        let d = s.delivery(&a, &post).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                d.status.as_str(),
+                d.attempt_count,
+                d.next_attempt_at,
+                d.last_status_code
+            ),
+            ("pending", 2, 700, None)
+        );
+        assert_eq!(d.updated_at, 200);
+        // One that succeeds ends it.
+        s.record_manual_attempt(&attempt(&post, 0, 300, Some(200)), true)
+            .await
+            .unwrap();
+        let d = s.delivery(&a, &post).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                d.status.as_str(),
+                d.attempt_count,
+                d.last_status_code,
+                d.updated_at
+            ),
+            ("succeeded", 3, Some(200), 300)
+        );
+        assert!(s
+            .claim_deliveries("w", 800, 2_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let attempts = s.delivery_attempts(&post).await.unwrap();
+        assert_eq!(
+            attempts
+                .iter()
+                .map(|x| (x.attempt_number, x.started_at, x.status_code))
+                .collect::<Vec<_>>(),
+            [(1, 100, Some(500)), (2, 200, None), (3, 300, Some(200))]
+        );
+        assert_eq!(attempts[1].error.as_deref(), Some("connection refused"));
+        assert_eq!(attempts[1].trigger, "manual");
+        assert_eq!(attempts[1].latency_ms, 12);
+        // The manual-only delivery: its first attempt is number 1, and a success ends it.
+        s.record_manual_attempt(&attempt(&manual, 7, 400, Some(204)), true)
+            .await
+            .unwrap();
+        let md = s.delivery(&a, &manual).await.unwrap().unwrap();
+        assert_eq!((md.status.as_str(), md.attempt_count), ("succeeded", 1));
+        assert_eq!(
+            s.delivery_attempts(&manual).await.unwrap()[0].attempt_number,
+            1
+        );
+        // Giving up ends a delivery as failed.
+        let mut tx = s.begin().await.unwrap();
+        let last = tx
+            .insert_delivery(&a, Channel::Webhook, "we_1", &ev.id, 900)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            s.claim_deliveries("w", 900, 2_000, 10).await.unwrap().len(),
+            1
+        );
+        assert!(s
+            .record_attempt(
+                "w",
+                &attempt(&last, 1, 950, Some(410)),
+                DeliveryOutcome::GaveUp
+            )
+            .await
+            .unwrap());
+        let d = s.delivery(&a, &last).await.unwrap().unwrap();
+        assert_eq!((d.status.as_str(), d.next_attempt_at), ("failed", 900));
+        assert_eq!(s.outbox_backlog(1_000).await.unwrap(), (0, 0));
+        cleanup(s, pg).await;
+    }
+}
