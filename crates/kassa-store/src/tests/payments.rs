@@ -430,6 +430,59 @@ async fn refunds_round_trip_update_and_page_by_merchant_or_intent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_filtered_by_intent_pages_after_its_cursor() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 100).await;
+        let m = pi.merchant_id.clone();
+        let other = new_intent(&m, "pi_other", 2);
+        insert_intents(&s, &[&other]).await;
+        let mut tx = s.begin().await.unwrap();
+        for (id, intent, created) in [
+            ("re_1", pi.id.as_str(), 10),
+            ("re_2", pi.id.as_str(), 20),
+            ("re_3", pi.id.as_str(), 30),
+            ("re_x", "pi_other", 25),
+        ] {
+            tx.insert_refund(&refund(&m, id, intent, created))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let rids = |v: Option<Vec<Refund>>| -> Vec<String> {
+            v.unwrap().into_iter().map(|r| r.id).collect()
+        };
+        // The second page of one intent's refunds follows the first (GET
+        // /v1/refunds?payment_intent=…&starting_after=…).
+        assert_eq!(
+            rids(s.list_refunds(&m, 2, None, Some(&pi.id)).await.unwrap()),
+            ["re_3", "re_2"]
+        );
+        assert_eq!(
+            rids(
+                s.list_refunds(&m, 2, Some("re_2"), Some(&pi.id))
+                    .await
+                    .unwrap()
+            ),
+            ["re_1"]
+        );
+        assert_eq!(
+            s.list_refunds(&m, 2, Some("re_x"), Some(&pi.id))
+                .await
+                .unwrap(),
+            None,
+            "another intent's refund is no cursor"
+        );
+        assert_eq!(
+            s.list_refunds(&m, 2, Some("re_none"), Some(&pi.id))
+                .await
+                .unwrap(),
+            None
+        );
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_released_refund_reservation_gives_the_amount_back_once() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
