@@ -11,6 +11,7 @@ use super::*;
 mod accounts;
 mod customers;
 mod payments;
+mod paymentwall;
 mod webhooks;
 
 async fn stores() -> Vec<(Store, Option<(String, String)>, Option<tempfile::TempDir>)> {
