@@ -12,6 +12,8 @@ mod accounts;
 mod customers;
 mod payments;
 mod paymentwall;
+mod paymob;
+mod paymob_billing;
 mod webhooks;
 
 async fn stores() -> Vec<(Store, Option<(String, String)>, Option<tempfile::TempDir>)> {

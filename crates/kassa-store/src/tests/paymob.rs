@@ -32,14 +32,25 @@ pub(super) fn pm_order(profile_id: i64, id: i64, moid: Option<&str>) -> PmOrder 
     }
 }
 
-fn txn(profile_id: i64, id: i64, order: i64, intent: Option<&str>, parent: Option<i64>) -> PmTransaction {
+fn txn(
+    profile_id: i64,
+    id: i64,
+    order: i64,
+    intent: Option<&str>,
+    parent: Option<i64>,
+) -> PmTransaction {
     PmTransaction {
         id,
         profile_id,
         order_id: order,
         intent_id: intent.map(Into::into),
         parent_id: parent,
-        kind: if parent.is_some() { "refund" } else { "payment" }.into(),
+        kind: if parent.is_some() {
+            "refund"
+        } else {
+            "payment"
+        }
+        .into(),
         obj: format!("{{\"id\":{id},\"success\":true}}"),
         extra: "{}".into(),
         created_at: id,
@@ -80,13 +91,28 @@ async fn profiles_are_found_by_each_key_and_listed_per_merchant() {
             s.pm_profile_by_public_key("egy_pk_test_7").await.unwrap(),
             Some(full.clone())
         );
-        assert_eq!(s.pm_profile_by_iframe(907).await.unwrap(), Some(full.clone()));
+        assert_eq!(
+            s.pm_profile_by_iframe(907).await.unwrap(),
+            Some(full.clone())
+        );
         // Each key finds its own profile only, never through another column.
-        assert_eq!(s.pm_profile_by_secret_hash("ak_hash_7").await.unwrap(), None);
-        assert_eq!(s.pm_profile_by_api_key_hash("sk_hash_7").await.unwrap(), None);
+        assert_eq!(
+            s.pm_profile_by_secret_hash("ak_hash_7").await.unwrap(),
+            None
+        );
+        assert_eq!(
+            s.pm_profile_by_api_key_hash("sk_hash_7").await.unwrap(),
+            None
+        );
         assert_eq!(s.pm_profile_by_public_key("none").await.unwrap(), None);
         assert_eq!(s.pm_profile_by_iframe(7).await.unwrap(), None);
-        let of_a: Vec<i64> = s.pm_profiles_of(&a).await.unwrap().iter().map(|p| p.id).collect();
+        let of_a: Vec<i64> = s
+            .pm_profiles_of(&a)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
         assert_eq!(of_a, [3, 7], "by id");
         assert_eq!(s.pm_profiles_of(&b).await.unwrap(), [theirs.clone()]);
         assert!(s.pm_profiles_of("acct_none").await.unwrap().is_empty());
@@ -109,7 +135,10 @@ async fn profiles_are_found_by_each_key_and_listed_per_merchant() {
         );
         // Every key is unique.
         for dup in [
-            PmProfile { id: 9, ..full.clone() },
+            PmProfile {
+                id: 9,
+                ..full.clone()
+            },
             PmProfile {
                 id: 9,
                 secret_key_hash: "x1".into(),
@@ -180,7 +209,10 @@ async fn ids_come_from_counters_per_kind_and_integrations_round_trip() {
         tx.commit().await.unwrap();
         assert_eq!(s.pm_integration(11).await.unwrap(), Some(int(11, 1)));
         assert_eq!(s.pm_integration(99).await.unwrap(), None);
-        assert_eq!(s.pm_integrations_of(1).await.unwrap(), [int(11, 1), int(12, 1)]);
+        assert_eq!(
+            s.pm_integrations_of(1).await.unwrap(),
+            [int(11, 1), int(12, 1)]
+        );
         assert_eq!(s.pm_integrations_of(2).await.unwrap(), [int(13, 2)]);
         assert!(s.pm_integrations_of(3).await.unwrap().is_empty());
         let mut changed = int(12, 1);
@@ -217,10 +249,15 @@ async fn orders_keep_their_merchant_order_id_unique_per_profile() {
         full.updated_at = 150;
         assert!(tx.insert_pm_order(&full).await.unwrap());
         assert!(
-            !tx.insert_pm_order(&pm_order(1, 101, Some("ord-1"))).await.unwrap(),
+            !tx.insert_pm_order(&pm_order(1, 101, Some("ord-1")))
+                .await
+                .unwrap(),
             "taken in this profile"
         );
-        assert!(tx.insert_pm_order(&pm_order(2, 102, Some("ord-1"))).await.unwrap());
+        assert!(tx
+            .insert_pm_order(&pm_order(2, 102, Some("ord-1")))
+            .await
+            .unwrap());
         // Orders without a merchant order id never collide.
         assert!(tx.insert_pm_order(&pm_order(1, 103, None)).await.unwrap());
         assert!(tx.insert_pm_order(&pm_order(1, 104, None)).await.unwrap());
@@ -234,10 +271,16 @@ async fn orders_keep_their_merchant_order_id_unique_per_profile() {
             Some(full.clone())
         );
         assert_eq!(
-            s.pm_order_by_merchant_order_id(2, "ord-1").await.unwrap().map(|o| o.id),
+            s.pm_order_by_merchant_order_id(2, "ord-1")
+                .await
+                .unwrap()
+                .map(|o| o.id),
             Some(102)
         );
-        assert_eq!(s.pm_order_by_merchant_order_id(1, "ord-9").await.unwrap(), None);
+        assert_eq!(
+            s.pm_order_by_merchant_order_id(1, "ord-9").await.unwrap(),
+            None
+        );
 
         // An update may keep its own merchant order id, or take a free one, not a taken one.
         let mut tx = s.begin().await.unwrap();
@@ -287,7 +330,10 @@ async fn a_locked_order_waits_for_the_first_transaction() {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         committed.store(true, std::sync::atomic::Ordering::SeqCst);
         first.commit().await.unwrap();
-        assert!(second.await.unwrap(), "the second lock came after the commit");
+        assert!(
+            second.await.unwrap(),
+            "the second lock came after the commit"
+        );
         // Locking changes nothing.
         assert_eq!(s.pm_order(100).await.unwrap(), Some(pm_order(1, 100, None)));
         cleanup(s, pg).await;
@@ -314,7 +360,10 @@ async fn intentions_and_transactions_round_trip_and_list_by_order_and_parent() {
             assert!(tx.insert_pm_order(&pm_order(1, o, None)).await.unwrap());
         }
         tx.insert_pm_intention(&intention).await.unwrap();
-        assert_eq!(tx.pm_intention("pi_int_1").await.unwrap(), Some(intention.clone()));
+        assert_eq!(
+            tx.pm_intention("pi_int_1").await.unwrap(),
+            Some(intention.clone())
+        );
         assert_eq!(tx.pm_intention("pi_none").await.unwrap(), None);
         let mut full = txn(1, 1_002, 100, Some("pi_a"), None);
         full.extra = "{\"card\":\"4242\"}".into();
@@ -342,17 +391,28 @@ async fn intentions_and_transactions_round_trip_and_list_by_order_and_parent() {
         assert!(tx.pm_children(1_001).await.unwrap().is_empty());
         tx.commit().await.unwrap();
 
-        assert_eq!(s.pm_intention("pi_int_1").await.unwrap(), Some(intention.clone()));
-        assert_eq!(s.pm_intention("pi_none").await.unwrap(), None);
         assert_eq!(
-            s.pm_intention_by_client_secret("egy_csk_test_1").await.unwrap(),
+            s.pm_intention("pi_int_1").await.unwrap(),
             Some(intention.clone())
         );
-        assert_eq!(s.pm_intention_by_client_secret("pi_int_1").await.unwrap(), None);
+        assert_eq!(s.pm_intention("pi_none").await.unwrap(), None);
+        assert_eq!(
+            s.pm_intention_by_client_secret("egy_csk_test_1")
+                .await
+                .unwrap(),
+            Some(intention.clone())
+        );
+        assert_eq!(
+            s.pm_intention_by_client_secret("pi_int_1").await.unwrap(),
+            None
+        );
         assert_eq!(s.pm_transaction(1_002).await.unwrap(), Some(full.clone()));
         assert_eq!(s.pm_transaction(9).await.unwrap(), None);
         assert_eq!(
-            s.pm_transaction_by_intent("pi_c").await.unwrap().map(|t| t.id),
+            s.pm_transaction_by_intent("pi_c")
+                .await
+                .unwrap()
+                .map(|t| t.id),
             Some(1_005)
         );
         assert_eq!(s.pm_transaction_by_intent("pi_none").await.unwrap(), None);
@@ -360,7 +420,10 @@ async fn intentions_and_transactions_round_trip_and_list_by_order_and_parent() {
             tids(&s.pm_transactions_of_order(100).await.unwrap()),
             [1_001, 1_002, 1_003, 1_004]
         );
-        assert_eq!(tids(&s.pm_transactions_of_order(200).await.unwrap()), [1_005]);
+        assert_eq!(
+            tids(&s.pm_transactions_of_order(200).await.unwrap()),
+            [1_005]
+        );
         assert!(s.pm_transactions_of_order(300).await.unwrap().is_empty());
         assert_eq!(tids(&s.pm_children(1_002).await.unwrap()), [1_003, 1_004]);
         assert!(s.pm_children(1_005).await.unwrap().is_empty());
