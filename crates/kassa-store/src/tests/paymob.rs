@@ -340,6 +340,67 @@ async fn a_locked_order_waits_for_the_first_transaction() {
     }
 }
 
+/// Two transactions give orders of one profile the same merchant order id at once: the second
+/// waits for the first and learns the id is taken (`false`), as when they ran one after the
+/// other, on both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_order_id_taken_by_a_concurrent_transaction_is_refused_not_an_error() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_pm_profile(&profile(&a, 1)).await.unwrap();
+        assert!(tx.insert_pm_order(&pm_order(1, 100, None)).await.unwrap());
+        tx.commit().await.unwrap();
+        // By insert, then by update.
+        for (first_id, second) in [
+            (101, pm_order(1, 102, Some("dup"))),
+            (103, pm_order(1, 100, Some("dup2"))),
+        ] {
+            let moid = second.merchant_order_id.clone().unwrap();
+            let mut first = s.begin().await.unwrap();
+            assert!(first
+                .insert_pm_order(&pm_order(1, first_id, Some(&moid)))
+                .await
+                .unwrap());
+            let racer = {
+                let s = s.clone();
+                let second = second.clone();
+                tokio::spawn(async move {
+                    let mut tx = s.begin().await.unwrap();
+                    let done = if second.id == 100 {
+                        tx.update_pm_order(&second).await
+                    } else {
+                        tx.insert_pm_order(&second).await
+                    };
+                    drop(tx);
+                    done
+                })
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            first.commit().await.unwrap();
+            let got = racer.await.unwrap();
+            assert!(matches!(got, Ok(false)), "{moid}: {got:?}");
+            assert_eq!(
+                s.pm_order_by_merchant_order_id(1, &moid)
+                    .await
+                    .unwrap()
+                    .map(|o| o.id),
+                Some(first_id)
+            );
+        }
+        assert_eq!(s.pm_order(100).await.unwrap(), Some(pm_order(1, 100, None)));
+        assert_eq!(s.pm_order(102).await.unwrap(), None);
+        // Another order's id is still an error, not a taken merchant order id.
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx
+            .insert_pm_order(&pm_order(1, 100, Some("new")))
+            .await
+            .is_err());
+        drop(tx);
+        cleanup(s, pg).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intentions_and_transactions_round_trip_and_list_by_order_and_parent() {
     for (s, pg, _dir) in stores().await {
