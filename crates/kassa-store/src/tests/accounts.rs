@@ -193,7 +193,7 @@ async fn brandings_per_scope_and_logos_deleted_only_when_unused() {
         );
         assert_eq!(
             s.brandings(&b, &["merchant", "pw:pwp_1"]).await.unwrap(),
-            [theirs.clone()]
+            vec![theirs.clone()]
         );
         assert!(s.brandings(&a, &[]).await.unwrap().is_empty());
         // Writing a scope again replaces every field, clearing what is now None.
@@ -214,7 +214,7 @@ async fn brandings_per_scope_and_logos_deleted_only_when_unused() {
         tx.commit().await.unwrap();
         assert_eq!(
             s.brandings(&a, &["merchant"]).await.unwrap(),
-            [replaced.clone()]
+            vec![replaced.clone()]
         );
         assert!(s.logo("logo_2").await.unwrap().is_some());
         assert_eq!(s.logo("logo_1").await.unwrap(), None);
@@ -295,6 +295,65 @@ async fn idempotency_keys_complete_in_the_effects_transaction_sealed_released_an
         assert_eq!(begin(&a, "k", "other", 60).await, IdemBegin::Proceed);
         assert_eq!(begin(&a, "late", "h", 60).await, IdemBegin::InProgress);
         assert_eq!(s.purge_idempotency_keys(1_000).await.unwrap(), 3);
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_proceed_once_then_replay_or_refuse() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 1).await;
+        let m = &pi.merchant_id;
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h1", 0, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h1", 10, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::InProgress
+        );
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h2", 10, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Mismatch
+        );
+        s.idempotency_complete(m, "k", 200, "{\"a\":1}")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h1", 20, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Replay {
+                status: 200,
+                body: "{\"a\":1}".into()
+            }
+        );
+        // Past retention the key is new again.
+        assert_eq!(
+            s.idempotency_begin(m, "k", "h2", 5_000, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
+        // An abandoned in-progress key can be taken over after its lock.
+        assert_eq!(
+            s.idempotency_begin(m, "z", "h", 0, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
+        assert_eq!(
+            s.idempotency_begin(m, "z", "h", 500, 100, 1_000)
+                .await
+                .unwrap(),
+            IdemBegin::Proceed
+        );
         cleanup(s, pg).await;
     }
 }

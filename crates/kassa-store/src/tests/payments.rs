@@ -1,8 +1,7 @@
-//! Payment intents, their attempts and their refunds.
+//! Payment intents, their timers, their orders and their attempts.
 
 use kassa_core::intent::{
     AttemptStatus, CaptureMethod, IntentStatus, Metadata, NextAction, PaymentError, RedirectToUrl,
-    Refund, RefundKind, RefundStatus,
 };
 use kassa_core::money::Currency;
 use kassa_core::payment_method::SetupFutureUsage;
@@ -304,7 +303,7 @@ async fn attempts_move_only_from_the_status_read_and_stale_ones_are_found() {
         assert_eq!(stale, ["pa_s2", "pa_s1"]);
         assert_eq!(
             s.stale_processing_attempts(300, 10).await.unwrap(),
-            [stale2.clone()]
+            vec![stale2.clone()]
         );
         assert_eq!(s.stale_processing_attempts(500, 1).await.unwrap().len(), 1);
 
@@ -339,172 +338,95 @@ async fn attempts_move_only_from_the_status_read_and_stale_ones_are_found() {
     }
 }
 
-fn refund(m: &str, id: &str, intent: &str, created: i64) -> Refund {
-    Refund {
-        id: id.into(),
-        merchant_id: m.into(),
-        payment_intent_id: intent.into(),
-        amount: 10,
-        currency: Currency::parse("usd").unwrap(),
-        status: RefundStatus::Pending,
-        kind: RefundKind::Refund,
-        reason: None,
-        metadata: Metadata::new(),
-        processor_ref: None,
-        created,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refunds_round_trip_update_and_page_by_merchant_or_intent() {
+async fn an_intent_written_from_a_stale_version_is_a_conflict() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = pi.merchant_id.clone();
-        let mut other = new_intent(&m, "pi_other", 2);
-        other.status = IntentStatus::Succeeded;
-        other.amount_received = 1_000;
-        let b = new_merchant(&s, "b").await;
-        let b_pi = new_intent(&b, "pi_b", 2);
-        insert_intents(&s, &[&other, &b_pi]).await;
-        let mut cb = refund(&m, "re_cb", &pi.id, 30);
-        cb.kind = RefundKind::Chargeback { reason: 7 };
-        cb.status = RefundStatus::Succeeded;
-        cb.reason = Some("fraudulent".into());
-        cb.metadata = Metadata::from([("k".to_string(), "v".to_string())]);
-        cb.processor_ref = Some("sbx_r".into());
-        cb.currency = Currency::parse("egp").unwrap();
-        let mut void = refund(&m, "re_void", &pi.id, 20);
-        void.kind = RefundKind::Void;
-        let r_other = refund(&m, "re_other", "pi_other", 20);
-        let r_b = refund(&b, "re_b", "pi_b", 40);
+        let mut a = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        let mut b = a.clone();
         let mut tx = s.begin().await.unwrap();
-        for r in [&cb, &void, &r_other, &r_b] {
-            tx.insert_refund(r).await.unwrap();
-        }
+        a.description = Some("first".into());
+        tx.update_intent(&mut a).await.unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(s.refund(&m, "re_cb").await.unwrap(), Some(cb.clone()));
-        assert_eq!(s.refund(&m, "re_void").await.unwrap(), Some(void.clone()));
-        assert_eq!(s.refund(&b, "re_cb").await.unwrap(), None, "tenant");
-        assert_eq!(s.refund(&m, "re_none").await.unwrap(), None);
-
-        let rids = |v: Option<Vec<Refund>>| -> Vec<String> {
-            v.unwrap().into_iter().map(|r| r.id).collect()
-        };
-        // Newest first; equal times by id, descending.
-        assert_eq!(
-            rids(s.list_refunds(&m, 10, None, None).await.unwrap()),
-            ["re_cb", "re_void", "re_other"]
-        );
-        assert_eq!(
-            rids(s.list_refunds(&m, 1, Some("re_void"), None).await.unwrap()),
-            ["re_other"]
-        );
-        assert_eq!(
-            s.list_refunds(&m, 10, Some("re_b"), None).await.unwrap(),
-            None
-        );
-        assert_eq!(
-            rids(s.list_refunds(&m, 10, None, Some(&pi.id)).await.unwrap()),
-            ["re_cb", "re_void"]
-        );
-        assert_eq!(
-            rids(s.list_refunds(&m, 1, None, Some(&pi.id)).await.unwrap()),
-            ["re_cb"]
-        );
-        assert!(rids(s.list_refunds(&b, 10, None, Some(&pi.id)).await.unwrap()).is_empty());
-        assert_eq!(
-            rids(s.list_refunds(&b, 10, None, None).await.unwrap()),
-            ["re_b"]
-        );
-
-        // Only status and processor reference change.
-        let mut done = void.clone();
-        done.status = RefundStatus::Failed;
-        done.processor_ref = Some("sbx_v".into());
         let mut tx = s.begin().await.unwrap();
-        tx.update_refund(&done).await.unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(s.refund(&m, "re_void").await.unwrap(), Some(done));
+        b.description = Some("second".into());
+        assert!(matches!(
+            tx.update_intent(&mut b).await,
+            Err(StoreError::Conflict)
+        ));
+        drop(tx);
+        let now = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        assert_eq!(now.description.as_deref(), Some("first"));
+        assert_eq!(now.version, 1);
         cleanup(s, pg).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refund_filtered_by_intent_pages_after_its_cursor() {
+async fn an_order_holds_one_payment_at_a_time() {
     for (s, pg, _dir) in stores().await {
-        let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = pi.merchant_id.clone();
-        let other = new_intent(&m, "pi_other", 2);
-        insert_intents(&s, &[&other]).await;
+        // A paid payment of order A; a second one is written, but cannot start.
+        let base = merchant_and_paid_intent(&s, 100).await;
+        let m = base.merchant_id.clone();
+        let fresh = |order: &str| {
+            let mut p = base.clone();
+            p.id = kassa_core::ids::new_id("pi");
+            p.checkout_token = kassa_core::ids::new_id("cs");
+            p.status = IntentStatus::RequiresPaymentMethod;
+            p.order_key = Some(order.into());
+            p.version = 0;
+            p
+        };
+        let mut paid = fresh("paymob:1");
+        paid.status = IntentStatus::Succeeded;
+        let mut second = fresh("paymob:1");
         let mut tx = s.begin().await.unwrap();
-        for (id, intent, created) in [
-            ("re_1", pi.id.as_str(), 10),
-            ("re_2", pi.id.as_str(), 20),
-            ("re_3", pi.id.as_str(), 30),
-            ("re_x", "pi_other", 25),
+        tx.insert_intent(&paid).await.unwrap();
+        tx.insert_intent(&second).await.unwrap();
+        tx.commit().await.unwrap();
+        for status in [
+            IntentStatus::Processing,
+            IntentStatus::RequiresAction,
+            IntentStatus::Succeeded,
         ] {
-            tx.insert_refund(&refund(&m, id, intent, created))
-                .await
-                .unwrap();
+            let mut tx = s.begin().await.unwrap();
+            let mut p = second.clone();
+            p.status = status;
+            assert!(
+                matches!(tx.update_intent(&mut p).await, Err(StoreError::Conflict)),
+                "{status:?}"
+            );
         }
-        tx.commit().await.unwrap();
-        let rids = |v: Option<Vec<Refund>>| -> Vec<String> {
-            v.unwrap().into_iter().map(|r| r.id).collect()
-        };
-        // The second page of one intent's refunds follows the first (GET
-        // /v1/refunds?payment_intent=…&starting_after=…).
-        assert_eq!(
-            rids(s.list_refunds(&m, 2, None, Some(&pi.id)).await.unwrap()),
-            ["re_3", "re_2"]
-        );
-        assert_eq!(
-            rids(
-                s.list_refunds(&m, 2, Some("re_2"), Some(&pi.id))
-                    .await
-                    .unwrap()
-            ),
-            ["re_1"]
-        );
-        assert_eq!(
-            s.list_refunds(&m, 2, Some("re_x"), Some(&pi.id))
-                .await
-                .unwrap(),
-            None,
-            "another intent's refund is no cursor"
-        );
-        assert_eq!(
-            s.list_refunds(&m, 2, Some("re_none"), Some(&pi.id))
-                .await
-                .unwrap(),
-            None
-        );
-        cleanup(s, pg).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_released_refund_reservation_gives_the_amount_back_once() {
-    for (s, pg, _dir) in stores().await {
-        let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = &pi.merchant_id;
+        // Other orders are free; once the paid one is voided, the order takes a payment again.
+        let mut other = fresh("paymob:2");
+        other.status = IntentStatus::Processing;
         let mut tx = s.begin().await.unwrap();
-        assert!(tx.add_refunded(&pi.id, 70, 2).await.unwrap());
-        tx.add_refunded_release(&pi.id, 30, 3).await.unwrap();
+        tx.insert_intent(&other).await.unwrap();
+        paid.status = IntentStatus::Canceled;
+        tx.update_intent(&mut paid).await.unwrap();
+        second.status = IntentStatus::Processing;
+        tx.update_intent(&mut second).await.unwrap();
         tx.commit().await.unwrap();
-        let now = s.intent(m, &pi.id).await.unwrap().unwrap();
-        assert_eq!((now.amount_refunded, now.updated), (40, 3));
-        assert_eq!(now.version, 2, "each change bumps the version");
-        // Never below zero: a release larger than what is reserved changes nothing.
         let mut tx = s.begin().await.unwrap();
-        tx.add_refunded_release(&pi.id, 41, 4).await.unwrap();
-        tx.commit().await.unwrap();
-        let now = s.intent(m, &pi.id).await.unwrap().unwrap();
-        assert_eq!((now.amount_refunded, now.updated, now.version), (40, 3, 2));
-        // What was released may be refunded again.
-        let mut tx = s.begin().await.unwrap();
-        assert!(tx.add_refunded(&pi.id, 60, 5).await.unwrap());
-        assert!(!tx.add_refunded(&pi.id, 1, 5).await.unwrap());
-        tx.commit().await.unwrap();
+        let statuses: Vec<IntentStatus> = tx
+            .intents_of_order(&m, "paymob:1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.status)
+            .collect();
+        assert_eq!(statuses.len(), 2);
+        assert!(
+            statuses.contains(&IntentStatus::Canceled)
+                && statuses.contains(&IntentStatus::Processing)
+        );
+        drop(tx);
+        assert_eq!(s.intents_of_order(&m, "paymob:2").await.unwrap().len(), 1);
+        assert!(s
+            .intents_of_order("acct_other", "paymob:1")
+            .await
+            .unwrap()
+            .is_empty());
         cleanup(s, pg).await;
     }
 }

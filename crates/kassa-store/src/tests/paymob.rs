@@ -114,7 +114,7 @@ async fn profiles_are_found_by_each_key_and_listed_per_merchant() {
             .map(|p| p.id)
             .collect();
         assert_eq!(of_a, [3, 7], "by id");
-        assert_eq!(s.pm_profiles_of(&b).await.unwrap(), [theirs.clone()]);
+        assert_eq!(s.pm_profiles_of(&b).await.unwrap(), vec![theirs.clone()]);
         assert!(s.pm_profiles_of("acct_none").await.unwrap().is_empty());
 
         // An update writes the document and frame ancestors, nothing else.

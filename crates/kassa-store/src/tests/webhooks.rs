@@ -82,7 +82,7 @@ async fn endpoints_round_trip_update_count_and_hide_deleted_ones() {
             .map(|e| e.id)
             .collect();
         assert_eq!(listed, ["we_full", "we_2", "we_3"], "newest first, then id");
-        assert_eq!(s.list_endpoints(&b).await.unwrap(), [eb.clone()]);
+        assert_eq!(s.list_endpoints(&b).await.unwrap(), vec![eb.clone()]);
 
         // Every changeable field is written; only the merchant's own endpoint.
         let mut changed = e2.clone();
@@ -209,16 +209,16 @@ async fn an_event_queues_one_delivery_per_enabled_subscribed_endpoint_of_its_mer
         );
         assert_eq!(
             s.list_events(&a, 1, None).await.unwrap().unwrap(),
-            [refunded.clone()]
+            vec![refunded.clone()]
         );
         assert_eq!(
             evs(s.list_events(&a, 10, Some(&refunded.id)).await.unwrap()),
-            [paid.id.clone()]
+            vec![paid.id.clone()]
         );
         assert_eq!(s.list_events(&a, 10, Some(&b_ev.id)).await.unwrap(), None);
         assert_eq!(
             evs(s.list_events(&b, 10, None).await.unwrap()),
-            [b_ev.id.clone()]
+            vec![b_ev.id.clone()]
         );
 
         // The outbox: 5 pending, the oldest due since 100.
@@ -403,6 +403,64 @@ async fn rendered_and_manual_deliveries_and_their_attempts() {
         let d = s.delivery(&a, &last).await.unwrap().unwrap();
         assert_eq!((d.status.as_str(), d.next_attempt_at), ("failed", 900));
         assert_eq!(s.outbox_backlog(1_000).await.unwrap(), (0, 0));
+        cleanup(s, pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_is_leased_to_one_worker_until_its_lease_runs_out() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 100).await;
+        let ev = Event {
+            id: kassa_core::ids::new_id("evt"),
+            merchant_id: pi.merchant_id.clone(),
+            event_type: EventType::PaymentIntentSucceeded,
+            object: serde_json::json!({}),
+            created: 10,
+        };
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_event(&ev, &pi.id).await.unwrap();
+        let d = tx
+            .insert_delivery(&pi.merchant_id, Channel::Webhook, "we_x", &ev.id, 10)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let a = s.claim_deliveries("a", 100, 1_000, 10).await.unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].id, d);
+        assert!(s
+            .claim_deliveries("b", 200, 1_200, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        // a dies; after its lease b takes over, and a can no longer record its attempt.
+        let b = s.claim_deliveries("b", 1_001, 2_000, 10).await.unwrap();
+        assert_eq!(b.len(), 1);
+        let attempt = DeliveryAttempt {
+            id: kassa_core::ids::new_id("atmpt"),
+            delivery_id: d.clone(),
+            attempt_number: 1,
+            trigger: "automatic".into(),
+            started_at: 1_100,
+            status_code: Some(200),
+            latency_ms: 3,
+            response_excerpt: Some("ok".into()),
+            error: None,
+        };
+        assert!(!s
+            .record_attempt("a", &attempt, DeliveryOutcome::Succeeded)
+            .await
+            .unwrap());
+        assert!(s
+            .record_attempt("b", &attempt, DeliveryOutcome::Succeeded)
+            .await
+            .unwrap());
+        assert!(s
+            .claim_deliveries("c", 5_000, 6_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(s.delivery_attempts(&d).await.unwrap().len(), 1);
         cleanup(s, pg).await;
     }
 }
