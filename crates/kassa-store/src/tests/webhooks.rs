@@ -464,3 +464,94 @@ async fn a_delivery_is_leased_to_one_worker_until_its_lease_runs_out() {
         cleanup(s, pg).await;
     }
 }
+
+/// A merchant's resend recorded while a worker is sending the same delivery: the worker's
+/// attempt, numbered from what it claimed, is still recorded (after the resend's), not lost to
+/// the attempt number the resend took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_attempt_recorded_after_a_resend_is_numbered_after_it() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let ev = new_event(&a, EventType::PaymentIntentSucceeded, 10);
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_event(&ev, "pi_1").await.unwrap();
+        let d = tx
+            .insert_delivery(&a, Channel::Webhook, "we_1", &ev.id, 10)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let claimed = s.claim_deliveries("w", 100, 1_000, 10).await.unwrap();
+        assert_eq!(claimed[0].attempt_count, 0);
+        // The worker sends attempt 1; meanwhile the merchant resends, and fails.
+        s.record_manual_attempt(&attempt(&d, 0, 150, Some(503)), false)
+            .await
+            .unwrap();
+        let mut automatic = attempt(&d, claimed[0].attempt_count + 1, 200, Some(500));
+        automatic.trigger = "automatic".into();
+        assert!(s
+            .record_attempt("w", &automatic, DeliveryOutcome::Retry { at: 700 })
+            .await
+            .unwrap());
+        let attempts = s.delivery_attempts(&d).await.unwrap();
+        assert_eq!(
+            attempts
+                .iter()
+                .map(|x| (x.attempt_number, x.trigger.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "manual"), (2, "automatic")]
+        );
+        let got = s.delivery(&a, &d).await.unwrap().unwrap();
+        assert_eq!(
+            (got.status.as_str(), got.attempt_count, got.next_attempt_at),
+            ("pending", 2, 700)
+        );
+        cleanup(s, pg).await;
+    }
+}
+
+/// Two resends of one delivery at once each get their own attempt number (PostgreSQL runs them
+/// concurrently; SQLite one after the other).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_resends_of_one_delivery_are_numbered_one_after_the_other() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let ev = new_event(&a, EventType::PaymentIntentSucceeded, 10);
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_event(&ev, "pi_1").await.unwrap();
+        let d = tx
+            .insert_manual_delivery(&a, Channel::Webhook, "we_1", &ev.id, 10)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Hold the delivery's row so both resends are under way before either finishes.
+        let mut holder = s.begin().await.unwrap();
+        sqlx::query("UPDATE deliveries SET updated_at = updated_at WHERE id = $1")
+            .bind(&d)
+            .execute(holder.conn())
+            .await
+            .unwrap();
+        let resends: Vec<_> = [100, 200]
+            .into_iter()
+            .map(|at| {
+                let (s, x) = (s.clone(), attempt(&d, 0, at, Some(500)));
+                tokio::spawn(async move { s.record_manual_attempt(&x, false).await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        holder.commit().await.unwrap();
+        for r in resends {
+            r.await.unwrap().unwrap();
+        }
+        let mut numbers: Vec<i64> = s
+            .delivery_attempts(&d)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.attempt_number)
+            .collect();
+        numbers.sort();
+        assert_eq!(numbers, [1, 2]);
+        assert_eq!(s.delivery(&a, &d).await.unwrap().unwrap().attempt_count, 2);
+        cleanup(s, pg).await;
+    }
+}
