@@ -417,8 +417,17 @@ impl Tx {
         Ok(id)
     }
 
-    /// How many webhook endpoints a merchant has (not counting deleted ones).
+    /// How many webhook endpoints a merchant has (not counting deleted ones). On PostgreSQL the
+    /// merchant's row is locked until the transaction ends, so another transaction counting
+    /// (to create one under a limit) waits and then counts this one's endpoint, as SQLite's single
+    /// writer does; payments and events of the merchant are not held up.
     pub async fn count_endpoints(&mut self, merchant_id: &str) -> Result<i64> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM merchants WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(merchant_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        }
         let row = sqlx::query(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_endpoints WHERE merchant_id = $1 \
              AND status <> 'deleted'",

@@ -555,3 +555,62 @@ async fn concurrent_resends_of_one_delivery_are_numbered_one_after_the_other() {
         cleanup(s, pg).await;
     }
 }
+
+/// The count a creation checks against the endpoint limit includes an endpoint another
+/// transaction is creating at the same time: the second creation waits for the first (as on
+/// SQLite's single writer), so two at once cannot both pass the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_endpoint_creations_count_each_other() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let b = new_merchant(&s, "b").await;
+        let mut first = s.begin().await.unwrap();
+        assert_eq!(first.count_endpoints(&a).await.unwrap(), 0);
+        first
+            .insert_endpoint(&endpoint(&a, "we_1", &["*"], "enabled", 1))
+            .await
+            .unwrap();
+        // Another merchant's creation does not wait (PostgreSQL; SQLite has one writer).
+        if s.backend() == Backend::Postgres {
+            let mut other = s.begin().await.unwrap();
+            assert_eq!(other.count_endpoints(&b).await.unwrap(), 0);
+            other
+                .insert_endpoint(&endpoint(&b, "we_b", &["*"], "enabled", 1))
+                .await
+                .unwrap();
+            other.commit().await.unwrap();
+            // Nor does writing the merchant's own payments and events.
+            let writes = async {
+                let mut tx = s.begin().await.unwrap();
+                tx.insert_intent(&new_intent(&a, "pi_meanwhile", 3))
+                    .await
+                    .unwrap();
+                let ev = new_event(&a, EventType::PaymentIntentCreated, 3);
+                tx.insert_event(&ev, "pi_meanwhile").await.unwrap();
+                tx.commit().await.unwrap();
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(5), writes)
+                .await
+                .expect("not held up by the count's lock");
+        }
+        let second = {
+            let (s, a) = (s.clone(), a.clone());
+            tokio::spawn(async move {
+                let mut tx = s.begin().await.unwrap();
+                let n = tx.count_endpoints(&a).await.unwrap();
+                if n == 0 {
+                    tx.insert_endpoint(&endpoint(&a, "we_2", &["*"], "enabled", 2))
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+                n
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        first.commit().await.unwrap();
+        assert_eq!(second.await.unwrap(), 1, "the first creation is counted");
+        assert_eq!(s.list_endpoints(&a).await.unwrap().len(), 1);
+        cleanup(s, pg).await;
+    }
+}
