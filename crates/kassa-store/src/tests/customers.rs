@@ -177,3 +177,48 @@ async fn customers_round_trip_page_by_email_update_and_delete_per_merchant() {
         cleanup(s, pg).await;
     }
 }
+
+/// A customer read for update is held until the transaction ends: a second update reads it
+/// only after the first committed, so it changes what the first wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_read_for_update_waits_for_the_first_writer() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_customer(&customer(&a, "cus_1", None, 1))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut first = s.begin().await.unwrap();
+        let mut c = first
+            .customer_for_update(&a, "cus_1")
+            .await
+            .unwrap()
+            .unwrap();
+        let second = {
+            let (s, a) = (s.clone(), a.clone());
+            tokio::spawn(async move {
+                let mut tx = s.begin().await.unwrap();
+                let mut c = tx.customer_for_update(&a, "cus_1").await.unwrap().unwrap();
+                c.metadata.insert("second".into(), "1".into());
+                c.updated = 3;
+                tx.update_customer(&c).await.unwrap();
+                tx.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        c.metadata.insert("first".into(), "1".into());
+        c.updated = 2;
+        first.update_customer(&c).await.unwrap();
+        first.commit().await.unwrap();
+        second.await.unwrap();
+        let got = s.customer(&a, "cus_1").await.unwrap().unwrap();
+        assert_eq!(
+            got.metadata.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["first", "second"],
+            "neither write is lost"
+        );
+        assert_eq!(got.updated, 3);
+        cleanup(s, pg).await;
+    }
+}
