@@ -136,7 +136,8 @@ impl Store {
     /// Records one attempt and schedules the next (or ends the delivery), only if `owner` still
     /// holds the lease. Returns false when the lease was lost (another worker owns it now).
     /// The attempt keeps its number unless a manual resend recorded that number meanwhile;
-    /// then it is numbered after the last one recorded.
+    /// then it is numbered after the last one recorded. A delivery canceled while it was being
+    /// sent keeps its attempt but is not scheduled again.
     pub async fn record_attempt(
         &self,
         owner: &str,
@@ -149,9 +150,11 @@ impl Store {
             DeliveryOutcome::Retry { at } => ("pending", Some(at)),
             DeliveryOutcome::GaveUp => ("failed", None),
         };
-        // Also locks the delivery's row (PostgreSQL) before its attempts are numbered.
+        // Also locks the delivery's row (PostgreSQL) before its attempts are numbered. A
+        // delivery canceled meanwhile (its endpoint was deleted) stays canceled.
         let updated = sqlx::query(
-            "UPDATE deliveries SET status = $1, \
+            "UPDATE deliveries SET \
+             status = CASE WHEN status = 'canceled' THEN status ELSE $1 END, \
              next_attempt_at = COALESCE($2, next_attempt_at), lease_owner = NULL, \
              lease_until = NULL, last_status_code = $3, updated_at = $4 \
              WHERE id = $5 AND lease_owner = $6",

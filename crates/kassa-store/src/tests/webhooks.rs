@@ -614,3 +614,48 @@ async fn concurrent_endpoint_creations_count_each_other() {
         cleanup(s, pg).await;
     }
 }
+
+/// An endpoint deleted while a worker is sending to it: the worker's attempt is recorded, but
+/// its retry does not bring the canceled delivery back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_canceled_while_in_flight_stays_canceled() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let ev = new_event(&a, EventType::PaymentIntentSucceeded, 10);
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_endpoint(&endpoint(&a, "we_1", &["*"], "enabled", 1))
+            .await
+            .unwrap();
+        tx.insert_event(&ev, "pi_1").await.unwrap();
+        tx.commit().await.unwrap();
+        let claimed = s.claim_deliveries("w", 100, 1_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        let d = claimed[0].id.clone();
+        // The endpoint is deleted while the worker waits for its answer.
+        let mut tx = s.begin().await.unwrap();
+        tx.update_endpoint(&endpoint(&a, "we_1", &["*"], "deleted", 1))
+            .await
+            .unwrap();
+        tx.cancel_pending_deliveries("we_1", 150).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut failed = attempt(&d, 1, 200, Some(500));
+        failed.trigger = "automatic".into();
+        assert!(s
+            .record_attempt("w", &failed, DeliveryOutcome::Retry { at: 700 })
+            .await
+            .unwrap());
+        let got = s.delivery(&a, &d).await.unwrap().unwrap();
+        assert_eq!(
+            (got.status.as_str(), got.attempt_count, got.lease_owner),
+            ("canceled", 1, None)
+        );
+        assert_eq!(s.delivery_attempts(&d).await.unwrap().len(), 1);
+        assert!(s
+            .claim_deliveries("w", 5_000, 6_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(s.outbox_backlog(5_000).await.unwrap(), (0, 0));
+        cleanup(s, pg).await;
+    }
+}
