@@ -11,6 +11,7 @@ use super::*;
 mod accounts;
 mod billing;
 mod customers;
+mod deliveries;
 mod migrations;
 mod payment_methods;
 mod payments;
