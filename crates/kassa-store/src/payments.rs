@@ -181,28 +181,13 @@ impl Store {
         starting_after: Option<&str>,
         payment_intent: Option<&str>,
     ) -> Result<Option<Vec<Refund>>> {
-        if let Some(pi) = payment_intent {
-            // Per-intent lists are short; filter a bounded page.
-            let rows = sqlx::query(&format!(
-                "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 \
-                 AND payment_intent_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
-            ))
-            .bind(merchant_id)
-            .bind(pi)
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?;
-            return rows
-                .iter()
-                .map(refund_from_row)
-                .collect::<Result<_>>()
-                .map(Some);
-        }
+        // One intent's refunds page like all of them; the cursor must be one of that intent's.
         let rows = self
-            .page(
+            .page_where(
                 "refunds",
                 REFUND_COLUMNS,
                 merchant_id,
+                payment_intent.map(|pi| ("payment_intent_id", pi)),
                 limit,
                 starting_after,
             )

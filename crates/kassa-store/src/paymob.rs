@@ -362,21 +362,12 @@ impl Tx {
     }
 
     /// Inserts an order; `false` when the profile already has one with this merchant order id.
+    /// A transaction inserting the same one concurrently is waited for (PostgreSQL): `false`
+    /// if it commits, as on SQLite, rather than a unique-violation error.
     pub async fn insert_pm_order(&mut self, o: &PmOrder) -> Result<bool> {
-        if let Some(moid) = &o.merchant_order_id {
-            let taken = sqlx::query(
-                "SELECT 1 FROM pm_orders WHERE profile_id = $1 AND merchant_order_id = $2",
-            )
-            .bind(o.profile_id)
-            .bind(moid)
-            .fetch_optional(self.conn())
-            .await?;
-            if taken.is_some() {
-                return Ok(false);
-            }
-        }
-        sqlx::query(&format!(
-            "INSERT INTO pm_orders ({ORDER_COLUMNS}) VALUES ({})",
+        let n = sqlx::query(&format!(
+            "INSERT INTO pm_orders ({ORDER_COLUMNS}) VALUES ({}) \
+             ON CONFLICT (profile_id, merchant_order_id) DO NOTHING",
             placeholders(count(ORDER_COLUMNS))
         ))
         .bind(o.id)
@@ -387,15 +378,18 @@ impl Tx {
         .bind(o.created_at)
         .bind(o.updated_at)
         .execute(self.conn())
-        .await?;
-        Ok(true)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     pub async fn pm_order(&mut self, id: i64) -> Result<Option<PmOrder>> {
         by!(self.conn(), PmOrder, ORDER_COLUMNS, "pm_orders", "id", id)
     }
 
-    /// Rewrites an order's document (and merchant order id); `false` when that id is taken.
+    /// Rewrites an order's document (and merchant order id); `false` when that id is taken,
+    /// also by a transaction that committed it meanwhile (on PostgreSQL the transaction can then
+    /// only be rolled back).
     pub async fn update_pm_order(&mut self, o: &PmOrder) -> Result<bool> {
         if let Some(moid) = &o.merchant_order_id {
             let taken = sqlx::query(
@@ -410,7 +404,7 @@ impl Tx {
                 return Ok(false);
             }
         }
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE pm_orders SET merchant_order_id = $2, intention_id = $3, doc = $4, \
              updated_at = $5 WHERE id = $1",
         )
@@ -420,8 +414,14 @@ impl Tx {
         .bind(&o.doc)
         .bind(o.updated_at)
         .execute(self.conn())
-        .await?;
-        Ok(true)
+        .await;
+        match done {
+            Ok(_) => Ok(true),
+            // The only unique index an update can break: the merchant order id was taken by a
+            // transaction that committed after the check above.
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn insert_pm_intention(&mut self, i: &PmIntention) -> Result<()> {

@@ -135,6 +135,9 @@ impl Store {
 
     /// Records one attempt and schedules the next (or ends the delivery), only if `owner` still
     /// holds the lease. Returns false when the lease was lost (another worker owns it now).
+    /// The attempt keeps its number unless a manual resend recorded that number meanwhile;
+    /// then it is numbered after the last one recorded. A delivery canceled while it was being
+    /// sent keeps its attempt but is not scheduled again.
     pub async fn record_attempt(
         &self,
         owner: &str,
@@ -147,14 +150,16 @@ impl Store {
             DeliveryOutcome::Retry { at } => ("pending", Some(at)),
             DeliveryOutcome::GaveUp => ("failed", None),
         };
+        // Also locks the delivery's row (PostgreSQL) before its attempts are numbered. A
+        // delivery canceled meanwhile (its endpoint was deleted) stays canceled.
         let updated = sqlx::query(
-            "UPDATE deliveries SET status = $1, attempt_count = $2, \
-             next_attempt_at = COALESCE($3, next_attempt_at), lease_owner = NULL, \
-             lease_until = NULL, last_status_code = $4, updated_at = $5 \
-             WHERE id = $6 AND lease_owner = $7",
+            "UPDATE deliveries SET \
+             status = CASE WHEN status = 'canceled' THEN status ELSE $1 END, \
+             next_attempt_at = COALESCE($2, next_attempt_at), lease_owner = NULL, \
+             lease_until = NULL, last_status_code = $3, updated_at = $4 \
+             WHERE id = $5 AND lease_owner = $6",
         )
         .bind(status)
-        .bind(attempt.attempt_number)
         .bind(next_at)
         .bind(attempt.status_code)
         .bind(attempt.started_at)
@@ -167,40 +172,39 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        insert_attempt(&mut tx, attempt).await?;
+        let mut attempt = attempt.clone();
+        attempt.attempt_number = attempt
+            .attempt_number
+            .max(next_attempt_number(&mut tx, &attempt.delivery_id).await?);
+        insert_attempt(&mut tx, &attempt).await?;
+        set_attempt_count(&mut tx, &attempt.delivery_id, attempt.attempt_number).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// Records a manual resend's attempt without touching the automatic schedule, except that a
-    /// success ends a delivery that was still pending or had given up.
+    /// success ends a delivery that was still pending or had given up. The attempt is numbered
+    /// after the last one recorded (resends of one delivery at once wait for each other).
     pub async fn record_manual_attempt(&self, attempt: &DeliveryAttempt, ok: bool) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        let n: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(MAX(attempt_number), 0) AS BIGINT) FROM delivery_attempts \
-             WHERE delivery_id = $1",
-        )
-        .bind(&attempt.delivery_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
-        let mut attempt = attempt.clone();
-        attempt.attempt_number = n + 1;
-        insert_attempt(&mut tx, &attempt).await?;
+        // Lock the delivery's row first (PostgreSQL), so a concurrent resend or automatic
+        // attempt is numbered after this one rather than taking the same number.
         let status_sql = if ok {
             "UPDATE deliveries SET status = 'succeeded', lease_owner = NULL, lease_until = NULL, \
-             attempt_count = $1, last_status_code = $2, updated_at = $3 WHERE id = $4"
+             last_status_code = $1, updated_at = $2 WHERE id = $3"
         } else {
-            "UPDATE deliveries SET attempt_count = $1, last_status_code = $2, updated_at = $3 \
-             WHERE id = $4"
+            "UPDATE deliveries SET last_status_code = $1, updated_at = $2 WHERE id = $3"
         };
         sqlx::query(status_sql)
-            .bind(attempt.attempt_number)
             .bind(attempt.status_code)
             .bind(attempt.started_at)
             .bind(&attempt.delivery_id)
             .execute(&mut *tx)
             .await?;
+        let mut attempt = attempt.clone();
+        attempt.attempt_number = next_attempt_number(&mut tx, &attempt.delivery_id).await?;
+        insert_attempt(&mut tx, &attempt).await?;
+        set_attempt_count(&mut tx, &attempt.delivery_id, attempt.attempt_number).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -416,8 +420,17 @@ impl Tx {
         Ok(id)
     }
 
-    /// How many webhook endpoints a merchant has (not counting deleted ones).
+    /// How many webhook endpoints a merchant has (not counting deleted ones). On PostgreSQL the
+    /// merchant's row is locked until the transaction ends, so another transaction counting
+    /// (to create one under a limit) waits and then counts this one's endpoint, as SQLite's single
+    /// writer does; payments and events of the merchant are not held up.
     pub async fn count_endpoints(&mut self, merchant_id: &str) -> Result<i64> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM merchants WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(merchant_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        }
         let row = sqlx::query(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_endpoints WHERE merchant_id = $1 \
              AND status <> 'deleted'",
@@ -479,4 +492,33 @@ impl Tx {
         .await?;
         Ok(())
     }
+}
+
+/// One more than the highest attempt number recorded for the delivery.
+async fn next_attempt_number(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    delivery_id: &str,
+) -> Result<i64> {
+    let n: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(MAX(attempt_number), 0) AS BIGINT) FROM delivery_attempts \
+         WHERE delivery_id = $1",
+    )
+    .bind(delivery_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    Ok(n + 1)
+}
+
+async fn set_attempt_count(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    delivery_id: &str,
+    count: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE deliveries SET attempt_count = $1 WHERE id = $2")
+        .bind(count)
+        .bind(delivery_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
