@@ -218,8 +218,8 @@ impl Webhooks<'_> {
         Ok(json!({"object": "list", "data": out, "has_more": false}))
     }
 
-    /// Sends an event to one endpoint now. Reuses the endpoint's delivery of that event if there
-    /// is one (its attempts stay together), otherwise creates it.
+    /// Sends an event to one target now. Reuses the target's delivery of that event if there is
+    /// one (its attempts stay together), otherwise creates it for a webhook endpoint.
     pub async fn resend_event(
         &self,
         merchant_id: &str,
@@ -231,40 +231,13 @@ impl Webhooks<'_> {
             .store
             .deliveries_for_event(merchant_id, event_id)
             .await?;
-        // A Paymentwall project as the target: resend the pingback rendered for this event
-        // (the identical query; a pingback is only ever rendered with its change).
-        let project_prefix = format!("{}_", crate::paymentwall::PROJECT_PREFIX);
-        let existing = if let Some(profile) = endpoint_id
-            .strip_prefix("pmp_")
-            .and_then(|id| id.parse::<i64>().ok())
-        {
-            // A Paymob profile: resend the callback rendered for this event (identical body
-            // and HMAC).
-            self.paymob()
-                .profile_of(merchant_id, profile)
-                .await
-                .map_err(|_| ServiceError::not_found("paymob profile", endpoint_id))?;
-            let d = deliveries
-                .into_iter()
-                .find(|d| {
-                    d.endpoint_id == endpoint_id
-                        && d.channel == kassa_store::Channel::PaymobCallback
-                })
-                .ok_or_else(|| {
-                    ServiceError::not_found("paymob callback for this event", event_id)
-                })?;
-            Some(d)
-        } else if endpoint_id.starts_with(&project_prefix) {
-            let p = self.paymentwall().project(merchant_id, endpoint_id).await?;
-            let d = deliveries
-                .into_iter()
-                .find(|d| d.endpoint_id == p.row.id && d.channel == kassa_store::Channel::Pingback)
-                .ok_or_else(|| ServiceError::not_found("pingback for this event", event_id))?;
-            Some(d)
-        } else {
-            let ep = self.endpoint(merchant_id, endpoint_id).await?;
-            deliveries.into_iter().find(|d| d.endpoint_id == ep.id)
-        };
+        // This event's delivery to that target, on any channel: a face's pingback or callback
+        // is resent exactly as it was rendered with its change (same query or body, same
+        // signature). Deliveries are the merchant's own, so another merchant's target is not
+        // found.
+        let existing = deliveries
+            .into_iter()
+            .find(|d| d.endpoint_id == endpoint_id);
         let delivery_id = match existing {
             Some(d) => d.id,
             None => {

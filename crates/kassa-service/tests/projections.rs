@@ -194,6 +194,14 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         );
         assert_eq!(obj["data"]["txn_response_code"], json!("APPROVED"));
         assert_eq!(obj["amount_cents"], json!(10000));
+        // Resending the event to the profile resends this very callback (the same delivery).
+        let resent = svc
+            .webhooks()
+            .resend_event(&m.id, &calls[0].event_id, &format!("pmp_{}", p.profile.id))
+            .await
+            .unwrap();
+        assert_eq!(resent["id"], json!(calls[0].id));
+        assert_eq!(resent["attempts"][0]["trigger"], json!("manual"));
         // The stored object is the one the inquiry API shows.
         let stored = svc
             .paymob()
@@ -318,6 +326,20 @@ async fn paymentwall_queues_pingbacks_from_core_changes() {
         assert_eq!(get(&q, "uid"), "user40012");
         assert_eq!(get(&q, "goodsid"), "product301");
         let r#ref = get(&q, "ref").to_string();
+        // Resending the event to the project resends this very pingback; another merchant
+        // cannot name it.
+        let resent = svc
+            .webhooks()
+            .resend_event(&m.id, &pingbacks[0].event_id, &project.row.id)
+            .await
+            .unwrap();
+        assert_eq!(resent["id"], json!(pingbacks[0].id));
+        let other = svc.create_merchant("Other").await.unwrap();
+        assert!(svc
+            .webhooks()
+            .resend_event(&other.id, &pingbacks[0].event_id, &project.row.id)
+            .await
+            .is_err());
 
         svc.payments()
             .create_refund(&m.id, refund(&pi.id, 300), None)
