@@ -47,7 +47,7 @@ pub struct SubscriptionUpdate {
     pub metadata: Option<Metadata>,
 }
 
-/// A change of what and when a subscription bills (a face's merchant API: Paymob's `PUT`).
+/// A change of what and when a subscription bills (a face's merchant API changing a plan).
 #[derive(Debug, Clone, Default)]
 pub struct BillingChange {
     /// The new price of a one-item subscription.

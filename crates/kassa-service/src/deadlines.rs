@@ -14,7 +14,7 @@ use crate::{Result, ServiceError};
 impl Payments<'_> {
     /// Releases the authorizations whose capture window ran out (at most `limit` per pass):
     /// voided at the processor and cancelled as `automatic`, with `payment_intent.canceled` and
-    /// each face's own notification (Paymob's void callback). Returns how many were released; one
+    /// each face's own notification (a void callback). Returns how many were released; one
     /// that cannot be released now (the processor is away, or a capture won the race) is left
     /// for the next pass.
     pub async fn expire_authorizations(&self, limit: i64) -> Result<usize> {

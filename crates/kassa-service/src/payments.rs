@@ -26,14 +26,14 @@ pub struct CreateIntentParams {
     pub capture_method: Option<CaptureMethod>,
     pub return_url: Option<String>,
     pub receipt_email: Option<String>,
-    /// How long an authorization may wait for its capture; the face's own rule (Paymob: 14
-    /// days), else [`kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS`]. Never from a request.
+    /// How long an authorization may wait for its capture; the face's own rule (14 days for
+    /// one), else [`kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS`]. Never from a request.
     pub capture_window_ms: Option<i64>,
     /// How long a held authorization waits for its risk review's verdict; the face's own setting
-    /// (a Paymentwall project's), else [`kassa_core::intent::DEFAULT_REVIEW_DELAY_MS`].
+    /// (a project's), else [`kassa_core::intent::DEFAULT_REVIEW_DELAY_MS`].
     pub review_delay_ms: Option<i64>,
-    /// How long an offline payment (a voucher) stays payable; the face's own rule (Paymentwall
-    /// 72 hours, Paymob 48), else [`kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS`].
+    /// How long an offline payment (a voucher) stays payable; the face's own rule (72 or 48
+    /// hours), else [`kassa_core::intent::DEFAULT_VOUCHER_WINDOW_MS`].
     pub voucher_window_ms: Option<i64>,
     /// The customer paying (must be one of the merchant's).
     pub customer: Option<String>,
@@ -59,7 +59,7 @@ pub enum SaveChoice {
 pub struct ConfirmParams {
     pub method: PaymentMethodInput,
     pub return_url: Option<String>,
-    /// Challenge every approvable card with 3-D Secure (a Paymob 3-D Secure integration).
+    /// Challenge every approvable card with 3-D Secure (a face's 3-D Secure integration).
     pub three_d_secure: bool,
     pub save: SaveChoice,
 }
