@@ -231,7 +231,7 @@ impl Webhooks<'_> {
             .store
             .deliveries_for_event(merchant_id, event_id)
             .await?;
-        // This event's delivery to that target, on any channel: a face's pingback or callback
+        // This event's delivery to that target, on any channel: a face's notification
         // is resent exactly as it was rendered with its change (same query or body, same
         // signature). Deliveries are the merchant's own, so another merchant's target is not
         // found.
