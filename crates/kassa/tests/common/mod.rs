@@ -291,6 +291,18 @@ impl TestApp {
         pi
     }
 
+    /// Waits until this app's outbox is drained: no delivery due now, none being sent. See
+    /// [`wait_drained`].
+    pub async fn drained(&self) {
+        wait_drained(&self.database_url).await
+    }
+
+    /// Waits until this app's outbox is settled: every delivery has succeeded or given up,
+    /// retries scheduled for later included. See [`wait_settled`].
+    pub async fn settled(&self) {
+        wait_settled(&self.database_url).await
+    }
+
     /// A second merchant on the same server, through the CLI's code path.
     pub async fn other_merchant_key(&self) -> String {
         let store = kassa_store_for(&self.database_url).await;
@@ -300,6 +312,101 @@ impl TestApp {
         let m = svc.create_merchant("Other Shop").await.unwrap();
         store.close().await;
         m.secret_key
+    }
+}
+
+/// How long [`wait_drained`] and [`wait_settled`] wait before they fail the test: far longer
+/// than any delivery takes on a loaded machine (the test configuration polls every 50 ms and
+/// gives up on a request after 3 s).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits until the outbox in the database at `database_url` is **drained**: no notification
+/// (webhook, Paymentwall pingback, Paymob callback) is pending and due now, and none is
+/// claimed by a worker (being sent, or sent and not yet recorded). Every attempt that was due
+/// when this was called has then been made and recorded, so a test can assert what the
+/// receiver got, and that nothing more arrived, right after it.
+///
+/// A delivery whose retry is scheduled for later does not count: it is not due. A test that
+/// needs the retries too uses [`wait_settled`]. Work not yet in the outbox does not count
+/// either: call this after the request (or service call) that queues the notifications has
+/// answered; a background task (the scheduler, deadlines) that queues more later is not waited
+/// for.
+///
+/// It reads the `deliveries` table directly, through its own connection: Kassa has no API
+/// listing the outbox (only one event's deliveries, per merchant). It works for any process
+/// on that database, a `kassa serve` child included. Panics after [`DRAIN_TIMEOUT`], listing
+/// what is still due or claimed.
+pub async fn wait_drained(database_url: &str) {
+    wait_outbox(database_url, false).await
+}
+
+/// Waits until the outbox at `database_url` is **settled**: no delivery is pending at all,
+/// retries scheduled for later included; every one has succeeded or given up. For tests about
+/// the retry schedule (nothing after the success, nothing after giving up). Only for
+/// deliveries whose retry schedule is short (the test configuration's webhook and Paymob
+/// schedules are 200 ms, 300 ms, 400 ms; Paymentwall pingbacks retry every 30 minutes unless
+/// the test configures them). Panics after [`DRAIN_TIMEOUT`].
+pub async fn wait_settled(database_url: &str) {
+    wait_outbox(database_url, true).await
+}
+
+async fn wait_outbox(database_url: &str, with_retries: bool) {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(database_url)
+        .await
+        .expect("connecting to the test's database to watch the outbox");
+    let (what, sql) = if with_retries {
+        (
+            "settled (nothing pending)",
+            "SELECT id, channel, attempt_count, next_attempt_at, lease_owner FROM deliveries \
+             WHERE status = 'pending' ORDER BY id",
+        )
+    } else {
+        (
+            "drained (nothing due or being sent)",
+            "SELECT id, channel, attempt_count, next_attempt_at, lease_owner FROM deliveries \
+             WHERE status = 'pending' \
+             AND (next_attempt_at <= $1 OR lease_owner IS NOT NULL) ORDER BY id",
+        )
+    };
+    let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let query = sqlx::query(sql);
+        let query = if with_retries { query } else { query.bind(now) };
+        let rows = query
+            .fetch_all(&mut conn)
+            .await
+            .expect("reading the outbox");
+        if rows.is_empty() {
+            let _ = sqlx::Connection::close(conn).await;
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            let left: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    let id: String = r.get(0);
+                    let channel: String = r.get(1);
+                    let attempts: i64 = r.get(2);
+                    let due_in = r.get::<i64, _>(3) - now;
+                    let lease: Option<String> = r.get(4);
+                    format!(
+                        "{id} ({channel}, {attempts} attempts, due in {due_in} ms, claimed by {})",
+                        lease.as_deref().unwrap_or("nobody")
+                    )
+                })
+                .collect();
+            panic!(
+                "the outbox was not {what} after {DRAIN_TIMEOUT:?}: {} deliveries left: {left:#?}",
+                left.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
