@@ -326,6 +326,10 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// when this was called has then been made and recorded, so a test can assert what the
 /// receiver got, and that nothing more arrived, right after it.
 ///
+/// A claim left by a process that was killed counts as in flight until its lease (60 s by
+/// default) runs out, longer than [`DRAIN_TIMEOUT`]: wait after a kill only once another
+/// process could have taken the work over.
+///
 /// A delivery whose retry is scheduled for later does not count: it is not due. A test that
 /// needs the retries too uses [`wait_settled`]. Work not yet in the outbox does not count
 /// either: call this after the request (or service call) that queues the notifications has
