@@ -264,7 +264,7 @@ async fn a_resubmitted_or_double_clicked_form_charges_once(app: &TestApp) {
     let (status, _) = b.post_form(&url, &form).await;
     assert_eq!(status, 303);
     rx.wait_for("the success event", |g| !g.is_empty()).await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    app.drained().await;
     assert_eq!(rx.all().len(), 1, "one payment, one event");
     let (_, events) = app.get("/v1/events?limit=100").await;
     let succeeded = events["data"]

@@ -122,8 +122,9 @@ async fn sigterm_finishes_the_delivery_in_flight_before_exiting() {
         .send()
         .await
         .unwrap();
-    // Let the worker start the (slow) delivery, then ask the process to stop.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Once the worker has started the (slow) delivery, ask the process to stop.
+    rx.wait_for("the delivery in flight", |got| !got.is_empty())
+        .await;
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -139,7 +140,7 @@ async fn sigterm_finishes_the_delivery_in_flight_before_exiting() {
     assert_eq!(rx.all().len(), 1);
     // The attempt was recorded as a success: a new process sends nothing more.
     let app = common::TestApp::start(Db::Sqlite, common::test_config(&url)).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    app.settled().await;
     assert_eq!(rx.all().len(), 1, "not sent again after the restart");
     app.stop().await;
     guard.drop_database().await;

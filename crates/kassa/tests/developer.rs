@@ -115,6 +115,7 @@ async fn every_failed_delivery_attempt_writes_one_warn_line(db: Db) {
 
     // 1 + 2 retries, then the delivery gives up.
     rx.wait_for("three attempts", |got| got.len() >= 3).await;
+    common::wait_settled(&url).await;
     let events: Value = http
         .get(format!("{base}/v1/events"))
         .bearer_auth(&sk)
@@ -126,23 +127,20 @@ async fn every_failed_delivery_attempt_writes_one_warn_line(db: Db) {
         .unwrap();
     let event_id = events["data"][0]["id"].as_str().unwrap().to_string();
     let deliveries_url = format!("{base}/v1/events/{event_id}/deliveries");
-    let mut delivery = Value::Null;
-    for _ in 0..100 {
-        let d: Value = http
-            .get(&deliveries_url)
-            .bearer_auth(&sk)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if d["data"][0]["attempts"].as_array().map_or(0, Vec::len) >= 3 {
-            delivery = d["data"][0].clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let d: Value = http
+        .get(&deliveries_url)
+        .bearer_auth(&sk)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let delivery = if d["data"][0]["attempts"].as_array().map_or(0, Vec::len) >= 3 {
+        d["data"][0].clone()
+    } else {
+        Value::Null
+    };
     assert!(!delivery.is_null(), "three attempts were recorded");
     let delivery_id = delivery["id"].as_str().unwrap().to_string();
 
@@ -155,7 +153,7 @@ async fn every_failed_delivery_attempt_writes_one_warn_line(db: Db) {
         .await
         .unwrap();
     assert_eq!(resend.status(), 200, "{:?}", resend.text().await);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    common::wait_settled(&url).await;
     let received = rx.all();
     assert_eq!(received.len(), 4, "three automatic attempts and one resend");
 

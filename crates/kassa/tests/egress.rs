@@ -8,12 +8,8 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::http::StatusCode;
-use common::{Db, Receiver, TestApp};
+use common::{Answer, Db, Receiver, TestApp};
 use serde_json::{json, Value};
 
 const REFUSED: &str = "refused by egress policy";
@@ -54,56 +50,11 @@ fn assert_reason(message: &str, url: &str, words: &str) {
     }
 }
 
-/// Answers GET pingbacks with `OK` and counts them.
-#[derive(Clone)]
-struct Pingbacks {
-    url: String,
-    hits: Arc<AtomicUsize>,
-}
-
-impl Pingbacks {
-    async fn start() -> Pingbacks {
-        let hits = Arc::new(AtomicUsize::new(0));
-        let h = hits.clone();
-        let app = axum::Router::new().route(
-            "/pingback",
-            axum::routing::get(move || {
-                let h = h.clone();
-                async move {
-                    h.fetch_add(1, Ordering::SeqCst);
-                    "OK"
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/pingback", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Pingbacks { url, hits }
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-/// Answers every webhook with a 302 to `to`.
-async fn redirector(to: &str) -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let (h, to) = (hits.clone(), to.to_string());
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move || {
-            let (h, to) = (h.clone(), to.clone());
-            async move {
-                h.fetch_add(1, Ordering::SeqCst);
-                (StatusCode::FOUND, [("location", to)], "moved")
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, hits)
+/// A receiver that answers every webhook with a 302 to `to`.
+async fn redirector(to: &str) -> Receiver {
+    let rx = Receiver::start().await;
+    rx.respond_with(Answer::new(302, "moved").header("location", to));
+    rx
 }
 
 async fn add_endpoint(app: &TestApp, url: &str) -> (StatusCode, Value) {
@@ -146,31 +97,30 @@ async fn paymob_post(app: &TestApp, sk: &str, path: &str, body: Value) -> (Statu
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-/// The attempts of the delivery of `pi`'s first event to `endpoint`, once there is one.
+/// The attempts of the delivery of `pi`'s first event to `endpoint`, once the outbox is
+/// drained (every attempt due has been made and recorded).
 async fn first_attempts(app: &TestApp, pi: &Value, endpoint: &str) -> Vec<Value> {
-    for _ in 0..200 {
-        let (_, events) = app.get("/v1/events?limit=100").await;
-        let ev = events["data"]
+    app.drained().await;
+    let (_, events) = app.get("/v1/events?limit=100").await;
+    let ev = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["data"]["object"]["id"] == pi["id"])
+        .and_then(|e| e["id"].as_str())
+        .map(str::to_string);
+    if let Some(ev) = ev {
+        let (_, d) = app.get(&format!("/v1/events/{ev}/deliveries")).await;
+        let attempts = d["data"]
             .as_array()
             .unwrap()
             .iter()
-            .rfind(|e| e["data"]["object"]["id"] == pi["id"])
-            .and_then(|e| e["id"].as_str())
-            .map(str::to_string);
-        if let Some(ev) = ev {
-            let (_, d) = app.get(&format!("/v1/events/{ev}/deliveries")).await;
-            let attempts = d["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|d| d["webhook_endpoint"] == endpoint)
-                .map(|d| d["attempts"].as_array().unwrap().clone())
-                .unwrap_or_default();
-            if !attempts.is_empty() {
-                return attempts;
-            }
+            .find(|d| d["webhook_endpoint"] == endpoint)
+            .map(|d| d["attempts"].as_array().unwrap().clone())
+            .unwrap_or_default();
+        if !attempts.is_empty() {
+            return attempts;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no delivery attempt to {endpoint} for {}", pi["id"]);
 }
@@ -298,7 +248,7 @@ async fn production_refuses_at_delivery_what_development_saved(db: Db) {
         return;
     };
     let rx = Receiver::start().await;
-    let pingbacks = Pingbacks::start().await;
+    let pingbacks = Receiver::pingbacks().await;
 
     // Saved in development, where loopback is allowed.
     let dev = TestApp::start(db, common::test_config(&url)).await;
@@ -338,9 +288,13 @@ async fn production_refuses_at_delivery_what_development_saved(db: Db) {
         "{t}"
     );
 
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    prod.drained().await;
     assert!(rx.all().is_empty(), "the loopback receiver got nothing");
-    assert_eq!(pingbacks.hits(), 0, "the loopback pingback URL got nothing");
+    assert_eq!(
+        pingbacks.count(),
+        0,
+        "the loopback pingback URL got nothing"
+    );
     prod.stop().await;
     guard.drop_database().await;
 }
@@ -360,10 +314,10 @@ async fn development_reaches_loopback_only_and_follows_no_redirect(app: &TestApp
 
     let rx = Receiver::start().await;
     let second = Receiver::start().await;
-    let (redirecting, redirect_hits) = redirector(&second.url).await;
+    let redirecting = redirector(&second.url).await;
     let (s, _) = add_endpoint(app, &rx.url).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, via) = add_endpoint(app, &redirecting).await;
+    let (s, via) = add_endpoint(app, &redirecting.url).await;
     assert_eq!(s, StatusCode::OK);
 
     let pi = app.paid_intent(700).await;
@@ -375,8 +329,8 @@ async fn development_reaches_loopback_only_and_follows_no_redirect(app: &TestApp
     let attempts = first_attempts(app, &pi, via["id"].as_str().unwrap()).await;
     assert_eq!(attempts[0]["status_code"], 302, "{attempts:?}");
     assert_eq!(attempts[0]["response_excerpt"], "moved");
-    assert!(redirect_hits.load(Ordering::SeqCst) >= 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(redirecting.count() >= 1);
+    app.drained().await;
     assert!(
         second.all().is_empty(),
         "the redirect target received nothing"

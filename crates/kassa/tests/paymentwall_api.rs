@@ -6,12 +6,10 @@
 mod common;
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::RawQuery;
 use axum::http::StatusCode;
-use common::{fresh_database, test_config, Db, DbGuard, TestApp};
+use common::{fresh_database, test_config, Db, DbGuard, Receiver, TestApp};
 use kassa::Config;
 use kassa_http::native::schemas::paymentwall as schemas;
 use kassa_paymentwall::{parse_query, sign_widget, verify_pingback, ApiType, SignVersion};
@@ -22,43 +20,9 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_kassa");
 const DAY: i64 = 86_400;
 
-/// A pingback URL: records each query string and answers with the status and body it is told.
-#[derive(Clone)]
-struct PingbackReceiver {
-    url: String,
-    got: Arc<Mutex<Vec<String>>>,
-    answer: Arc<Mutex<(u16, String)>>,
-}
-
-impl PingbackReceiver {
-    async fn start() -> PingbackReceiver {
-        let got: Arc<Mutex<Vec<String>>> = Arc::default();
-        let answer = Arc::new(Mutex::new((200, "OK".to_string())));
-        let (g, a) = (got.clone(), answer.clone());
-        let app = axum::Router::new().route(
-            "/pingback",
-            axum::routing::get(move |RawQuery(q): RawQuery| {
-                let (g, a) = (g.clone(), a.clone());
-                async move {
-                    g.lock().unwrap().push(q.unwrap_or_default());
-                    let (status, body) = a.lock().unwrap().clone();
-                    (StatusCode::from_u16(status).unwrap(), body)
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/pingback", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        PingbackReceiver { url, got, answer }
-    }
-
-    fn answer(&self, status: u16, body: &str) {
-        *self.answer.lock().unwrap() = (status, body.to_string());
-    }
-
-    fn all(&self) -> Vec<String> {
-        self.got.lock().unwrap().clone()
-    }
+/// The pingback queries `rx` got, in order.
+fn queries(rx: &Receiver) -> Vec<String> {
+    rx.all().into_iter().map(|r| r.query).collect()
 }
 
 fn param<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
@@ -315,7 +279,7 @@ async fn projects_are_created_listed_retrieved_and_updated(app: &TestApp) {
 }
 
 async fn the_test_pingback_tool_sends_a_signed_test_pingback(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = create_project(
         app,
         json!({"name": "Game shop", "api_type": "digital_goods", "pingback_url": rx.url}),
@@ -336,7 +300,7 @@ async fn the_test_pingback_tool_sends_a_signed_test_pingback(app: &TestApp) {
     assert_eq!(t["error"], Value::Null);
     assert_eq!(t["response"], json!({"status": 200, "body": "OK"}));
     assert_eq!(t["sign_version"], 3);
-    let got = rx.all();
+    let got = queries(&rx);
     assert_eq!(got.len(), 1, "sent once, right away");
     assert_eq!(got[0], t["query"].as_str().unwrap());
     assert_eq!(t["url"], format!("{}?{}", rx.url, got[0]));
@@ -364,7 +328,7 @@ async fn the_test_pingback_tool_sends_a_signed_test_pingback(app: &TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK, "{t}");
     assert_eq!(t["success"], true, "{t}");
-    let q = parse_query(&rx.all()[1]).unwrap();
+    let q = parse_query(&queries(&rx)[1]).unwrap();
     assert_eq!(param(&q, "type"), Some("2"));
     assert_eq!(param(&q, "reason"), Some("9"));
     assert_eq!(param(&q, "ref"), Some("b1493096790"));
@@ -372,21 +336,21 @@ async fn the_test_pingback_tool_sends_a_signed_test_pingback(app: &TestApp) {
     assert!(verify_pingback(&q, secret, ApiType::DigitalGoods));
 
     // What the merchant answered decides success: HTTP 200 and the body OK.
-    rx.answer(200, " ok\n");
+    rx.respond(200, " ok\n");
     let (_, t) = app.post(&path, json!({"type": 201, "uid": "u1"})).await;
     assert_eq!(t["success"], true, "{t}");
-    rx.answer(500, "OK");
+    rx.respond(500, "OK");
     let (s, t) = app.post(&path, json!({"type": 0, "uid": "u1"})).await;
     assert_eq!(s, StatusCode::OK, "{t}");
     assert_eq!(t["success"], false);
     assert_eq!(t["response"]["status"], 500);
     assert!(t["error"].as_str().unwrap().contains("200"), "{t}");
-    rx.answer(200, "thanks");
+    rx.respond(200, "thanks");
     let (_, t) = app.post(&path, json!({"type": 0, "uid": "u1"})).await;
     assert_eq!(t["success"], false);
     assert_eq!(t["response"]["body"], "thanks");
     assert!(t["error"].is_string());
-    rx.answer(200, &"x".repeat(5000));
+    rx.respond(200, &"x".repeat(5000));
     let (_, t) = app.post(&path, json!({"type": 0, "uid": "u1"})).await;
     assert_eq!(t["success"], false);
     assert_eq!(t["response"]["body"].as_str().unwrap().len(), 1000);
@@ -441,7 +405,7 @@ async fn the_test_pingback_tool_sends_a_signed_test_pingback(app: &TestApp) {
     assert_eq!(e["error"]["code"], "pingback_url_missing");
 
     // Virtual Currency signed v1 and Cart (always v2) verify too.
-    rx.answer(200, "OK");
+    rx.respond(200, "OK");
     for (api_type, api, version, expected_version) in [
         ("virtual_currency", ApiType::VirtualCurrency, 1, 1),
         ("virtual_currency", ApiType::VirtualCurrency, 2, 2),
@@ -470,7 +434,7 @@ async fn the_test_pingback_tool_sends_a_signed_test_pingback(app: &TestApp) {
             verify_pingback(&q, p["secret_key"].as_str().unwrap(), api),
             "{api_type} v{version}: {q:?}"
         );
-        assert_eq!(rx.all().last().unwrap(), t["query"].as_str().unwrap());
+        assert_eq!(queries(&rx).last().unwrap(), t["query"].as_str().unwrap());
     }
 }
 
@@ -562,7 +526,7 @@ async fn subscriptions_payments_and_chargebacks(db: Db) {
     let Some((app, guard)) = spawn_with(db, |c| c.scheduler_interval_ms = 3_600_000).await else {
         return;
     };
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = create_project(
         &app,
         json!({"name": "Game shop", "api_type": "digital_goods", "pingback_url": rx.url}),
@@ -728,7 +692,7 @@ async fn the_scheduler_task_renews_due_subscriptions(db: Db) {
     let Some((app, guard)) = spawn_with(db, |c| c.scheduler_interval_ms = 100).await else {
         return;
     };
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = create_project(
         &app,
         json!({"name": "Game shop", "api_type": "digital_goods", "pingback_url": rx.url}),

@@ -5,70 +5,24 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::extract::RawQuery;
 use axum::http::StatusCode;
-use common::{fresh_database, test_config, Db, TestApp};
+use common::{fresh_database, test_config, Db, Receiver, TestApp};
 use kassa::reexport::service::paymentwall::ProjectInput;
 use kassa_paymentwall::{parse_query, sign_widget, verify_pingback, ApiType, SignVersion};
 use serde_json::Value;
 
-/// A pingback endpoint: records each query string; answers `OK` unless told to fail.
-#[derive(Clone)]
-struct PingbackReceiver {
-    url: String,
-    got: Arc<Mutex<Vec<String>>>,
-    fail_next: Arc<Mutex<usize>>,
+/// The pingback queries `rx` got, in order.
+fn queries(rx: &Receiver) -> Vec<String> {
+    rx.all().into_iter().map(|r| r.query).collect()
 }
 
-impl PingbackReceiver {
-    async fn start() -> PingbackReceiver {
-        let got: Arc<Mutex<Vec<String>>> = Arc::default();
-        let fail_next: Arc<Mutex<usize>> = Arc::default();
-        let (g, f) = (got.clone(), fail_next.clone());
-        let app = axum::Router::new().route(
-            "/pingback",
-            axum::routing::get(move |RawQuery(q): RawQuery| {
-                let (g, f) = (g.clone(), f.clone());
-                async move {
-                    g.lock().unwrap().push(q.unwrap_or_default());
-                    let mut fail = f.lock().unwrap();
-                    if *fail > 0 {
-                        *fail -= 1;
-                        (StatusCode::INTERNAL_SERVER_ERROR, "not now")
-                    } else {
-                        (StatusCode::OK, "OK\n")
-                    }
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/pingback", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        PingbackReceiver {
-            url,
-            got,
-            fail_next,
-        }
-    }
-
-    fn all(&self) -> Vec<String> {
-        self.got.lock().unwrap().clone()
-    }
-
-    /// Waits until `n` pingbacks arrived (or fails after 10 s), returning them parsed.
-    async fn wait_for(&self, n: usize) -> Vec<Vec<(String, String)>> {
-        for _ in 0..200 {
-            let all = self.all();
-            if all.len() >= n {
-                return all.iter().map(|q| parse_query(q).unwrap()).collect();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("expected {n} pingbacks, got {:?}", self.all());
-    }
+/// Waits until `n` pingbacks arrived (or fails after 10 s), returning them parsed.
+async fn pingbacks(rx: &Receiver, n: usize) -> Vec<Vec<(String, String)>> {
+    rx.wait_for_count(n)
+        .await
+        .iter()
+        .map(|r| parse_query(&r.query).unwrap())
+        .collect()
 }
 
 fn get<'a>(p: &'a [(String, String)], k: &str) -> &'a str {
@@ -227,7 +181,7 @@ fn assert_valid(p: &Project, pb: &[(String, String)]) {
 }
 
 async fn one_time_card_payment_refund_and_apis(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = project(app, "digital_goods", &rx.url, Value::Null).await;
     let l = link(&p, "/api/subscription", FIXED, SignVersion::V3);
     let order = open(app, &l).await;
@@ -255,7 +209,7 @@ async fn one_time_card_payment_refund_and_apis(app: &TestApp) {
     let html = submit(app, &order_cc, "pay", &card("123")).await;
     assert!(html.contains("Thank you"), "{html}");
 
-    let pbs = rx.wait_for(1).await;
+    let pbs = pingbacks(&rx, 1).await;
     let pb = &pbs[0];
     assert_valid(&p, pb);
     assert_eq!(get(pb, "type"), "0");
@@ -367,7 +321,7 @@ async fn one_time_card_payment_refund_and_apis(app: &TestApp) {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.json::<Value>().await.unwrap()["result"], 1);
-    let pbs = rx.wait_for(2).await;
+    let pbs = pingbacks(&rx, 2).await;
     let refund = &pbs[1];
     assert_valid(&p, refund);
     assert_eq!(get(refund, "type"), "2");
@@ -502,7 +456,7 @@ async fn refused_links(app: &TestApp) {
 }
 
 async fn test_method_and_other_methods(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = project(
         app,
         "digital_goods",
@@ -521,7 +475,7 @@ async fn test_method_and_other_methods(app: &TestApp) {
     .await;
     let html = submit(app, &order, "pay", &[]).await;
     assert!(html.contains("Thank you"), "{html}");
-    let pb = &rx.wait_for(1).await[0];
+    let pb = &pingbacks(&rx, 1).await[0];
     assert_valid(&p, pb);
     assert_eq!(get(pb, "is_test"), "1");
     assert_eq!(get(pb, "sign_version"), "2");
@@ -581,7 +535,7 @@ async fn test_method_and_other_methods(app: &TestApp) {
     let html = submit(app, &order, "action", &[("action", "approve")]).await;
     assert!(html.contains("Thank you"), "{html}");
 
-    let pbs = rx.wait_for(4).await;
+    let pbs = pingbacks(&rx, 4).await;
     let goods: Vec<&str> = pbs.iter().map(|pb| get(pb, "goodsid")).collect();
     for g in ["wallet-item", "bank-item", "voucher-item"] {
         assert!(goods.contains(&g), "{goods:?}");
@@ -602,7 +556,7 @@ fn kassa_store_now() -> i64 {
 const DAY: i64 = 86_400;
 
 async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = project(app, "digital_goods", &rx.url, Value::Null).await;
     let params = [
         ("amount", "9.99"),
@@ -621,7 +575,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     )
     .await;
     submit(app, &order, "pay", &[]).await;
-    let first = rx.wait_for(1).await[0].clone();
+    let first = pingbacks(&rx, 1).await[0].clone();
     assert_valid(&p, &first);
     assert_eq!(get(&first, "type"), "0");
     assert_eq!(get(&first, "slength"), "1");
@@ -636,7 +590,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     let sub = subs[0].id.clone();
     // Nothing is due yet.
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drained().await;
     assert_eq!(rx.all().len(), 1);
     // A month later (test clock): the renewal is charged, with a new ref.
     app.svc
@@ -645,14 +599,14 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
-    let renewal = rx.wait_for(2).await[1].clone();
+    let renewal = pingbacks(&rx, 2).await[1].clone();
     assert_valid(&p, &renewal);
     assert_eq!(get(&renewal, "type"), "0");
     assert_ne!(get(&renewal, "ref"), get(&first, "ref"));
     assert_eq!(get(&renewal, "goodsid"), "product301");
     // Running again does not charge the same period twice.
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drained().await;
     assert_eq!(rx.all().len(), 2);
     // Cancellation API type 2: type 12 at once.
     let mut t: Vec<(String, String)> = vec![
@@ -670,7 +624,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let cancelled = rx.wait_for(3).await[2].clone();
+    let cancelled = pingbacks(&rx, 3).await[2].clone();
     assert_valid(&p, &cancelled);
     assert_eq!(get(&cancelled, "type"), "12");
     // The paid month runs out: type 13, and no more renewals.
@@ -680,7 +634,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
-    let expired = rx.wait_for(4).await[3].clone();
+    let expired = pingbacks(&rx, 4).await[3].clone();
     assert_valid(&p, &expired);
     assert_eq!(get(&expired, "type"), "13");
     app.svc
@@ -689,12 +643,12 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drained().await;
     assert_eq!(rx.all().len(), 4);
 }
 
 async fn failed_renewals_stop_the_subscription(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = project(
         app,
         "digital_goods",
@@ -744,7 +698,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     )
     .await;
     assert!(html.contains("Thank you"), "{html}");
-    let first = rx.wait_for(1).await[0].clone();
+    let first = pingbacks(&rx, 1).await[0].clone();
     assert_valid(&p, &first);
     assert_eq!(get(&first, "goodsid"), "trial301");
     assert_eq!(get(&first, "slength"), "7");
@@ -766,7 +720,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
             .unwrap();
         app.svc.billing().run_due_subscriptions(50).await.unwrap();
     }
-    let failed = rx.wait_for(2).await[1].clone();
+    let failed = pingbacks(&rx, 2).await[1].clone();
     assert_valid(&p, &failed);
     assert_eq!(get(&failed, "type"), "14");
     let s = app
@@ -777,12 +731,12 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
         .unwrap();
     assert_eq!(s.status, "failed");
     assert_eq!(s.failed_attempts, 3);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drained().await;
     assert_eq!(rx.all().len(), 2);
 }
 
 async fn risk_review_then_accept_or_decline(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = project(
         app,
         "digital_goods",
@@ -814,7 +768,7 @@ async fn risk_review_then_accept_or_decline(app: &TestApp) {
         // The core decides every held authorization's review (the project's delay is 0).
         app.svc.payments().decide_reviews(50).await.unwrap();
         // 200 is queued first; the two may arrive in either order.
-        let got = rx.wait_for(before + 2).await[before..].to_vec();
+        let got = pingbacks(&rx, before + 2).await[before..].to_vec();
         let pending = got
             .iter()
             .find(|pb| get(pb, "type") == "200")
@@ -838,7 +792,7 @@ async fn risk_review_then_accept_or_decline(app: &TestApp) {
 }
 
 async fn cart_and_virtual_currency(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let cart = project(app, "cart", &rx.url, Value::Null).await;
     let items = [
         ("external_ids[0]", "product301"),
@@ -855,7 +809,7 @@ async fn cart_and_virtual_currency(app: &TestApp) {
         html.contains("Thank you") && html.contains("€11.10"),
         "{html}"
     );
-    let pb = rx.wait_for(1).await[0].clone();
+    let pb = pingbacks(&rx, 1).await[0].clone();
     assert_valid(&cart, &pb);
     assert_eq!(get(&pb, "goodsid[0]"), "product301");
     assert_eq!(get(&pb, "goodsid[1]"), "product607");
@@ -870,7 +824,7 @@ async fn cart_and_virtual_currency(app: &TestApp) {
     );
     let order = open(app, &l).await;
     submit(app, &order, "pay", &card("123")).await;
-    let pb = rx.wait_for(2).await[1].clone();
+    let pb = pingbacks(&rx, 2).await[1].clone();
     assert_valid(&vc, &pb);
     assert_eq!(get(&pb, "currency"), "499");
 }
@@ -953,7 +907,7 @@ async fn payment_systems_by_country(app: &TestApp) {
 /// a chargeback is the refund's kind, which only the chargeback command sets: metadata a
 /// merchant sends (once Kassa's own marker) changes nothing.
 async fn native_refunds_and_chargebacks(app: &TestApp) {
-    let rx = PingbackReceiver::start().await;
+    let rx = Receiver::pingbacks().await;
     let p = project(app, "digital_goods", &rx.url, Value::Null).await;
     let mut refs = Vec::new();
     for item in ["r1", "r2"] {
@@ -968,7 +922,7 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
         .await;
         submit(app, &order, "pay", &card("123")).await;
         let n = refs.len();
-        refs.push(get(&rx.wait_for(n + 1).await[n], "ref").to_string());
+        refs.push(get(&pingbacks(&rx, n + 1).await[n], "ref").to_string());
     }
     let (status, payment) = app
         .get(&format!(
@@ -993,7 +947,7 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(stored.kind, kassa_core::intent::RefundKind::Refund);
-    let partial = rx.wait_for(3).await[2].clone();
+    let partial = pingbacks(&rx, 3).await[2].clone();
     assert_valid(&p, &partial);
     assert_eq!(get(&partial, "type"), "2");
     assert_eq!(get(&partial, "reason"), "10");
@@ -1023,7 +977,7 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
         "no marker: {:?}",
         stored.metadata
     );
-    let cb = rx.wait_for(4).await[3].clone();
+    let cb = pingbacks(&rx, 4).await[3].clone();
     assert_valid(&p, &cb);
     assert_eq!(get(&cb, "reason"), "1");
     assert_eq!(get(&cb, "ref"), refs[1]);
@@ -1049,8 +1003,8 @@ async fn pingback_retries_are_byte_identical(db: Db) {
     let mut cfg = test_config(&url);
     cfg.webhooks.pingback_retry_schedule = Some("200ms,200ms,200ms,200ms".into());
     let app = TestApp::start(db, cfg).await;
-    let rx = PingbackReceiver::start().await;
-    *rx.fail_next.lock().unwrap() = 2;
+    let rx = Receiver::pingbacks().await;
+    rx.fail_next(2);
     let p = project(&app, "digital_goods", &rx.url, Value::Null).await;
     let mut params = FIXED.to_vec();
     params.push(("ps", "cc"));
@@ -1060,9 +1014,9 @@ async fn pingback_retries_are_byte_identical(db: Db) {
     )
     .await;
     submit(&app, &order, "pay", &card("123")).await;
-    rx.wait_for(3).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let all = rx.all();
+    pingbacks(&rx, 3).await;
+    app.settled().await;
+    let all = queries(&rx);
     assert_eq!(all.len(), 3, "{all:?}");
     assert!(all.iter().all(|q| *q == all[0]), "{all:?}");
     assert_valid(&p, &parse_query(&all[0]).unwrap());

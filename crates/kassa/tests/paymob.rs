@@ -5,70 +5,41 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::extract::RawQuery;
 use axum::http::StatusCode;
-use common::TestApp;
+use common::{Answer, Receiver, TestApp};
 use kassa_http::native::schemas::paymob as schemas;
 use kassa_paymob::hmac;
 use serde_json::{json, Value};
 
-/// Records Paymob callbacks: the query (`hmac=`) and the JSON body.
-#[derive(Clone)]
-struct Callbacks {
-    url: String,
-    got: Arc<Mutex<Vec<(String, Value)>>>,
-    fail_next: Arc<Mutex<usize>>,
+/// Paymob callbacks on the shared receiver, read as (query with `hmac=`, JSON body) pairs.
+trait Callbacks {
+    /// Every callback received so far.
+    fn callbacks(&self) -> Vec<(String, Value)>;
+    /// Waits (at most 10 s) until `pred` holds for some callback's body, and returns it.
+    async fn wait_callback(&self, what: &str, pred: impl Fn(&Value) -> bool) -> (String, Value);
 }
 
-impl Callbacks {
-    async fn start() -> Callbacks {
-        let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-        let fail_next: Arc<Mutex<usize>> = Arc::default();
-        let (g, f) = (got.clone(), fail_next.clone());
-        let app = axum::Router::new().route(
-            "/cb",
-            axum::routing::post(move |RawQuery(q): RawQuery, body: String| {
-                let (g, f) = (g.clone(), f.clone());
-                async move {
-                    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                    g.lock().unwrap().push((q.unwrap_or_default(), v));
-                    let mut fail = f.lock().unwrap();
-                    if *fail > 0 {
-                        *fail -= 1;
-                        StatusCode::SERVICE_UNAVAILABLE
-                    } else {
-                        StatusCode::OK
-                    }
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/cb", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Callbacks {
-            url,
-            got,
-            fail_next,
-        }
+impl Callbacks for Receiver {
+    fn callbacks(&self) -> Vec<(String, Value)> {
+        self.all()
+            .into_iter()
+            .map(|r| (r.query.clone(), r.json_or_null()))
+            .collect()
     }
 
-    fn all(&self) -> Vec<(String, Value)> {
-        self.got.lock().unwrap().clone()
+    async fn wait_callback(&self, what: &str, pred: impl Fn(&Value) -> bool) -> (String, Value) {
+        let r = self
+            .wait_for_one(&format!("a callback for {what}"), |r| {
+                pred(&r.json_or_null())
+            })
+            .await;
+        (r.query.clone(), r.json_or_null())
     }
+}
 
-    /// Waits (at most 10 s) until `pred` holds for some callback, and returns it.
-    async fn wait(&self, what: &str, pred: impl Fn(&Value) -> bool) -> (String, Value) {
-        for _ in 0..200 {
-            if let Some(c) = self.all().into_iter().find(|(_, b)| pred(b)) {
-                return c;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("no callback for {what}; got {:?}", self.all());
-    }
+/// A receiver for Paymob callbacks (`/cb`).
+async fn callback_receiver() -> Receiver {
+    Receiver::start_at("/cb").await
 }
 
 fn query_pairs(q: &str) -> Vec<(String, String)> {
@@ -151,7 +122,7 @@ impl Profile {
     }
 }
 
-async fn profile(app: &TestApp, cb: &Callbacks, extra: Value) -> Profile {
+async fn profile(app: &TestApp, cb: &Receiver, extra: Value) -> Profile {
     let mut integrations = vec![
         json!({"kind": "card", "processed_callback_url": cb.url, "response_callback_url": "https://shop.example/done"}),
         json!({"kind": "card", "name": "card-plain", "three_d_secure": false, "processed_callback_url": cb.url, "response_callback_url": "https://shop.example/done"}),
@@ -262,7 +233,7 @@ fn key_for(i: &Value, integration: i64) -> String {
 // ---- scenarios ----
 
 async fn intentions_validate_like_paymob(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let card_id = p.integration("card");
     let good = json!({"amount": 10000, "currency": "EGP", "payment_methods": [card_id, "wallet"],
@@ -417,7 +388,7 @@ async fn intentions_validate_like_paymob(app: &TestApp) {
 }
 
 async fn card_with_3ds_signs_callbacks_and_redirect(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let card_id = p.integration("card");
     let i = intention(
@@ -481,7 +452,7 @@ async fn card_with_3ds_signs_callbacks_and_redirect(app: &TestApp) {
     assert_eq!(param(&q, "txn_response_code"), "APPROVED");
 
     let c = cb
-        .wait("the payment", |b| b["obj"]["success"] == true)
+        .wait_callback("the payment", |b| b["obj"]["success"] == true)
         .await;
     assert_signed(&p.hmac, &c);
     let obj = &c.1["obj"];
@@ -547,7 +518,7 @@ async fn card_with_3ds_signs_callbacks_and_redirect(app: &TestApp) {
 }
 
 async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let plain = p.integration("card-plain");
     let (wallet, kiosk, cash) = (
@@ -572,7 +543,7 @@ async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
     let q = assert_signed_redirect(&p.hmac, r["redirection_url"].as_str().unwrap());
     assert_eq!(param(&q, "success"), "false");
     let c = cb
-        .wait("the decline", |b| {
+        .wait_callback("the decline", |b| {
             b["obj"]["success"] == false && b["obj"]["pending"] == false
         })
         .await;
@@ -620,7 +591,7 @@ async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
         ("true", "wallet")
     );
     let c = cb
-        .wait("the wallet payment", |b| {
+        .wait_callback("the wallet payment", |b| {
             b["obj"]["success"] == true && b["obj"]["source_data"]["type"] == "wallet"
         })
         .await;
@@ -643,7 +614,7 @@ async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
     let reference = r["data"]["bill_reference"].as_str().unwrap().to_string();
     assert!(!reference.is_empty());
     let c = cb
-        .wait("the kiosk reference", |b| {
+        .wait_callback("the kiosk reference", |b| {
             b["obj"]["data"]["bill_reference"] == reference.as_str() && b["obj"]["pending"] == true
         })
         .await;
@@ -663,7 +634,7 @@ async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
     assert_eq!(t["success"], true);
     pinned::<schemas::PmTransactionObject>(&t);
     let c = cb
-        .wait("the kiosk payment", |b| {
+        .wait_callback("the kiosk payment", |b| {
             b["obj"]["id"] == id && b["obj"]["success"] == true
         })
         .await;
@@ -694,7 +665,7 @@ async fn declines_wallet_kiosk_and_cash(app: &TestApp) {
 /// then the scheduler declines it as expired, the merchant gets the failed callback, a late
 /// settlement is refused, and the order can be paid again another way.
 async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let (kiosk, cash) = (p.integration("kiosk"), p.integration("cash"));
     let i = intention(app, &p, json!({"amount": 4000, "currency": "EGP", "payment_methods": [kiosk, cash], "billing_data": billing()})).await;
@@ -765,7 +736,7 @@ async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
         "once"
     );
     let c = cb
-        .wait("the expired reference's callback", |b| {
+        .wait_callback("the expired reference's callback", |b| {
             b["obj"]["id"] == id && b["obj"]["pending"] == false
         })
         .await;
@@ -795,7 +766,7 @@ async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
 }
 
 async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let plain = p.integration("card-plain");
     let auth_id = p.integration("card-auth");
@@ -825,7 +796,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
         (json!(true), json!(txn), json!(3000))
     );
     let c = cb
-        .wait("the refund", |b| b["obj"]["is_refund"] == true)
+        .wait_callback("the refund", |b| b["obj"]["is_refund"] == true)
         .await;
     assert_signed(&p.hmac, &c);
     let (s, e) = refund(json!({"transaction_id": txn, "amount_cents": 7001})).await;
@@ -876,7 +847,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
         (json!(true), json!(4000))
     );
     let c = cb
-        .wait("the void", |b| {
+        .wait_callback("the void", |b| {
             b["obj"]["is_void"] == true && b["obj"]["parent_transaction"] == txn
         })
         .await;
@@ -962,7 +933,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
         ("canceled", Some("automatic"))
     );
     let c = cb
-        .wait("the auto-void", |b| {
+        .wait_callback("the auto-void", |b| {
             b["obj"]["is_void"] == true && b["obj"]["parent_transaction"] == txn
         })
         .await;
@@ -992,7 +963,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK, "{refund}");
     let c = cb
-        .wait("the native refund's callback", |b| {
+        .wait_callback("the native refund's callback", |b| {
             b["obj"]["parent_transaction"] == txn
         })
         .await;
@@ -1022,7 +993,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
 }
 
 async fn legacy_flow_takes_every_credential_carrier(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let plain = p.integration("card-plain");
     let (s, e) = call(
@@ -1191,7 +1162,7 @@ async fn legacy_flow_takes_every_credential_carrier(app: &TestApp) {
 }
 
 async fn saved_cards_pay_without_the_customer(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let plain = p.integration("card-plain");
     let moto = p.integration("moto");
@@ -1200,7 +1171,9 @@ async fn saved_cards_pay_without_the_customer(app: &TestApp) {
     src["save_card"] = json!(true);
     let (_, r) = pay(app, &key_for(&i, plain), src).await;
     assert_eq!(r["success"], "true");
-    let t = cb.wait("the token", |b| b["type"] == "TOKEN").await;
+    let t = cb
+        .wait_callback("the token", |b| b["type"] == "TOKEN")
+        .await;
     assert_signed(&p.hmac, &t);
     let tok = &t.1["obj"];
     assert_eq!(tok["masked_pan"], "xxxx-xxxx-xxxx-2346");
@@ -1254,27 +1227,22 @@ async fn saved_cards_pay_without_the_customer(app: &TestApp) {
 }
 
 async fn callbacks_retry_identically_and_resend(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let plain = p.integration("card-plain");
-    *cb.fail_next.lock().unwrap() = 2;
+    cb.fail_next_with(2, Answer::new(503, ""));
     let i = intention(app, &p, json!({"amount": 800, "currency": "EGP", "payment_methods": [plain], "billing_data": billing()})).await;
     let (_, r) = pay(app, &key_for(&i, plain), card("4111111111111111", "123")).await;
     let id = r["id"].clone();
-    for _ in 0..200 {
-        if cb
-            .all()
-            .iter()
-            .filter(|(_, b)| b["obj"]["id"] == id)
+    let of_payment = |g: &[common::Received]| {
+        g.iter()
+            .filter(|r| r.json_or_null()["obj"]["id"] == id)
             .count()
-            >= 3
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
+    cb.wait_for("three callbacks", |g| of_payment(g) >= 3).await;
+    app.settled().await;
     let got: Vec<_> = cb
-        .all()
+        .callbacks()
         .into_iter()
         .filter(|(_, b)| b["obj"]["id"] == id)
         .collect();
@@ -1307,20 +1275,11 @@ async fn callbacks_retry_identically_and_resend(app: &TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{d}");
-    for _ in 0..100 {
-        if cb
-            .all()
-            .iter()
-            .filter(|(_, b)| b["obj"]["id"] == id)
-            .count()
-            >= 4
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    cb.wait_for("the resent callback", |g| of_payment(g) >= 4)
+        .await;
+    app.drained().await;
     assert_eq!(
-        cb.all()
+        cb.callbacks()
             .iter()
             .filter(|(_, b)| b["obj"]["id"] == id)
             .count(),
@@ -1329,24 +1288,33 @@ async fn callbacks_retry_identically_and_resend(app: &TestApp) {
 }
 
 /// The subscription callbacks of `sub` received so far, by trigger, in order.
-fn sub_triggers(cb: &Callbacks, sub: i64) -> Vec<String> {
-    cb.all()
+fn sub_triggers(cb: &Receiver, sub: i64) -> Vec<String> {
+    cb.callbacks()
         .iter()
         .filter(|(_, b)| b["subscription_data"]["id"] == sub)
         .map(|(_, b)| b["trigger_type"].as_str().unwrap().to_string())
         .collect()
 }
 
-/// Waits until `sub` has had `n` callbacks; checks each one's HMAC; returns their triggers.
-async fn sub_callbacks(cb: &Callbacks, p: &Profile, sub: i64, n: usize) -> Vec<String> {
-    for _ in 0..200 {
-        if sub_triggers(cb, sub).len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Waits until `sub` has had `n` callbacks and the outbox is drained; checks each one's HMAC;
+/// returns their triggers.
+async fn sub_callbacks(
+    app: &TestApp,
+    cb: &Receiver,
+    p: &Profile,
+    sub: i64,
+    n: usize,
+) -> Vec<String> {
+    cb.wait_for(&format!("{n} callbacks of subscription {sub}"), |g| {
+        g.iter()
+            .filter(|r| r.json_or_null()["subscription_data"]["id"] == sub)
+            .count()
+            >= n
+    })
+    .await;
+    app.drained().await;
     for (_, b) in cb
-        .all()
+        .callbacks()
         .iter()
         .filter(|(_, b)| b["subscription_data"]["id"] == sub)
     {
@@ -1360,7 +1328,7 @@ async fn sub_callbacks(cb: &Callbacks, p: &Profile, sub: i64, n: usize) -> Vec<S
 
 /// Pays an intention's first payment with `number` (through 3-D Secure when asked); returns
 /// the new subscription's id.
-async fn subscribe(app: &TestApp, cb: &Callbacks, p: &Profile, plan: &Value, number: &str) -> i64 {
+async fn subscribe(app: &TestApp, cb: &Receiver, p: &Profile, plan: &Value, number: &str) -> i64 {
     let card_id = p.integration("card");
     let i = intention(
         app,
@@ -1374,7 +1342,7 @@ async fn subscribe(app: &TestApp, cb: &Callbacks, p: &Profile, plan: &Value, num
         answer_page(app, url, &[("action", "approve")]).await;
     }
     let (_, created) = cb
-        .wait("the subscription", |b| {
+        .wait_callback("the subscription", |b| {
             b["trigger_type"] == "created"
                 && b["subscription_data"]["initial_transaction"] == r["id"]
         })
@@ -1396,7 +1364,7 @@ async fn advance(app: &TestApp, sub: i64, seconds: i64) -> Value {
 }
 
 async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let card_id = p.integration("card");
     let moto = p.integration("moto");
@@ -1431,7 +1399,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     let clock = advance(app, sub, 31 * 86400).await;
     assert_eq!(clock["state"], "active");
     let c = cb
-        .wait("the renewal payment", |b| {
+        .wait_callback("the renewal payment", |b| {
             b["obj"]["api_source"] == "SUBSCRIPTION"
         })
         .await;
@@ -1445,7 +1413,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     );
     advance(app, sub, 1).await;
     assert_eq!(
-        sub_callbacks(&cb, &p, sub, 2).await,
+        sub_callbacks(app, &cb, &p, sub, 2).await,
         ["created", "successful_transaction"],
         "one renewal per period"
     );
@@ -1477,7 +1445,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
         assert_eq!((s, b["state"].clone()), (StatusCode::OK, json!(state)));
     }
     assert_eq!(
-        sub_callbacks(&cb, &p, sub, 5).await[2..],
+        sub_callbacks(app, &cb, &p, sub, 5).await[2..],
         ["updated", "suspended", "resumed"]
     );
     // The second renewal at the new price; then the end, at ends_at.
@@ -1486,7 +1454,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     assert_eq!(ended["state"], "canceled");
     assert_eq!(ended["ends_at"], first["ends_at"]);
     assert_eq!(
-        sub_callbacks(&cb, &p, sub, 7).await[5..],
+        sub_callbacks(app, &cb, &p, sub, 7).await[5..],
         ["successful_transaction", "canceled"]
     );
     let txns = get(format!("/api/acceptance/subscriptions/{sub}/transactions")).await;
@@ -1518,7 +1486,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     let sub = subscribe(app, &cb, &p, &weekly, "4000000000000341").await;
     advance(app, sub, 7 * 86400 + 60).await;
     let failed = cb
-        .wait("the declined renewal", |b| {
+        .wait_callback("the declined renewal", |b| {
             b["obj"]["api_source"] == "SUBSCRIPTION" && b["obj"]["success"] == json!(false)
         })
         .await;
@@ -1528,7 +1496,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
     assert_eq!(suspended["state"], "suspended");
     assert!(suspended["suspended_at"].is_string());
     assert_eq!(
-        sub_callbacks(&cb, &p, sub, 4).await,
+        sub_callbacks(app, &cb, &p, sub, 4).await,
         [
             "created",
             "failed_transaction",
@@ -1553,7 +1521,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
         assert_eq!((s, b["state"].clone()), (StatusCode::OK, json!(state)));
     }
     assert_eq!(
-        sub_callbacks(&cb, &p, sub, 7).await[4..],
+        sub_callbacks(app, &cb, &p, sub, 7).await[4..],
         ["resumed", "suspended", "canceled"]
     );
     // The engine's native objects behind it: the subscription and its invoices.
@@ -1570,7 +1538,7 @@ async fn subscriptions_renew_on_the_test_clock(app: &TestApp) {
 }
 
 async fn a_retried_payment_cancels_the_abandoned_attempt(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(app, &cb, json!([])).await;
     let card_id = p.integration("card");
     let i = intention(app, &p, json!({"amount": 6000, "currency": "EGP", "payment_methods": [card_id], "billing_data": billing()})).await;
@@ -1629,7 +1597,7 @@ async fn a_retried_payment_cancels_the_abandoned_attempt(app: &TestApp) {
 }
 
 async fn profiles_are_isolated(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let a = profile(app, &cb, json!([])).await;
     let b = profile(app, &cb, json!([])).await;
     let plain = a.integration("card-plain");
@@ -1726,7 +1694,7 @@ async fn page_of(app: &TestApp, url: &str) -> (u16, String) {
 }
 
 async fn pages_are_framed_only_where_the_profile_allows(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let status_integration =
         json!([{"kind": "card", "name": "card-status", "processed_callback_url": cb.url}]);
     let p = profile(app, &cb, status_integration.clone()).await;
@@ -1851,7 +1819,7 @@ async fn pages_are_framed_only_where_the_profile_allows(app: &TestApp) {
 }
 
 async fn the_status_page_shows_only_signed_results(app: &TestApp) {
-    let cb = Callbacks::start().await;
+    let cb = callback_receiver().await;
     let p = profile(
         app,
         &cb,

@@ -113,7 +113,7 @@ async fn only_subscribed_events_are_sent_and_every_type_is_emitted(app: &TestApp
     )
     .await;
     let got = rx.wait_for("six event types", |g| g.len() >= 6).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drained().await;
     let mut types: Vec<String> = rx
         .all()
         .iter()
@@ -149,7 +149,7 @@ async fn a_failing_receiver_is_retried_and_every_attempt_is_recorded(app: &TestA
         got.iter().all(|r| r.body == got[0].body),
         "the same body on every retry"
     );
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    app.settled().await;
     assert_eq!(rx.all().len(), 3, "nothing after the success");
     let (_, events) = app.get("/v1/events?limit=100").await;
     let ev = events["data"]
@@ -181,7 +181,7 @@ async fn deliveries_give_up_after_the_schedule_and_can_be_resent_by_hand(app: &T
     app.create_intent(901, json!({})).await;
     // Schedule is 3 retries: 4 attempts, then the delivery fails.
     rx.wait_for("four attempts", |g| g.len() >= 4).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    app.settled().await;
     assert_eq!(rx.all().len(), 4);
     let (_, events) = app.get("/v1/events?limit=1").await;
     let ev = id(&events["data"][0]);
@@ -311,7 +311,7 @@ async fn two_processes_never_send_the_same_attempt_twice(db: Db) {
         app.create_intent(100 + i, json!({})).await;
     }
     rx.wait_for("all messages", |g| g.len() >= n as usize).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    a.drained().await;
     let mut seen: HashMap<String, usize> = HashMap::new();
     for r in rx.all() {
         *seen.entry(r.header("webhook-id")).or_default() += 1;
@@ -379,7 +379,8 @@ async fn pending_deliveries_survive_kill_9(db: Db) {
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every first attempt has failed (refused) and its retry is scheduled.
+    common::wait_drained(&url).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // The receiver comes up; a new process picks the work up.

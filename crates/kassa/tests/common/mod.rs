@@ -2,11 +2,10 @@
 //! PostgreSQL database), and a webhook receiver that records what it gets.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use kassa::{App, Config};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -292,6 +291,18 @@ impl TestApp {
         pi
     }
 
+    /// Waits until this app's outbox is drained: no delivery due now, none being sent. See
+    /// [`wait_drained`].
+    pub async fn drained(&self) {
+        wait_drained(&self.database_url).await
+    }
+
+    /// Waits until this app's outbox is settled: every delivery has succeeded or given up,
+    /// retries scheduled for later included. See [`wait_settled`].
+    pub async fn settled(&self) {
+        wait_settled(&self.database_url).await
+    }
+
     /// A second merchant on the same server, through the CLI's code path.
     pub async fn other_merchant_key(&self) -> String {
         let store = kassa_store_for(&self.database_url).await;
@@ -301,6 +312,105 @@ impl TestApp {
         let m = svc.create_merchant("Other Shop").await.unwrap();
         store.close().await;
         m.secret_key
+    }
+}
+
+/// How long [`wait_drained`] and [`wait_settled`] wait before they fail the test: far longer
+/// than any delivery takes on a loaded machine (the test configuration polls every 50 ms and
+/// gives up on a request after 3 s).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits until the outbox in the database at `database_url` is **drained**: no notification
+/// (webhook, Paymentwall pingback, Paymob callback) is pending and due now, and none is
+/// claimed by a worker (being sent, or sent and not yet recorded). Every attempt that was due
+/// when this was called has then been made and recorded, so a test can assert what the
+/// receiver got, and that nothing more arrived, right after it.
+///
+/// A claim left by a process that was killed counts as in flight until its lease (60 s by
+/// default) runs out, longer than [`DRAIN_TIMEOUT`]: wait after a kill only once another
+/// process could have taken the work over.
+///
+/// A delivery whose retry is scheduled for later does not count: it is not due. A test that
+/// needs the retries too uses [`wait_settled`]. Work not yet in the outbox does not count
+/// either: call this after the request (or service call) that queues the notifications has
+/// answered; a background task (the scheduler, deadlines) that queues more later is not waited
+/// for.
+///
+/// It reads the `deliveries` table directly, through its own connection: Kassa has no API
+/// listing the outbox (only one event's deliveries, per merchant). It works for any process
+/// on that database, a `kassa serve` child included. Panics after [`DRAIN_TIMEOUT`], listing
+/// what is still due or claimed.
+pub async fn wait_drained(database_url: &str) {
+    wait_outbox(database_url, false).await
+}
+
+/// Waits until the outbox at `database_url` is **settled**: no delivery is pending at all,
+/// retries scheduled for later included; every one has succeeded or given up. For tests about
+/// the retry schedule (nothing after the success, nothing after giving up). Only for
+/// deliveries whose retry schedule is short (the test configuration's webhook and Paymob
+/// schedules are 200 ms, 300 ms, 400 ms; Paymentwall pingbacks retry every 30 minutes unless
+/// the test configures them). Panics after [`DRAIN_TIMEOUT`].
+pub async fn wait_settled(database_url: &str) {
+    wait_outbox(database_url, true).await
+}
+
+async fn wait_outbox(database_url: &str, with_retries: bool) {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(database_url)
+        .await
+        .expect("connecting to the test's database to watch the outbox");
+    let (what, sql) = if with_retries {
+        (
+            "settled (nothing pending)",
+            "SELECT id, channel, attempt_count, next_attempt_at, lease_owner FROM deliveries \
+             WHERE status = 'pending' ORDER BY id",
+        )
+    } else {
+        (
+            "drained (nothing due or being sent)",
+            "SELECT id, channel, attempt_count, next_attempt_at, lease_owner FROM deliveries \
+             WHERE status = 'pending' \
+             AND (next_attempt_at <= $1 OR lease_owner IS NOT NULL) ORDER BY id",
+        )
+    };
+    let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let query = sqlx::query(sql);
+        let query = if with_retries { query } else { query.bind(now) };
+        let rows = query
+            .fetch_all(&mut conn)
+            .await
+            .expect("reading the outbox");
+        if rows.is_empty() {
+            let _ = sqlx::Connection::close(conn).await;
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            let left: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    let id: String = r.get(0);
+                    let channel: String = r.get(1);
+                    let attempts: i64 = r.get(2);
+                    let due_in = r.get::<i64, _>(3) - now;
+                    let lease: Option<String> = r.get(4);
+                    format!(
+                        "{id} ({channel}, {attempts} attempts, due in {due_in} ms, claimed by {})",
+                        lease.as_deref().unwrap_or("nobody")
+                    )
+                })
+                .collect();
+            panic!(
+                "the outbox was not {what} after {DRAIN_TIMEOUT:?}: {} deliveries left: {left:#?}",
+                left.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -315,16 +425,27 @@ fn prometheus_free_registry() -> prometheus_reexport::Registry {
 pub use kassa::reexport::prometheus as prometheus_reexport;
 pub use kassa::reexport::store as kassa_store_reexport;
 
-/// What the receiver got.
+/// One request the receiver got, recorded when it arrived (before any delay it was told to
+/// add).
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    /// The raw query string, without the `?`; empty when there was none.
+    pub query: String,
     pub headers: HeaderMap,
     pub body: String,
 }
 
 impl Received {
+    /// The body as JSON; panics when it is not JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
+    }
+    /// The body as JSON, or `null` when it is not JSON.
+    pub fn json_or_null(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
     pub fn header(&self, name: &str) -> String {
         self.headers
@@ -334,68 +455,166 @@ impl Received {
     }
 }
 
-/// A webhook receiver on a random port. It answers `fail_first` requests with 500, then 200.
+/// What the receiver answers a request with.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn new(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Answer {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// What the receiver was told to answer.
+struct Script {
+    /// The answer once the failures are used up.
+    answer: Answer,
+    /// How many of the next requests get `failure` instead.
+    fail_next: usize,
+    failure: Answer,
+    /// How long to wait before answering (the request is recorded at once).
+    delay: Duration,
+}
+
+/// The one test receiver for every notification Kassa sends (webhooks, Paymentwall pingbacks,
+/// Paymob callbacks): an HTTP server on a random local port that records every request, on any
+/// method and path (method, path, query, headers, body), and answers what it is told: `200
+/// thanks` unless told otherwise ([`Receiver::respond`]), `500 not now` for the next N
+/// ([`Receiver::fail_next`]), after a delay ([`Receiver::set_delay`]).
 #[derive(Clone)]
 pub struct Receiver {
+    /// The URL to give Kassa: `/hook` on the receiver unless started with another path.
     pub url: String,
     pub got: Arc<Mutex<Vec<Received>>>,
-    fail_first: Arc<AtomicUsize>,
-    delay: Arc<Mutex<Duration>>,
+    script: Arc<Mutex<Script>>,
 }
 
 impl Receiver {
+    /// A receiver whose URL is `http://127.0.0.1:<port>/hook`.
     pub async fn start() -> Receiver {
         Self::start_on(0).await
     }
 
+    /// A receiver on a known port (0: any free one).
     pub async fn start_on(port: u16) -> Receiver {
+        Self::bind(port, "/hook").await
+    }
+
+    /// A receiver whose URL has this path (it records requests on every path all the same).
+    pub async fn start_at(path: &str) -> Receiver {
+        Self::bind(0, path).await
+    }
+
+    /// A Paymentwall pingback URL (`/pingback`): answers `200 OK`, the answer Paymentwall
+    /// counts as delivered.
+    pub async fn pingbacks() -> Receiver {
+        let rx = Self::start_at("/pingback").await;
+        rx.respond(200, "OK");
+        rx
+    }
+
+    async fn bind(port: u16, path: &str) -> Receiver {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let url = format!("http://{}{path}", listener.local_addr().unwrap());
         let r = Receiver {
             url,
             got: Arc::default(),
-            fail_first: Arc::new(AtomicUsize::new(0)),
-            delay: Arc::new(Mutex::new(Duration::ZERO)),
+            script: Arc::new(Mutex::new(Script {
+                answer: Answer::new(200, "thanks"),
+                fail_next: 0,
+                failure: Answer::new(500, "not now"),
+                delay: Duration::ZERO,
+            })),
         };
         let state = r.clone();
-        let router = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: String| {
+        let router = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
                 let state = state.clone();
                 async move {
-                    let delay = *state.delay.lock().unwrap();
+                    state.got.lock().unwrap().push(Received {
+                        method,
+                        path: uri.path().to_string(),
+                        query: uri.query().unwrap_or_default().to_string(),
+                        headers,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    });
+                    let (answer, delay) = {
+                        let mut script = state.script.lock().unwrap();
+                        let answer = if script.fail_next > 0 {
+                            script.fail_next -= 1;
+                            script.failure.clone()
+                        } else {
+                            script.answer.clone()
+                        };
+                        (answer, script.delay)
+                    };
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    state.got.lock().unwrap().push(Received { headers, body });
-                    let failing = state
-                        .fail_first
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok();
-                    if failing {
-                        (StatusCode::INTERNAL_SERVER_ERROR, "not now")
-                    } else {
-                        (StatusCode::OK, "thanks")
+                    let mut resp =
+                        axum::response::Response::new(axum::body::Body::from(answer.body));
+                    *resp.status_mut() = StatusCode::from_u16(answer.status).unwrap();
+                    for (k, v) in answer.headers {
+                        resp.headers_mut().append(
+                            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                            axum::http::HeaderValue::from_str(&v).unwrap(),
+                        );
                     }
+                    resp
                 }
-            }),
+            },
         );
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         r
     }
 
-    pub fn fail_next(&self, n: usize) {
-        self.fail_first.store(n, Ordering::SeqCst);
+    /// Answer every request (after any failures still to come) with `status` and `body`.
+    pub fn respond(&self, status: u16, body: &str) {
+        self.respond_with(Answer::new(status, body));
     }
 
+    pub fn respond_with(&self, answer: Answer) {
+        self.script.lock().unwrap().answer = answer;
+    }
+
+    /// Answer the next `n` requests with `500 not now` (0: none).
+    pub fn fail_next(&self, n: usize) {
+        self.fail_next_with(n, Answer::new(500, "not now"));
+    }
+
+    /// Answer the next `n` requests with `failure`.
+    pub fn fail_next_with(&self, n: usize, failure: Answer) {
+        let mut script = self.script.lock().unwrap();
+        script.fail_next = n;
+        script.failure = failure;
+    }
+
+    /// Wait this long before answering each request (it is recorded when it arrives).
     pub fn set_delay(&self, d: Duration) {
-        *self.delay.lock().unwrap() = d;
+        self.script.lock().unwrap().delay = d;
     }
 
     pub fn all(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.got.lock().unwrap().len()
     }
 
     /// Waits until `pred` holds over what was received (at most 10 s).
@@ -411,9 +630,21 @@ impl Receiver {
             "timed out waiting for {what}; got {:?}",
             self.all()
                 .iter()
-                .map(|r| r.body.clone())
+                .map(|r| format!("{} {}?{} {}", r.method, r.path, r.query, r.body))
                 .collect::<Vec<_>>()
         );
+    }
+
+    /// Waits until at least `n` requests arrived (at most 10 s); returns all of them.
+    pub async fn wait_for_count(&self, n: usize) -> Vec<Received> {
+        self.wait_for(&format!("{n} requests"), |g| g.len() >= n)
+            .await
+    }
+
+    /// Waits until some request satisfies `pred` (at most 10 s); returns the first that does.
+    pub async fn wait_for_one(&self, what: &str, pred: impl Fn(&Received) -> bool) -> Received {
+        let got = self.wait_for(what, |g| g.iter().any(&pred)).await;
+        got.into_iter().find(|r| pred(r)).unwrap()
     }
 
     pub fn of_type(&self, ty: &str) -> Vec<Received> {
