@@ -319,6 +319,15 @@ impl PaymentIntent {
         }
     }
 
+    /// Counts a held authorization's capture window from `clock_now` instead of the time it
+    /// was applied at: the payment of a customer on a test clock lives in the clock's time, so
+    /// advancing the clock is what makes it expire. Nothing to do without a deadline.
+    pub fn count_capture_window_from(&mut self, clock_now: i64) {
+        if self.capture_before.is_some() {
+            self.capture_before = Some(clock_now + self.capture_window_ms);
+        }
+    }
+
     /// True when this authorization's capture window has run out at `now`: it is to be
     /// released (voided at the processor, then cancelled as [`EXPIRED_AUTHORIZATION_REASON`]).
     pub fn authorization_expired(&self, now: i64) -> bool {
@@ -512,8 +521,15 @@ pub(crate) mod tests {
         assert_eq!(pi.capture_before, Some(1_000 + 7 * day));
         assert!(!pi.authorization_expired(1_000 + 7 * day - 1));
         assert!(pi.authorization_expired(1_000 + 7 * day));
+        // On a test clock, the window counts from the clock's time.
+        let mut on_clock = pi.clone();
+        on_clock.count_capture_window_from(50_000);
+        assert_eq!(on_clock.capture_before, Some(50_000 + 7 * day));
         // Captured: no deadline any more.
         pi.capture(None, 2_000).unwrap();
+        let mut captured = pi.clone();
+        captured.count_capture_window_from(50_000);
+        assert_eq!(captured.capture_before, None);
         assert_eq!(
             (pi.capture_before, pi.authorization_expired(i64::MAX)),
             (None, false)

@@ -283,6 +283,16 @@ impl Payments<'_> {
             _ => None,
         };
         let events = pi.apply_authorization(result, details, now)?;
+        if let (Some(_), Some(customer)) = (pi.capture_before, pi.customer.clone()) {
+            // A held authorization of a customer on a test clock expires in the clock's time.
+            if let Some(clock_now) = self
+                .store
+                .customer_clock_time(&pi.merchant_id, &customer)
+                .await?
+            {
+                pi.count_capture_window_from(clock_now);
+            }
+        }
         self.save_method_if_asked(&mut tx, &mut pi, now).await?;
         tx.update_intent(&mut pi).await?;
         if !tx.update_attempt(attempt, attempt_from).await? {

@@ -108,17 +108,38 @@ impl Billing<'_> {
             ));
         }
         let mut steps = 0;
-        while let Some((m, sub, at)) = self.store.next_due_on_clock(id, to).await? {
+        loop {
+            // The earliest thing due on the clock: a subscription's step or the end of a held
+            // authorization's capture window (a subscription step first at the same instant).
+            let sub = self.store.next_due_on_clock(id, to).await?;
+            let auth = self
+                .store
+                .next_authorization_expiry_on_clock(id, to)
+                .await?;
+            if sub.is_none() && auth.is_none() {
+                break;
+            }
             if steps >= MAX_ADVANCE_STEPS {
                 return Err(ServiceError::State(
                     "The advance ran too many steps; advance in smaller steps.".into(),
                 ));
             }
-            if !self.step_subscription(&m, &sub, at).await? {
-                // Held by another process right now: try again after it lets go.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
             steps += 1;
+            let sub_first = match (&sub, &auth) {
+                (Some((_, _, s)), Some((_, _, a))) => s <= a,
+                (sub, _) => sub.is_some(),
+            };
+            if let (true, Some((m, sub, at))) = (sub_first, sub) {
+                if !self.step_subscription(&m, &sub, at).await? {
+                    // Held by another process right now: try again after it lets go.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            } else if let Some((m, intent, _)) = auth {
+                let reason = Some(kassa_core::intent::EXPIRED_AUTHORIZATION_REASON.to_string());
+                self.payments()
+                    .cancel_checked(&m, &intent, reason, None)
+                    .await?;
+            }
         }
         let mut tx = self.store.begin().await?;
         tx.set_test_clock(merchant_id, id, "ready", "ready", to)

@@ -240,6 +240,44 @@ impl Store {
     }
 
     /// The test clock a customer is attached to, if any.
+    /// The earliest held authorization of a customer on `clock` whose capture window ends at or
+    /// before `until` (the clock's time): (merchant, intent, deadline).
+    pub async fn next_authorization_expiry_on_clock(
+        &self,
+        clock: &str,
+        until: i64,
+    ) -> Result<Option<(String, String, i64)>> {
+        let row = sqlx::query(
+            "SELECT p.merchant_id, p.id, p.capture_before FROM payment_intents p \
+             JOIN customers c ON c.id = p.customer_id AND c.merchant_id = p.merchant_id \
+             WHERE c.test_clock = $1 AND p.status = 'requires_capture' \
+             AND p.capture_before IS NOT NULL AND p.capture_before <= $2 \
+             ORDER BY p.capture_before, p.id LIMIT 1",
+        )
+        .bind(clock)
+        .bind(until)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    /// The time of the test clock `customer` is attached to, if any.
+    pub async fn customer_clock_time(
+        &self,
+        merchant_id: &str,
+        customer: &str,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT t.frozen_time FROM customers c JOIN test_clocks t ON t.id = c.test_clock \
+             WHERE c.id = $1 AND c.merchant_id = $2",
+        )
+        .bind(customer)
+        .bind(merchant_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     pub async fn customer_clock(
         &self,
         merchant_id: &str,

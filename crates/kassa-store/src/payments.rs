@@ -45,6 +45,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT merchant_id, id FROM payment_intents WHERE capture_before IS NOT NULL \
              AND capture_before <= $1 AND status = 'requires_capture' \
+             AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = payment_intents.customer_id \
+                 AND c.test_clock IS NOT NULL) \
              ORDER BY capture_before LIMIT $2",
         )
         .bind(now)

@@ -767,7 +767,72 @@ async fn errors_and_isolation(app: &TestApp) {
     assert_eq!(r.status().as_u16(), 400);
 }
 
+/// A held authorization of a customer on a test clock expires in the clock's time: its 7-day
+/// capture window counts from the clock, the wall-clock sweep leaves it alone (the clock here is
+/// years in the past), and advancing the clock past the window releases it as `automatic`, with
+/// its event.
+async fn a_held_authorization_expires_on_its_customers_clock(app: &TestApp) {
+    let past = 1_600_000_000 - 1_600_000_000 % DAY + 9 * 3600;
+    let (s, c) = app
+        .post("/v1/test_helpers/test_clocks", json!({"frozen_time": past}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let clock = id(&c);
+    let cus = customer_on(app, &clock).await;
+    let pi = app
+        .create_intent(1000, json!({"customer": cus, "capture_method": "manual"}))
+        .await;
+    let (s, held) = app
+        .post(
+            &format!("/v1/payment_intents/{}/confirm", id(&pi)),
+            json!({"payment_method": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(
+        (s, &held["status"]),
+        (StatusCode::OK, &json!("requires_capture"))
+    );
+    let stored = app
+        .svc
+        .payments()
+        .intent(&app.merchant_id, &id(&pi))
+        .await
+        .unwrap();
+    assert_eq!(stored.capture_before, Some((past + 7 * DAY) * 1000));
+    assert_eq!(
+        app.svc.payments().expire_authorizations(50).await.unwrap(),
+        0,
+        "the wall clock does not expire a clock's payment"
+    );
+    advance(app, &clock, past + 7 * DAY - 60).await;
+    let (_, still) = app.get(&format!("/v1/payment_intents/{}", id(&pi))).await;
+    assert_eq!(still["status"], "requires_capture");
+    advance(app, &clock, past + 7 * DAY).await;
+    let (_, released) = app.get(&format!("/v1/payment_intents/{}", id(&pi))).await;
+    assert_eq!(
+        (&released["status"], &released["cancellation_reason"]),
+        (&json!("canceled"), &json!("automatic")),
+        "{released}"
+    );
+    let (_, events) = app.get("/v1/events?limit=100").await;
+    assert!(
+        events["data"].as_array().unwrap().iter().any(
+            |e| e["type"] == "payment_intent.canceled" && e["data"]["object"]["id"] == pi["id"]
+        ),
+        "{events}"
+    );
+    // A capture now is refused: the authorization was released.
+    let (s, _) = app
+        .post(
+            &format!("/v1/payment_intents/{}/capture", id(&pi)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
 on_both!(
+    a_held_authorization_expires_on_its_customers_clock,
     the_full_billing_flow_on_a_test_clock,
     no_trial_bills_at_once_and_incomplete_expires,
     cancel_pause_and_resume,

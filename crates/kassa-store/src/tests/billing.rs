@@ -419,3 +419,113 @@ async fn invoices_and_clocks_page_per_merchant_and_updates_stay_in_their_merchan
         cleanup(s, pg).await;
     }
 }
+
+/// Held authorizations of customers on a test clock expire in the clock's time: the wall-clock
+/// sweep skips them, and the clock finds them (earliest first, only its own, only while held).
+#[tokio::test]
+async fn a_clock_customers_held_authorizations_are_the_clocks_to_expire() {
+    use kassa_core::customer::Customer;
+    for (s, pg, _dir) in stores().await {
+        let m = new_merchant(&s, "Clocked").await;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_test_clock(&TestClock {
+            id: "clock_a".into(),
+            merchant_id: m.clone(),
+            name: None,
+            frozen_time: 5_000,
+            status: "ready".into(),
+            created: 1,
+        })
+        .await
+        .unwrap();
+        for (id, clock) in [("cus_clock", Some("clock_a")), ("cus_wall", None)] {
+            tx.insert_customer(&Customer {
+                id: id.into(),
+                merchant_id: m.clone(),
+                email: None,
+                name: None,
+                phone: None,
+                description: None,
+                metadata: Metadata::new(),
+                test_clock: clock.map(Into::into),
+                created: 1,
+                updated: 1,
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let held = |id: &str, customer: Option<&str>, before: i64| {
+            let mut pi = new_intent(&m, id, 1);
+            pi.capture_method = CaptureMethod::Manual;
+            pi.status = IntentStatus::RequiresCapture;
+            pi.customer = customer.map(Into::into);
+            pi.capture_before = Some(before);
+            pi
+        };
+        let (late, early, wall, plain) = (
+            held("pi_clock_late", Some("cus_clock"), 300),
+            held("pi_clock_early", Some("cus_clock"), 200),
+            held("pi_wall_customer", Some("cus_wall"), 100),
+            held("pi_no_customer", None, 100),
+        );
+        insert_intents(&s, &[&late, &early, &wall, &plain]).await;
+
+        let mut swept = s.due_authorization_expiries(1_000, 10).await.unwrap();
+        swept.sort();
+        assert_eq!(
+            swept,
+            vec![
+                (m.clone(), "pi_no_customer".to_string()),
+                (m.clone(), "pi_wall_customer".to_string())
+            ],
+            "the wall sweep leaves the clock's payments alone"
+        );
+        assert_eq!(
+            s.next_authorization_expiry_on_clock("clock_a", 1_000)
+                .await
+                .unwrap(),
+            Some((m.clone(), "pi_clock_early".into(), 200))
+        );
+        assert_eq!(
+            s.next_authorization_expiry_on_clock("clock_a", 199)
+                .await
+                .unwrap(),
+            None,
+            "not due before its deadline"
+        );
+        assert_eq!(
+            s.next_authorization_expiry_on_clock("clock_other", 1_000)
+                .await
+                .unwrap(),
+            None
+        );
+        // Released, it is no longer the clock's to expire.
+        let mut tx = s.begin().await.unwrap();
+        let mut cur = tx.intent(&m, "pi_clock_early").await.unwrap().unwrap();
+        cur.status = IntentStatus::Canceled;
+        cur.capture_before = None;
+        tx.update_intent(&mut cur).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            s.next_authorization_expiry_on_clock("clock_a", 1_000)
+                .await
+                .unwrap()
+                .map(|(_, id, at)| (id, at)),
+            Some(("pi_clock_late".into(), 300))
+        );
+        assert_eq!(
+            s.customer_clock_time(&m, "cus_clock").await.unwrap(),
+            Some(5_000)
+        );
+        assert_eq!(s.customer_clock_time(&m, "cus_wall").await.unwrap(), None);
+        assert_eq!(
+            s.customer_clock_time("acct_other", "cus_clock")
+                .await
+                .unwrap(),
+            None,
+            "another merchant's customer"
+        );
+        cleanup(s, pg).await;
+    }
+}
