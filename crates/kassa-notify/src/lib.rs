@@ -305,7 +305,20 @@ impl Notifier {
                     latency_ms: 0,
                 },
             },
-            Channel::PaymobCallback => match (&d.request_url, &d.request_body) {
+            Channel::PaymobCallback => match (&d.request_url, d.request_body.as_deref()) {
+                // A body with a secret in it (a saved card's token) is stored sealed.
+                (Some(url), Some(body)) if SecretBox::looks_sealed(body) => {
+                    match self.secrets.open(body) {
+                        Some(plain) => self.send_post_json(url, &plain).await,
+                        None => Sent {
+                            host: None,
+                            status: None,
+                            excerpt: None,
+                            error: Some("callback body could not be opened".into()),
+                            latency_ms: 0,
+                        },
+                    }
+                }
                 (Some(url), Some(body)) => self.send_post_json(url, body).await,
                 _ => Sent {
                     host: None,

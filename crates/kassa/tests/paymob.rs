@@ -1188,6 +1188,18 @@ async fn saved_cards_pay_without_the_customer(app: &TestApp) {
         .unwrap()
         .unwrap();
     assert!(!row.token_enc.contains(&token) && !row.obj.contains(&token));
+    // Nor in the outbox that delivered its callback.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let bodies: Vec<String> = sqlx::query_scalar(
+        "SELECT request_body FROM deliveries WHERE channel = 'paymob' AND request_body IS NOT NULL",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(bodies.len() >= 2, "{bodies:?}");
+    assert!(bodies.iter().all(|b| !b.contains(&token)));
 
     // MIT: an intention on the MOTO integration, paid with the token.
     let i = intention(app, &p, json!({"amount": 3300, "currency": "EGP", "payment_methods": [moto], "billing_data": billing()})).await;

@@ -88,13 +88,20 @@ impl Paymob<'_> {
         // The token callback is due a moment after its transaction callback, so it is sent
         // second (the outbox sends one event's deliveries to one target in due order).
         let due = if kind == "TOKEN" { now + 1 } else { now };
+        // A TOKEN callback carries the saved card's token: the outbox keeps it sealed under the
+        // master key (the notifier opens it to send), as the token itself is kept.
+        let stored_body = if kind == "TOKEN" {
+            self.secrets.seal(&body.to_string())
+        } else {
+            body.to_string()
+        };
         tx.insert_post_delivery(
             &profile.merchant_id,
             CHANNEL,
             &format!("pmp_{}", profile.id),
             event_id,
             &target,
-            &body.to_string(),
+            &stored_body,
             due,
         )
         .await?;
