@@ -16,6 +16,8 @@ pub const MAX_DESCRIPTION: usize = 1000;
 pub struct Customer {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data (see [`crate::scope`]).
+    pub livemode: bool,
     pub email: Option<String>,
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -39,7 +41,7 @@ impl Customer {
             "metadata": self.metadata,
             "test_clock": self.test_clock,
             "created": self.created / 1000,
-            "livemode": false,
+            "livemode": self.livemode,
         })
     }
 
@@ -70,6 +72,16 @@ pub fn check_phone(value: &str) -> bool {
     let rest_ok = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')');
     let first_ok = chars.next().is_some_and(|c| c == '+' || rest_ok(c));
     first_ok && chars.all(rest_ok) && (4..=20).contains(&digits)
+}
+
+impl Customer {
+    /// The merchant and mode this object belongs to.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -118,6 +130,7 @@ mod tests {
         let c = Customer {
             id: "cus_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             email: Some("a@b.co".into()),
             name: None,
             phone: None,

@@ -137,6 +137,8 @@ pub fn subscribed(enabled: &[String], ty: EventType) -> bool {
 pub struct Event {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data (see [`crate::scope`]).
+    pub livemode: bool,
     pub event_type: EventType,
     /// Snapshot of the object after the change.
     pub object: Value,
@@ -151,9 +153,19 @@ impl Event {
             "object": "event",
             "type": self.event_type.as_str(),
             "created": self.created / 1000,
-            "livemode": false,
+            "livemode": self.livemode,
             "data": { "object": self.object },
         })
+    }
+}
+
+impl Event {
+    /// The merchant and mode this object belongs to.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
     }
 }
 

@@ -136,6 +136,8 @@ pub enum TransitionError {
 pub struct PaymentIntent {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data (see [`crate::scope`]).
+    pub livemode: bool,
     pub amount: i64,
     pub currency: Currency,
     pub status: IntentStatus,
@@ -433,7 +435,7 @@ impl PaymentIntent {
             "canceled_at": self.canceled_at.map(|t| t / 1000),
             "cancellation_reason": self.cancellation_reason,
             "created": self.created / 1000,
-            "livemode": false,
+            "livemode": self.livemode,
         })
     }
 }
@@ -448,6 +450,16 @@ pub const CANCELLATION_REASONS: &[&str] = &[
     "requested_by_customer",
     "abandoned",
 ];
+
+impl PaymentIntent {
+    /// The merchant and mode this object belongs to.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
+    }
+}
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -477,6 +489,7 @@ pub(crate) mod tests {
         PaymentIntent {
             id: "pi_x".into(),
             merchant_id: "acct_x".into(),
+            livemode: false,
             amount: 1000,
             currency: Currency::parse("usd").unwrap(),
             status: IntentStatus::RequiresPaymentMethod,

@@ -53,6 +53,8 @@ pub struct Line {
 pub struct Invoice {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data (see [`crate::scope`]).
+    pub livemode: bool,
     pub customer: String,
     pub subscription: String,
     pub status: InvoiceStatus,
@@ -81,6 +83,7 @@ impl Invoice {
         Invoice {
             id,
             merchant_id: sub.merchant_id.clone(),
+            livemode: sub.livemode,
             customer: sub.customer.clone(),
             subscription: sub.id.clone(),
             status: InvoiceStatus::Open,
@@ -155,7 +158,7 @@ impl Invoice {
             "payment_intent": self.payment_intent,
             "created": self.created / 1000,
             "status_transitions": {"paid_at": self.paid_at.map(|t| t / 1000)},
-            "livemode": false,
+            "livemode": self.livemode,
         })
     }
 }
@@ -171,6 +174,16 @@ fn line(it: &Item) -> Line {
         quantity: it.quantity,
         unit_amount: it.unit_amount,
         amount: it.unit_amount * it.quantity,
+    }
+}
+
+impl Invoice {
+    /// The merchant and mode this object belongs to.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
     }
 }
 
@@ -197,6 +210,7 @@ mod tests {
         let sub = Subscription {
             id: "sub_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             customer: "cus_1".into(),
             test_clock: None,
             status: SubscriptionStatus::Active,

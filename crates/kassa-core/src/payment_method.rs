@@ -43,6 +43,8 @@ impl SetupFutureUsage {
 pub struct PaymentMethod {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data (see [`crate::scope`]).
+    pub livemode: bool,
     /// The customer it is attached to; `None` once detached (it can then never be charged).
     pub customer: Option<String>,
     /// `card` (only cards are saved today).
@@ -109,7 +111,7 @@ impl PaymentMethod {
                 SetupFutureUsage::OnSession => "limited",
             },
             "created": self.created / 1000,
-            "livemode": false,
+            "livemode": self.livemode,
         })
     }
 }
@@ -130,6 +132,16 @@ pub fn to_save(pi: &PaymentIntent) -> Option<SetupFutureUsage> {
     match (pi.setup_future_usage, &pi.customer, &pi.processor_ref) {
         (Some(usage), Some(_), Some(_)) if authorized && by_card => Some(usage),
         _ => None,
+    }
+}
+
+impl PaymentMethod {
+    /// The merchant and mode this object belongs to.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
     }
 }
 
@@ -156,6 +168,7 @@ mod tests {
         PaymentMethod {
             id: "pm_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             customer: customer.map(Into::into),
             kind: "card".into(),
             details: details("card", "4242"),

@@ -123,6 +123,8 @@ pub enum Due {
 pub struct Subscription {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data (see [`crate::scope`]).
+    pub livemode: bool,
     pub customer: String,
     pub test_clock: Option<String>,
     pub status: SubscriptionStatus,
@@ -545,8 +547,18 @@ impl Subscription {
             "test_clock": self.test_clock,
             "metadata": self.metadata,
             "created": s(self.created),
-            "livemode": false,
+            "livemode": self.livemode,
         })
+    }
+}
+
+impl Subscription {
+    /// The merchant and mode this object belongs to.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
     }
 }
 

@@ -112,6 +112,16 @@ impl From<ServiceError> for ApiError {
                 out.body = Some(kassa_service::declined_body(&error, &intent));
                 out
             }
+            ServiceError::LiveMode { code, message } => ApiError::new(
+                if code == "livemode_disabled" {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                "invalid_request_error",
+                code,
+                message,
+            ),
             ServiceError::Processor(m) => {
                 tracing::error!(error = %m, "processor error");
                 ApiError::new(

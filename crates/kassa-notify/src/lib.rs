@@ -252,12 +252,12 @@ impl Notifier {
     /// Sends a delivery again now, at the merchant's request, outside the automatic schedule.
     pub async fn resend(
         &self,
-        merchant_id: &str,
+        scope: &kassa_store::Scope,
         delivery_id: &str,
     ) -> Result<DeliveryAttempt, NotifyError> {
         let d = self
             .store
-            .delivery(merchant_id, delivery_id)
+            .delivery(scope, delivery_id)
             .await?
             .ok_or(NotifyError::NotFound)?;
         let sent = self.send(&d).await;
@@ -344,7 +344,7 @@ impl Notifier {
             Ok(None) => return fail("endpoint no longer exists".into()),
             Err(e) => return fail(format!("store: {e}")),
         };
-        let event = match self.store.event(&d.merchant_id, &d.event_id).await {
+        let event = match self.store.event(&d.scope(), &d.event_id).await {
             Ok(Some(ev)) => ev,
             Ok(None) => return fail("event no longer exists".into()),
             Err(e) => return fail(format!("store: {e}")),

@@ -14,8 +14,10 @@ use std::fmt;
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::money::Money;
 
+mod live_guard;
 mod sandbox;
 
+pub use live_guard::{details_of, is_known_test_method};
 pub use sandbox::{challenge_kind, test_tokens, voucher_number, SandboxProcessor};
 
 /// What the customer presented. Card data lives only in memory for the

@@ -42,6 +42,8 @@ mod cards;
 mod state;
 
 pub use cards::test_tokens;
+/// The test tokens and the card number each stands for.
+pub(crate) use cards::TOKENS as TOKEN_CARDS;
 use cards::{scenario_for, CvcRule, Scenario, TOKENS, TOKEN_EXPIRY};
 pub use state::{challenge_kind, voucher_number};
 use state::{

@@ -9,6 +9,7 @@ use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::Metadata;
 use kassa_core::invoice::Invoice;
 use kassa_core::money::Currency;
+use kassa_core::scope::Scope;
 use kassa_core::subscription::{
     self, Interval, Item, Recurring, RetryPolicy, Subscription, SubscriptionStatus,
 };
@@ -60,23 +61,18 @@ pub struct BillingChange {
 
 impl Billing<'_> {
     /// The time a customer's subscriptions live at: their test clock's, else the wall clock's.
-    pub(crate) async fn time_of(&self, merchant_id: &str, clock: Option<&str>) -> Result<i64> {
+    pub(crate) async fn time_of(&self, scope: &Scope, clock: Option<&str>) -> Result<i64> {
         match clock {
             None => Ok(now_ms()),
-            Some(c) => Ok(self.test_clock(merchant_id, c).await?.frozen_time),
+            Some(c) => Ok(self.test_clock(scope, c).await?.frozen_time),
         }
     }
 
     /// Checks that `pm` is a saved method attached to `customer`.
-    async fn check_default_method(
-        &self,
-        merchant_id: &str,
-        customer: &str,
-        pm: &str,
-    ) -> Result<()> {
+    async fn check_default_method(&self, scope: &Scope, customer: &str, pm: &str) -> Result<()> {
         let attached = self
             .store
-            .payment_method(merchant_id, pm)
+            .payment_method(scope, pm)
             .await?
             .is_some_and(|m| m.customer.as_deref() == Some(customer));
         if attached {
@@ -94,12 +90,12 @@ impl Billing<'_> {
 
     pub async fn create_subscription(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         p: SubscriptionParams,
     ) -> Result<Subscription> {
         let customer = self
             .store
-            .customer(merchant_id, &p.customer)
+            .customer(scope, &p.customer)
             .await?
             .ok_or_else(|| {
                 ServiceError::invalid(
@@ -111,8 +107,7 @@ impl Billing<'_> {
                 )
             })?;
         if let Some(pm) = &p.default_payment_method {
-            self.check_default_method(merchant_id, &customer.id, pm)
-                .await?;
+            self.check_default_method(scope, &customer.id, pm).await?;
         }
         if p.trial_period_days
             .is_some_and(|d| !(0..=subscription::MAX_TRIAL_DAYS).contains(&d))
@@ -151,7 +146,7 @@ impl Billing<'_> {
             None => now_ms(),
             Some(clock) => {
                 self.store
-                    .test_clock(merchant_id, clock)
+                    .test_clock(scope, clock)
                     .await?
                     .ok_or_else(|| {
                         ServiceError::invalid("customer", "The customer's test clock was deleted.")
@@ -161,7 +156,8 @@ impl Billing<'_> {
         };
         let mut sub = Subscription {
             id: new_id(prefix::SUBSCRIPTION),
-            merchant_id: merchant_id.to_string(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
             customer: customer.id.clone(),
             test_clock: customer.test_clock.clone(),
             status: SubscriptionStatus::Incomplete,
@@ -199,13 +195,13 @@ impl Billing<'_> {
         tx.commit().await?;
         self.notifier.wake();
         // Without a trial, the first period is billed now.
-        self.run_subscription(merchant_id, &sub.id, now).await?;
-        self.subscription(merchant_id, &sub.id).await
+        self.run_subscription(scope, &sub.id, now).await?;
+        self.subscription(scope, &sub.id).await
     }
 
-    pub async fn subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+    pub async fn subscription(&self, scope: &Scope, id: &str) -> Result<Subscription> {
         self.store
-            .subscription(merchant_id, id)
+            .subscription(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("subscription", id))
     }
@@ -213,8 +209,8 @@ impl Billing<'_> {
     /// Reads the subscription for a change by the merchant. A charge the engine is making at the
     /// same moment still lands: the engine records its outcome on the subscription as it then
     /// is (an invoice paid after a cancellation is paid; the subscription stays cancelled).
-    async fn for_change(&self, tx: &mut Tx, merchant_id: &str, id: &str) -> Result<Subscription> {
-        tx.subscription(merchant_id, id)
+    async fn for_change(&self, tx: &mut Tx, scope: &Scope, id: &str) -> Result<Subscription> {
+        tx.subscription(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("subscription", id))
     }
@@ -237,23 +233,22 @@ impl Billing<'_> {
 
     pub async fn update_subscription(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         u: SubscriptionUpdate,
     ) -> Result<Subscription> {
         let mut tx = self.store.begin().await?;
-        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
+        let mut sub = self.for_change(&mut tx, scope, id).await?;
         if sub.status.is_final() {
             return Err(ServiceError::State(format!(
                 "This subscription is {}; it can no longer change.",
                 sub.status.as_str()
             )));
         }
-        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let now = self.time_of(scope, sub.test_clock.as_deref()).await?;
         let before = sub.clone();
         if let Some(pm) = u.default_payment_method {
-            self.check_default_method(merchant_id, &sub.customer, &pm)
-                .await?;
+            self.check_default_method(scope, &sub.customer, &pm).await?;
             sub.default_payment_method = Some(pm);
         }
         if let Some(m) = u.metadata {
@@ -290,19 +285,19 @@ impl Billing<'_> {
     /// `cancel_at`) runs at once.
     pub async fn change_billing(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         c: BillingChange,
     ) -> Result<Subscription> {
         let mut tx = self.store.begin().await?;
-        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
+        let mut sub = self.for_change(&mut tx, scope, id).await?;
         if sub.status.is_final() {
             return Err(ServiceError::State(format!(
                 "This subscription is {}; it can no longer change.",
                 sub.status.as_str()
             )));
         }
-        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let now = self.time_of(scope, sub.test_clock.as_deref()).await?;
         let before = sub.clone();
         if let Some(a) = c.unit_amount {
             if !(1..=kassa_core::money::MAX_AMOUNT).contains(&a) {
@@ -338,26 +333,26 @@ impl Billing<'_> {
                 &[EventType::CustomerSubscriptionUpdated],
             )
             .await?;
-            self.run_subscription(merchant_id, id, now).await?;
+            self.run_subscription(scope, id, now).await?;
         }
-        self.subscription(merchant_id, id).await
+        self.subscription(scope, id).await
     }
 
     /// Cancels at once: nothing more is billed; an open invoice is voided.
-    pub async fn cancel_subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+    pub async fn cancel_subscription(&self, scope: &Scope, id: &str) -> Result<Subscription> {
         let mut tx = self.store.begin().await?;
-        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
-        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let mut sub = self.for_change(&mut tx, scope, id).await?;
+        let now = self.time_of(scope, sub.test_clock.as_deref()).await?;
         let before = sub.clone();
         let events = sub.cancel(false, now).map_err(ServiceError::State)?;
         self.commit_change(tx, &before, &mut sub, &events).await?;
         Ok(sub)
     }
 
-    pub async fn pause_subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+    pub async fn pause_subscription(&self, scope: &Scope, id: &str) -> Result<Subscription> {
         let mut tx = self.store.begin().await?;
-        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
-        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let mut sub = self.for_change(&mut tx, scope, id).await?;
+        let now = self.time_of(scope, sub.test_clock.as_deref()).await?;
         let before = sub.clone();
         sub.pause(now).map_err(ServiceError::State)?;
         self.commit_change(
@@ -371,13 +366,13 @@ impl Billing<'_> {
     }
 
     /// Resumes a paused subscription; a new period that starts now is billed at once.
-    pub async fn resume_subscription(&self, merchant_id: &str, id: &str) -> Result<Subscription> {
+    pub async fn resume_subscription(&self, scope: &Scope, id: &str) -> Result<Subscription> {
         let mut tx = self.store.begin().await?;
-        let mut sub = self.for_change(&mut tx, merchant_id, id).await?;
-        let now = self.time_of(merchant_id, sub.test_clock.as_deref()).await?;
+        let mut sub = self.for_change(&mut tx, scope, id).await?;
+        let now = self.time_of(scope, sub.test_clock.as_deref()).await?;
         let open = match &sub.latest_invoice {
             Some(i) => tx
-                .invoice(merchant_id, i)
+                .invoice(scope, i)
                 .await?
                 .is_some_and(|inv| inv.status == kassa_core::invoice::InvoiceStatus::Open),
             None => false,
@@ -391,40 +386,40 @@ impl Billing<'_> {
             &[EventType::CustomerSubscriptionUpdated],
         )
         .await?;
-        self.run_subscription(merchant_id, id, now).await?;
-        self.subscription(merchant_id, id).await
+        self.run_subscription(scope, id, now).await?;
+        self.subscription(scope, id).await
     }
 
     pub async fn list_subscriptions(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         customer: Option<&str>,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<Subscription>>> {
         Ok(self
             .store
-            .list_subscriptions(merchant_id, customer, limit, starting_after)
+            .list_subscriptions(scope, customer, limit, starting_after)
             .await?)
     }
 
-    pub async fn invoice(&self, merchant_id: &str, id: &str) -> Result<Invoice> {
+    pub async fn invoice(&self, scope: &Scope, id: &str) -> Result<Invoice> {
         self.store
-            .invoice(merchant_id, id)
+            .invoice(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("invoice", id))
     }
 
     pub async fn list_invoices(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         filter: Option<(&str, &str)>,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<Invoice>>> {
         Ok(self
             .store
-            .list_invoices(merchant_id, filter, limit, starting_after)
+            .list_invoices(scope, filter, limit, starting_after)
             .await?)
     }
 
@@ -437,7 +432,7 @@ impl Billing<'_> {
     ) -> Result<String> {
         let ev = self
             .payments()
-            .new_event(&sub.merchant_id, ty, sub.to_json(), now_ms());
+            .new_event(&sub.scope(), ty, sub.to_json(), now_ms());
         tx.insert_event(&ev, &sub.id).await?;
         Ok(ev.id)
     }
@@ -451,7 +446,7 @@ impl Billing<'_> {
     ) -> Result<String> {
         let ev = self
             .payments()
-            .new_event(&inv.merchant_id, ty, inv.to_json(), now_ms());
+            .new_event(&inv.scope(), ty, inv.to_json(), now_ms());
         tx.insert_event(&ev, &inv.id).await?;
         Ok(ev.id)
     }
@@ -499,7 +494,7 @@ impl Billing<'_> {
         let Some(id) = &sub.latest_invoice else {
             return Ok(());
         };
-        if let Some(mut inv) = tx.invoice(&sub.merchant_id, id).await? {
+        if let Some(mut inv) = tx.invoice(&sub.scope(), id).await? {
             let before = inv.status;
             inv.close(sub.status == SubscriptionStatus::Unpaid, sub.updated);
             if inv.status != before {

@@ -12,6 +12,7 @@ use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{IntentStatus, Metadata};
 use kassa_core::invoice::{Invoice, InvoiceStatus};
+use kassa_core::scope::Scope;
 use kassa_core::subscription::{Due, Subscription};
 use kassa_store::{now_ms, IdemBegin};
 use serde_json::Value;
@@ -34,9 +35,9 @@ enum Charged {
 
 impl Billing<'_> {
     /// Runs every step the subscription has due at `now`, in order. Returns how many ran.
-    pub async fn run_subscription(&self, merchant_id: &str, id: &str, now: i64) -> Result<usize> {
+    pub async fn run_subscription(&self, scope: &Scope, id: &str, now: i64) -> Result<usize> {
         let mut steps = 0;
-        while steps < MAX_STEPS && self.step_subscription(merchant_id, id, now).await? {
+        while steps < MAX_STEPS && self.step_subscription(scope, id, now).await? {
             steps += 1;
         }
         Ok(steps)
@@ -61,13 +62,13 @@ impl Billing<'_> {
     /// holds the subscription.
     pub(crate) async fn step_subscription(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         now: i64,
     ) -> Result<bool> {
         // 1. Claim it.
         let mut tx = self.store.begin().await?;
-        let Some(mut sub) = tx.subscription(merchant_id, id).await? else {
+        let Some(mut sub) = tx.subscription(scope, id).await? else {
             return Ok(false);
         };
         let Some(due) = sub.due(now) else {
@@ -126,7 +127,7 @@ impl Billing<'_> {
             }
             Due::Retry => {
                 let inv = match &sub.latest_invoice {
-                    Some(i) => self.store.invoice(merchant_id, i).await?,
+                    Some(i) => self.store.invoice(scope, i).await?,
                     None => None,
                 };
                 match inv {
@@ -177,7 +178,7 @@ impl Billing<'_> {
         };
         let mut fresh = self
             .store
-            .subscription(&sub.merchant_id, &sub.id)
+            .subscription(&sub.scope(), &sub.id)
             .await?
             .ok_or_else(|| ServiceError::not_found("subscription", &sub.id))?;
         let before = fresh.clone();
@@ -210,13 +211,13 @@ impl Billing<'_> {
     ) -> Result<Charged> {
         let key = format!("billing:{}:{attempt}", inv.id);
         let idem = Idem {
-            merchant_id: sub.merchant_id.clone(),
+            scope: sub.scope(),
             key: key.clone(),
         };
         let begun = self
             .store
             .idempotency_begin(
-                &sub.merchant_id,
+                &sub.scope(),
                 &key,
                 &key,
                 now_ms(),
@@ -226,7 +227,7 @@ impl Billing<'_> {
             .await?;
         match begun {
             IdemBegin::Proceed => {}
-            IdemBegin::Replay { body, .. } => return self.replayed(&sub.merchant_id, &body).await,
+            IdemBegin::Replay { body, .. } => return self.replayed(&sub.scope(), &body).await,
             IdemBegin::InProgress | IdemBegin::Mismatch => {
                 return Err(ServiceError::Conflict);
             }
@@ -245,7 +246,7 @@ impl Billing<'_> {
         let result = match self.create_invoice_intent(sub, inv, pm, params).await {
             Ok(pi) => {
                 self.payments()
-                    .confirm_with_saved_method(&sub.merchant_id, &pi.id, pm, Some(&idem))
+                    .confirm_with_saved_method(&sub.scope(), &pi.id, pm, Some(&idem))
                     .await
             }
             Err(e) => Err(e),
@@ -257,15 +258,11 @@ impl Billing<'_> {
             }
             // The card can no longer pay (detached): a failed attempt, retried on schedule.
             Err(ServiceError::Invalid { .. }) => {
-                self.store
-                    .idempotency_release(&sub.merchant_id, &key)
-                    .await?;
+                self.store.idempotency_release(&sub.scope(), &key).await?;
                 Ok(Charged::Failed(None))
             }
             Err(e) => {
-                self.store
-                    .idempotency_release(&sub.merchant_id, &key)
-                    .await?;
+                self.store.idempotency_release(&sub.scope(), &key).await?;
                 Err(e)
             }
         }
@@ -283,12 +280,10 @@ impl Billing<'_> {
         params: CreateIntentParams,
     ) -> Result<kassa_core::intent::PaymentIntent> {
         self.payments()
-            .check_saved_method_use(&sub.merchant_id, pm, Some(&sub.customer))
+            .check_saved_method_use(&sub.scope(), pm, Some(&sub.customer))
             .await?;
         let now = now_ms();
-        let mut pi = self
-            .payments()
-            .build_intent(&sub.merchant_id, params, now)?;
+        let mut pi = self.payments().build_intent(&sub.scope(), params, now)?;
         let mut tx = self.store.begin().await?;
         for p in self.projections.iter() {
             p.invoice_charge(self, &mut tx, sub, inv, &mut pi, now)
@@ -320,11 +315,11 @@ fn replayed_intent_id(body: &str) -> Option<String> {
 impl Billing<'_> {
     /// The outcome of an earlier run of the same charge: the payment its stored answer names,
     /// as the core has it now (paid only if that payment succeeded).
-    async fn replayed(&self, merchant_id: &str, body: &str) -> Result<Charged> {
+    async fn replayed(&self, scope: &Scope, body: &str) -> Result<Charged> {
         let Some(id) = replayed_intent_id(body) else {
             return Ok(Charged::Failed(None));
         };
-        Ok(match self.store.intent(merchant_id, &id).await? {
+        Ok(match self.store.intent(scope, &id).await? {
             Some(pi) if pi.status == IntentStatus::Succeeded => Charged::Paid(Some(pi.id)),
             Some(pi) => Charged::Failed(Some(pi.id)),
             None => Charged::Failed(None),

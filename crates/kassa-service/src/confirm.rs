@@ -11,6 +11,7 @@ use kassa_core::intent::{
     AttemptStatus, AuthorizationResult, CaptureMethod, IntentStatus, PaymentError, PaymentIntent,
 };
 use kassa_core::method_details::PaymentMethodDetails;
+use kassa_core::scope::Scope;
 use kassa_processor::{
     AuthorizeOutcome, AuthorizeRequest, ChallengeResult, Decline, ProcessorError,
 };
@@ -44,19 +45,27 @@ impl Payments<'_> {
     /// decline, `ServiceError::Declined` with the intent back in `requires_payment_method`.
     pub async fn confirm_intent(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         p: ConfirmParams,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         check_test_token(&p.method)?;
+        // A known test card in live mode is declined by Kassa itself: it never reaches a
+        // processor. Anything else in live mode needs the live processor before the intent is
+        // claimed, so a missing one changes nothing.
+        let processor = if scope.livemode && kassa_processor::is_known_test_method(&p.method) {
+            None
+        } else {
+            Some(self.processor_for(scope)?)
+        };
         let return_url = p.return_url.as_deref().map(check_return_url).transpose()?;
         let now = now_ms();
 
         // 1. Claim the intent.
         let mut tx = self.store.begin().await?;
         let mut pi = tx
-            .intent(merchant_id, id)
+            .intent(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_intent", id))?;
         if pi.status != IntentStatus::RequiresPaymentMethod {
@@ -97,22 +106,28 @@ impl Payments<'_> {
 
         // 2. Ask the processor, outside any transaction.
         let (year, month) = year_month(now);
-        let result = self
-            .processor
-            .authorize(AuthorizeRequest {
-                attempt_id: &attempt.id,
-                amount: kassa_core::money::Money {
-                    amount: pi.amount,
-                    currency: pi.currency,
-                },
-                method: &p.method,
-                capture: pi.capture_method == CaptureMethod::Automatic,
-                three_d_secure: p.three_d_secure,
-                fingerprint_key: &self.fingerprint_key,
-                now_year: year,
-                now_month: month,
-            })
-            .await;
+        let request = AuthorizeRequest {
+            attempt_id: &attempt.id,
+            amount: kassa_core::money::Money {
+                amount: pi.amount,
+                currency: pi.currency,
+            },
+            method: &p.method,
+            capture: pi.capture_method == CaptureMethod::Automatic,
+            three_d_secure: p.three_d_secure,
+            fingerprint_key: &self.fingerprint_key,
+            now_year: year,
+            now_month: month,
+        };
+        let result = match processor {
+            Some(processor) => processor.authorize(request).await,
+            None => Ok(kassa_processor::AuthorizeResult {
+                details: kassa_processor::details_of(&p.method, &self.fingerprint_key),
+                outcome: kassa_processor::AuthorizeOutcome::Declined(
+                    kassa_processor::Decline::test_card_in_live_mode(),
+                ),
+            }),
+        };
 
         // 3. Record the answer.
         let now = now_ms();
@@ -143,16 +158,17 @@ impl Payments<'_> {
     /// [`Payments::confirm_intent`](crate::Payments::confirm_intent) except that no challenge is ever asked for.
     pub(crate) async fn confirm_with_stored_method(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         intent_id: &str,
         original_ref: &str,
         method: Option<String>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
+        let processor = self.processor_for(scope)?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut pi = tx
-            .intent(merchant_id, intent_id)
+            .intent(scope, intent_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_intent", intent_id))?;
         pi.begin_confirm(now)?;
@@ -170,8 +186,7 @@ impl Payments<'_> {
         };
         tx.insert_attempt(&attempt).await?;
         tx.commit().await?;
-        let result = self
-            .processor
+        let result = processor
             .charge_stored(
                 original_ref,
                 &attempt.id,
@@ -193,7 +208,7 @@ impl Payments<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn apply_result(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         intent_id: &str,
         attempt: &PaymentAttempt,
         attempt_from: AttemptStatus,
@@ -202,7 +217,7 @@ impl Payments<'_> {
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         self.apply_result_to(
-            merchant_id,
+            scope,
             intent_id,
             None,
             attempt,
@@ -227,10 +242,10 @@ impl Payments<'_> {
         details: Option<PaymentMethodDetails>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
-        let (merchant_id, intent_id) = (known.merchant_id.clone(), known.id.clone());
+        let (scope, intent_id) = (known.scope(), known.id.clone());
         let first = self
             .apply_result_to(
-                &merchant_id,
+                &scope,
                 &intent_id,
                 Some(known),
                 attempt,
@@ -243,7 +258,7 @@ impl Payments<'_> {
         match first {
             Err(ServiceError::Conflict) => {
                 self.apply_result(
-                    &merchant_id,
+                    &scope,
                     &intent_id,
                     attempt,
                     attempt_from,
@@ -260,7 +275,7 @@ impl Payments<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn apply_result_to(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         intent_id: &str,
         known: Option<PaymentIntent>,
         attempt: &PaymentAttempt,
@@ -274,7 +289,7 @@ impl Payments<'_> {
         let mut pi = match known {
             Some(pi) => pi,
             None => tx
-                .intent(merchant_id, intent_id)
+                .intent(scope, intent_id)
                 .await?
                 .ok_or_else(|| ServiceError::not_found("payment_intent", intent_id))?,
         };
@@ -287,7 +302,7 @@ impl Payments<'_> {
             // A held authorization of a customer on a test clock expires in the clock's time.
             if let Some(clock_now) = self
                 .store
-                .customer_clock_time(&pi.merchant_id, &customer)
+                .customer_clock_time(&pi.scope(), &customer)
                 .await?
             {
                 pi.count_capture_window_from(clock_now);
@@ -305,13 +320,8 @@ impl Payments<'_> {
                 // A decline is an answer, not a failure of the request: replay it as such.
                 if let Some(idem) = idem {
                     let err_body = crate::error::declined_body(&error, &body);
-                    tx.complete_idempotency(
-                        &idem.merchant_id,
-                        &idem.key,
-                        402,
-                        &err_body.to_string(),
-                    )
-                    .await?;
+                    tx.complete_idempotency(&idem.scope, &idem.key, 402, &err_body.to_string())
+                        .await?;
                 }
                 tx.commit().await?;
                 self.notifier.wake();
@@ -347,7 +357,14 @@ impl Payments<'_> {
             else {
                 continue;
             };
-            let outcome = match self.processor.lookup(&attempt.id).await {
+            let processor = match self.processor_for(&pi.scope()) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(attempt = %attempt.id, error = %e, "no processor to ask; will retry");
+                    continue;
+                }
+            };
+            let outcome = match processor.lookup(&attempt.id).await {
                 Ok(o) => o,
                 Err(e) => {
                     tracing::warn!(attempt = %attempt.id, error = %e, "processor lookup failed; will retry");
@@ -373,7 +390,7 @@ impl Payments<'_> {
             tracing::warn!(attempt = %attempt.id, intent = %pi.id, status = %attempt.status, "settled an interrupted payment attempt");
             match self
                 .apply_result(
-                    &pi.merchant_id,
+                    &pi.scope(),
                     &pi.id,
                     &attempt,
                     AttemptStatus::Processing,
@@ -488,10 +505,11 @@ impl Payments<'_> {
             // Already answered (a double submit or the back button): report the current state.
             return Ok(pi);
         }
+        let processor = self.processor_for(&pi.scope())?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut claimed = tx
-            .intent(&pi.merchant_id, &pi.id)
+            .intent(&pi.scope(), &pi.id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_intent", &pi.id))?;
         // An offline payment past its window can no longer be paid, whatever the answer.
@@ -510,8 +528,7 @@ impl Payments<'_> {
         }
         tx.commit().await?;
 
-        let result = self
-            .processor
+        let result = processor
             .complete_challenge(
                 attempt.processor_ref.as_deref().unwrap_or_default(),
                 attempt.challenge_state.as_deref().unwrap_or_default(),
@@ -528,7 +545,7 @@ impl Payments<'_> {
         attempt.updated_at = now_ms();
         match self
             .apply_result(
-                &pi.merchant_id,
+                &pi.scope(),
                 &pi.id,
                 &attempt,
                 AttemptStatus::Processing,

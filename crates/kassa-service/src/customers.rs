@@ -6,6 +6,7 @@ use kassa_core::customer::{self, Customer};
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::Metadata;
+use kassa_core::scope::Scope;
 use kassa_store::now_ms;
 
 use crate::payments::{check_email_as, check_metadata};
@@ -71,14 +72,15 @@ impl CustomerParams {
 impl Customers<'_> {
     pub async fn create_customer(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         mut p: CustomerParams,
         idem: Option<&Idem>,
     ) -> Result<Customer> {
         let now = now_ms();
         let mut c = Customer {
             id: new_id(prefix::CUSTOMER),
-            merchant_id: merchant_id.to_string(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
             email: None,
             name: None,
             phone: None,
@@ -90,7 +92,7 @@ impl Customers<'_> {
         };
         if let Some(clock) = p.test_clock.take() {
             self.billing()
-                .test_clock(merchant_id, &clock)
+                .test_clock(scope, &clock)
                 .await
                 .map_err(|_| {
                     ServiceError::invalid(
@@ -107,24 +109,24 @@ impl Customers<'_> {
         let body = c.to_json();
         let mut tx = self.store.begin().await?;
         tx.insert_customer(&c).await?;
-        let ev =
-            self.payments()
-                .new_event(merchant_id, EventType::CustomerCreated, body.clone(), now);
+        let ev = self
+            .payments()
+            .new_event(scope, EventType::CustomerCreated, body.clone(), now);
         tx.insert_event(&ev, &c.id).await?;
         self.payments().finish(tx, idem, &body).await?;
         Ok(c)
     }
 
-    pub async fn customer(&self, merchant_id: &str, id: &str) -> Result<Customer> {
+    pub async fn customer(&self, scope: &Scope, id: &str) -> Result<Customer> {
         self.store
-            .customer(merchant_id, id)
+            .customer(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("customer", id))
     }
 
     pub async fn update_customer(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         p: CustomerParams,
         idem: Option<&Idem>,
@@ -132,7 +134,7 @@ impl Customers<'_> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut c = tx
-            .customer_for_update(merchant_id, id)
+            .customer_for_update(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("customer", id))?;
         let before = c.clone();
@@ -147,12 +149,9 @@ impl Customers<'_> {
         if c != before {
             c.updated = now;
             tx.update_customer(&c).await?;
-            let ev = self.payments().new_event(
-                merchant_id,
-                EventType::CustomerUpdated,
-                body.clone(),
-                now,
-            );
+            let ev =
+                self.payments()
+                    .new_event(scope, EventType::CustomerUpdated, body.clone(), now);
             tx.insert_event(&ev, &c.id).await?;
         }
         self.payments().finish(tx, idem, &body).await?;
@@ -163,24 +162,24 @@ impl Customers<'_> {
     /// deleted stub `{id, object, deleted: true}`.
     pub async fn delete_customer(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         idem: Option<&Idem>,
     ) -> Result<serde_json::Value> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let c = tx
-            .customer_for_update(merchant_id, id)
+            .customer_for_update(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("customer", id))?;
         self.payments()
-            .detach_all_methods(&mut tx, merchant_id, id, now)
+            .detach_all_methods(&mut tx, scope, id, now)
             .await?;
-        tx.delete_customer(merchant_id, id).await?;
+        tx.delete_customer(scope, id).await?;
         let body = c.deleted_json();
-        let ev =
-            self.payments()
-                .new_event(merchant_id, EventType::CustomerDeleted, body.clone(), now);
+        let ev = self
+            .payments()
+            .new_event(scope, EventType::CustomerDeleted, body.clone(), now);
         tx.insert_event(&ev, &c.id).await?;
         self.payments().finish(tx, idem, &body).await?;
         Ok(body)
@@ -190,7 +189,7 @@ impl Customers<'_> {
     /// `has_more`); `None` when `starting_after` is not one of the merchant's customers.
     pub async fn list_customers(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
         email: Option<&str>,
@@ -201,7 +200,7 @@ impl Customers<'_> {
         };
         Ok(self
             .store
-            .list_customers(merchant_id, limit, starting_after, email.as_deref())
+            .list_customers(scope, limit, starting_after, email.as_deref())
             .await?)
     }
 }

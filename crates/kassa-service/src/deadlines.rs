@@ -6,6 +6,7 @@
 use crate::Payments;
 use kassa_core::intent::AttemptStatus;
 use kassa_core::intent::CaptureMethod;
+use kassa_core::scope::Scope;
 use kassa_processor::ChallengeResult;
 use kassa_store::now_ms;
 
@@ -55,29 +56,29 @@ impl Payments<'_> {
         Ok(decided)
     }
 
-    async fn decide_review(&self, merchant_id: &str, id: &str) -> Result<bool> {
-        let pi = self.intent(merchant_id, id).await?;
+    async fn decide_review(&self, scope: &Scope, id: &str) -> Result<bool> {
+        let pi = self.intent(scope, id).await?;
         if !pi.under_review() {
             return Ok(false);
         }
         let verdict = self
-            .processor
+            .processor_for(scope)?
             .review_verdict(pi.processor_ref.as_deref().unwrap_or_default())
             .await
             .map_err(|e| ServiceError::Processor(e.to_string()))?;
         match verdict {
             Some(true) if pi.capture_method == CaptureMethod::Automatic => {
-                self.capture_intent(merchant_id, id, None, None).await?;
+                self.capture_intent(scope, id, None, None).await?;
             }
             Some(false) => {
                 let reason = Some(kassa_core::intent::REVIEW_DECLINED_REASON.to_string());
-                self.cancel_checked(merchant_id, id, reason, None).await?;
+                self.cancel_checked(scope, id, reason, None).await?;
             }
             accepted_or_pending => {
                 let now = now_ms();
                 let mut tx = self.store.begin().await?;
                 let mut pi = tx
-                    .intent(merchant_id, id)
+                    .intent(scope, id)
                     .await?
                     .ok_or_else(|| ServiceError::not_found("payment_intent", id))?;
                 if accepted_or_pending.is_some() {

@@ -3,6 +3,7 @@
 use crate::Webhooks;
 use kassa_core::events::{Event, EventType};
 use kassa_core::ids::{new_id, prefix};
+use kassa_core::scope::Scope;
 use kassa_core::webhook_signature;
 use kassa_store::{now_ms, Delivery, DeliveryAttempt, WebhookEndpoint};
 use serde_json::{json, Value};
@@ -74,6 +75,7 @@ pub fn endpoint_json(ep: &WebhookEndpoint) -> Value {
         "enabled_events": ep.enabled_events,
         "status": ep.status,
         "created": ep.created_at / 1000,
+        "livemode": ep.livemode,
     })
 }
 
@@ -82,7 +84,7 @@ impl Webhooks<'_> {
     /// rotation.
     pub async fn create_endpoint(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         p: EndpointParams,
         idem: Option<&Idem>,
     ) -> Result<Value> {
@@ -92,7 +94,8 @@ impl Webhooks<'_> {
         let secret = webhook_signature::new_secret();
         let ep = WebhookEndpoint {
             id: new_id(prefix::WEBHOOK_ENDPOINT),
-            merchant_id: merchant_id.to_string(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
             url,
             description: p.description,
             enabled_events,
@@ -105,7 +108,7 @@ impl Webhooks<'_> {
         let mut body = endpoint_json(&ep);
         body["secret"] = Value::String(secret);
         let mut tx = self.store.begin().await?;
-        if tx.count_endpoints(merchant_id).await? >= self.max_webhook_endpoints {
+        if tx.count_endpoints(scope).await? >= self.max_webhook_endpoints {
             return Err(ServiceError::invalid(
                 "url",
                 format!(
@@ -117,27 +120,27 @@ impl Webhooks<'_> {
         }
         tx.insert_endpoint(&ep).await?;
         if let Some(idem) = idem {
-            tx.complete_idempotency(&idem.merchant_id, &idem.key, 200, &body.to_string())
+            tx.complete_idempotency(&idem.scope, &idem.key, 200, &body.to_string())
                 .await?;
         }
         tx.commit().await?;
         Ok(body)
     }
 
-    pub async fn endpoint(&self, merchant_id: &str, id: &str) -> Result<WebhookEndpoint> {
+    pub async fn endpoint(&self, scope: &Scope, id: &str) -> Result<WebhookEndpoint> {
         self.store
-            .endpoint(merchant_id, id)
+            .endpoint(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("webhook_endpoint", id))
     }
 
     pub async fn update_endpoint(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         u: EndpointUpdate,
     ) -> Result<WebhookEndpoint> {
-        let mut ep = self.endpoint(merchant_id, id).await?;
+        let mut ep = self.endpoint(scope, id).await?;
         if let Some(url) = u.url {
             ep.url = check_url(&url)?;
             self.check_egress("url", &ep.url).await?;
@@ -157,8 +160,8 @@ impl Webhooks<'_> {
         Ok(ep)
     }
 
-    pub async fn delete_endpoint(&self, merchant_id: &str, id: &str) -> Result<Value> {
-        let mut ep = self.endpoint(merchant_id, id).await?;
+    pub async fn delete_endpoint(&self, scope: &Scope, id: &str) -> Result<Value> {
+        let mut ep = self.endpoint(scope, id).await?;
         ep.status = "deleted".into();
         let mut tx = self.store.begin().await?;
         tx.update_endpoint(&ep).await?;
@@ -171,7 +174,7 @@ impl Webhooks<'_> {
     /// `grace_secs` so receivers can switch without dropping a delivery.
     pub async fn rotate_endpoint_secret(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         grace_secs: Option<i64>,
         idem: Option<&Idem>,
@@ -183,7 +186,7 @@ impl Webhooks<'_> {
                 "expires_in must be between 0 and 604800 seconds.",
             ));
         }
-        let mut ep = self.endpoint(merchant_id, id).await?;
+        let mut ep = self.endpoint(scope, id).await?;
         let secret = webhook_signature::new_secret();
         ep.previous_secret_enc = Some(ep.secret_enc.clone());
         ep.previous_secret_expires_at = Some(now_ms() + grace * 1000);
@@ -193,25 +196,25 @@ impl Webhooks<'_> {
         let mut tx = self.store.begin().await?;
         tx.update_endpoint(&ep).await?;
         if let Some(idem) = idem {
-            tx.complete_idempotency(&idem.merchant_id, &idem.key, 200, &body.to_string())
+            tx.complete_idempotency(&idem.scope, &idem.key, 200, &body.to_string())
                 .await?;
         }
         tx.commit().await?;
         Ok(body)
     }
 
-    pub async fn event(&self, merchant_id: &str, id: &str) -> Result<Event> {
+    pub async fn event(&self, scope: &Scope, id: &str) -> Result<Event> {
         self.store
-            .event(merchant_id, id)
+            .event(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("event", id))
     }
 
     /// Deliveries of an event with every attempt, for the merchant's debugging.
-    pub async fn event_deliveries(&self, merchant_id: &str, id: &str) -> Result<Value> {
-        self.event(merchant_id, id).await?;
+    pub async fn event_deliveries(&self, scope: &Scope, id: &str) -> Result<Value> {
+        self.event(scope, id).await?;
         let mut out = Vec::new();
-        for d in self.store.deliveries_for_event(merchant_id, id).await? {
+        for d in self.store.deliveries_for_event(scope, id).await? {
             let attempts = self.store.delivery_attempts(&d.id).await?;
             out.push(delivery_json(&d, &attempts));
         }
@@ -222,15 +225,12 @@ impl Webhooks<'_> {
     /// one (its attempts stay together), otherwise creates it for a webhook endpoint.
     pub async fn resend_event(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         event_id: &str,
         endpoint_id: &str,
     ) -> Result<Value> {
-        self.event(merchant_id, event_id).await?;
-        let deliveries = self
-            .store
-            .deliveries_for_event(merchant_id, event_id)
-            .await?;
+        self.event(scope, event_id).await?;
+        let deliveries = self.store.deliveries_for_event(scope, event_id).await?;
         // This event's delivery to that target, on any channel: a face's notification
         // is resent exactly as it was rendered with its change (same query or body, same
         // signature). Deliveries are the merchant's own, so another merchant's target is not
@@ -241,12 +241,12 @@ impl Webhooks<'_> {
         let delivery_id = match existing {
             Some(d) => d.id,
             None => {
-                let ep = self.endpoint(merchant_id, endpoint_id).await?;
+                let ep = self.endpoint(scope, endpoint_id).await?;
                 let mut tx = self.store.begin().await?;
                 // Created already finished-by-hand so the automatic worker leaves it alone.
                 let id = tx
                     .insert_manual_delivery(
-                        merchant_id,
+                        scope,
                         kassa_store::Channel::Webhook,
                         &ep.id,
                         event_id,
@@ -258,7 +258,7 @@ impl Webhooks<'_> {
             }
         };
         self.notifier
-            .resend(merchant_id, &delivery_id)
+            .resend(scope, &delivery_id)
             .await
             .map_err(|e| match e {
                 kassa_notify::NotifyError::NotFound => {
@@ -268,7 +268,7 @@ impl Webhooks<'_> {
             })?;
         let d = self
             .store
-            .delivery(merchant_id, &delivery_id)
+            .delivery(scope, &delivery_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("delivery", &delivery_id))?;
         let attempts = self.store.delivery_attempts(&d.id).await?;

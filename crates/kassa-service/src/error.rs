@@ -28,6 +28,10 @@ pub enum ServiceError {
         error: Box<PaymentError>,
         intent: Box<Value>,
     },
+    /// Live mode cannot run here: the server does not allow it (`livemode_disabled`) or no
+    /// processor account is configured (`processor_account_missing`).
+    #[error("{message}")]
+    LiveMode { code: &'static str, message: String },
     #[error("The payment processor is unavailable: {0}")]
     Processor(String),
     #[error(transparent)]

@@ -30,6 +30,8 @@ use kassa_core::secret_box::SecretBox;
 use kassa_notify::Notifier;
 use kassa_processor::Processor;
 use kassa_store::{now_ms, Merchant, Store};
+
+pub use kassa_core::scope::{Mode, Scope};
 use prometheus::{IntCounterVec, Opts, Registry};
 
 pub use billing::{BillingChange, ItemParams, SubscriptionParams, SubscriptionUpdate};
@@ -112,13 +114,20 @@ aggregate!(
 /// same transaction as its effect.
 #[derive(Debug, Clone)]
 pub struct Idem {
-    pub merchant_id: String,
+    pub scope: Scope,
     pub key: String,
 }
 
 pub struct Services {
     pub store: Store,
-    pub processor: Arc<dyn Processor>,
+    /// The processor of test mode: always the sandbox. Commands ask
+    /// [`Services::processor_for`], which picks by the payment's mode.
+    sandbox: Arc<dyn Processor>,
+    /// Why live mode is off on this server, or `None` when it may run (see
+    /// [`Services::allow_live_mode`]).
+    live_mode_off: Option<String>,
+    /// The processor live payments go to, once one is configured.
+    live_processor: Option<Arc<dyn Processor>>,
     pub notifier: Arc<Notifier>,
     pub secrets: SecretBox,
     pub fingerprint_key: [u8; 32],
@@ -133,33 +142,37 @@ pub struct Services {
 /// Default for [`Services::max_webhook_endpoints`].
 pub const DEFAULT_MAX_WEBHOOK_ENDPOINTS: i64 = 16;
 
+/// Why live mode is off until the server allows it.
+pub const LIVE_MODE_OFF: &str = "Live mode is off on this server: it runs only in the \
+    `production` profile with an https base_url. Use your test keys, or ask the operator.";
+
 /// Recently authenticated API keys (by hash), so a request does not cost a database round trip
 /// just to learn who is calling. Entries expire after [`KEY_CACHE_TTL`]; a key revoked in the
 /// database stops working within that time.
 #[derive(Default)]
 struct KeyCache(
-    std::sync::Mutex<std::collections::HashMap<String, (Merchant, KeyKind, std::time::Instant)>>,
+    std::sync::Mutex<std::collections::HashMap<String, (KeyOwner, std::time::Instant)>>,
 );
 
 pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 const KEY_CACHE_MAX: usize = 10_000;
 
 impl KeyCache {
-    fn get(&self, hash: &str) -> Option<(Merchant, KeyKind)> {
+    fn get(&self, hash: &str) -> Option<KeyOwner> {
         let map = self.0.lock().ok()?;
-        let (m, k, at) = map.get(hash)?;
-        (at.elapsed() < KEY_CACHE_TTL).then(|| (m.clone(), *k))
+        let (owner, at) = map.get(hash)?;
+        (at.elapsed() < KEY_CACHE_TTL).then(|| owner.clone())
     }
 
-    fn put(&self, hash: String, m: &Merchant, k: KeyKind) {
+    fn put(&self, hash: String, owner: &KeyOwner) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= KEY_CACHE_MAX {
-                map.retain(|_, (_, _, at)| at.elapsed() < KEY_CACHE_TTL);
+                map.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
                 if map.len() >= KEY_CACHE_MAX {
                     map.clear();
                 }
             }
-            map.insert(hash, (m.clone(), k, std::time::Instant::now()));
+            map.insert(hash, (owner.clone(), std::time::Instant::now()));
         }
     }
 }
@@ -171,6 +184,24 @@ pub struct NewMerchant {
     pub name: String,
     pub secret_key: String,
     pub publishable_key: String,
+}
+
+/// A new secret and publishable key pair of one mode, shown once.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewKeys {
+    pub merchant: String,
+    pub mode: &'static str,
+    pub secret_key: String,
+    pub publishable_key: String,
+}
+
+/// Who an API key belongs to: the merchant, the key's kind and the scope (merchant and mode)
+/// every request made with it works in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub merchant: Merchant,
+    pub kind: KeyKind,
+    pub scope: Scope,
 }
 
 impl Services {
@@ -192,7 +223,9 @@ impl Services {
         registry.register(Box::new(payments.clone()))?;
         Ok(Services {
             store,
-            processor,
+            sandbox: processor,
+            live_mode_off: Some(LIVE_MODE_OFF.into()),
+            live_processor: None,
             notifier,
             secrets: SecretBox::new(master_key),
             fingerprint_key: kassa_core::secret::derive_key(master_key, "card fingerprint v1"),
@@ -210,11 +243,53 @@ impl Services {
         self.projections.push(p);
     }
 
+    /// Lets live keys work: the operator runs the `production` profile behind an https base
+    /// URL. Until this is called every live key, live Paymob profile and live payment is
+    /// refused with [`ServiceError::LiveMode`].
+    pub fn allow_live_mode(&mut self) {
+        self.live_mode_off = None;
+    }
+
+    /// Sets the processor live payments go to.
+    pub fn set_live_processor(&mut self, p: Arc<dyn Processor>) {
+        self.live_processor = Some(p);
+    }
+
+    /// `Ok` when work in `mode` may run on this server.
+    pub fn check_mode(&self, mode: Mode) -> Result<()> {
+        match (&self.live_mode_off, mode) {
+            (Some(why), Mode::Live) => Err(ServiceError::LiveMode {
+                code: "livemode_disabled",
+                message: why.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The processor that moves the money of payments in `scope`: the sandbox in test mode;
+    /// in live mode the configured processor, and an error when there is none (nothing is
+    /// ever sent to the sandbox from live mode).
+    pub fn processor_for(&self, scope: &Scope) -> Result<Arc<dyn Processor>> {
+        if !scope.livemode {
+            return Ok(self.sandbox.clone());
+        }
+        self.check_mode(Mode::Live)?;
+        self.live_processor
+            .clone()
+            .ok_or_else(|| ServiceError::LiveMode {
+                code: "processor_account_missing",
+                message: "No processor account is configured for live mode: live payments \
+                          need one (a connector and its credentials) before they can be taken."
+                    .into(),
+            })
+    }
+
     pub(crate) fn count_payment(&self, outcome: &str) {
         self.payments.with_label_values(&[outcome]).inc();
     }
 
-    /// Creates a merchant with a fresh secret and publishable test key.
+    /// Creates a merchant with a fresh secret and publishable test key. Live keys come from
+    /// [`Services::create_api_keys`].
     pub async fn create_merchant(&self, name: &str) -> Result<NewMerchant> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
@@ -229,61 +304,63 @@ impl Services {
             name: name.to_string(),
             created_at: now,
         };
-        let secret_key = format!("sk_test_{}", random_token(32));
-        let publishable_key = format!("pk_test_{}", random_token(32));
         let mut tx = self.store.begin().await?;
         tx.insert_merchant(&merchant).await?;
-        let sk_display = format!("sk_test_…{}", &secret_key[secret_key.len() - 4..]);
-        tx.insert_api_key(
-            &merchant.id,
-            &hash_api_key(&secret_key),
-            "secret",
-            &sk_display,
-            now,
-        )
-        .await?;
-        tx.insert_api_key(
-            &merchant.id,
-            &hash_api_key(&publishable_key),
-            "publishable",
-            &publishable_key,
-            now,
-        )
-        .await?;
+        let keys = insert_key_pair(&mut tx, &Scope::test(&merchant.id), now).await?;
         tx.commit().await?;
         Ok(NewMerchant {
             id: merchant.id,
             name: merchant.name,
-            secret_key,
-            publishable_key,
+            secret_key: keys.secret_key,
+            publishable_key: keys.publishable_key,
         })
     }
 
-    /// The merchant and key kind (`secret` or `publishable`) an API key belongs to.
-    pub async fn authenticate(&self, api_key: &str) -> Result<Option<(Merchant, KeyKind)>> {
-        if !(api_key.starts_with("sk_test_") || api_key.starts_with("pk_test_"))
-            || api_key.len() > 200
-        {
+    /// Creates a fresh secret and publishable key pair for the merchant in `mode`
+    /// (`sk_live_…`/`pk_live_…` or `sk_test_…`/`pk_test_…`); earlier keys keep working.
+    pub async fn create_api_keys(&self, merchant_id: &str, mode: Mode) -> Result<NewKeys> {
+        if self.store.merchant(merchant_id).await?.is_none() {
+            return Err(ServiceError::not_found("merchant", merchant_id));
+        }
+        let mut tx = self.store.begin().await?;
+        let keys = insert_key_pair(&mut tx, &Scope::new(merchant_id, mode), now_ms()).await?;
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    /// Who an API key belongs to: merchant, kind (`secret` or `publishable`) and mode. The
+    /// mode is the one the key was created in; its prefix must agree (`sk_live_…` is live).
+    pub async fn authenticate(&self, api_key: &str) -> Result<Option<KeyOwner>> {
+        let Some((prefix_mode, _)) = kassa_core::scope::mode_of_api_key(api_key) else {
+            return Ok(None);
+        };
+        if api_key.len() > 200 {
             return Ok(None);
         }
         let hash = hash_api_key(api_key);
         if let Some(hit) = self.keys.get(&hash) {
+            self.check_mode(hit.scope.mode())?;
             return Ok(Some(hit));
+        }
+        if prefix_mode == Mode::Live {
+            self.check_mode(Mode::Live)?;
         }
         let found = self
             .store
             .merchant_by_key_hash(&hash)
             .await?
-            .map(|(m, kind)| {
-                let kind = if kind == "secret" {
+            .filter(|(_, _, mode)| *mode == prefix_mode)
+            .map(|(merchant, kind, mode)| KeyOwner {
+                kind: if kind == "secret" {
                     KeyKind::Secret
                 } else {
                     KeyKind::Publishable
-                };
-                (m, kind)
+                },
+                scope: Scope::new(&merchant.id, mode),
+                merchant,
             });
-        if let Some((m, k)) = &found {
-            self.keys.put(hash, m, *k);
+        if let Some(owner) = &found {
+            self.keys.put(hash, owner);
         }
         Ok(found)
     }
@@ -293,4 +370,34 @@ impl Services {
 pub enum KeyKind {
     Secret,
     Publishable,
+}
+
+/// Writes a fresh secret and publishable key pair of the scope's mode and returns it.
+async fn insert_key_pair(tx: &mut kassa_store::Tx, scope: &Scope, now: i64) -> Result<NewKeys> {
+    let mode = scope.mode().as_str();
+    let secret_key = format!("sk_{mode}_{}", random_token(32));
+    let publishable_key = format!("pk_{mode}_{}", random_token(32));
+    let sk_display = format!("sk_{mode}_…{}", &secret_key[secret_key.len() - 4..]);
+    tx.insert_api_key(
+        scope,
+        &hash_api_key(&secret_key),
+        "secret",
+        &sk_display,
+        now,
+    )
+    .await?;
+    tx.insert_api_key(
+        scope,
+        &hash_api_key(&publishable_key),
+        "publishable",
+        &publishable_key,
+        now,
+    )
+    .await?;
+    Ok(NewKeys {
+        merchant: scope.merchant_id.clone(),
+        mode,
+        secret_key,
+        publishable_key,
+    })
 }

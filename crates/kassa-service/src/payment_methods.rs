@@ -8,6 +8,7 @@ use kassa_core::events::EventType;
 use kassa_core::ids::{is_valid_id, new_id, prefix};
 use kassa_core::intent::{CaptureMethod, PaymentIntent};
 use kassa_core::payment_method::{self, PaymentMethod};
+use kassa_core::scope::Scope;
 use kassa_store::{now_ms, Tx};
 
 use crate::payments::{ConfirmParams, CreateIntentParams};
@@ -52,14 +53,14 @@ impl Payments<'_> {
     /// intent behind; the answer (success or decline) is the idempotent response.
     pub async fn create_and_confirm(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         p: CreateIntentParams,
         with: PayWith,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         match &with {
             PayWith::Saved(id) => {
-                let pm = self.method_to_charge(merchant_id, id).await?;
+                let pm = self.method_to_charge(scope, id).await?;
                 check_saved_use(
                     &pm,
                     p.customer.as_deref(),
@@ -68,40 +69,37 @@ impl Payments<'_> {
             }
             PayWith::Method(c) => crate::payments::check_test_token(&c.method)?,
         }
-        let pi = self.create_intent(merchant_id, p, None).await?;
+        let pi = self.create_intent(scope, p, None).await?;
         match with {
             PayWith::Saved(id) => {
-                self.confirm_with_saved_method(merchant_id, &pi.id, &id, idem)
+                self.confirm_with_saved_method(scope, &pi.id, &id, idem)
                     .await
             }
-            PayWith::Method(c) => self.confirm_intent(merchant_id, &pi.id, c, idem).await,
+            PayWith::Method(c) => self.confirm_intent(scope, &pi.id, c, idem).await,
         }
     }
 
     /// Checks that saved method `id` may pay an automatic-capture intent of `customer`.
     pub(crate) async fn check_saved_method_use(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         customer: Option<&str>,
     ) -> Result<()> {
-        let pm = self.method_to_charge(merchant_id, id).await?;
+        let pm = self.method_to_charge(scope, id).await?;
         check_saved_use(&pm, customer, CaptureMethod::Automatic)
     }
 
-    async fn method_to_charge(&self, merchant_id: &str, id: &str) -> Result<PaymentMethod> {
-        self.store
-            .payment_method(merchant_id, id)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::invalid(
-                    "payment_method",
-                    format!(
-                        "No such PaymentMethod: '{}'.",
-                        id.chars().take(100).collect::<String>()
-                    ),
-                )
-            })
+    async fn method_to_charge(&self, scope: &Scope, id: &str) -> Result<PaymentMethod> {
+        self.store.payment_method(scope, id).await?.ok_or_else(|| {
+            ServiceError::invalid(
+                "payment_method",
+                format!(
+                    "No such PaymentMethod: '{}'.",
+                    id.chars().take(100).collect::<String>()
+                ),
+            )
+        })
     }
 
     /// Saves the card a payment just authorized with, if the payment asked for it
@@ -122,6 +120,7 @@ impl Payments<'_> {
         let pm = PaymentMethod {
             id: new_id(prefix::PAYMENT_METHOD),
             merchant_id: pi.merchant_id.clone(),
+            livemode: pi.livemode,
             customer: pi.customer.clone(),
             kind: "card".into(),
             details: details.clone(),
@@ -134,7 +133,7 @@ impl Payments<'_> {
         tx.insert_payment_method(&pm).await?;
         pi.payment_method = Some(pm.payment_details());
         let ev = self.new_event(
-            &pm.merchant_id,
+            &pm.scope(),
             EventType::PaymentMethodAttached,
             pm.to_json(),
             now,
@@ -143,9 +142,9 @@ impl Payments<'_> {
         Ok(())
     }
 
-    pub async fn payment_method(&self, merchant_id: &str, id: &str) -> Result<PaymentMethod> {
+    pub async fn payment_method(&self, scope: &Scope, id: &str) -> Result<PaymentMethod> {
         self.store
-            .payment_method(merchant_id, id)
+            .payment_method(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_method", id))
     }
@@ -155,32 +154,32 @@ impl Payments<'_> {
     /// is not one of the customer's methods.
     pub async fn customer_payment_methods(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         customer_id: &str,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<PaymentMethod>>> {
-        self.customers().customer(merchant_id, customer_id).await?;
+        self.customers().customer(scope, customer_id).await?;
         Ok(self
             .store
-            .customer_payment_methods(merchant_id, customer_id, limit, starting_after)
+            .customer_payment_methods(scope, customer_id, limit, starting_after)
             .await?)
     }
 
     /// Detaches a method from its customer for good: it can no longer pay anything.
     pub async fn detach_payment_method(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         idem: Option<&Idem>,
     ) -> Result<PaymentMethod> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut pm = tx
-            .payment_method(merchant_id, id)
+            .payment_method(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_method", id))?;
-        if !tx.detach_payment_method(merchant_id, id, now).await? {
+        if !tx.detach_payment_method(scope, id, now).await? {
             return Err(ServiceError::State(
                 "This PaymentMethod is not attached to a customer.".into(),
             ));
@@ -196,15 +195,12 @@ impl Payments<'_> {
     pub(crate) async fn detach_all_methods(
         &self,
         tx: &mut Tx,
-        merchant_id: &str,
+        scope: &Scope,
         customer_id: &str,
         now: i64,
     ) -> Result<()> {
-        for mut pm in tx
-            .attached_payment_methods(merchant_id, customer_id)
-            .await?
-        {
-            if tx.detach_payment_method(merchant_id, &pm.id, now).await? {
+        for mut pm in tx.attached_payment_methods(scope, customer_id).await? {
+            if tx.detach_payment_method(scope, &pm.id, now).await? {
                 pm.customer = None;
                 pm.detached_at = Some(now);
                 self.write_detached(tx, &pm, now).await?;
@@ -215,7 +211,7 @@ impl Payments<'_> {
 
     async fn write_detached(&self, tx: &mut Tx, pm: &PaymentMethod, now: i64) -> Result<()> {
         let ev = self.new_event(
-            &pm.merchant_id,
+            &pm.scope(),
             EventType::PaymentMethodDetached,
             pm.to_json(),
             now,
@@ -231,16 +227,16 @@ impl Payments<'_> {
     /// customer back to pay on-session with the card itself.
     pub async fn confirm_with_saved_method(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         intent_id: &str,
         method_id: &str,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
-        let pi = self.intent(merchant_id, intent_id).await?;
-        let pm = self.method_to_charge(merchant_id, method_id).await?;
+        let pi = self.intent(scope, intent_id).await?;
+        let pm = self.method_to_charge(scope, method_id).await?;
         check_saved_use(&pm, pi.customer.as_deref(), pi.capture_method)?;
         self.confirm_with_stored_method(
-            merchant_id,
+            scope,
             intent_id,
             &pm.processor_ref,
             serde_json::to_string(&pm.payment_details()).ok(),

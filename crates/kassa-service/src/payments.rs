@@ -8,6 +8,7 @@ use kassa_core::intent::{
 };
 use kassa_core::money::Currency;
 use kassa_core::payment_method::SetupFutureUsage;
+use kassa_core::scope::Scope;
 use kassa_processor::PaymentMethodInput;
 use kassa_store::{now_ms, Tx};
 use serde_json::Value;
@@ -152,16 +153,11 @@ pub(crate) fn check_test_token(method: &PaymentMethodInput) -> Result<()> {
 }
 
 impl Payments<'_> {
-    pub(crate) fn new_event(
-        &self,
-        merchant_id: &str,
-        ty: EventType,
-        object: Value,
-        now: i64,
-    ) -> Event {
+    pub(crate) fn new_event(&self, scope: &Scope, ty: EventType, object: Value, now: i64) -> Event {
         Event {
             id: new_id(prefix::EVENT),
-            merchant_id: merchant_id.to_string(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
             event_type: ty,
             object,
             created: now,
@@ -179,7 +175,7 @@ impl Payments<'_> {
         let object = pi.to_json(&self.base_url);
         let mut written = Vec::with_capacity(types.len());
         for ty in types {
-            let ev = self.new_event(&pi.merchant_id, *ty, object.clone(), now);
+            let ev = self.new_event(&pi.scope(), *ty, object.clone(), now);
             tx.insert_event(&ev, &pi.id).await?;
             written.push((*ty, ev.id));
         }
@@ -193,7 +189,7 @@ impl Payments<'_> {
     /// Completes the request's idempotency record with `body`, commits, and wakes the notifier.
     pub(crate) async fn finish(&self, mut tx: Tx, idem: Option<&Idem>, body: &Value) -> Result<()> {
         if let Some(idem) = idem {
-            tx.complete_idempotency(&idem.merchant_id, &idem.key, 200, &body.to_string())
+            tx.complete_idempotency(&idem.scope, &idem.key, 200, &body.to_string())
                 .await?;
         }
         tx.commit().await?;
@@ -203,14 +199,14 @@ impl Payments<'_> {
 
     pub async fn create_intent(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         p: CreateIntentParams,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
         let now = now_ms();
-        let pi = self.build_intent(merchant_id, p, now)?;
+        let pi = self.build_intent(scope, p, now)?;
         if let Some(customer) = &pi.customer {
-            if self.store.customer(merchant_id, customer).await?.is_none() {
+            if self.store.customer(scope, customer).await?.is_none() {
                 return Err(ServiceError::invalid(
                     "customer",
                     format!("No such customer: '{customer}'."),
@@ -228,7 +224,7 @@ impl Payments<'_> {
     /// A new intent in `requires_payment_method`, checked but not yet written.
     pub(crate) fn build_intent(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         p: CreateIntentParams,
         now: i64,
     ) -> Result<PaymentIntent> {
@@ -280,7 +276,8 @@ impl Payments<'_> {
             client_secret: format!("{id}_secret_{}", random_token(24)),
             checkout_token: new_id(prefix::CHECKOUT),
             id,
-            merchant_id: merchant_id.to_string(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
             amount: p.amount,
             currency,
             status: IntentStatus::RequiresPaymentMethod,
@@ -320,21 +317,21 @@ impl Payments<'_> {
         Ok(pi)
     }
 
-    pub async fn intent(&self, merchant_id: &str, id: &str) -> Result<PaymentIntent> {
+    pub async fn intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent> {
         self.store
-            .intent(merchant_id, id)
+            .intent(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_intent", id))
     }
 
     pub async fn capture_intent(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         amount: Option<i64>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
-        let mut pi = self.intent(merchant_id, id).await?;
+        let mut pi = self.intent(scope, id).await?;
         let now = now_ms();
         let mut trial = pi.clone();
         trial.capture(amount, now).map_err(|e| match e {
@@ -343,7 +340,7 @@ impl Payments<'_> {
             }
             other => other.into(),
         })?;
-        self.processor
+        self.processor_for(scope)?
             .capture(
                 pi.processor_ref.as_deref().unwrap_or_default(),
                 kassa_core::money::Money {
@@ -364,7 +361,7 @@ impl Payments<'_> {
 
     pub async fn cancel_intent(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         reason: Option<String>,
         idem: Option<&Idem>,
@@ -380,23 +377,23 @@ impl Payments<'_> {
                 ));
             }
         }
-        self.cancel_checked(merchant_id, id, reason, idem).await
+        self.cancel_checked(scope, id, reason, idem).await
     }
 
     /// Cancels with a reason already checked (a merchant's, or Kassa's own `automatic`).
     pub(crate) async fn cancel_checked(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         reason: Option<String>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
-        let mut pi = self.intent(merchant_id, id).await?;
+        let mut pi = self.intent(scope, id).await?;
         let now = now_ms();
         let was_authorized = pi.status == IntentStatus::RequiresCapture;
         let events = pi.cancel(reason, now)?;
         if was_authorized {
-            self.processor
+            self.processor_for(scope)?
                 .void(pi.processor_ref.as_deref().unwrap_or_default())
                 .await
                 .map_err(|e| ServiceError::Processor(e.to_string()))?;

@@ -6,6 +6,7 @@ use crate::Payments;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{IntentStatus, Refund, RefundStatus, REFUND_REASONS};
+use kassa_core::scope::Scope;
 use kassa_store::now_ms;
 
 use crate::payments::{check_metadata, CreateRefundParams};
@@ -16,7 +17,7 @@ impl Payments<'_> {
     /// processor is asked, so concurrent refunds can never add up to more than was captured.
     pub async fn create_refund(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         p: CreateRefundParams,
         idem: Option<&Idem>,
     ) -> Result<Refund> {
@@ -31,7 +32,7 @@ impl Payments<'_> {
         check_metadata(&p.metadata)?;
         let pi = self
             .store
-            .intent(merchant_id, &p.payment_intent)
+            .intent(scope, &p.payment_intent)
             .await?
             .ok_or_else(|| {
                 ServiceError::invalid(
@@ -50,10 +51,12 @@ impl Payments<'_> {
             }
             other => ServiceError::State(other.to_string()),
         })?;
+        let processor = self.processor_for(scope)?;
         let now = now_ms();
         let mut refund = Refund {
             id: new_id(prefix::REFUND),
-            merchant_id: merchant_id.to_string(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
             payment_intent_id: pi.id.clone(),
             amount,
             currency: pi.currency,
@@ -73,14 +76,13 @@ impl Payments<'_> {
         }
         tx.insert_refund(&refund).await?;
         tx.insert_event(
-            &self.new_event(merchant_id, EventType::RefundCreated, refund.to_json(), now),
+            &self.new_event(scope, EventType::RefundCreated, refund.to_json(), now),
             &refund.id,
         )
         .await?;
         tx.commit().await?;
 
-        let result = self
-            .processor
+        let result = processor
             .refund(
                 pi.processor_ref.as_deref().unwrap_or_default(),
                 kassa_core::money::Money {
@@ -96,12 +98,7 @@ impl Payments<'_> {
                 refund.status = RefundStatus::Succeeded;
                 refund.processor_ref = Some(r);
                 tx.update_refund(&refund).await?;
-                let ev = self.new_event(
-                    merchant_id,
-                    EventType::RefundSucceeded,
-                    refund.to_json(),
-                    now,
-                );
+                let ev = self.new_event(scope, EventType::RefundSucceeded, refund.to_json(), now);
                 tx.insert_event(&ev, &refund.id).await?;
                 for p in self.projections.iter() {
                     p.refund_succeeded(self, &mut tx, &pi, &refund, &ev.id, now)
@@ -119,9 +116,9 @@ impl Payments<'_> {
         Ok(refund)
     }
 
-    pub async fn refund(&self, merchant_id: &str, id: &str) -> Result<Refund> {
+    pub async fn refund(&self, scope: &Scope, id: &str) -> Result<Refund> {
         self.store
-            .refund(merchant_id, id)
+            .refund(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("refund", id))
     }

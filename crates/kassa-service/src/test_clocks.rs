@@ -5,6 +5,7 @@
 
 use crate::Billing;
 use kassa_core::ids::{new_id, prefix};
+use kassa_core::scope::Scope;
 use kassa_store::{now_ms, TestClock};
 use serde_json::{json, Value};
 
@@ -48,10 +49,16 @@ impl Billing<'_> {
     /// A new clock frozen at `frozen_time_s` (Unix seconds).
     pub async fn create_test_clock(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         frozen_time_s: i64,
         name: Option<String>,
     ) -> Result<TestClock> {
+        if scope.livemode {
+            return Err(ServiceError::Invalid {
+                param: None,
+                message: "Test clocks exist only in test mode: use a test key (sk_test_…).".into(),
+            });
+        }
         let frozen_time = check_time(frozen_time_s)?;
         let name = name
             .map(|n| kassa_core::customer::text_field(&n, 300, "name"))
@@ -60,7 +67,8 @@ impl Billing<'_> {
             .flatten();
         let clock = TestClock {
             id: new_id(prefix::TEST_CLOCK),
-            merchant_id: merchant_id.to_string(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
             name,
             frozen_time,
             status: "ready".into(),
@@ -72,22 +80,22 @@ impl Billing<'_> {
         Ok(clock)
     }
 
-    pub async fn test_clock(&self, merchant_id: &str, id: &str) -> Result<TestClock> {
+    pub async fn test_clock(&self, scope: &Scope, id: &str) -> Result<TestClock> {
         self.store
-            .test_clock(merchant_id, id)
+            .test_clock(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("test_clock", id))
     }
 
     pub async fn list_test_clocks(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<TestClock>>> {
         Ok(self
             .store
-            .list_test_clocks(merchant_id, limit, starting_after)
+            .list_test_clocks(scope, limit, starting_after)
             .await?)
     }
 
@@ -95,11 +103,11 @@ impl Billing<'_> {
     /// customers' subscriptions on the way, each at its own time and in order.
     pub async fn advance_test_clock(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         to_s: i64,
     ) -> Result<TestClock> {
-        let clock = self.test_clock(merchant_id, id).await?;
+        let clock = self.test_clock(scope, id).await?;
         let to = check_time(to_s)?;
         if to <= clock.frozen_time {
             return Err(ServiceError::invalid(
@@ -142,30 +150,29 @@ impl Billing<'_> {
             }
         }
         let mut tx = self.store.begin().await?;
-        tx.set_test_clock(merchant_id, id, "ready", "ready", to)
-            .await?;
+        tx.set_test_clock(scope, id, "ready", "ready", to).await?;
         tx.commit().await?;
-        self.test_clock(merchant_id, id).await
+        self.test_clock(scope, id).await
     }
 
     /// The test clock subscription `sub_id` lives on. One on the wall clock is given a clock of
     /// its own, frozen at the present (a face's test clock for one subscription).
     pub(crate) async fn clock_of_subscription(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         sub_id: &str,
         name: &str,
     ) -> Result<String> {
-        let sub = self.subscription(merchant_id, sub_id).await?;
+        let sub = self.subscription(scope, sub_id).await?;
         if let Some(c) = sub.test_clock {
             return Ok(c);
         }
         let clock = self
-            .create_test_clock(merchant_id, now_ms() / 1000, Some(name.to_string()))
+            .create_test_clock(scope, now_ms() / 1000, Some(name.to_string()))
             .await?;
         let mut tx = self.store.begin().await?;
         let mut cur = tx
-            .subscription(merchant_id, sub_id)
+            .subscription(scope, sub_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("subscription", sub_id))?;
         if cur.test_clock.is_some() {
@@ -178,15 +185,15 @@ impl Billing<'_> {
     }
 
     /// Deletes a clock whose subscriptions have all ended.
-    pub async fn delete_test_clock(&self, merchant_id: &str, id: &str) -> Result<Value> {
-        self.test_clock(merchant_id, id).await?;
+    pub async fn delete_test_clock(&self, scope: &Scope, id: &str) -> Result<Value> {
+        self.test_clock(scope, id).await?;
         if self.store.next_due_on_clock(id, i64::MAX).await?.is_some() {
             return Err(ServiceError::State(
                 "This test clock still has subscriptions running; cancel them first.".into(),
             ));
         }
         let mut tx = self.store.begin().await?;
-        tx.delete_test_clock(merchant_id, id).await?;
+        tx.delete_test_clock(scope, id).await?;
         tx.commit().await?;
         Ok(deleted_clock_json(id))
     }

@@ -197,7 +197,11 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         // Resending the event to the profile resends this very callback (the same delivery).
         let resent = svc
             .webhooks()
-            .resend_event(&m.id, &calls[0].event_id, &format!("pmp_{}", p.profile.id))
+            .resend_event(
+                &kassa_store::Scope::test(&m.id),
+                &calls[0].event_id,
+                &format!("pmp_{}", p.profile.id),
+            )
             .await
             .unwrap();
         assert_eq!(resent["id"], json!(calls[0].id));
@@ -215,7 +219,7 @@ async fn paymob_renders_transactions_and_callbacks_from_core_changes() {
         let pi = row.intent_id.clone().unwrap();
         let r = svc
             .payments()
-            .create_refund(&m.id, refund(&pi, 2500), None)
+            .create_refund(&kassa_store::Scope::test(&m.id), refund(&pi, 2500), None)
             .await
             .unwrap();
         let calls = outbox(&db.store, Channel::PaymobCallback).await;
@@ -330,19 +334,27 @@ async fn paymentwall_queues_pingbacks_from_core_changes() {
         // cannot name it.
         let resent = svc
             .webhooks()
-            .resend_event(&m.id, &pingbacks[0].event_id, &project.row.id)
+            .resend_event(
+                &kassa_store::Scope::test(&m.id),
+                &pingbacks[0].event_id,
+                &project.row.id,
+            )
             .await
             .unwrap();
         assert_eq!(resent["id"], json!(pingbacks[0].id));
         let other = svc.create_merchant("Other").await.unwrap();
         assert!(svc
             .webhooks()
-            .resend_event(&other.id, &pingbacks[0].event_id, &project.row.id)
+            .resend_event(
+                &kassa_store::Scope::test(&other.id),
+                &pingbacks[0].event_id,
+                &project.row.id
+            )
             .await
             .is_err());
 
         svc.payments()
-            .create_refund(&m.id, refund(&pi.id, 300), None)
+            .create_refund(&kassa_store::Scope::test(&m.id), refund(&pi.id, 300), None)
             .await
             .unwrap();
         let pingbacks = outbox(&db.store, Channel::Pingback).await;

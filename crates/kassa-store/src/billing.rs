@@ -6,25 +6,27 @@ use kassa_core::subscription::{Subscription, SubscriptionStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{from_json, parse, to_json, Result, Store, StoreError, Tx};
+use crate::{from_json, parse, scope_at, to_json, Result, Scope, Store, StoreError, Tx};
 
 const SUB_COLUMNS: &str = "id, merchant_id, customer_id, test_clock, status, \
     default_payment_method, items, currency, billing_cycle_anchor, cycle, current_period_start, \
     current_period_end, trial_start, trial_end, trial_will_end_sent, cancel_at_period_end, \
     canceled_at, ended_at, latest_invoice, retry_at, retry_policy, metadata, next_action_at, \
-    leased_until, created_at, updated_at, version, cancel_at";
+    leased_until, created_at, updated_at, version, cancel_at, livemode";
 
 const INVOICE_COLUMNS: &str = "id, merchant_id, customer_id, subscription_id, status, currency, \
     amount_due, amount_paid, lines, period_start, period_end, billing_reason, attempt_count, \
-    payment_intent, created_at, paid_at, updated_at";
+    payment_intent, created_at, paid_at, updated_at, livemode";
 
-const CLOCK_COLUMNS: &str = "id, merchant_id, name, frozen_time, status, created_at";
+const CLOCK_COLUMNS: &str = "id, merchant_id, name, frozen_time, status, created_at, livemode";
 
 /// A test clock: the time its customers' subscriptions live at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestClock {
     pub id: String,
     pub merchant_id: String,
+    /// Always `false`: test clocks exist only in test mode.
+    pub livemode: bool,
     pub name: Option<String>,
     pub frozen_time: i64,
     /// `ready`, or `advancing` while an advance runs.
@@ -38,6 +40,7 @@ fn sub_from_row(r: &AnyRow) -> Result<Subscription> {
     Ok(Subscription {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
+        livemode: r.get::<i64, _>("livemode") != 0,
         customer: r.get("customer_id"),
         test_clock: r.get("test_clock"),
         status: SubscriptionStatus::parse(&status)
@@ -73,6 +76,7 @@ fn invoice_from_row(r: &AnyRow) -> Result<Invoice> {
     Ok(Invoice {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
+        livemode: r.get::<i64, _>("livemode") != 0,
         customer: r.get("customer_id"),
         subscription: r.get("subscription_id"),
         status: InvoiceStatus::parse(&status)
@@ -96,6 +100,7 @@ fn clock_from_row(r: &AnyRow) -> TestClock {
     TestClock {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
+        livemode: r.get::<i64, _>("livemode") != 0,
         name: r.get("name"),
         frozen_time: r.get("frozen_time"),
         status: r.get("status"),
@@ -104,12 +109,13 @@ fn clock_from_row(r: &AnyRow) -> TestClock {
 }
 
 impl Store {
-    pub async fn subscription(&self, merchant_id: &str, id: &str) -> Result<Option<Subscription>> {
+    pub async fn subscription(&self, scope: &Scope, id: &str) -> Result<Option<Subscription>> {
         let row = sqlx::query(&format!(
-            "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1 AND merchant_id = $2"
+            "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(sub_from_row).transpose()
@@ -118,7 +124,7 @@ impl Store {
     /// Newest first, optionally one customer's; `None` when the cursor is not one of them.
     pub async fn list_subscriptions(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         customer: Option<&str>,
         limit: i64,
         starting_after: Option<&str>,
@@ -128,7 +134,7 @@ impl Store {
             .page_where(
                 "subscriptions",
                 SUB_COLUMNS,
-                merchant_id,
+                scope,
                 filter,
                 limit,
                 starting_after,
@@ -140,9 +146,9 @@ impl Store {
 
     /// Ids of subscriptions on the wall clock with work due at `now` and no live lease, soonest
     /// first.
-    pub async fn due_subscriptions(&self, now: i64, limit: i64) -> Result<Vec<(String, String)>> {
+    pub async fn due_subscriptions(&self, now: i64, limit: i64) -> Result<Vec<(Scope, String)>> {
         let rows = sqlx::query(
-            "SELECT merchant_id, id FROM subscriptions WHERE next_action_at <= $1 \
+            "SELECT merchant_id, livemode, id FROM subscriptions WHERE next_action_at <= $1 \
              AND test_clock IS NULL AND (leased_until IS NULL OR leased_until < $1) \
              ORDER BY next_action_at LIMIT $2",
         )
@@ -150,7 +156,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(rows.iter().map(|r| (scope_at(r, 0), r.get(2))).collect())
     }
 
     /// The subscription of a test clock with the soonest work due at or before `until`.
@@ -158,24 +164,25 @@ impl Store {
         &self,
         clock: &str,
         until: i64,
-    ) -> Result<Option<(String, String, i64)>> {
+    ) -> Result<Option<(Scope, String, i64)>> {
         let row = sqlx::query(
-            "SELECT merchant_id, id, next_action_at FROM subscriptions WHERE test_clock = $1 \
+            "SELECT merchant_id, livemode, id, next_action_at FROM subscriptions WHERE test_clock = $1 \
              AND next_action_at <= $2 ORDER BY next_action_at, id LIMIT 1",
         )
         .bind(clock)
         .bind(until)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+        Ok(row.map(|r| (scope_at(&r, 0), r.get(2), r.get(3))))
     }
 
-    pub async fn invoice(&self, merchant_id: &str, id: &str) -> Result<Option<Invoice>> {
+    pub async fn invoice(&self, scope: &Scope, id: &str) -> Result<Option<Invoice>> {
         let row = sqlx::query(&format!(
-            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND merchant_id = $2"
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(invoice_from_row).transpose()
@@ -184,7 +191,7 @@ impl Store {
     /// Newest first, optionally of one subscription or one customer.
     pub async fn list_invoices(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         filter: Option<(&str, &str)>,
         limit: i64,
         starting_after: Option<&str>,
@@ -199,7 +206,7 @@ impl Store {
             .page_where(
                 "invoices",
                 INVOICE_COLUMNS,
-                merchant_id,
+                scope,
                 filter,
                 limit,
                 starting_after,
@@ -209,12 +216,13 @@ impl Store {
             .transpose()
     }
 
-    pub async fn test_clock(&self, merchant_id: &str, id: &str) -> Result<Option<TestClock>> {
+    pub async fn test_clock(&self, scope: &Scope, id: &str) -> Result<Option<TestClock>> {
         let row = sqlx::query(&format!(
-            "SELECT {CLOCK_COLUMNS} FROM test_clocks WHERE id = $1 AND merchant_id = $2"
+            "SELECT {CLOCK_COLUMNS} FROM test_clocks WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.as_ref().map(clock_from_row))
@@ -222,7 +230,7 @@ impl Store {
 
     pub async fn list_test_clocks(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<TestClock>>> {
@@ -230,7 +238,7 @@ impl Store {
             .page_where(
                 "test_clocks",
                 CLOCK_COLUMNS,
-                merchant_id,
+                scope,
                 None,
                 limit,
                 starting_after,
@@ -246,10 +254,11 @@ impl Store {
         &self,
         clock: &str,
         until: i64,
-    ) -> Result<Option<(String, String, i64)>> {
+    ) -> Result<Option<(Scope, String, i64)>> {
         let row = sqlx::query(
-            "SELECT p.merchant_id, p.id, p.capture_before FROM payment_intents p \
+            "SELECT p.merchant_id, p.livemode, p.id, p.capture_before FROM payment_intents p \
              JOIN customers c ON c.id = p.customer_id AND c.merchant_id = p.merchant_id \
+             AND c.livemode = p.livemode \
              WHERE c.test_clock = $1 AND p.status = 'requires_capture' \
              AND p.capture_before IS NOT NULL AND p.capture_before <= $2 \
              ORDER BY p.capture_before, p.id LIMIT 1",
@@ -258,37 +267,32 @@ impl Store {
         .bind(until)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+        Ok(row.map(|r| (scope_at(&r, 0), r.get(2), r.get(3))))
     }
 
     /// The time of the test clock `customer` is attached to, if any.
-    pub async fn customer_clock_time(
-        &self,
-        merchant_id: &str,
-        customer: &str,
-    ) -> Result<Option<i64>> {
+    pub async fn customer_clock_time(&self, scope: &Scope, customer: &str) -> Result<Option<i64>> {
         let row = sqlx::query(
             "SELECT t.frozen_time FROM customers c JOIN test_clocks t ON t.id = c.test_clock \
-             WHERE c.id = $1 AND c.merchant_id = $2",
+             WHERE c.id = $1 AND c.merchant_id = $2 AND c.livemode = $3",
         )
         .bind(customer)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|r| r.get(0)))
     }
 
-    pub async fn customer_clock(
-        &self,
-        merchant_id: &str,
-        customer: &str,
-    ) -> Result<Option<String>> {
-        let row =
-            sqlx::query("SELECT test_clock FROM customers WHERE id = $1 AND merchant_id = $2")
-                .bind(customer)
-                .bind(merchant_id)
-                .fetch_optional(&self.reader)
-                .await?;
+    pub async fn customer_clock(&self, scope: &Scope, customer: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT test_clock FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        )
+        .bind(customer)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
+        .fetch_optional(&self.reader)
+        .await?;
         Ok(row.and_then(|r| r.get(0)))
     }
 }
@@ -297,7 +301,7 @@ impl Tx {
     pub async fn insert_subscription(&mut self, s: &Subscription) -> Result<()> {
         let sql = format!(
             "INSERT INTO subscriptions ({SUB_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,\
-             $11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)"
+             $11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29)"
         );
         sqlx::query(&sql)
             .bind(&s.id)
@@ -328,21 +332,19 @@ impl Tx {
             .bind(s.updated)
             .bind(s.version)
             .bind(s.cancel_at)
+            .bind(i64::from(s.livemode))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
 
-    pub async fn subscription(
-        &mut self,
-        merchant_id: &str,
-        id: &str,
-    ) -> Result<Option<Subscription>> {
+    pub async fn subscription(&mut self, scope: &Scope, id: &str) -> Result<Option<Subscription>> {
         let row = sqlx::query(&format!(
-            "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1 AND merchant_id = $2"
+            "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&mut *self.tx)
         .await?;
         row.as_ref().map(sub_from_row).transpose()
@@ -425,7 +427,7 @@ impl Tx {
     pub async fn insert_invoice(&mut self, i: &Invoice) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
         ))
         .bind(&i.id)
         .bind(&i.merchant_id)
@@ -444,17 +446,19 @@ impl Tx {
         .bind(i.created)
         .bind(i.paid_at)
         .bind(i.updated)
+        .bind(i64::from(i.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
-    pub async fn invoice(&mut self, merchant_id: &str, id: &str) -> Result<Option<Invoice>> {
+    pub async fn invoice(&mut self, scope: &Scope, id: &str) -> Result<Option<Invoice>> {
         let row = sqlx::query(&format!(
-            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND merchant_id = $2"
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&mut *self.tx)
         .await?;
         row.as_ref().map(invoice_from_row).transpose()
@@ -463,7 +467,8 @@ impl Tx {
     pub async fn update_invoice(&mut self, i: &Invoice) -> Result<()> {
         sqlx::query(
             "UPDATE invoices SET status = $1, amount_paid = $2, attempt_count = $3, \
-             payment_intent = $4, paid_at = $5, updated_at = $6 WHERE id = $7 AND merchant_id = $8",
+             payment_intent = $4, paid_at = $5, updated_at = $6 WHERE id = $7 AND merchant_id = $8 \
+             AND livemode = $9",
         )
         .bind(i.status.as_str())
         .bind(i.amount_paid)
@@ -473,6 +478,7 @@ impl Tx {
         .bind(i.updated)
         .bind(&i.id)
         .bind(&i.merchant_id)
+        .bind(i64::from(i.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -480,7 +486,7 @@ impl Tx {
 
     pub async fn insert_test_clock(&mut self, c: &TestClock) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO test_clocks ({CLOCK_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6)"
+            "INSERT INTO test_clocks ({CLOCK_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7)"
         ))
         .bind(&c.id)
         .bind(&c.merchant_id)
@@ -488,6 +494,7 @@ impl Tx {
         .bind(c.frozen_time)
         .bind(&c.status)
         .bind(c.created)
+        .bind(i64::from(c.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -497,7 +504,7 @@ impl Tx {
     /// `from_status` (another advance holds it).
     pub async fn set_test_clock(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         from_status: &str,
         status: &str,
@@ -505,41 +512,56 @@ impl Tx {
     ) -> Result<bool> {
         let n = sqlx::query(
             "UPDATE test_clocks SET status = $1, frozen_time = $2 \
-             WHERE id = $3 AND merchant_id = $4 AND status = $5",
+             WHERE id = $3 AND merchant_id = $4 AND livemode = $6 AND status = $5",
         )
         .bind(status)
         .bind(frozen_time)
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
         .bind(from_status)
+        .bind(i64::from(scope.livemode))
         .execute(&mut *self.tx)
         .await?
         .rows_affected();
         Ok(n == 1)
     }
 
-    pub async fn delete_test_clock(&mut self, merchant_id: &str, id: &str) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM test_clocks WHERE id = $1 AND merchant_id = $2")
-            .bind(id)
-            .bind(merchant_id)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected();
+    pub async fn delete_test_clock(&mut self, scope: &Scope, id: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "DELETE FROM test_clocks WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        )
+        .bind(id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
         Ok(n == 1)
     }
 
     pub async fn set_customer_clock(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         customer: &str,
         clock: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE customers SET test_clock = $1 WHERE id = $2 AND merchant_id = $3")
+        sqlx::query("UPDATE customers SET test_clock = $1 WHERE id = $2 AND merchant_id = $3 AND livemode = $4")
             .bind(clock)
             .bind(customer)
-            .bind(merchant_id)
+            .bind(&scope.merchant_id)
+            .bind(i64::from(scope.livemode))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+}
+
+impl TestClock {
+    /// The merchant and mode this row belongs to.
+    pub fn scope(&self) -> crate::Scope {
+        crate::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
     }
 }

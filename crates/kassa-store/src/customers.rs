@@ -4,15 +4,16 @@ use kassa_core::customer::Customer;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{from_json, to_json, Backend, Result, Store, Tx};
+use crate::{from_json, to_json, Backend, Result, Scope, Store, Tx};
 
 const COLUMNS: &str = "id, merchant_id, email, name, phone, description, metadata, created_at, \
-    updated_at, test_clock";
+    updated_at, test_clock, livemode";
 
 fn from_row(r: &AnyRow) -> Result<Customer> {
     Ok(Customer {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
+        livemode: r.get::<i64, _>("livemode") != 0,
         email: r.get("email"),
         name: r.get("name"),
         phone: r.get("phone"),
@@ -25,12 +26,13 @@ fn from_row(r: &AnyRow) -> Result<Customer> {
 }
 
 impl Store {
-    pub async fn customer(&self, merchant_id: &str, id: &str) -> Result<Option<Customer>> {
+    pub async fn customer(&self, scope: &Scope, id: &str) -> Result<Option<Customer>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM customers WHERE id = $1 AND merchant_id = $2"
+            "SELECT {COLUMNS} FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(from_row).transpose()
@@ -41,7 +43,7 @@ impl Store {
     /// the merchant's customers.
     pub async fn list_customers(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
         email: Option<&str>,
@@ -51,10 +53,11 @@ impl Store {
             None => (i64::MAX, "~".to_string()),
             Some(cursor) => {
                 let anchor = sqlx::query(
-                    "SELECT created_at FROM customers WHERE id = $1 AND merchant_id = $2",
+                    "SELECT created_at FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
                 )
                 .bind(cursor)
-                .bind(merchant_id)
+                .bind(&scope.merchant_id)
+                .bind(i64::from(scope.livemode))
                 .fetch_optional(&self.reader)
                 .await?;
                 let Some(anchor) = anchor else {
@@ -68,26 +71,28 @@ impl Store {
         let rows = match email {
             Some(email) => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM customers WHERE merchant_id = $1 AND {keyset} \
+                    "SELECT {COLUMNS} FROM customers WHERE merchant_id = $1 AND livemode = $6 AND {keyset} \
                      AND email = $5 ORDER BY created_at DESC, id DESC LIMIT $4"
                 ))
-                .bind(merchant_id)
+                .bind(&scope.merchant_id)
                 .bind(after_created)
                 .bind(&after_id)
                 .bind(limit)
                 .bind(email)
+                .bind(i64::from(scope.livemode))
                 .fetch_all(&self.reader)
                 .await?
             }
             None => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM customers WHERE merchant_id = $1 AND {keyset} \
+                    "SELECT {COLUMNS} FROM customers WHERE merchant_id = $1 AND livemode = $5 AND {keyset} \
                      ORDER BY created_at DESC, id DESC LIMIT $4"
                 ))
-                .bind(merchant_id)
+                .bind(&scope.merchant_id)
                 .bind(after_created)
                 .bind(&after_id)
                 .bind(limit)
+                .bind(i64::from(scope.livemode))
                 .fetch_all(&self.reader)
                 .await?
             }
@@ -99,7 +104,7 @@ impl Store {
 impl Tx {
     pub async fn insert_customer(&mut self, c: &Customer) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO customers ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
+            "INSERT INTO customers ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
         ))
         .bind(&c.id)
         .bind(&c.merchant_id)
@@ -111,6 +116,7 @@ impl Tx {
         .bind(c.created)
         .bind(c.updated)
         .bind(c.test_clock.clone())
+        .bind(i64::from(c.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -120,7 +126,7 @@ impl Tx {
     /// already exclusive).
     pub async fn customer_for_update(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
     ) -> Result<Option<Customer>> {
         let lock = match self.backend {
@@ -128,10 +134,11 @@ impl Tx {
             Backend::Sqlite => "",
         };
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM customers WHERE id = $1 AND merchant_id = $2{lock}"
+            "SELECT {COLUMNS} FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3{lock}"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&mut *self.tx)
         .await?;
         row.as_ref().map(from_row).transpose()
@@ -140,7 +147,7 @@ impl Tx {
     pub async fn update_customer(&mut self, c: &Customer) -> Result<()> {
         sqlx::query(
             "UPDATE customers SET email = $1, name = $2, phone = $3, description = $4, \
-             metadata = $5, updated_at = $6 WHERE id = $7 AND merchant_id = $8",
+             metadata = $5, updated_at = $6 WHERE id = $7 AND merchant_id = $8 AND livemode = $9",
         )
         .bind(c.email.clone())
         .bind(c.name.clone())
@@ -150,18 +157,22 @@ impl Tx {
         .bind(c.updated)
         .bind(&c.id)
         .bind(&c.merchant_id)
+        .bind(i64::from(c.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     /// Deletes the customer; false when there was none.
-    pub async fn delete_customer(&mut self, merchant_id: &str, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM customers WHERE id = $1 AND merchant_id = $2")
-            .bind(id)
-            .bind(merchant_id)
-            .execute(&mut *self.tx)
-            .await?;
+    pub async fn delete_customer(&mut self, scope: &Scope, id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        )
+        .bind(id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
+        .execute(&mut *self.tx)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 }

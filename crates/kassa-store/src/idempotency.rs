@@ -7,24 +7,26 @@ impl Store {
     /// Starts (or joins) the request under an idempotency key.
     pub async fn idempotency_begin(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         key: &str,
         request_hash: &str,
         now: i64,
         lock_ms: i64,
         retention_ms: i64,
     ) -> Result<IdemBegin> {
+        let (merchant_id, livemode) = (&scope.merchant_id, i64::from(scope.livemode));
         for _ in 0..3 {
             let inserted = sqlx::query(
                 "INSERT INTO idempotency_keys (merchant_id, idem_key, request_hash, state, \
-                 locked_until, created_at) VALUES ($1, $2, $3, 'in_progress', $4, $5) \
-                 ON CONFLICT (merchant_id, idem_key) DO NOTHING",
+                 locked_until, created_at, livemode) VALUES ($1, $2, $3, 'in_progress', $4, $5, $6) \
+                 ON CONFLICT (merchant_id, livemode, idem_key) DO NOTHING",
             )
             .bind(merchant_id)
             .bind(key)
             .bind(request_hash)
             .bind(now + lock_ms)
             .bind(now)
+            .bind(livemode)
             .execute(&self.writer)
             .await?
             .rows_affected();
@@ -33,10 +35,12 @@ impl Store {
             }
             let Some(row) = sqlx::query(
                 "SELECT request_hash, state, response_status, response_body, locked_until, \
-                 created_at FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2",
+                 created_at FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2 \
+                 AND livemode = $3",
             )
             .bind(merchant_id)
             .bind(key)
+            .bind(livemode)
             .fetch_optional(&self.writer)
             .await?
             else {
@@ -46,11 +50,12 @@ impl Store {
             if created < now - retention_ms {
                 sqlx::query(
                     "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2 \
-                     AND created_at = $3",
+                     AND created_at = $3 AND livemode = $4",
                 )
                 .bind(merchant_id)
                 .bind(key)
                 .bind(created)
+                .bind(livemode)
                 .execute(&self.writer)
                 .await?;
                 continue;
@@ -77,12 +82,14 @@ impl Store {
             // (its effect and this key's completion share one transaction), so take over.
             let taken = sqlx::query(
                 "UPDATE idempotency_keys SET locked_until = $1 WHERE merchant_id = $2 \
-                 AND idem_key = $3 AND state = 'in_progress' AND locked_until = $4",
+                 AND idem_key = $3 AND state = 'in_progress' AND locked_until = $4 \
+                 AND livemode = $5",
             )
             .bind(now + lock_ms)
             .bind(merchant_id)
             .bind(key)
             .bind(locked_until)
+            .bind(livemode)
             .execute(&self.writer)
             .await?
             .rows_affected();
@@ -99,23 +106,24 @@ impl Store {
     /// the effect's transaction already stored it).
     pub async fn idempotency_complete(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         key: &str,
         status: u16,
         body: &str,
     ) -> Result<()> {
         let body = self.seal_response(body);
-        complete_idem(&self.writer, merchant_id, key, status, &body).await
+        complete_idem(&self.writer, scope, key, status, &body).await
     }
 
     /// Forgets a key whose request failed without effect, so the client may retry it.
-    pub async fn idempotency_release(&self, merchant_id: &str, key: &str) -> Result<()> {
+    pub async fn idempotency_release(&self, scope: &Scope, key: &str) -> Result<()> {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2 \
-             AND state = 'in_progress'",
+             AND state = 'in_progress' AND livemode = $3",
         )
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
         .bind(key)
+        .bind(i64::from(scope.livemode))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -137,12 +145,12 @@ impl Tx {
     /// Marks the idempotency key done with this response, in the effect's own transaction.
     pub async fn complete_idempotency(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         key: &str,
         status: u16,
         body: &str,
     ) -> Result<()> {
         let body = seal_with(self.responses.as_deref(), body);
-        complete_idem(&mut *self.tx, merchant_id, key, status, &body).await
+        complete_idem(&mut *self.tx, scope, key, status, &body).await
     }
 }

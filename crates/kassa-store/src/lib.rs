@@ -35,6 +35,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use billing::TestClock;
 pub use branding::{BrandingRow, Logo};
+pub use kassa_core::scope::{Mode, Scope};
 pub use paymentwall::{PwDeliveryConfirmation, PwOrder, PwProject, PwSubscription};
 pub use paymob::{
     PmCardToken, PmIntegration, PmIntention, PmOrder, PmPlan, PmProfile, PmSubscription,
@@ -249,16 +250,26 @@ impl Store {
 
     // ---- merchants and keys ----
 
-    pub async fn merchant_by_key_hash(&self, key_hash: &str) -> Result<Option<(Merchant, String)>> {
+    /// The merchant, key kind (`secret` or `publishable`) and mode of an unrevoked API key.
+    pub async fn merchant_by_key_hash(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<(Merchant, String, Mode)>> {
         let row = sqlx::query(
-            "SELECT m.id, m.name, m.created_at, k.kind FROM api_keys k \
+            "SELECT m.id, m.name, m.created_at, k.kind, k.livemode FROM api_keys k \
              JOIN merchants m ON m.id = k.merchant_id \
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| (Merchant::from_row(&r), r.get::<String, _>("kind"))))
+        Ok(row.map(|r| {
+            (
+                Merchant::from_row(&r),
+                r.get::<String, _>("kind"),
+                Mode::from_livemode(r.get::<i64, _>("livemode") != 0),
+            )
+        }))
     }
 
     pub async fn merchant(&self, id: &str) -> Result<Option<Merchant>> {
@@ -269,12 +280,14 @@ impl Store {
         Ok(row.map(|r| Merchant::from_row(&r)))
     }
 
-    pub async fn publishable_key(&self, merchant_id: &str) -> Result<Option<String>> {
+    /// The scope's oldest unrevoked publishable key.
+    pub async fn publishable_key(&self, scope: &Scope) -> Result<Option<String>> {
         let row = sqlx::query(
-            "SELECT display FROM api_keys WHERE merchant_id = $1 AND kind = 'publishable' \
-             AND revoked_at IS NULL ORDER BY created_at LIMIT 1",
+            "SELECT display FROM api_keys WHERE merchant_id = $1 AND livemode = $2 \
+             AND kind = 'publishable' AND revoked_at IS NULL ORDER BY created_at LIMIT 1",
         )
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|r| r.get::<String, _>(0)))
@@ -288,11 +301,11 @@ impl Store {
         &self,
         table: &str,
         columns: &str,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<AnyRow>>> {
-        self.page_where(table, columns, merchant_id, None, limit, starting_after)
+        self.page_where(table, columns, scope, None, limit, starting_after)
             .await
     }
 
@@ -303,7 +316,7 @@ impl Store {
         &self,
         table: &str,
         columns: &str,
-        merchant_id: &str,
+        scope: &Scope,
         filter: Option<(&str, &str)>,
         limit: i64,
         starting_after: Option<&str>,
@@ -311,15 +324,20 @@ impl Store {
         // Placeholders are numbered, so the filter's comes last and is bound only when given.
         let cond =
             |n: u8| filter.map_or(String::new(), |(column, _)| format!(" AND {column} = ${n}"));
+        let livemode = i64::from(scope.livemode);
         // With no cursor every row comes before (i64::MAX, "~"): ids are letters, digits and `_`.
         let (after_created, after_id) = match starting_after {
             None => (i64::MAX, "~".to_string()),
             Some(cursor) => {
                 let sql = format!(
-                    "SELECT created_at FROM {table} WHERE id = $1 AND merchant_id = $2{}",
-                    cond(3)
+                    "SELECT created_at FROM {table} WHERE id = $1 AND merchant_id = $2 \
+                     AND livemode = $3{}",
+                    cond(4)
                 );
-                let mut q = sqlx::query(&sql).bind(cursor).bind(merchant_id);
+                let mut q = sqlx::query(&sql)
+                    .bind(cursor)
+                    .bind(&scope.merchant_id)
+                    .bind(livemode);
                 if let Some((_, value)) = filter {
                     q = q.bind(value);
                 }
@@ -330,16 +348,17 @@ impl Store {
             }
         };
         let sql = format!(
-            "SELECT {columns} FROM {table} WHERE merchant_id = $1 \
+            "SELECT {columns} FROM {table} WHERE merchant_id = $1 AND livemode = $5 \
              AND (created_at < $2 OR (created_at = $2 AND id < $3)){} \
              ORDER BY created_at DESC, id DESC LIMIT $4",
-            cond(5)
+            cond(6)
         );
         let mut q = sqlx::query(&sql)
-            .bind(merchant_id)
+            .bind(&scope.merchant_id)
             .bind(after_created)
             .bind(&after_id)
-            .bind(limit);
+            .bind(limit)
+            .bind(livemode);
         if let Some((_, value)) = filter {
             q = q.bind(value);
         }
@@ -410,7 +429,7 @@ fn seal_with(sealer: Option<&kassa_core::secret_box::SecretBox>, body: &str) -> 
 
 async fn complete_idem<'e, E>(
     exec: E,
-    merchant_id: &str,
+    scope: &Scope,
     key: &str,
     status: u16,
     body: &str,
@@ -420,12 +439,13 @@ where
 {
     sqlx::query(
         "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2 \
-         WHERE merchant_id = $3 AND idem_key = $4 AND state = 'in_progress'",
+         WHERE merchant_id = $3 AND livemode = $5 AND idem_key = $4 AND state = 'in_progress'",
     )
     .bind(status as i64)
     .bind(body)
-    .bind(merchant_id)
+    .bind(&scope.merchant_id)
     .bind(key)
+    .bind(i64::from(scope.livemode))
     .execute(exec)
     .await?;
     Ok(())
@@ -507,21 +527,22 @@ impl Tx {
 
     pub async fn insert_api_key(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         key_hash: &str,
         kind: &str,
         display: &str,
         now: i64,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_keys (key_hash, merchant_id, kind, display, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (key_hash, merchant_id, kind, display, created_at, livemode) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(key_hash)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
         .bind(kind)
         .bind(display)
         .bind(now)
+        .bind(i64::from(scope.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -530,6 +551,14 @@ impl Tx {
     /// The transaction's connection, for the dialect modules of this crate.
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
+    }
+}
+
+/// The scope in a row's columns `i` (merchant id) and `i + 1` (livemode).
+fn scope_at(r: &AnyRow, i: usize) -> Scope {
+    Scope {
+        merchant_id: r.get(i),
+        livemode: r.get::<i64, _>(i + 1) != 0,
     }
 }
 

@@ -7,15 +7,16 @@ impl Store {
     /// The payments of an order that takes one payment ([`kassa_core::order`]).
     pub async fn intents_of_order(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         order_key: &str,
     ) -> Result<Vec<PaymentIntent>> {
         let rows = sqlx::query(&format!(
             "SELECT {INTENT_COLUMNS} FROM payment_intents \
-             WHERE merchant_id = $1 AND order_key = $2 ORDER BY created_at, id"
+             WHERE merchant_id = $1 AND livemode = $3 AND order_key = $2 ORDER BY created_at, id"
         ))
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
         .bind(order_key)
+        .bind(i64::from(scope.livemode))
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(intent_from_row).collect()
@@ -23,16 +24,16 @@ impl Store {
 
     /// `(merchant, intent)` of authorizations held for a risk review whose verdict is due at
     /// `now`, the longest overdue first.
-    pub async fn due_reviews(&self, now: i64, limit: i64) -> Result<Vec<(String, String)>> {
+    pub async fn due_reviews(&self, now: i64, limit: i64) -> Result<Vec<(Scope, String)>> {
         let rows = sqlx::query(
-            "SELECT merchant_id, id FROM payment_intents WHERE review_at IS NOT NULL \
+            "SELECT merchant_id, livemode, id FROM payment_intents WHERE review_at IS NOT NULL \
              AND review_at <= $1 AND status = 'requires_capture' ORDER BY review_at LIMIT $2",
         )
         .bind(now)
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(rows.iter().map(|r| (scope_at(r, 0), r.get(2))).collect())
     }
 
     /// `(merchant, intent)` of authorizations whose capture window has run out at `now`, the
@@ -41,9 +42,9 @@ impl Store {
         &self,
         now: i64,
         limit: i64,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<(Scope, String)>> {
         let rows = sqlx::query(
-            "SELECT merchant_id, id FROM payment_intents WHERE capture_before IS NOT NULL \
+            "SELECT merchant_id, livemode, id FROM payment_intents WHERE capture_before IS NOT NULL \
              AND capture_before <= $1 AND status = 'requires_capture' \
              AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = payment_intents.customer_id \
                  AND c.test_clock IS NOT NULL) \
@@ -53,33 +54,30 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(rows.iter().map(|r| (scope_at(r, 0), r.get(2))).collect())
     }
 
     /// Intents whose offline payment (a voucher) stopped being payable at or before `now`,
     /// soonest first: (merchant, intent).
-    pub async fn due_offline_expiries(
-        &self,
-        now: i64,
-        limit: i64,
-    ) -> Result<Vec<(String, String)>> {
+    pub async fn due_offline_expiries(&self, now: i64, limit: i64) -> Result<Vec<(Scope, String)>> {
         let rows = sqlx::query(
-            "SELECT merchant_id, id FROM payment_intents WHERE pay_before IS NOT NULL \
+            "SELECT merchant_id, livemode, id FROM payment_intents WHERE pay_before IS NOT NULL \
              AND pay_before <= $1 AND status = 'requires_action' ORDER BY pay_before LIMIT $2",
         )
         .bind(now)
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(rows.iter().map(|r| (scope_at(r, 0), r.get(2))).collect())
     }
 
-    pub async fn intent(&self, merchant_id: &str, id: &str) -> Result<Option<PaymentIntent>> {
+    pub async fn intent(&self, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>> {
         let row = sqlx::query(&format!(
-            "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2"
+            "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.map(|r| intent_from_row(&r)).transpose()
@@ -109,7 +107,7 @@ impl Store {
     /// Newest first; `starting_after` is the id of the last object of the previous page.
     pub async fn list_intents(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<PaymentIntent>>> {
@@ -117,7 +115,7 @@ impl Store {
             .page(
                 "payment_intents",
                 INTENT_COLUMNS,
-                merchant_id,
+                scope,
                 limit,
                 starting_after,
             )
@@ -165,12 +163,13 @@ impl Store {
         row.map(|r| PaymentAttempt::from_row(&r)).transpose()
     }
 
-    pub async fn refund(&self, merchant_id: &str, id: &str) -> Result<Option<Refund>> {
+    pub async fn refund(&self, scope: &Scope, id: &str) -> Result<Option<Refund>> {
         let row = sqlx::query(&format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2"
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.map(|r| refund_from_row(&r)).transpose()
@@ -178,7 +177,7 @@ impl Store {
 
     pub async fn list_refunds(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
         payment_intent: Option<&str>,
@@ -188,7 +187,7 @@ impl Store {
             .page_where(
                 "refunds",
                 REFUND_COLUMNS,
-                merchant_id,
+                scope,
                 payment_intent.map(|pi| ("payment_intent_id", pi)),
                 limit,
                 starting_after,
@@ -203,7 +202,7 @@ impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
             "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34)"
         );
         bind_intent(sqlx::query(&sql), pi)?
             .execute(&mut *self.tx)
@@ -213,12 +212,13 @@ impl Tx {
     }
 
     /// Reads an intent inside the transaction.
-    pub async fn intent(&mut self, merchant_id: &str, id: &str) -> Result<Option<PaymentIntent>> {
+    pub async fn intent(&mut self, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>> {
         let row = sqlx::query(&format!(
-            "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2"
+            "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&mut *self.tx)
         .await?;
         row.map(|r| intent_from_row(&r)).transpose()
@@ -273,15 +273,16 @@ impl Tx {
     /// The payments of an order that takes one payment ([`kassa_core::order`]).
     pub async fn intents_of_order(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         order_key: &str,
     ) -> Result<Vec<PaymentIntent>> {
         let rows = sqlx::query(&format!(
             "SELECT {INTENT_COLUMNS} FROM payment_intents \
-             WHERE merchant_id = $1 AND order_key = $2 ORDER BY created_at, id"
+             WHERE merchant_id = $1 AND livemode = $3 AND order_key = $2 ORDER BY created_at, id"
         ))
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
         .bind(order_key)
+        .bind(i64::from(scope.livemode))
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter().map(intent_from_row).collect()
@@ -367,7 +368,7 @@ impl Tx {
 
     pub async fn insert_refund(&mut self, r: &Refund) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
         ))
         .bind(&r.id)
         .bind(&r.merchant_id)
@@ -381,6 +382,7 @@ impl Tx {
         .bind(r.created)
         .bind(r.kind.as_str())
         .bind(r.kind.chargeback_reason().map(i64::from))
+        .bind(i64::from(r.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{Result, Store, Tx};
+use crate::{Result, Scope, Store, Tx};
 
 mod delivery;
 mod subscriptions;
@@ -423,5 +423,31 @@ impl Tx {
         .fetch_optional(self.conn())
         .await?;
         Ok(row.map(|r| PwOrder::from_row(&r)))
+    }
+}
+
+/// Paymentwall projects work in test mode: their payments are the merchant's test data.
+fn paymentwall_scope(merchant_id: &str) -> Scope {
+    Scope::test(merchant_id)
+}
+
+impl PwProject {
+    /// The merchant and mode of the project's payments.
+    pub fn scope(&self) -> Scope {
+        paymentwall_scope(&self.merchant_id)
+    }
+}
+
+impl PwOrder {
+    /// The merchant and mode of the order's payment.
+    pub fn scope(&self) -> Scope {
+        paymentwall_scope(&self.merchant_id)
+    }
+}
+
+impl PwSubscription {
+    /// The merchant and mode of the subscription's payments.
+    pub fn scope(&self) -> Scope {
+        paymentwall_scope(&self.merchant_id)
     }
 }

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{Result, Store, Tx};
+use crate::{Result, Scope, Store, Tx};
 
 pub use billing::{PmCardToken, PmPlan, PmSubscription};
 
@@ -556,5 +556,16 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+}
+
+impl PmProfile {
+    /// The merchant and mode of everything made with this profile's keys: a live profile
+    /// (`egy_sk_live_…`) works in live mode.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.live,
+        }
     }
 }

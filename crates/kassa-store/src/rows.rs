@@ -18,23 +18,24 @@ pub(crate) const INTENT_COLUMNS: &str =
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
     processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
     capture_window_ms, capture_before, review_delay_ms, review_at, customer_id, setup_future_usage, \
-    voucher_window_ms, pay_before, order_key";
+    voucher_window_ms, pay_before, order_key, livemode";
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
     processor_ref, challenge_state, error, created_at, updated_at";
 
 pub(crate) const REFUND_COLUMNS: &str = "id, merchant_id, payment_intent_id, amount, currency, \
-    status, reason, metadata, processor_ref, created_at, kind, chargeback_reason";
+    status, reason, metadata, processor_ref, created_at, kind, chargeback_reason, livemode";
 
-pub(crate) const EVENT_COLUMNS: &str = "id, merchant_id, type, object_id, data, created_at";
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, merchant_id, type, object_id, data, created_at, livemode";
 
 pub(crate) const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, description, enabled_events, \
-    secret_enc, previous_secret_enc, previous_secret_expires_at, status, created_at";
+    secret_enc, previous_secret_enc, previous_secret_expires_at, status, created_at, livemode";
 
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, merchant_id, channel, endpoint_id, event_id, status, \
     attempt_count, next_attempt_at, lease_owner, lease_until, last_status_code, created_at, \
-    updated_at, request_url, request_body";
+    updated_at, request_url, request_body, livemode";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merchant {
@@ -90,6 +91,8 @@ impl PaymentAttempt {
 pub struct WebhookEndpoint {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data.
+    pub livemode: bool,
     pub url: String,
     pub description: Option<String>,
     pub enabled_events: Vec<String>,
@@ -117,6 +120,7 @@ impl WebhookEndpoint {
         Ok(WebhookEndpoint {
             id: r.get("id"),
             merchant_id: r.get("merchant_id"),
+            livemode: r.get::<i64, _>("livemode") != 0,
             url: r.get("url"),
             description: r.get("description"),
             enabled_events: from_json(&r.get::<String, _>("enabled_events"))?,
@@ -133,6 +137,8 @@ impl WebhookEndpoint {
 pub struct Delivery {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data.
+    pub livemode: bool,
     pub channel: Channel,
     pub endpoint_id: String,
     pub event_id: String,
@@ -191,6 +197,7 @@ impl Delivery {
         Ok(Delivery {
             id: r.get("id"),
             merchant_id: r.get("merchant_id"),
+            livemode: r.get::<i64, _>("livemode") != 0,
             channel: Channel::parse(&channel)
                 .ok_or_else(|| StoreError::Corrupt(format!("bad delivery channel {channel}")))?,
             endpoint_id: r.get("endpoint_id"),
@@ -246,6 +253,7 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
     Ok(PaymentIntent {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
+        livemode: r.get::<i64, _>("livemode") != 0,
         amount: r.get("amount"),
         currency: parse::<Currency>(&currency, "currency")?,
         status: IntentStatus::parse(&status)
@@ -330,7 +338,8 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.setup_future_usage.map(|u| u.as_str()))
         .bind(pi.voucher_window_ms)
         .bind(pi.pay_before)
-        .bind(pi.order_key.clone()))
+        .bind(pi.order_key.clone())
+        .bind(i64::from(pi.livemode)))
 }
 
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {
@@ -341,6 +350,7 @@ pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {
     Ok(Refund {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
+        livemode: r.get::<i64, _>("livemode") != 0,
         payment_intent_id: r.get("payment_intent_id"),
         amount: r.get("amount"),
         currency: parse::<Currency>(&currency, "currency")?,
@@ -361,9 +371,30 @@ pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event> {
     Ok(Event {
         id: r.get("id"),
         merchant_id: r.get("merchant_id"),
+        livemode: r.get::<i64, _>("livemode") != 0,
         event_type: EventType::parse(&ty)
             .ok_or_else(|| StoreError::Corrupt(format!("bad event type {ty}")))?,
         object: from_json(&r.get::<String, _>("data"))?,
         created: r.get("created_at"),
     })
+}
+
+impl WebhookEndpoint {
+    /// The merchant and mode this row belongs to.
+    pub fn scope(&self) -> crate::Scope {
+        crate::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
+    }
+}
+
+impl Delivery {
+    /// The merchant and mode this row belongs to.
+    pub fn scope(&self) -> crate::Scope {
+        crate::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
+    }
 }

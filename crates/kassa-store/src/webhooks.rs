@@ -4,12 +4,13 @@
 use super::*;
 
 impl Store {
-    pub async fn event(&self, merchant_id: &str, id: &str) -> Result<Option<Event>> {
+    pub async fn event(&self, scope: &Scope, id: &str) -> Result<Option<Event>> {
         let row = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND merchant_id = $2"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.map(|r| event_from_row(&r)).transpose()
@@ -17,24 +18,25 @@ impl Store {
 
     pub async fn list_events(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         limit: i64,
         starting_after: Option<&str>,
     ) -> Result<Option<Vec<Event>>> {
         let rows = self
-            .page("events", EVENT_COLUMNS, merchant_id, limit, starting_after)
+            .page("events", EVENT_COLUMNS, scope, limit, starting_after)
             .await?;
         rows.map(|rows| rows.iter().map(event_from_row).collect())
             .transpose()
     }
 
-    pub async fn endpoint(&self, merchant_id: &str, id: &str) -> Result<Option<WebhookEndpoint>> {
+    pub async fn endpoint(&self, scope: &Scope, id: &str) -> Result<Option<WebhookEndpoint>> {
         let row = sqlx::query(&format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND livemode = $3 \
              AND status <> 'deleted'"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.map(|r| WebhookEndpoint::from_row(&r)).transpose()
@@ -50,12 +52,13 @@ impl Store {
         row.map(|r| WebhookEndpoint::from_row(&r)).transpose()
     }
 
-    pub async fn list_endpoints(&self, merchant_id: &str) -> Result<Vec<WebhookEndpoint>> {
+    pub async fn list_endpoints(&self, scope: &Scope) -> Result<Vec<WebhookEndpoint>> {
         let rows = sqlx::query(&format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 AND livemode = $2 \
              AND status <> 'deleted' ORDER BY created_at DESC, id DESC"
         ))
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(WebhookEndpoint::from_row).collect()
@@ -63,26 +66,28 @@ impl Store {
 
     pub async fn deliveries_for_event(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         event_id: &str,
     ) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE merchant_id = $1 AND event_id = $2 \
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE merchant_id = $1 AND livemode = $3 AND event_id = $2 \
              ORDER BY created_at, id"
         ))
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
         .bind(event_id)
+        .bind(i64::from(scope.livemode))
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(Delivery::from_row).collect()
     }
 
-    pub async fn delivery(&self, merchant_id: &str, id: &str) -> Result<Option<Delivery>> {
+    pub async fn delivery(&self, scope: &Scope, id: &str) -> Result<Option<Delivery>> {
         let row = sqlx::query(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 AND merchant_id = $2"
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_optional(&self.reader)
         .await?;
         row.map(|r| Delivery::from_row(&r)).transpose()
@@ -235,14 +240,14 @@ impl Tx {
         // is checked at the end of the statement); SQLite has no such CTEs and no network round
         // trip to save.
         const QUEUE: &str = "INSERT INTO deliveries (id, merchant_id, channel, endpoint_id, \
-             event_id, status, attempt_count, next_attempt_at, created_at, updated_at) \
+             event_id, status, attempt_count, next_attempt_at, created_at, updated_at, livemode) \
              SELECT 'msg_' || $7 || SUBSTR(id, 4), merchant_id, 'webhook', id, $1, 'pending', \
-             0, $6, $6, $6 FROM webhook_endpoints \
-             WHERE merchant_id = $2 AND status = 'enabled' \
+             0, $6, $6, $6, livemode FROM webhook_endpoints \
+             WHERE merchant_id = $2 AND livemode = $9 AND status = 'enabled' \
              AND (enabled_events LIKE '%\"*\"%' OR enabled_events LIKE $8 ESCAPE '\\')";
         const EVENT: &str =
-            "INSERT INTO events (id, merchant_id, type, object_id, data, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)";
+            "INSERT INTO events (id, merchant_id, type, object_id, data, created_at, livemode) \
+             VALUES ($1, $2, $3, $4, $5, $6, $9)";
         let pattern = format!("%\"{}\"%", event.event_type.as_str().replace('_', "\\_"));
         let event_rand = event
             .id
@@ -261,6 +266,7 @@ impl Tx {
                 .bind(event.created)
                 .bind(event_rand.clone())
                 .bind(pattern.clone())
+                .bind(i64::from(event.livemode))
         };
         match self.backend {
             Backend::Postgres => {
@@ -268,15 +274,7 @@ impl Tx {
                 bind(sql.as_str()).execute(&mut *self.tx).await?;
             }
             Backend::Sqlite => {
-                sqlx::query(EVENT)
-                    .bind(&event.id)
-                    .bind(&event.merchant_id)
-                    .bind(event.event_type.as_str())
-                    .bind(object_id)
-                    .bind(&data)
-                    .bind(event.created)
-                    .execute(&mut *self.tx)
-                    .await?;
+                bind(EVENT).execute(&mut *self.tx).await?;
                 bind(QUEUE).execute(&mut *self.tx).await?;
             }
         }
@@ -286,33 +284,26 @@ impl Tx {
     /// Queues a delivery for the workers.
     pub async fn insert_delivery(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         channel: Channel,
         endpoint_id: &str,
         event_id: &str,
         now: i64,
     ) -> Result<String> {
-        self.insert_delivery_with_status(
-            merchant_id,
-            channel,
-            endpoint_id,
-            event_id,
-            now,
-            "pending",
-        )
-        .await
+        self.insert_delivery_with_status(scope, channel, endpoint_id, event_id, now, "pending")
+            .await
     }
 
     /// A delivery made for a manual resend only: not pending, so no worker picks it up.
     pub async fn insert_manual_delivery(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         channel: Channel,
         endpoint_id: &str,
         event_id: &str,
         now: i64,
     ) -> Result<String> {
-        self.insert_delivery_with_status(merchant_id, channel, endpoint_id, event_id, now, "manual")
+        self.insert_delivery_with_status(scope, channel, endpoint_id, event_id, now, "manual")
             .await
     }
 
@@ -320,7 +311,7 @@ impl Tx {
     /// sends it byte for byte. `target_id` names what it goes to (e.g. a Paymentwall project).
     pub async fn insert_request_delivery(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         channel: Channel,
         target_id: &str,
         event_id: &str,
@@ -328,7 +319,7 @@ impl Tx {
         now: i64,
     ) -> Result<String> {
         self.insert_delivery_row(
-            merchant_id,
+            scope,
             channel,
             target_id,
             event_id,
@@ -345,7 +336,7 @@ impl Tx {
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_post_delivery(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         channel: Channel,
         target_id: &str,
         event_id: &str,
@@ -354,7 +345,7 @@ impl Tx {
         now: i64,
     ) -> Result<String> {
         self.insert_delivery_row(
-            merchant_id,
+            scope,
             channel,
             target_id,
             event_id,
@@ -368,7 +359,7 @@ impl Tx {
 
     async fn insert_delivery_with_status(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         channel: Channel,
         endpoint_id: &str,
         event_id: &str,
@@ -376,7 +367,7 @@ impl Tx {
         status: &str,
     ) -> Result<String> {
         self.insert_delivery_row(
-            merchant_id,
+            scope,
             channel,
             endpoint_id,
             event_id,
@@ -391,7 +382,7 @@ impl Tx {
     #[allow(clippy::too_many_arguments)]
     async fn insert_delivery_row(
         &mut self,
-        merchant_id: &str,
+        scope: &Scope,
         channel: Channel,
         endpoint_id: &str,
         event_id: &str,
@@ -403,11 +394,11 @@ impl Tx {
         let id = kassa_core::ids::new_id(kassa_core::ids::prefix::DELIVERY);
         sqlx::query(
             "INSERT INTO deliveries (id, merchant_id, channel, endpoint_id, event_id, status, \
-             attempt_count, next_attempt_at, created_at, updated_at, request_url, request_body) \
-             VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6, $8, $9)",
+             attempt_count, next_attempt_at, created_at, updated_at, request_url, request_body, \
+             livemode) VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6, $6, $8, $9, $10)",
         )
         .bind(&id)
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
         .bind(channel.as_str())
         .bind(endpoint_id)
         .bind(event_id)
@@ -415,6 +406,7 @@ impl Tx {
         .bind(status)
         .bind(request_url)
         .bind(request_body)
+        .bind(i64::from(scope.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(id)
@@ -424,18 +416,19 @@ impl Tx {
     /// merchant's row is locked until the transaction ends, so another transaction counting
     /// (to create one under a limit) waits and then counts this one's endpoint, as SQLite's single
     /// writer does; payments and events of the merchant are not held up.
-    pub async fn count_endpoints(&mut self, merchant_id: &str) -> Result<i64> {
+    pub async fn count_endpoints(&mut self, scope: &Scope) -> Result<i64> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM merchants WHERE id = $1 FOR NO KEY UPDATE")
-                .bind(merchant_id)
+                .bind(&scope.merchant_id)
                 .fetch_optional(&mut *self.tx)
                 .await?;
         }
         let row = sqlx::query(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_endpoints WHERE merchant_id = $1 \
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_endpoints WHERE merchant_id = $1 AND livemode = $2 \
              AND status <> 'deleted'",
         )
-        .bind(merchant_id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(row.get(0))
@@ -443,7 +436,7 @@ impl Tx {
 
     pub async fn insert_endpoint(&mut self, ep: &WebhookEndpoint) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
+            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
         ))
         .bind(&ep.id)
         .bind(&ep.merchant_id)
@@ -455,6 +448,7 @@ impl Tx {
         .bind(ep.previous_secret_expires_at)
         .bind(&ep.status)
         .bind(ep.created_at)
+        .bind(i64::from(ep.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -464,7 +458,7 @@ impl Tx {
         sqlx::query(
             "UPDATE webhook_endpoints SET url = $1, description = $2, enabled_events = $3, \
              secret_enc = $4, previous_secret_enc = $5, previous_secret_expires_at = $6, \
-             status = $7 WHERE id = $8 AND merchant_id = $9",
+             status = $7 WHERE id = $8 AND merchant_id = $9 AND livemode = $10",
         )
         .bind(&ep.url)
         .bind(ep.description.clone())
@@ -475,6 +469,7 @@ impl Tx {
         .bind(&ep.status)
         .bind(&ep.id)
         .bind(&ep.merchant_id)
+        .bind(i64::from(ep.livemode))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -78,6 +78,9 @@ pub fn services(
         registry,
     )?;
     svc.max_webhook_endpoints = cfg.max_webhook_endpoints;
+    if cfg.live_mode_allowed() {
+        svc.allow_live_mode();
+    }
     // The faces follow every core change in its own transaction (pingbacks, Paymob callbacks).
     svc.register_projection(Arc::new(kassa_service::paymentwall::PaymentwallProjection));
     svc.register_projection(Arc::new(kassa_service::paymob::PaymobProjection));

@@ -120,6 +120,21 @@ enum MerchantCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Create a new secret and publishable key pair for a merchant in test or live mode and
+    /// print it (shown only now; earlier keys keep working). Live keys work only on a server
+    /// in the `production` profile with an https base URL.
+    Keys {
+        #[arg(long)]
+        merchant: String,
+        /// `test` or `live`.
+        #[arg(long, value_parser = ["test", "live"])]
+        mode: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -216,6 +231,36 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&m)?);
             } else {
                 println!("merchant        {}\nname            {}\nsecret key      {}\npublishable key {}", m.id, m.name, m.secret_key, m.publishable_key);
+            }
+            Ok(())
+        }
+        Command::Merchant(MerchantCmd::Keys {
+            merchant,
+            mode,
+            json,
+            common,
+        }) => {
+            let cfg = common.load()?;
+            init_logging(&cfg.log_format);
+            let store = kassa::open_store(&cfg).await?;
+            let registry = prometheus::Registry::new();
+            let base = cfg
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", cfg.listen));
+            let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+            let mode = kassa_service::Mode::parse(&mode)
+                .ok_or_else(|| anyhow::anyhow!("--mode is test or live"))?;
+            let keys = svc.create_api_keys(&merchant, mode).await;
+            store.close().await;
+            let keys = keys?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                println!(
+                    "merchant        {}\nmode            {}\nsecret key      {}\npublishable key {}",
+                    keys.merchant, keys.mode, keys.secret_key, keys.publishable_key
+                );
             }
             Ok(())
         }

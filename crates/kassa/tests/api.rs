@@ -192,7 +192,7 @@ async fn an_uncaptured_authorization_is_released_after_seven_days(app: &TestApp)
     let held = app
         .svc
         .payments()
-        .intent(&app.merchant_id, &ids[0])
+        .intent(&app.scope(), &ids[0])
         .await
         .unwrap();
     let deadline = held.capture_before.expect("a capture deadline");
@@ -216,7 +216,7 @@ async fn an_uncaptured_authorization_is_released_after_seven_days(app: &TestApp)
     assert_eq!(s, StatusCode::OK);
     for id in &ids {
         let mut tx = app.svc.store.begin().await.unwrap();
-        let mut pi = tx.intent(&app.merchant_id, id).await.unwrap().unwrap();
+        let mut pi = tx.intent(&app.scope(), id).await.unwrap().unwrap();
         assert_eq!(pi.capture_before.is_some(), id == &ids[0]);
         pi.capture_before = Some(1);
         tx.update_intent(&mut pi).await.unwrap();
@@ -302,7 +302,7 @@ async fn a_held_native_payment_gets_its_risk_review(app: &TestApp) {
         let held = app
             .svc
             .payments()
-            .intent(&app.merchant_id, &id(&pi))
+            .intent(&app.scope(), &id(&pi))
             .await
             .unwrap();
         assert!(held.under_review(), "{cvc} {capture}");
@@ -315,7 +315,7 @@ async fn a_held_native_payment_gets_its_risk_review(app: &TestApp) {
     );
     for id in &ids {
         let mut tx = app.svc.store.begin().await.unwrap();
-        let mut pi = tx.intent(&app.merchant_id, id).await.unwrap().unwrap();
+        let mut pi = tx.intent(&app.scope(), id).await.unwrap().unwrap();
         pi.review_at = Some(1);
         tx.update_intent(&mut pi).await.unwrap();
         tx.commit().await.unwrap();
@@ -343,7 +343,7 @@ async fn a_held_native_payment_gets_its_risk_review(app: &TestApp) {
     let manual = app
         .svc
         .payments()
-        .intent(&app.merchant_id, &ids[2])
+        .intent(&app.scope(), &ids[2])
         .await
         .unwrap();
     assert!(!manual.under_review() && manual.capture_before.is_some());
@@ -909,11 +909,7 @@ async fn an_interrupted_confirmation_is_settled_and_the_customer_can_retry(app: 
     let pi = app.create_intent(1000, json!({})).await;
     let svc = &app.svc;
     let mut tx = svc.store.begin().await.unwrap();
-    let mut stuck = tx
-        .intent(&app.merchant_id, &id(&pi))
-        .await
-        .unwrap()
-        .unwrap();
+    let mut stuck = tx.intent(&app.scope(), &id(&pi)).await.unwrap().unwrap();
     let long_ago = now_ms() - 10 * 60 * 1000;
     stuck.begin_confirm(long_ago).unwrap();
     tx.update_intent(&mut stuck).await.unwrap();

@@ -795,7 +795,7 @@ async fn a_held_authorization_expires_on_its_customers_clock(app: &TestApp) {
     let stored = app
         .svc
         .payments()
-        .intent(&app.merchant_id, &id(&pi))
+        .intent(&app.scope(), &id(&pi))
         .await
         .unwrap();
     assert_eq!(stored.capture_before, Some((past + 7 * DAY) * 1000));

@@ -702,7 +702,7 @@ async fn the_scheduler_task_renews_due_subscriptions(db: Db) {
     let subs = app
         .svc
         .paymentwall()
-        .subscriptions_of_project(&app.merchant_id, p["id"].as_str().unwrap())
+        .subscriptions_of_project(&app.scope(), p["id"].as_str().unwrap())
         .await
         .unwrap();
     let sid = subs[0].id.clone();
@@ -713,11 +713,7 @@ async fn the_scheduler_task_renews_due_subscriptions(db: Db) {
         .unwrap()
         .as_millis() as i64;
     let mut tx = app.svc.store.begin().await.unwrap();
-    let mut c = tx
-        .subscription(&app.merchant_id, &core)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut c = tx.subscription(&app.scope(), &core).await.unwrap().unwrap();
     assert_eq!(c.test_clock, None, "on the wall clock");
     c.billing_cycle_anchor = now - 1000;
     c.current_period_end = now - 1000;

@@ -287,7 +287,7 @@ async fn one_time_card_payment_refund_and_apis(app: &TestApp) {
     let stored = app
         .svc
         .paymentwall()
-        .delivery_confirmations(&app.merchant_id, &p.id, &r)
+        .delivery_confirmations(&app.scope(), &p.id, &r)
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
@@ -583,7 +583,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     let subs = app
         .svc
         .paymentwall()
-        .subscriptions_of_project(&app.merchant_id, &p.id)
+        .subscriptions_of_project(&app.scope(), &p.id)
         .await
         .unwrap();
     assert_eq!(subs.len(), 1);
@@ -595,7 +595,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     // A month later (test clock): the renewal is charged, with a new ref.
     app.svc
         .paymentwall()
-        .advance_clock(&app.merchant_id, &sub, 32 * DAY)
+        .advance_clock(&app.scope(), &sub, 32 * DAY)
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -630,7 +630,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     // The paid month runs out: type 13, and no more renewals.
     app.svc
         .paymentwall()
-        .advance_clock(&app.merchant_id, &sub, 32 * DAY)
+        .advance_clock(&app.scope(), &sub, 32 * DAY)
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -639,7 +639,7 @@ async fn subscription_renews_is_cancelled_and_expires(app: &TestApp) {
     assert_eq!(get(&expired, "type"), "13");
     app.svc
         .paymentwall()
-        .advance_clock(&app.merchant_id, &sub, 64 * DAY)
+        .advance_clock(&app.scope(), &sub, 64 * DAY)
         .await
         .unwrap();
     app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -706,7 +706,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     let sub = app
         .svc
         .paymentwall()
-        .subscriptions_of_project(&app.merchant_id, &p.id)
+        .subscriptions_of_project(&app.scope(), &p.id)
         .await
         .unwrap()[0]
         .id
@@ -715,7 +715,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     for _ in 0..3 {
         app.svc
             .paymentwall()
-            .advance_clock(&app.merchant_id, &sub, 8 * DAY)
+            .advance_clock(&app.scope(), &sub, 8 * DAY)
             .await
             .unwrap();
         app.svc.billing().run_due_subscriptions(50).await.unwrap();
@@ -726,7 +726,7 @@ async fn failed_renewals_stop_the_subscription(app: &TestApp) {
     let s = app
         .svc
         .paymentwall()
-        .subscription(&app.merchant_id, &sub)
+        .subscription(&app.scope(), &sub)
         .await
         .unwrap();
     assert_eq!(s.status, "failed");
@@ -943,7 +943,7 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
     let stored = app
         .svc
         .payments()
-        .refund(&app.merchant_id, refund["id"].as_str().unwrap())
+        .refund(&app.scope(), refund["id"].as_str().unwrap())
         .await
         .unwrap();
     assert_eq!(stored.kind, kassa_core::intent::RefundKind::Refund);
@@ -965,7 +965,7 @@ async fn native_refunds_and_chargebacks(app: &TestApp) {
     let stored = app
         .svc
         .payments()
-        .refund(&app.merchant_id, chargeback["id"].as_str().unwrap())
+        .refund(&app.scope(), chargeback["id"].as_str().unwrap())
         .await
         .unwrap();
     assert_eq!(

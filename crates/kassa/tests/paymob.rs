@@ -690,7 +690,7 @@ async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
     let pi = app
         .svc
         .payments()
-        .intent(&app.merchant_id, &intent_id)
+        .intent(&app.scope(), &intent_id)
         .await
         .unwrap();
     let deadline = pi.pay_before.expect("a payment deadline");
@@ -710,11 +710,7 @@ async fn an_unpaid_kiosk_reference_expires_after_48_hours(app: &TestApp) {
 
     // The deadline passes.
     let mut tx = app.svc.store.begin().await.unwrap();
-    let mut held = tx
-        .intent(&app.merchant_id, &intent_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut held = tx.intent(&app.scope(), &intent_id).await.unwrap().unwrap();
     held.pay_before = Some(1);
     tx.update_intent(&mut held).await.unwrap();
     tx.commit().await.unwrap();
@@ -899,7 +895,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
     let pi = app
         .svc
         .payments()
-        .intent(&app.merchant_id, &intent_id)
+        .intent(&app.scope(), &intent_id)
         .await
         .unwrap();
     let due = pi.capture_before.expect("a capture deadline");
@@ -910,11 +906,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
         "not yet"
     );
     let mut tx = app.svc.store.begin().await.unwrap();
-    let mut cur = tx
-        .intent(&app.merchant_id, &intent_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut cur = tx.intent(&app.scope(), &intent_id).await.unwrap().unwrap();
     cur.capture_before = Some(1);
     tx.update_intent(&mut cur).await.unwrap();
     tx.commit().await.unwrap();
@@ -925,7 +917,7 @@ async fn refund_void_and_capture_follow_the_rules(app: &TestApp) {
     let pi = app
         .svc
         .payments()
-        .intent(&app.merchant_id, &intent_id)
+        .intent(&app.scope(), &intent_id)
         .await
         .unwrap();
     assert_eq!(

@@ -84,6 +84,8 @@ impl RefundKind {
 pub struct Refund {
     pub id: String,
     pub merchant_id: String,
+    /// `true` for live-mode data (see [`crate::scope`]).
+    pub livemode: bool,
     pub payment_intent_id: String,
     pub amount: i64,
     pub currency: Currency,
@@ -112,3 +114,13 @@ impl Refund {
 }
 
 pub const REFUND_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer"];
+
+impl Refund {
+    /// The merchant and mode this object belongs to.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope {
+            merchant_id: self.merchant_id.clone(),
+            livemode: self.livemode,
+        }
+    }
+}

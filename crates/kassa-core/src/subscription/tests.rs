@@ -13,6 +13,7 @@ fn sub(interval: Interval, count: i64, policy: RetryPolicy) -> Subscription {
     Subscription {
         id: "sub_1".into(),
         merchant_id: "acct_1".into(),
+        livemode: false,
         customer: "cus_1".into(),
         test_clock: None,
         status: SubscriptionStatus::Incomplete,

@@ -97,7 +97,7 @@ pub(super) async fn pay(
         .svc
         .store
         .idempotency_begin(
-            &pi.merchant_id,
+            &pi.scope(),
             &key,
             &hash,
             now_ms(),
@@ -112,14 +112,14 @@ pub(super) async fn pay(
         Err(e) => return internal(lang, Some(&back), &e),
     }
     let idem = Idem {
-        merchant_id: pi.merchant_id.clone(),
+        scope: pi.scope(),
         key: key.clone(),
     };
     let result = st
         .svc
         .payments()
         .confirm_intent(
-            &pi.merchant_id,
+            &pi.scope(),
             &pi.id,
             ConfirmParams {
                 method,
@@ -140,7 +140,7 @@ pub(super) async fn pay(
         // (A resubmission of this POST finds its key taken and is sent to the page.)
         Err(ServiceError::Declined { .. }) => {
             if let Err(e) = store
-                .idempotency_complete(&pi.merchant_id, &key, 303, &back)
+                .idempotency_complete(&pi.scope(), &key, 303, &back)
                 .await
             {
                 tracing::warn!(error = %e, "could not complete a checkout idempotency key");
@@ -157,7 +157,7 @@ pub(super) async fn pay(
         Err(ServiceError::State(_) | ServiceError::Conflict) => back.clone(),
         Err(e) => {
             // Nothing happened: let the same form be submitted again.
-            if let Err(re) = store.idempotency_release(&pi.merchant_id, &key).await {
+            if let Err(re) = store.idempotency_release(&pi.scope(), &key).await {
                 tracing::warn!(error = %re, "could not release a checkout idempotency key");
             }
             return match e {
@@ -169,7 +169,7 @@ pub(super) async fn pay(
     };
     // A no-op when the confirmation already completed the key in its own transaction.
     if let Err(e) = store
-        .idempotency_complete(&pi.merchant_id, &key, 303, &location)
+        .idempotency_complete(&pi.scope(), &key, 303, &location)
         .await
     {
         tracing::warn!(error = %e, "could not complete a checkout idempotency key");

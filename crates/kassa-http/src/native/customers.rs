@@ -67,7 +67,7 @@ pub struct CustomerObject {
     pub test_clock: Option<String>,
     /// Unix seconds.
     pub created: i64,
-    /// Always false: every key is a test key.
+    /// True for live-mode data (made with a live key), false for test data.
     pub livemode: bool,
 }
 
@@ -126,7 +126,7 @@ pub async fn create(
     let c = state
         .svc
         .customers()
-        .create_customer(&caller.merchant.id, req.into(), idem.as_ref().map(|e| &e.0))
+        .create_customer(&caller.scope, req.into(), idem.as_ref().map(|e| &e.0))
         .await?;
     Ok(Json(c.to_json()))
 }
@@ -145,7 +145,7 @@ pub async fn retrieve(
         state
             .svc
             .customers()
-            .customer(&caller.merchant.id, &id)
+            .customer(&caller.scope, &id)
             .await?
             .to_json(),
     ))
@@ -166,12 +166,7 @@ pub async fn update(
     let c = state
         .svc
         .customers()
-        .update_customer(
-            &caller.merchant.id,
-            &id,
-            req.into(),
-            idem.as_ref().map(|e| &e.0),
-        )
+        .update_customer(&caller.scope, &id, req.into(), idem.as_ref().map(|e| &e.0))
         .await?;
     Ok(Json(c.to_json()))
 }
@@ -191,7 +186,7 @@ pub async fn delete(
         state
             .svc
             .customers()
-            .delete_customer(&caller.merchant.id, &id, idem.as_ref().map(|e| &e.0))
+            .delete_customer(&caller.scope, &id, idem.as_ref().map(|e| &e.0))
             .await?,
     ))
 }
@@ -211,7 +206,7 @@ pub async fn list(
         .svc
         .customers()
         .list_customers(
-            &caller.merchant.id,
+            &caller.scope,
             limit + 1,
             q.starting_after.as_deref(),
             q.email.as_deref(),
@@ -233,6 +228,7 @@ mod tests {
         let mut c = Customer {
             id: "cus_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             email: Some("a@b.co".into()),
             name: Some("Ada".into()),
             phone: None,

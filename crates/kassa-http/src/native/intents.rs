@@ -221,13 +221,13 @@ pub async fn create(
         state
             .svc
             .payments()
-            .create_and_confirm(&caller.merchant.id, params, with, idem)
+            .create_and_confirm(&caller.scope, params, with, idem)
             .await?
     } else {
         state
             .svc
             .payments()
-            .create_intent(&caller.merchant.id, params, idem)
+            .create_intent(&caller.scope, params, idem)
             .await?
     };
     Ok(Json(pi.to_json(&state.svc.base_url)))
@@ -246,11 +246,7 @@ pub async fn retrieve(
     ApiQuery(q): ApiQuery<RetrieveParams>,
 ) -> Result<Json<Value>, ApiError> {
     check_id(&id)?;
-    let pi = state
-        .svc
-        .payments()
-        .intent(&caller.merchant.id, &id)
-        .await?;
+    let pi = state.svc.payments().intent(&caller.scope, &id).await?;
     check_client_secret(&caller, q.client_secret.as_deref(), &pi)?;
     Ok(Json(pi.to_json(&state.svc.base_url)))
 }
@@ -270,7 +266,7 @@ pub async fn list(
     let items = state
         .svc
         .store
-        .list_intents(&caller.merchant.id, limit + 1, q.starting_after.as_deref())
+        .list_intents(&caller.scope, limit + 1, q.starting_after.as_deref())
         .await
         .map_err(kassa_service::ServiceError::from)?
         .ok_or_else(|| cursor_not_found(q.starting_after.as_deref().unwrap_or_default()))?;
@@ -297,11 +293,7 @@ pub async fn confirm(
 ) -> Result<Json<Value>, ApiError> {
     check_id(&id)?;
     if caller.kind == KeyKind::Publishable {
-        let pi = state
-            .svc
-            .payments()
-            .intent(&caller.merchant.id, &id)
-            .await?;
+        let pi = state.svc.payments().intent(&caller.scope, &id).await?;
         check_client_secret(&caller, req.client_secret.as_deref(), &pi)?;
     }
     if req.off_session == Some(true)
@@ -330,14 +322,14 @@ pub async fn confirm(
             state
                 .svc
                 .payments()
-                .confirm_with_saved_method(&caller.merchant.id, &id, &method, idem)
+                .confirm_with_saved_method(&caller.scope, &id, &method, idem)
                 .await?
         }
         PayWith::Method(params) => {
             state
                 .svc
                 .payments()
-                .confirm_intent(&caller.merchant.id, &id, params, idem)
+                .confirm_intent(&caller.scope, &id, params, idem)
                 .await?
         }
     };
@@ -431,7 +423,7 @@ pub async fn capture(
         .svc
         .payments()
         .capture_intent(
-            &caller.merchant.id,
+            &caller.scope,
             &id,
             req.amount_to_capture,
             idem.as_ref().map(|e| &e.0),
@@ -459,7 +451,7 @@ pub async fn cancel(
         .svc
         .payments()
         .cancel_intent(
-            &caller.merchant.id,
+            &caller.scope,
             &id,
             req.cancellation_reason,
             idem.as_ref().map(|e| &e.0),

@@ -38,6 +38,8 @@ pub use openapi::ApiDoc;
 pub struct Caller {
     pub merchant: Merchant,
     pub kind: KeyKind,
+    /// The merchant and the key's mode: every object the request reads or writes is in it.
+    pub scope: kassa_service::Scope,
 }
 
 impl Caller {
@@ -258,7 +260,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         return refuse(req, refused.into_response()).await;
     };
     let caller = match state.svc.authenticate(&key).await {
-        Ok(Some((merchant, kind))) => Caller { merchant, kind },
+        Ok(Some(owner)) => Caller {
+            merchant: owner.merchant,
+            kind: owner.kind,
+            scope: owner.scope,
+        },
         Ok(None) => {
             // Guessing keys costs a credential attempt from the caller's address.
             if let Some(ip) = crate::guards::client_addr(&state, &req) {
@@ -284,7 +290,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     if caller.kind == KeyKind::Publishable && !publishable_may(req.method(), req.uri().path()) {
         return refuse(req, publishable_forbidden().into_response()).await;
     }
-    let merchant_id = caller.merchant.id.clone();
+    let scope = caller.scope.clone();
     req.extensions_mut().insert(caller);
 
     let idem_key = match req.headers().get("idempotency-key") {
@@ -307,7 +313,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         },
     };
     match (req.method().clone(), idem_key) {
-        (Method::POST, Some(key)) => with_idempotency(state, merchant_id, key, req, next).await,
+        (Method::POST, Some(key)) => with_idempotency(state, scope, key, req, next).await,
         _ => next.run(req).await,
     }
 }
@@ -323,7 +329,7 @@ fn publishable_may(method: &Method, path: &str) -> bool {
 
 async fn with_idempotency(
     state: AppState,
-    merchant_id: String,
+    scope: kassa_service::Scope,
     key: String,
     req: Request,
     next: Next,
@@ -356,7 +362,7 @@ async fn with_idempotency(
     let store = &state.svc.store;
     let begun = store
         .idempotency_begin(
-            &merchant_id,
+            &scope,
             &key,
             &request_hash,
             now_ms(),
@@ -398,7 +404,7 @@ async fn with_idempotency(
     }
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(Idem {
-        merchant_id: merchant_id.clone(),
+        scope: scope.clone(),
         key: key.clone(),
     });
     let resp = next.run(req).await;
@@ -412,7 +418,7 @@ async fn with_idempotency(
             .unwrap_or_default();
         if let Err(e) = store
             .idempotency_complete(
-                &merchant_id,
+                &scope,
                 &key,
                 status.as_u16(),
                 &String::from_utf8_lossy(&bytes),
@@ -424,7 +430,7 @@ async fn with_idempotency(
         Response::from_parts(parts, Body::from(bytes))
     } else {
         // Nothing took effect (validation, state or server error): the key may be used again.
-        if let Err(e) = store.idempotency_release(&merchant_id, &key).await {
+        if let Err(e) = store.idempotency_release(&scope, &key).await {
             tracing::error!(error = %e, "releasing an idempotency key failed");
         }
         resp

@@ -47,7 +47,7 @@ pub struct PaymentMethodObject {
     pub allow_redisplay: String,
     /// Unix seconds.
     pub created: i64,
-    /// Always false: every key is a test key.
+    /// True for live-mode data (made with a live key), false for test data.
     pub livemode: bool,
 }
 
@@ -102,7 +102,7 @@ pub async fn retrieve(
     let pm = state
         .svc
         .payments()
-        .payment_method(&caller.merchant.id, &id)
+        .payment_method(&caller.scope, &id)
         .await?;
     Ok(Json(pm.to_json()))
 }
@@ -123,7 +123,7 @@ pub async fn detach(
     let pm = state
         .svc
         .payments()
-        .detach_payment_method(&caller.merchant.id, &id, idem.as_ref().map(|e| &e.0))
+        .detach_payment_method(&caller.scope, &id, idem.as_ref().map(|e| &e.0))
         .await?;
     Ok(Json(pm.to_json()))
 }
@@ -149,7 +149,7 @@ pub async fn list_for_customer(
         .svc
         .payments()
         .customer_payment_methods(
-            &caller.merchant.id,
+            &caller.scope,
             &customer,
             limit + 1,
             q.starting_after.as_deref(),
@@ -172,6 +172,7 @@ mod tests {
         let pm = PaymentMethod {
             id: "pm_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             customer: Some("cus_1".into()),
             kind: "card".into(),
             details: serde_json::from_value(json!({"kind": "card", "brand": "visa",

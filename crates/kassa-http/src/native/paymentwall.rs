@@ -362,7 +362,7 @@ pub async fn project_subscriptions(
     for s in state
         .svc
         .paymentwall()
-        .subscriptions_of_project(&caller.merchant.id, &id)
+        .subscriptions_of_project(&caller.scope, &id)
         .await?
     {
         items.push(state.svc.paymentwall().subscription_view(&s).await?);
@@ -388,7 +388,7 @@ pub async fn retrieve_subscription(
     let s = state
         .svc
         .paymentwall()
-        .subscription(&caller.merchant.id, &id)
+        .subscription(&caller.scope, &id)
         .await?;
     Ok(Json(state.svc.paymentwall().subscription_view(&s).await?))
 }
@@ -408,7 +408,7 @@ pub async fn cancel_subscription(
     let s = state
         .svc
         .paymentwall()
-        .cancel_subscription(&caller.merchant.id, &id)
+        .cancel_subscription(&caller.scope, &id)
         .await?;
     Ok(Json(state.svc.paymentwall().subscription_view(&s).await?))
 }
@@ -430,7 +430,7 @@ pub async fn advance_clock(
     let s = state
         .svc
         .paymentwall()
-        .advance_clock(&caller.merchant.id, &id, req.seconds)
+        .advance_clock(&caller.scope, &id, req.seconds)
         .await?;
     Ok(Json(state.svc.paymentwall().subscription_view(&s).await?))
 }
@@ -449,13 +449,13 @@ pub async fn retrieve_payment(
     let order = state
         .svc
         .paymentwall()
-        .order_by_ref(&caller.merchant.id, &id, &reference)
+        .order_by_ref(&caller.scope, &id, &reference)
         .await?;
     let payment = state.svc.paymentwall().payment_object(&order).await?;
     let confirmations: Vec<Value> = state
         .svc
         .paymentwall()
-        .delivery_confirmations(&caller.merchant.id, &id, &reference)
+        .delivery_confirmations(&caller.scope, &id, &reference)
         .await?
         .iter()
         .map(confirmation_json)
@@ -505,7 +505,7 @@ pub async fn chargeback(
         state
             .svc
             .paymentwall()
-            .sandbox_chargeback(&caller.merchant.id, &id, &reference)
+            .sandbox_chargeback(&caller.scope, &id, &reference)
             .await?,
     ))
 }

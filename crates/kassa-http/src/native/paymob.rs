@@ -343,7 +343,7 @@ pub async fn sandbox_settle(
         state
             .svc
             .paymob()
-            .sandbox_settle(&caller.merchant.id, id, req.paid)
+            .sandbox_settle(&caller.scope, id, req.paid)
             .await
             .map_err(api_error)?,
     ))
@@ -378,7 +378,7 @@ pub async fn advance_clock(
         state
             .svc
             .paymob()
-            .advance_clock(&caller.merchant.id, id, req.seconds)
+            .advance_clock(&caller.scope, id, req.seconds)
             .await
             .map_err(api_error)?,
     ))

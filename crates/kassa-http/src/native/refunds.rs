@@ -47,7 +47,7 @@ pub async fn create(
         .svc
         .payments()
         .create_refund(
-            &caller.merchant.id,
+            &caller.scope,
             CreateRefundParams {
                 payment_intent: req.payment_intent,
                 amount: req.amount,
@@ -75,7 +75,7 @@ pub async fn retrieve(
         state
             .svc
             .payments()
-            .refund(&caller.merchant.id, &id)
+            .refund(&caller.scope, &id)
             .await?
             .to_json(),
     ))
@@ -97,7 +97,7 @@ pub async fn list(
         .svc
         .store
         .list_refunds(
-            &caller.merchant.id,
+            &caller.scope,
             limit + 1,
             q.starting_after.as_deref(),
             q.payment_intent.as_deref(),

@@ -144,7 +144,7 @@ pub async fn create(
         .svc
         .billing()
         .create_subscription(
-            &caller.merchant.id,
+            &caller.scope,
             SubscriptionParams {
                 customer: req.customer,
                 default_payment_method: req.default_payment_method,
@@ -173,11 +173,7 @@ pub async fn retrieve(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let sub = state
-        .svc
-        .billing()
-        .subscription(&caller.merchant.id, &id)
-        .await?;
+    let sub = state.svc.billing().subscription(&caller.scope, &id).await?;
     Ok(Json(sub.to_json()))
 }
 
@@ -196,7 +192,7 @@ pub async fn update(
         .svc
         .billing()
         .update_subscription(
-            &caller.merchant.id,
+            &caller.scope,
             &id,
             SubscriptionUpdate {
                 cancel_at_period_end: req.cancel_at_period_end,
@@ -221,7 +217,7 @@ pub async fn cancel(
     let sub = state
         .svc
         .billing()
-        .cancel_subscription(&caller.merchant.id, &id)
+        .cancel_subscription(&caller.scope, &id)
         .await?;
     Ok(Json(sub.to_json()))
 }
@@ -239,7 +235,7 @@ pub async fn pause(
     let sub = state
         .svc
         .billing()
-        .pause_subscription(&caller.merchant.id, &id)
+        .pause_subscription(&caller.scope, &id)
         .await?;
     Ok(Json(sub.to_json()))
 }
@@ -257,7 +253,7 @@ pub async fn resume(
     let sub = state
         .svc
         .billing()
-        .resume_subscription(&caller.merchant.id, &id)
+        .resume_subscription(&caller.scope, &id)
         .await?;
     Ok(Json(sub.to_json()))
 }
@@ -277,7 +273,7 @@ pub async fn list(
         .svc
         .billing()
         .list_subscriptions(
-            &caller.merchant.id,
+            &caller.scope,
             q.customer.as_deref(),
             limit + 1,
             q.starting_after.as_deref(),
@@ -298,11 +294,7 @@ pub async fn retrieve_invoice(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let inv = state
-        .svc
-        .billing()
-        .invoice(&caller.merchant.id, &id)
-        .await?;
+    let inv = state.svc.billing().invoice(&caller.scope, &id).await?;
     Ok(Json(inv.to_json()))
 }
 
@@ -332,7 +324,7 @@ pub async fn list_invoices(
         .svc
         .billing()
         .list_invoices(
-            &caller.merchant.id,
+            &caller.scope,
             filter,
             limit + 1,
             q.starting_after.as_deref(),

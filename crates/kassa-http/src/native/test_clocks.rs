@@ -41,7 +41,7 @@ pub async fn create(
     let c = state
         .svc
         .billing()
-        .create_test_clock(&caller.merchant.id, req.frozen_time, req.name)
+        .create_test_clock(&caller.scope, req.frozen_time, req.name)
         .await?;
     Ok(Json(clock_json(&c)))
 }
@@ -56,11 +56,7 @@ pub async fn retrieve(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
-    let c = state
-        .svc
-        .billing()
-        .test_clock(&caller.merchant.id, &id)
-        .await?;
+    let c = state.svc.billing().test_clock(&caller.scope, &id).await?;
     Ok(Json(clock_json(&c)))
 }
 
@@ -78,7 +74,7 @@ pub async fn list(
     let items = state
         .svc
         .billing()
-        .list_test_clocks(&caller.merchant.id, limit + 1, q.starting_after.as_deref())
+        .list_test_clocks(&caller.scope, limit + 1, q.starting_after.as_deref())
         .await?
         .ok_or_else(|| cursor_not_found(q.starting_after.as_deref().unwrap_or_default()))?;
     let items = items.iter().map(clock_json).collect();
@@ -104,7 +100,7 @@ pub async fn advance(
     let c = state
         .svc
         .billing()
-        .advance_test_clock(&caller.merchant.id, &id, req.frozen_time)
+        .advance_test_clock(&caller.scope, &id, req.frozen_time)
         .await?;
     Ok(Json(clock_json(&c)))
 }
@@ -123,7 +119,7 @@ pub async fn delete(
         state
             .svc
             .billing()
-            .delete_test_clock(&caller.merchant.id, &id)
+            .delete_test_clock(&caller.scope, &id)
             .await?,
     ))
 }

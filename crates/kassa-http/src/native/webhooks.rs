@@ -65,7 +65,7 @@ pub async fn create(
         .svc
         .webhooks()
         .create_endpoint(
-            &caller.merchant.id,
+            &caller.scope,
             EndpointParams {
                 url: req.url,
                 enabled_events: req.enabled_events,
@@ -89,7 +89,7 @@ pub async fn list(
     let eps = state
         .svc
         .store
-        .list_endpoints(&caller.merchant.id)
+        .list_endpoints(&caller.scope)
         .await
         .map_err(kassa_service::ServiceError::from)?;
     let n = eps.len() as i64;
@@ -112,11 +112,7 @@ pub async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
     Ok(Json(endpoint_json(
-        &state
-            .svc
-            .webhooks()
-            .endpoint(&caller.merchant.id, &id)
-            .await?,
+        &state.svc.webhooks().endpoint(&caller.scope, &id).await?,
     )))
 }
 
@@ -137,7 +133,7 @@ pub async fn update(
         .svc
         .webhooks()
         .update_endpoint(
-            &caller.merchant.id,
+            &caller.scope,
             &id,
             EndpointUpdate {
                 url: req.url,
@@ -165,7 +161,7 @@ pub async fn delete(
         state
             .svc
             .webhooks()
-            .delete_endpoint(&caller.merchant.id, &id)
+            .delete_endpoint(&caller.scope, &id)
             .await?,
     ))
 }
@@ -189,7 +185,7 @@ pub async fn rotate(
             .svc
             .webhooks()
             .rotate_endpoint_secret(
-                &caller.merchant.id,
+                &caller.scope,
                 &id,
                 req.expires_in,
                 idem.as_ref().map(|e| &e.0),
@@ -213,7 +209,7 @@ pub async fn list_events(
     let items = state
         .svc
         .store
-        .list_events(&caller.merchant.id, limit + 1, q.starting_after.as_deref())
+        .list_events(&caller.scope, limit + 1, q.starting_after.as_deref())
         .await
         .map_err(kassa_service::ServiceError::from)?
         .ok_or_else(|| cursor_not_found(q.starting_after.as_deref().unwrap_or_default()))?;
@@ -239,7 +235,7 @@ pub async fn retrieve_event(
         state
             .svc
             .webhooks()
-            .event(&caller.merchant.id, &id)
+            .event(&caller.scope, &id)
             .await?
             .to_json(),
     ))
@@ -260,7 +256,7 @@ pub async fn event_deliveries(
         state
             .svc
             .webhooks()
-            .event_deliveries(&caller.merchant.id, &id)
+            .event_deliveries(&caller.scope, &id)
             .await?,
     ))
 }
@@ -281,7 +277,7 @@ pub async fn resend(
         state
             .svc
             .webhooks()
-            .resend_event(&caller.merchant.id, &id, &req.webhook_endpoint)
+            .resend_event(&caller.scope, &id, &req.webhook_endpoint)
             .await?,
     ))
 }

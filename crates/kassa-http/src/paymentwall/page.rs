@@ -314,7 +314,7 @@ pub(super) async fn pay(
     };
     let key = format!("pw:{}", form.nonce);
     drop(form);
-    let merchant = view.order.merchant_id.clone();
+    let merchant = view.order.scope();
     let hash = kassa_core::secret::hash_api_key(&view.order.id);
     match st
         .svc
@@ -334,7 +334,7 @@ pub(super) async fn pay(
         Err(e) => return internal(lang, &e),
     }
     let idem = Idem {
-        merchant_id: merchant.clone(),
+        scope: merchant.clone(),
         key: key.clone(),
     };
     let result = st

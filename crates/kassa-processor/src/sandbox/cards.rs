@@ -14,7 +14,7 @@ pub(super) const TOKEN_EXPIRY: Expiry = Expiry {
 };
 
 /// Test tokens and the card whose behaviour each one borrows.
-pub(super) const TOKENS: &[(&str, &str)] = &[
+pub(crate) const TOKENS: &[(&str, &str)] = &[
     ("pm_card_visa", "4242424242424242"),
     ("pm_card_mastercard", "5555555555554444"),
     ("pm_card_chargeDeclined", "4000000000000002"),

@@ -4,6 +4,7 @@
 
 use crate::Paymentwall;
 use kassa_core::intent::{IntentStatus, RefundKind};
+use kassa_core::scope::Scope;
 use kassa_paymentwall::methods::methods_for;
 use kassa_paymentwall::{verify_widget, SignVersion};
 use kassa_store::{now_ms, PwDeliveryConfirmation, PwOrder};
@@ -177,7 +178,7 @@ impl Paymentwall<'_> {
         });
         if let (Some(s), Product::Subscription { plan }) = (&sub, &product) {
             let core = match &s.subscription_id {
-                Some(id) => self.store.subscription(&s.merchant_id, id).await?,
+                Some(id) => self.store.subscription(&s.scope(), id).await?,
                 None => None,
             };
             v["subscription"] = json!({
@@ -283,7 +284,7 @@ impl Paymentwall<'_> {
             Some("1") => match self
                 .payments()
                 .create_refund(
-                    &order.merchant_id,
+                    &order.scope(),
                     CreateRefundParams {
                         payment_intent: order.payment_intent_id.clone(),
                         amount: None,
@@ -309,7 +310,7 @@ impl Paymentwall<'_> {
                         "This payment has no subscription",
                     )));
                 };
-                match self.cancel_subscription(&order.merchant_id, sub_id).await {
+                match self.cancel_subscription(&order.scope(), sub_id).await {
                     Ok(_) => Ok(Ok(TicketOutcome::SubscriptionCancelled)),
                     Err(ServiceError::State(m)) => Ok(Err(ApiError::new(400, 4104, m))),
                     Err(e) => Err(e),
@@ -431,11 +432,11 @@ impl Paymentwall<'_> {
     /// Delivery confirmations recorded for a payment of this merchant's project.
     pub async fn delivery_confirmations(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         project_id: &str,
         r#ref: &str,
     ) -> Result<Vec<PwDeliveryConfirmation>> {
-        let p = self.project(merchant_id, project_id).await?;
+        let p = self.project_in(scope, project_id).await?;
         Ok(self
             .store
             .pw_delivery_confirmations(&p.row.id, r#ref)
@@ -445,11 +446,11 @@ impl Paymentwall<'_> {
     /// A paid order of this merchant's project, by `ref`.
     pub async fn order_by_ref(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         project_id: &str,
         r#ref: &str,
     ) -> Result<PwOrder> {
-        let p = self.project(merchant_id, project_id).await?;
+        let p = self.project_in(scope, project_id).await?;
         self.store
             .pw_order_by_ref(&p.row.id, r#ref)
             .await?
@@ -460,15 +461,15 @@ impl Paymentwall<'_> {
     /// in full and the merchant gets a type 2 pingback with `reason=1`.
     pub async fn sandbox_chargeback(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         project_id: &str,
         r#ref: &str,
     ) -> Result<Value> {
-        let order = self.order_by_ref(merchant_id, project_id, r#ref).await?;
+        let order = self.order_by_ref(scope, project_id, r#ref).await?;
         let refund = self
             .payments()
             .create_refund(
-                merchant_id,
+                scope,
                 CreateRefundParams {
                     payment_intent: order.payment_intent_id.clone(),
                     amount: None,

@@ -332,7 +332,7 @@ impl Paymentwall<'_> {
             voucher_window_ms: Some(VOUCHER_VALIDITY_MS),
             ..Default::default()
         };
-        let merchant = &project.row.merchant_id;
+        let merchant = &project.row.scope();
         let pi = match self
             .payments()
             .build_intent(merchant, intent_params(receipt_email), now)
@@ -453,7 +453,7 @@ impl Paymentwall<'_> {
         tx.commit().await?;
         self.payments()
             .confirm_intent(
-                &view.order.merchant_id,
+                &view.order.scope(),
                 &view.intent.id,
                 ConfirmParams {
                     method,

@@ -190,7 +190,7 @@ impl Paymentwall<'_> {
         let pb = build(project, order, &product, sub, type_code, r#ref, facts);
         let full = url_for(url, &pb.query_string(&project.secret));
         tx.insert_request_delivery(
-            &project.row.merchant_id,
+            &project.row.scope(),
             kassa_store::Channel::Pingback,
             &project.row.id,
             event_id,

@@ -1,6 +1,7 @@
 //! Paymentwall-compatible projects: keys, API type, pingback settings, widgets, payment systems.
 
 use crate::Paymentwall;
+use kassa_core::scope::Scope;
 use std::collections::BTreeMap;
 
 use kassa_core::ids::new_id;
@@ -486,6 +487,15 @@ impl Paymentwall<'_> {
             .await?
             .ok_or_else(|| ServiceError::not_found("paymentwall project", id))?;
         self.open_project(row)
+    }
+
+    /// A project of this merchant whose payments live in `scope`'s mode.
+    pub async fn project_in(&self, scope: &Scope, id: &str) -> Result<Project> {
+        let p = self.project(&scope.merchant_id, id).await?;
+        if p.row.scope() != *scope {
+            return Err(ServiceError::not_found("paymentwall project", id));
+        }
+        Ok(p)
     }
 
     pub async fn projects(&self, merchant_id: &str) -> Result<Vec<Project>> {

@@ -17,6 +17,7 @@ use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{Metadata, PaymentIntent};
 use kassa_core::invoice::Invoice;
 use kassa_core::payment_method::{PaymentMethod, SetupFutureUsage};
+use kassa_core::scope::Scope;
 use kassa_core::subscription::{
     FinalAction, Interval, Item as CoreItem, Recurring, RetryPolicy, Subscription,
     SubscriptionStatus,
@@ -85,7 +86,7 @@ impl Paymentwall<'_> {
     /// [`subscription_json`] with the core subscription read.
     pub async fn subscription_view(&self, s: &PwSubscription) -> Result<Value> {
         let core = match &s.subscription_id {
-            Some(id) => self.store.subscription(&s.merchant_id, id).await?,
+            Some(id) => self.store.subscription(&s.scope(), id).await?,
             None => None,
         };
         Ok(subscription_json(s, core.as_ref()))
@@ -142,6 +143,7 @@ impl Paymentwall<'_> {
         let mut sub = Subscription {
             id: new_id(prefix::SUBSCRIPTION),
             merchant_id: project.row.merchant_id.clone(),
+            livemode: project.row.scope().livemode,
             customer,
             test_clock: None,
             status: SubscriptionStatus::Incomplete,
@@ -248,6 +250,7 @@ impl Paymentwall<'_> {
         let c = Customer {
             id: new_id(prefix::CUSTOMER),
             merchant_id: project.row.merchant_id.clone(),
+            livemode: project.row.scope().livemode,
             email: None,
             name: None,
             phone: None,
@@ -260,7 +263,7 @@ impl Paymentwall<'_> {
         tx.insert_customer(&c).await?;
         let ev =
             self.payments()
-                .new_event(&c.merchant_id, EventType::CustomerCreated, c.to_json(), now);
+                .new_event(&c.scope(), EventType::CustomerCreated, c.to_json(), now);
         tx.insert_event(&ev, &c.id).await?;
         Ok(c.id)
     }
@@ -280,6 +283,7 @@ impl Paymentwall<'_> {
         let pm = PaymentMethod {
             id: new_id(prefix::PAYMENT_METHOD),
             merchant_id: pi.merchant_id.clone(),
+            livemode: pi.livemode,
             customer: Some(customer.to_string()),
             kind: "card".into(),
             details: details.clone(),
@@ -291,7 +295,7 @@ impl Paymentwall<'_> {
         };
         tx.insert_payment_method(&pm).await?;
         let ev = self.payments().new_event(
-            &pm.merchant_id,
+            &pm.scope(),
             EventType::PaymentMethodAttached,
             pm.to_json(),
             now,
@@ -422,19 +426,19 @@ impl Paymentwall<'_> {
     }
 
     /// A subscription of this merchant.
-    pub async fn subscription(&self, merchant_id: &str, id: &str) -> Result<PwSubscription> {
+    pub async fn subscription(&self, scope: &Scope, id: &str) -> Result<PwSubscription> {
         match self.store.pw_subscription(id).await? {
-            Some(s) if s.merchant_id == merchant_id => Ok(s),
+            Some(s) if s.scope() == *scope => Ok(s),
             _ => Err(ServiceError::not_found("subscription", id)),
         }
     }
 
     pub async fn subscriptions_of_project(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         project_id: &str,
     ) -> Result<Vec<PwSubscription>> {
-        let p = self.project(merchant_id, project_id).await?;
+        let p = self.project_in(scope, project_id).await?;
         Ok(self.store.pw_subscriptions_of_project(&p.row.id).await?)
     }
 
@@ -450,12 +454,12 @@ impl Paymentwall<'_> {
 
     /// Cancels a subscription: no more renewals, type 12 at once; the paid period stays paid
     /// and ends with type 13.
-    pub async fn cancel_subscription(&self, merchant_id: &str, id: &str) -> Result<PwSubscription> {
-        let s = self.subscription(merchant_id, id).await?;
+    pub async fn cancel_subscription(&self, scope: &Scope, id: &str) -> Result<PwSubscription> {
+        let s = self.subscription(scope, id).await?;
         let core = Self::core_id(&s)?;
         self.billing()
             .update_subscription(
-                merchant_id,
+                scope,
                 core,
                 SubscriptionUpdate {
                     cancel_at_period_end: Some(true),
@@ -463,7 +467,7 @@ impl Paymentwall<'_> {
                 },
             )
             .await?;
-        self.subscription(merchant_id, id).await
+        self.subscription(scope, id).await
     }
 
     /// Test clock: moves a test subscription's clock forward, running every renewal, retry and
@@ -471,7 +475,7 @@ impl Paymentwall<'_> {
     /// clock of its own, frozen at the present.
     pub async fn advance_clock(
         &self,
-        merchant_id: &str,
+        scope: &Scope,
         id: &str,
         seconds: i64,
     ) -> Result<PwSubscription> {
@@ -481,7 +485,7 @@ impl Paymentwall<'_> {
                 "seconds must be from 1 to 5 years.",
             ));
         }
-        let s = self.subscription(merchant_id, id).await?;
+        let s = self.subscription(scope, id).await?;
         if !s.is_test {
             return Err(ServiceError::State(
                 "Only a test subscription (paid with the Test method or in test mode) has a test clock."
@@ -496,15 +500,11 @@ impl Paymentwall<'_> {
         };
         let clock = self
             .billing()
-            .clock_of_subscription(
-                merchant_id,
-                &core_id,
-                &format!("Paymentwall subscription {id}"),
-            )
+            .clock_of_subscription(scope, &core_id, &format!("Paymentwall subscription {id}"))
             .await?;
-        let clock = self.billing().test_clock(merchant_id, &clock).await?;
+        let clock = self.billing().test_clock(scope, &clock).await?;
         self.billing()
-            .advance_test_clock(merchant_id, &clock.id, clock.frozen_time / 1000 + seconds)
+            .advance_test_clock(scope, &clock.id, clock.frozen_time / 1000 + seconds)
             .await?;
         let mut tx = self.store.begin().await?;
         let Some(mut s) = tx.pw_subscription(id).await? else {

@@ -155,6 +155,9 @@ impl Paymob<'_> {
         merchant_id: &str,
         input: ProfileInput,
     ) -> PmResult<NewProfile> {
+        if input.live {
+            self.check_mode(kassa_core::scope::Mode::Live)?;
+        }
         let country_code = input
             .country
             .as_deref()
@@ -252,6 +255,14 @@ impl Paymob<'_> {
         }
     }
 
+    /// A merchant's own profile of `scope`'s mode (a live profile is not found with a test key).
+    pub async fn profile_in(&self, scope: &kassa_store::Scope, id: i64) -> PmResult<PmProfile> {
+        match self.store.pm_profile(id).await? {
+            Some(p) if p.scope() == *scope => Ok(p),
+            _ => Err(PmError::not_found("Profile")),
+        }
+    }
+
     pub async fn integrations(&self, profile_id: i64) -> PmResult<Vec<Integration>> {
         self.store
             .pm_integrations_of(profile_id)
@@ -344,7 +355,14 @@ impl Paymob<'_> {
 
     /// The profile a credential belongs to: a secret key (`egy_sk_test_…`) or an auth token
     /// from `POST /api/auth/tokens`. `None` when the credential is missing.
+    /// A live profile's credential is refused while live mode is off on this server.
     pub async fn authenticate_profile(&self, credential: Option<&str>) -> PmResult<PmProfile> {
+        let profile = self.profile_of_credential(credential).await?;
+        self.check_mode(profile.scope().mode())?;
+        Ok(profile)
+    }
+
+    async fn profile_of_credential(&self, credential: Option<&str>) -> PmResult<PmProfile> {
         let Some(cred) = credential.map(str::trim).filter(|c| !c.is_empty()) else {
             return Err(PmError::unauthenticated());
         };

@@ -3,6 +3,7 @@
 
 use super::{doc, Integration, PmError, PmResult};
 use crate::Paymob;
+use kassa_core::scope::Scope;
 use kassa_paymob::transaction::Transaction;
 use kassa_processor::ChallengeResult;
 use kassa_store::{PmProfile, PmTransaction};
@@ -102,12 +103,7 @@ impl Paymob<'_> {
 
     /// Sandbox: the customer paid (or never paid) a kiosk reference or the courier collected
     /// (or did not collect) the cash. Returns the transaction.
-    pub async fn sandbox_settle(
-        &self,
-        merchant_id: &str,
-        txn_id: i64,
-        paid: bool,
-    ) -> PmResult<Value> {
+    pub async fn sandbox_settle(&self, scope: &Scope, txn_id: i64, paid: bool) -> PmResult<Value> {
         let t = match self.store.pm_transaction(txn_id).await? {
             Some(t) => t,
             None => return Err(PmError::not_found("Transaction")),
@@ -116,7 +112,7 @@ impl Paymob<'_> {
             .store
             .pm_profile(t.profile_id)
             .await?
-            .filter(|p| p.merchant_id == merchant_id)
+            .filter(|p| p.scope() == *scope)
             .ok_or_else(|| PmError::not_found("Transaction"))?;
         let extra: TxnExtra = doc(&t.extra, "transaction extra")?;
         match (&extra.attempt_id, extra.challenge.as_deref()) {

@@ -285,7 +285,7 @@ impl Paymob<'_> {
         };
         let mut od: OrderDoc = doc(&order.doc, "order")?;
         let payments = tx
-            .intents_of_order(&profile.merchant_id, &super::pay::order_key(order.id))
+            .intents_of_order(&profile.scope(), &super::pay::order_key(order.id))
             .await?;
         if kassa_core::order::blocker(payments.iter().map(|p| p.status))
             == Some(kassa_core::order::OrderBlock::Paid)

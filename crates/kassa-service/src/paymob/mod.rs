@@ -133,6 +133,7 @@ impl From<ServiceError> for PmError {
             }
             ServiceError::Declined { error, .. } => PmError::message(402, error.message),
             ServiceError::Processor(m) => PmError::message(503, m),
+            ServiceError::LiveMode { message, .. } => PmError::message(403, message),
             ServiceError::Store(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "paymob request: database unavailable");
                 PmError::detail(503, "Service temporarily unavailable, try again later.")

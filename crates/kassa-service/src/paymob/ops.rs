@@ -58,10 +58,7 @@ impl Paymob<'_> {
         let Some(intent_id) = t.intent_id.clone().filter(|_| t.parent_id.is_none()) else {
             return Err(PmError::message(400, "This transaction is not a payment."));
         };
-        let pi = self
-            .payments()
-            .intent(&profile.merchant_id, &intent_id)
-            .await?;
+        let pi = self.payments().intent(&profile.scope(), &intent_id).await?;
         // Authorised at some point: captured, waiting for its capture, or released since.
         let successful = pi.processor_ref.is_some()
             && matches!(
@@ -73,7 +70,7 @@ impl Paymob<'_> {
         }
         let refunds = self
             .store
-            .list_refunds(&profile.merchant_id, 100, None, Some(&intent_id))
+            .list_refunds(&profile.scope(), 100, None, Some(&intent_id))
             .await?
             .unwrap_or_default();
         let voided = pi.status == IntentStatus::Canceled
@@ -116,7 +113,7 @@ impl Paymob<'_> {
         }
         self.payments()
             .create_refund(
-                &profile.merchant_id,
+                &profile.scope(),
                 CreateRefundParams {
                     payment_intent: t.intent_id.clone().unwrap_or_default(),
                     amount: Some(amount),
@@ -149,7 +146,7 @@ impl Paymob<'_> {
         if paid.is_auth() && !paid.is_captured() {
             self.payments()
                 .cancel_intent(
-                    &profile.merchant_id,
+                    &profile.scope(),
                     &intent,
                     Some("requested_by_customer".into()),
                     None,
@@ -165,7 +162,7 @@ impl Paymob<'_> {
         }
         self.payments()
             .create_refund(
-                &profile.merchant_id,
+                &profile.scope(),
                 CreateRefundParams {
                     payment_intent: intent,
                     amount: None,
@@ -205,7 +202,7 @@ impl Paymob<'_> {
         }
         self.payments()
             .capture_intent(
-                &profile.merchant_id,
+                &profile.scope(),
                 t.intent_id.as_deref().unwrap_or_default(),
                 Some(amount),
                 None,

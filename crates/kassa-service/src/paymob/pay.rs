@@ -323,7 +323,7 @@ impl Paymob<'_> {
         let mut tx = self.store.begin().await?;
         tx.lock_pm_order(order.id).await?;
         if let Some(key) = &order_key {
-            let payments = tx.intents_of_order(&profile.merchant_id, key).await?;
+            let payments = tx.intents_of_order(&profile.scope(), key).await?;
             order_block_error(kassa_core::order::blocker(
                 payments.iter().map(|p| p.status),
             ))?;
@@ -340,7 +340,7 @@ impl Paymob<'_> {
             );
         }
         let pi = self.payments().build_intent(
-            &profile.merchant_id,
+            &profile.scope(),
             CreateIntentParams {
                 amount: claims.amount_cents,
                 currency: Some(currency),
@@ -415,7 +415,7 @@ impl Paymob<'_> {
             Method::Live(m) => {
                 self.payments()
                     .confirm_intent(
-                        &profile.merchant_id,
+                        &profile.scope(),
                         &pi.id,
                         ConfirmParams {
                             method: m,
@@ -431,7 +431,7 @@ impl Paymob<'_> {
             Method::Stored(card) => {
                 self.payments()
                     .confirm_with_stored_method(
-                        &profile.merchant_id,
+                        &profile.scope(),
                         &pi.id,
                         &card.processor_ref,
                         Some(stored_card_method(&card)?),
@@ -463,7 +463,7 @@ impl Paymob<'_> {
     ) -> PmResult<()> {
         let payments = self
             .store
-            .intents_of_order(&profile.merchant_id, order_key)
+            .intents_of_order(&profile.scope(), order_key)
             .await?;
         let settled = payments
             .iter()
@@ -476,7 +476,7 @@ impl Paymob<'_> {
         {
             if let Err(e) = self
                 .payments()
-                .cancel_intent(&profile.merchant_id, &p.id, Some("abandoned".into()), None)
+                .cancel_intent(&profile.scope(), &p.id, Some("abandoned".into()), None)
                 .await
             {
                 // Answered meanwhile: whatever it became decides (paid → refused after this).
@@ -498,7 +498,7 @@ impl Paymob<'_> {
         }
         let payments = self
             .store
-            .intents_of_order(&profile.merchant_id, &order_key(order_id))
+            .intents_of_order(&profile.scope(), &order_key(order_id))
             .await?;
         match kassa_core::order::blocker(payments.iter().map(|p| p.status)) {
             Some(OrderBlock::Paid) => Err(PmError::message(400, "Order has already been paid.")),

@@ -96,7 +96,7 @@ impl Paymob<'_> {
             body.to_string()
         };
         tx.insert_post_delivery(
-            &profile.merchant_id,
+            &profile.scope(),
             CHANNEL,
             &format!("pmp_{}", profile.id),
             event_id,

@@ -105,6 +105,7 @@ impl Paymob<'_> {
         let mut sub = Subscription {
             id: new_id(prefix::SUBSCRIPTION),
             merchant_id: profile.merchant_id.clone(),
+            livemode: profile.live,
             customer,
             test_clock: None,
             status: SubscriptionStatus::Incomplete,

@@ -209,6 +209,7 @@ impl Paymob<'_> {
         let customer = Customer {
             id: new_id(prefix::CUSTOMER),
             merchant_id: profile.merchant_id.clone(),
+            livemode: profile.live,
             email: crate::payments::check_email_as("email", &field("email")).ok(),
             name: text_field(&name, 256, "name").ok().flatten(),
             phone: text_field(&field("phone_number"), 32, "phone")
@@ -222,7 +223,7 @@ impl Paymob<'_> {
         };
         tx.insert_customer(&customer).await?;
         let ev = self.payments().new_event(
-            &customer.merchant_id,
+            &customer.scope(),
             EventType::CustomerCreated,
             customer.to_json(),
             now,
@@ -231,6 +232,7 @@ impl Paymob<'_> {
         let pm = PaymentMethod {
             id: new_id(prefix::PAYMENT_METHOD),
             merchant_id: profile.merchant_id.clone(),
+            livemode: profile.live,
             customer: Some(customer.id.clone()),
             kind: "card".into(),
             details: details.clone(),
@@ -242,7 +244,7 @@ impl Paymob<'_> {
         };
         tx.insert_payment_method(&pm).await?;
         let ev = self.payments().new_event(
-            &pm.merchant_id,
+            &pm.scope(),
             EventType::PaymentMethodAttached,
             pm.to_json(),
             now,

@@ -16,6 +16,7 @@
 use crate::Paymob;
 use kassa_core::calendar::DAY_MS;
 use kassa_core::events::EventType;
+use kassa_core::scope::Scope;
 use kassa_core::subscription::{Subscription, SubscriptionStatus};
 use kassa_store::{now_ms, PmProfile, PmSubscription, Tx};
 use serde::{Deserialize, Serialize};
@@ -131,7 +132,7 @@ impl Paymob<'_> {
             Some(s) if s.profile_id == profile.id => {
                 let d = doc(&s.doc, "subscription")?;
                 let core = match &s.subscription_id {
-                    Some(c) => self.store.subscription(&profile.merchant_id, c).await?,
+                    Some(c) => self.store.subscription(&profile.scope(), c).await?,
                     None => None,
                 };
                 Ok((s, d, core))
@@ -150,7 +151,7 @@ impl Paymob<'_> {
         for s in self.store.pm_subscriptions_of(profile.id).await? {
             let d: SubDoc = doc(&s.doc, "subscription")?;
             let core = match &s.subscription_id {
-                Some(c) => self.store.subscription(&profile.merchant_id, c).await?,
+                Some(c) => self.store.subscription(&profile.scope(), c).await?,
                 None => None,
             };
             out.push(Self::sub_json(profile, &s, &d, core.as_ref()));
@@ -185,7 +186,7 @@ impl Paymob<'_> {
         let Some(core) = core else {
             return Err(PmError::message(400, "This subscription is canceled."));
         };
-        let m = &profile.merchant_id;
+        let m = &profile.scope();
         match (action, face_state(&core)) {
             (_, "canceled") => return Err(PmError::message(400, "This subscription is canceled.")),
             ("suspend", "active") => {
@@ -263,7 +264,7 @@ impl Paymob<'_> {
     ) -> PmResult<()> {
         let clock = self
             .billing()
-            .time_of(&profile.merchant_id, core.test_clock.as_deref())
+            .time_of(&profile.scope(), core.test_clock.as_deref())
             .await?;
         d.webhook_url = Some(url);
         d.updated_at = kassa_paymob::time::timestamp(clock, country_of(profile));
@@ -318,7 +319,7 @@ impl Paymob<'_> {
             "hmac": kassa_paymob::hmac::subscription_hmac(&secret, trigger, s.id),
         });
         tx.insert_post_delivery(
-            &profile.merchant_id,
+            &profile.scope(),
             super::pay::CHANNEL,
             &format!("pmp_{}", profile.id),
             event_id,
@@ -333,7 +334,7 @@ impl Paymob<'_> {
     /// Moves a subscription's test clock forward (sandbox only: live profiles refuse), running
     /// every renewal, retry and end it passes. The first advance gives the subscription a
     /// test clock of its own, frozen at the present.
-    pub async fn advance_clock(&self, merchant_id: &str, id: i64, seconds: i64) -> PmResult<Value> {
+    pub async fn advance_clock(&self, scope: &Scope, id: i64, seconds: i64) -> PmResult<Value> {
         if !(1..=5 * 366 * 86_400).contains(&seconds) {
             return Err(bad("seconds", "Give 1 second to 5 years."));
         }
@@ -343,7 +344,7 @@ impl Paymob<'_> {
             .await?
             .ok_or_else(|| PmError::detail(404, "Not found."))?;
         let profile = self
-            .profile_of(merchant_id, s.profile_id)
+            .profile_in(scope, s.profile_id)
             .await
             .map_err(|_| PmError::detail(404, "Not found."))?;
         if profile.live {
@@ -358,12 +359,12 @@ impl Paymob<'_> {
         };
         let clock_id = self
             .billing()
-            .clock_of_subscription(merchant_id, &core.id, &format!("Paymob subscription {id}"))
+            .clock_of_subscription(scope, &core.id, &format!("Paymob subscription {id}"))
             .await?;
-        let clock = self.billing().test_clock(merchant_id, &clock_id).await?;
+        let clock = self.billing().test_clock(scope, &clock_id).await?;
         let clock = self
             .billing()
-            .advance_test_clock(merchant_id, &clock_id, clock.frozen_time / 1000 + seconds)
+            .advance_test_clock(scope, &clock_id, clock.frozen_time / 1000 + seconds)
             .await?;
         let mut out = self.get_subscription(&profile, id).await?;
         out["clock"] = json!(kassa_paymob::time::timestamp(

@@ -302,6 +302,16 @@ impl Config {
     }
 
     /// Checks the settings together (run by [`Config::load`] and by `App::build`).
+    /// Whether live keys may work: only in the `production` profile behind an https base URL
+    /// (live card data and live notifications never travel over plain http).
+    pub fn live_mode_allowed(&self) -> bool {
+        self.profile.is_production()
+            && self
+                .base_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
         self.egress_policy()?;
         if self.profile.is_production() {

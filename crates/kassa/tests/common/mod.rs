@@ -148,6 +148,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The demo merchant's test-mode scope (what its `sk_test_` key works in).
+    #[allow(dead_code)]
+    pub fn scope(&self) -> kassa::reexport::service::Scope {
+        kassa::reexport::service::Scope::test(&self.merchant_id)
+    }
+
     pub async fn spawn(db: Db) -> Option<TestApp> {
         let (url, guard) = fresh_database(db).await?;
         let mut app = TestApp::start(db, test_config(&url)).await;

@@ -53,7 +53,7 @@ pub struct SubscriptionObject {
     #[schema(value_type = Object)]
     pub metadata: Metadata,
     pub created: i64,
-    /// Always false: every key is a test key.
+    /// True for live-mode data (made with a live key), false for test data.
     pub livemode: bool,
 }
 
@@ -154,7 +154,7 @@ pub struct InvoiceObject {
     pub payment_intent: Option<String>,
     pub created: i64,
     pub status_transitions: StatusTransitions,
-    /// Always false: every key is a test key.
+    /// True for live-mode data (made with a live key), false for test data.
     pub livemode: bool,
 }
 
@@ -261,6 +261,7 @@ mod tests {
         let mut sub = Subscription {
             id: "sub_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             customer: "cus_1".into(),
             test_clock: Some("clock_1".into()),
             status: SubscriptionStatus::Incomplete,
@@ -318,6 +319,7 @@ mod tests {
         let clock = TestClock {
             id: "clock_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             name: None,
             frozen_time: 1_700_000_000_000,
             status: "ready".into(),

@@ -63,7 +63,7 @@ pub struct PaymentIntentObject {
     pub cancellation_reason: Option<CancellationReason>,
     /// Unix seconds.
     pub created: i64,
-    /// Always false: every key is a test key.
+    /// True for live-mode data (made with a live key), false for test data.
     pub livemode: bool,
 }
 
@@ -190,6 +190,7 @@ pub(crate) mod tests {
         PaymentIntent {
             id: "pi_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             amount: 1000,
             currency: Currency::parse("usd").unwrap(),
             status: IntentStatus::RequiresPaymentMethod,
@@ -263,6 +264,7 @@ pub(crate) mod tests {
         let saved = PaymentMethod {
             id: "pm_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             customer: Some("cus_1".into()),
             kind: "card".into(),
             details: card.clone(),

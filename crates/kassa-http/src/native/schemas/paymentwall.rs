@@ -418,6 +418,7 @@ mod tests {
         let mut s = Subscription {
             id: "sub_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             customer: "cus_1".into(),
             test_clock: None,
             status: SubscriptionStatus::Incomplete,

@@ -66,6 +66,7 @@ mod tests {
         let mut r = Refund {
             id: "re_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             payment_intent_id: "pi_1".into(),
             amount: 500,
             currency: Currency::parse("usd").unwrap(),

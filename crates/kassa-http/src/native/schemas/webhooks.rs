@@ -22,6 +22,8 @@ pub struct WebhookEndpointObject {
     pub status: EndpointStatus,
     /// Unix seconds.
     pub created: i64,
+    /// True for an endpoint of live mode (made with a live key): it receives live events only.
+    pub livemode: bool,
     /// The signing secret (`whsec_…`): only in the answers of create and rotate_secret.
     pub secret: Option<String>,
 }
@@ -72,7 +74,7 @@ pub struct EventObject {
     pub kind: EventKind,
     /// Unix seconds.
     pub created: i64,
-    /// Always false: every key is a test key.
+    /// True for live-mode data (made with a live key), false for test data.
     pub livemode: bool,
     pub data: EventData,
 }
@@ -253,6 +255,7 @@ mod tests {
         WebhookEndpoint {
             id: "we_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             url: "https://shop.test/hook".into(),
             description: None,
             enabled_events: vec!["*".into()],
@@ -268,6 +271,7 @@ mod tests {
         Delivery {
             id: "msg_1".into(),
             merchant_id: "acct_1".into(),
+            livemode: false,
             channel: kassa_store::Channel::Webhook,
             endpoint_id: "we_1".into(),
             event_id: "evt_1".into(),
@@ -309,6 +313,7 @@ mod tests {
             let e = Event {
                 id: "evt_1".into(),
                 merchant_id: "acct_1".into(),
+                livemode: false,
                 event_type: *ty,
                 object: json!({"id": "pi_1", "object": "payment_intent"}),
                 created: 1_700_000_000_000,
