@@ -51,6 +51,9 @@ impl Currencies {
 /// What a processor can do, so Kassa (and a dashboard) can refuse early what it cannot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// Kinds of [`crate::PaymentMethodInput`] accepted, as [`crate::PaymentMethodDetails`]
+    /// names them: `"card"`, `"wallet"`, `"bank_redirect"`, `"voucher"`, `"test"`.
+    pub methods: &'static [&'static str],
     /// Authorize now, capture later ([`Processor::capture`]).
     pub manual_capture: bool,
     /// Capture less than was authorized.
@@ -74,6 +77,7 @@ pub struct Capabilities {
 impl Capabilities {
     /// The least a processor can do: automatic capture and full refunds, in any currency.
     pub const MINIMAL: Capabilities = Capabilities {
+        methods: &["card"],
         manual_capture: false,
         partial_capture: false,
         partial_refund: false,

@@ -240,6 +240,7 @@ impl Processor for SandboxProcessor {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            methods: &["card", "wallet", "bank_redirect", "voucher", "test"],
             manual_capture: true,
             partial_capture: true,
             partial_refund: true,
