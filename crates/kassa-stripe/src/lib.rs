@@ -52,6 +52,7 @@ use kassa_processor::{
     Currencies, Processor, ThreeDsStyle,
 };
 
+mod authorize;
 pub mod client;
 pub mod decline;
 mod processor;

@@ -205,3 +205,31 @@ fn debug_output_hides_keys_and_secrets() {
     let c = format!("{:?}", creds("sk_test_secret_value"));
     assert!(!c.contains("secret_value"), "{c}");
 }
+
+#[test]
+fn refunds_read_as_done_pending_or_refused() {
+    use crate::processor::refund_outcome;
+    use kassa_processor::RefundOutcome;
+    let refund = |status: &str| {
+        serde_json::from_str::<crate::types::Refund>(&format!(
+            r#"{{"id":"re_1","status":"{status}","failure_reason":"expired_or_canceled_card"}}"#
+        ))
+        .unwrap()
+    };
+    assert_eq!(
+        refund_outcome(refund("succeeded")).unwrap(),
+        RefundOutcome::Succeeded("re_1".into())
+    );
+    for status in ["pending", "requires_action"] {
+        assert_eq!(
+            refund_outcome(refund(status)).unwrap(),
+            RefundOutcome::Pending("re_1".into())
+        );
+    }
+    for status in ["failed", "canceled"] {
+        match refund_outcome(refund(status)) {
+            Err(ProcessorError::Rejected(m)) => assert!(m.contains("expired_or_canceled_card")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
