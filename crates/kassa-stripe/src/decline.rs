@@ -57,8 +57,41 @@ fn non_empty(message: &str, fallback: &str) -> String {
     if message.trim().is_empty() {
         fallback.into()
     } else {
-        message.chars().take(300).collect()
+        scrub(message, 300)
     }
+}
+
+/// `text` cut to `max` characters with every run of 12 or more digits (spaces and dashes
+/// between them included) replaced by `[redacted]`: a processor's message is stored and
+/// logged, so it must not carry a card number even if the processor echoed one.
+pub fn scrub(text: &str, max: usize) -> String {
+    let chars: Vec<char> = text.chars().take(max).collect();
+    let mut out = String::with_capacity(chars.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let mut j = i;
+            let mut digits = 0;
+            while j < chars.len() && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | '-')) {
+                digits += usize::from(chars[j].is_ascii_digit());
+                j += 1;
+            }
+            // Give back trailing separators, which belong to the text around.
+            while j > i && !chars[j - 1].is_ascii_digit() {
+                j -= 1;
+            }
+            if digits >= 12 {
+                out.push_str("[redacted]");
+            } else {
+                out.extend(&chars[i..j]);
+            }
+            i = j;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Whether a Stripe error answer is a decline (the payment was judged and refused) rather than
@@ -153,6 +186,26 @@ mod tests {
         let d = from_stripe(&err(Some("card_velocity_exceeded"), None, ""));
         assert_eq!(d.code, "card_velocity_exceeded");
         assert_eq!(d.message, "Your card was declined.");
+    }
+
+    #[test]
+    fn messages_never_carry_a_card_number() {
+        assert_eq!(
+            scrub("Card 4242 4242 4242 4242 was declined on 2026-01-05.", 300),
+            "Card [redacted] was declined on 2026-01-05."
+        );
+        assert_eq!(scrub("pan=4000000000000341.", 300), "pan=[redacted].");
+        assert_eq!(
+            scrub("amount 123456 too large", 300),
+            "amount 123456 too large"
+        );
+        assert_eq!(scrub("abcdef", 3), "abc");
+        let d = from_stripe(&err(
+            Some("card_declined"),
+            Some("lost_card"),
+            "x 4242424242424242",
+        ));
+        assert_eq!(d.message, "x [redacted]");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub(crate) fn processor_error(e: CallError) -> ProcessorError {
         CallError::Api { status, error } => ProcessorError::Rejected(format!(
             "HTTP {status} {}: {}",
             error.code.as_deref().unwrap_or("error"),
-            error.message.chars().take(200).collect::<String>()
+            decline::scrub(&error.message, 200)
         )),
     }
 }
@@ -440,7 +440,16 @@ impl Processor for StripeProcessor {
                     .iter()
                     .find(|pi| matches!(pi.status.as_str(), "succeeded" | "requires_capture"))
                     .or(found.first());
-                return best.map(|pi| self.outcome_of(pi)).transpose();
+                let Some(pi) = best else {
+                    return Ok(None);
+                };
+                if pi.status == "requires_action" {
+                    // Interrupted before the customer ever saw the challenge: nothing was
+                    // charged, and the intent is released so it never will be.
+                    self.cancel(&pi.id).await?;
+                    return Ok(Some(declined(Decline::authentication_failed())));
+                }
+                return self.outcome_of(pi).map(Some);
             }
         }
         Err(ProcessorError::Unavailable(format!(

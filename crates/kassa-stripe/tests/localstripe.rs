@@ -383,6 +383,31 @@ async fn a_lost_answer_is_unknown_and_lookup_finds_the_one_payment() {
 }
 
 #[tokio::test]
+async fn lookup_releases_a_challenge_nobody_saw() {
+    let server = server_or_skip!();
+    let p = processor(server);
+    let attempt = attempt();
+    let method = card("4000002500003155");
+    let AuthorizeOutcome::ChallengeRequired { processor_ref, .. } = p
+        .authorize(request(&attempt, &method, 800, true))
+        .await
+        .unwrap()
+        .outcome
+    else {
+        panic!("expected a challenge");
+    };
+    // As if Kassa died before showing the challenge: recovery finds the intent waiting.
+    assert_eq!(
+        p.lookup(&attempt).await.unwrap(),
+        Some(AuthorizeOutcome::Declined(Decline::authentication_failed()))
+    );
+    assert_eq!(
+        pi_status(server, &processor_ref).await["status"],
+        "canceled"
+    );
+}
+
+#[tokio::test]
 async fn an_unreachable_stripe_is_unavailable_not_unknown() {
     // Nothing listens on this port: the request is never sent.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
