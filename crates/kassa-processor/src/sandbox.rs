@@ -33,7 +33,7 @@
 //!
 //! The CVC rules apply only where the card would otherwise be approved
 //! (after a successful 3-D Secure challenge for the cards that ask for one),
-//! and to the three fault cards. [`SandboxProcessor::with_fault`] makes every
+//! and to the timeout and slow fault cards. [`SandboxProcessor::with_fault`] makes every
 //! call fail one way ([`Fault`]), for tests of captures, refunds and renewals.
 //!
 //! The card table and the CVC rules are in `cards`; what the references and
