@@ -5,7 +5,16 @@
 //! borrowed for the duration of one [`Processor::authorize`] call. Everything a
 //! processor hands back for Kassa to store — [`PaymentMethodDetails`],
 //! processor references and the `challenge_state` — is built without the PAN,
-//! the CVC or the full phone number, so no stored value can leak them.
+//! the CVC or the full phone number, so no stored value can leak them. A
+//! connector that sends the card to its processor does so inside `authorize`
+//! and keeps it in no field, log line or error text.
+//!
+//! The connector framework (capabilities, credential schemas, the registry
+//! that builds a processor from credentials, webhook events) is in
+//! `connector`. Every call that moves money is idempotent at the processor:
+//! `authorize` and `charge_stored` under Kassa's attempt id, `refund` under
+//! Kassa's refund id, `capture` under the reference and amount, `void` under
+//! the reference; [`idempotency_key`] derives the key sent downstream.
 
 #![forbid(unsafe_code)]
 
@@ -14,11 +23,19 @@ use std::fmt;
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::money::Money;
 
+mod connector;
 mod live_guard;
 mod sandbox;
 
+pub use connector::{
+    validate_credentials, Capabilities, Connector, ConnectorEnv, ConnectorError, Connectors,
+    CredentialField, Credentials, Currencies, ProcessorEvent, ThreeDsStyle, WebhookError,
+};
 pub use live_guard::{details_of, is_known_test_method};
-pub use sandbox::{challenge_kind, test_tokens, voucher_number, SandboxProcessor};
+pub use sandbox::{
+    challenge_kind, fault_cards, test_token_card, test_tokens, voucher_number, Fault,
+    FaultySandbox, SandboxProcessor, SLOW_CARD_DELAY,
+};
 
 /// What the customer presented. Card data lives only in memory for the
 /// duration of one authorization.
@@ -128,6 +145,10 @@ pub struct AuthorizeRequest<'a> {
     /// `true` when the merchant's account requires 3-D Secure for every card payment: an
     /// approvable card is then challenged even where the issuer would not ask.
     pub three_d_secure: bool,
+    /// `true` when the method is to be saved for later charges without the customer
+    /// ([`Processor::charge_stored`]): a processor that must prepare the method for that at
+    /// the first payment (Stripe attaches it to a customer) does so.
+    pub save_method: bool,
     /// Server secret for [`CardNumber::fingerprint`] and the wallet
     /// fingerprint.
     pub fingerprint_key: &'a [u8],
@@ -146,6 +167,7 @@ impl fmt::Debug for AuthorizeRequest<'_> {
             .field("method", self.method)
             .field("capture", &self.capture)
             .field("three_d_secure", &self.three_d_secure)
+            .field("save_method", &self.save_method)
             .field("fingerprint_key", &"<redacted>")
             .field("now_year", &self.now_year)
             .field("now_month", &self.now_month)
@@ -304,11 +326,87 @@ impl fmt::Debug for ChallengeResult {
     }
 }
 
+/// Prefix of a `challenge_state` whose challenge happens at the processor.
+const REDIRECT_STATE_PREFIX: &str = "redirect:";
+
+/// Where the customer answers a pending challenge, read from its `challenge_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeStep<'a> {
+    /// On Kassa's own challenge page (the sandbox's pages, or a page that finishes the
+    /// challenge through the processor's API).
+    Kassa,
+    /// At the processor: send the customer to `url`. When they come back, Kassa calls
+    /// [`Processor::complete_challenge`] with [`ChallengeResult::Approve`]; the connector does
+    /// not trust that and asks the processor how the challenge ended.
+    Redirect { url: &'a str },
+}
+
+impl ChallengeStep<'_> {
+    /// The step of a `challenge_state` handed out with [`AuthorizeOutcome::ChallengeRequired`].
+    pub fn of(challenge_state: &str) -> ChallengeStep<'_> {
+        match challenge_state.strip_prefix(REDIRECT_STATE_PREFIX) {
+            Some(url) => ChallengeStep::Redirect { url },
+            None => ChallengeStep::Kassa,
+        }
+    }
+
+    /// The `challenge_state` a connector hands out for a challenge at the processor's `url`
+    /// (which must not carry card data; a 3-D Secure URL never does).
+    pub fn redirect_state(url: &str) -> String {
+        format!("{REDIRECT_STATE_PREFIX}{url}")
+    }
+}
+
+/// How a refund ended at the processor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// Done; the processor's reference for the refund.
+    Succeeded(String),
+    /// Accepted but not finished: a [`ProcessorEvent::RefundSucceeded`] or
+    /// [`ProcessorEvent::RefundFailed`] webhook with this reference settles it.
+    Pending(String),
+}
+
+/// The `Idempotency-Key` sent to the processor for one call that moves money: stable across
+/// retries of the same call, different for different calls. `operation` names the call
+/// (`"authorize"`, `"capture"`, …) and `parts` what identifies it (Kassa's attempt or refund
+/// id; for a capture the reference and amount).
+pub fn idempotency_key(operation: &str, parts: &[&str]) -> String {
+    let mut key = format!("kassa-{operation}");
+    for part in parts {
+        key.push('-');
+        key.push_str(part);
+    }
+    key
+}
+
 /// A way to authorize, capture, void and refund payments.
 #[async_trait::async_trait]
 pub trait Processor: Send + Sync + 'static {
     /// Short, stable name stored with each payment, e.g. `"sandbox"`.
     fn name(&self) -> &'static str;
+
+    /// What this processor can do.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::MINIMAL
+    }
+
+    /// The credentials its connector needs (none for the sandbox).
+    fn credential_schema(&self) -> &'static [CredentialField] {
+        &[]
+    }
+
+    /// Verifies a webhook the processor sent (signature, freshness against `now_unix`, in
+    /// seconds) and says what it reports. The caller applies the event with the same
+    /// compare-and-set transitions as a direct answer, so a repeated event changes nothing.
+    async fn handle_webhook(
+        &self,
+        _headers: &http::HeaderMap,
+        _raw_body: &[u8],
+        _now_unix: i64,
+    ) -> Result<ProcessorEvent, WebhookError> {
+        Err(WebhookError::Unsupported)
+    }
 
     /// Validates the method (Luhn/expiry/CVC format -> Decline with code
     /// incorrect_number/expired_card/incorrect_cvc where applicable) and asks
@@ -349,18 +447,26 @@ pub trait Processor: Send + Sync + 'static {
         amount: Money,
     ) -> Result<AuthorizeOutcome, ProcessorError>;
 
-    /// Captures (part of) an authorization.
+    /// Captures (part of) an authorization. Idempotent under the reference and amount.
     async fn capture(&self, processor_ref: &str, amount: Money) -> Result<(), ProcessorError>;
 
     /// Releases an uncaptured authorization.
     async fn void(&self, processor_ref: &str) -> Result<(), ProcessorError>;
 
-    /// Refunds (part of) a captured payment, returning the refund's reference.
-    async fn refund(&self, processor_ref: &str, amount: Money) -> Result<String, ProcessorError>;
+    /// Refunds (part of) a captured payment. `refund_id` is Kassa's id for the refund: the
+    /// same id never refunds twice. Answers [`RefundOutcome::Pending`] when the processor
+    /// finishes the refund later.
+    async fn refund(
+        &self,
+        processor_ref: &str,
+        refund_id: &str,
+        amount: Money,
+    ) -> Result<RefundOutcome, ProcessorError>;
 
     /// What became of an authorization whose answer Kassa never recorded (its process died
-    /// while asking). `None`: the processor has no record of `attempt_id`, so nothing was
-    /// authorized or charged.
+    /// while asking, or the call ended in [`ProcessorError::Unknown`]). `None`: the processor
+    /// has no record of `attempt_id`, so nothing was authorized or charged; a processor that
+    /// cannot be sure of that answers an error instead.
     async fn lookup(&self, attempt_id: &str) -> Result<Option<AuthorizeOutcome>, ProcessorError>;
 }
 
@@ -370,9 +476,19 @@ pub enum ProcessorError {
     /// A [`PaymentMethodInput::TestToken`] not in [`test_tokens`].
     #[error("unknown test payment method token {0}")]
     UnknownToken(String),
-    /// The processor could not be reached or failed internally.
+    /// The processor could not be reached or failed internally, and the request did not take
+    /// effect (it was never sent, or the processor said so).
     #[error("processor unavailable: {0}")]
     Unavailable(String),
+    /// The request may have reached the processor but no answer came back (a timeout, a
+    /// connection lost mid-answer): it may or may not have taken effect. Do not retry as a new
+    /// attempt; [`Processor::lookup`] settles it later.
+    #[error("processor outcome unknown: {0}")]
+    Unknown(String),
+    /// The processor refused the request itself (bad credentials, an invalid parameter): a
+    /// configuration or programming error, not a decline.
+    #[error("processor rejected the request: {0}")]
+    Rejected(String),
     /// A reference or challenge state the processor did not issue.
     #[error("invalid processor state")]
     InvalidState,
@@ -380,4 +496,34 @@ pub enum ProcessorError {
     /// not issue, so there is no stored method to charge.
     #[error("unknown processor reference {0}")]
     UnknownReference(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_steps_round_trip_a_redirect_and_default_to_kassa() {
+        let state = ChallengeStep::redirect_state("https://hooks.example/3ds/abc");
+        assert_eq!(
+            ChallengeStep::of(&state),
+            ChallengeStep::Redirect {
+                url: "https://hooks.example/3ds/abc"
+            }
+        );
+        assert_eq!(ChallengeStep::of("3ds:approve"), ChallengeStep::Kassa);
+        assert_eq!(challenge_kind(&state), None);
+    }
+
+    #[test]
+    fn idempotency_keys_are_stable_and_distinct_per_call() {
+        let a = idempotency_key("authorize", &["pa_1"]);
+        assert_eq!(a, idempotency_key("authorize", &["pa_1"]));
+        assert_eq!(a, "kassa-authorize-pa_1");
+        assert_ne!(a, idempotency_key("authorize", &["pa_2"]));
+        assert_ne!(
+            idempotency_key("capture", &["pi_1", "600"]),
+            idempotency_key("capture", &["pi_1", "700"])
+        );
+    }
 }

@@ -9,6 +9,10 @@
 //! follows a challenge) travels in the references and challenge states the
 //! sandbox hands out, not in memory. The only randomness is in the random
 //! part of references and in voucher numbers, which carry no customer data.
+//! The one exception is simulated failure (`faults`): an authorization whose
+//! answer a simulated timeout lost is kept in a bounded in-memory ledger under
+//! Kassa's attempt id (its outcome and reference, never card data), so that
+//! [`Processor::lookup`] finds it as a real processor's records would.
 //!
 //! Test data beyond the card table:
 //!
@@ -21,11 +25,16 @@
 //! | card CVC `556` | held for review; the review declines |
 //! | card `4000000000000341` | approved; every [`Processor::charge_stored`] declines |
 //! | card `4000002760003184` | 3-D Secure on every payment; every [`Processor::charge_stored`] declines `authentication_required` |
+//! | card `4000000000000507` | approved, but the answer is lost: [`ProcessorError::Unknown`]; [`Processor::lookup`] then finds the approval |
+//! | card `4000000000000515` | the processor fails: [`ProcessorError::Unavailable`], nothing authorized |
+//! | card `4000000000000523` | answers after 2 s, otherwise like any approvable card |
 //! | wallet phone ending `0002` | declined, `wallet_declined` / `insufficient_funds` |
 //! | any other valid wallet phone | one-time code; `123456` approves |
 //!
 //! The CVC rules apply only where the card would otherwise be approved
-//! (after a successful 3-D Secure challenge for the cards that ask for one).
+//! (after a successful 3-D Secure challenge for the cards that ask for one),
+//! and to the timeout and slow fault cards. [`SandboxProcessor::with_fault`] makes every
+//! call fail one way ([`Fault`]), for tests of captures, refunds and renewals.
 //!
 //! The card table and the CVC rules are in `cards`; what the references and
 //! challenge states it hands out carry, in `state`.
@@ -34,17 +43,20 @@ use kassa_core::card::{validate_cvc, CardNumber, Expiry};
 use kassa_core::money::Money;
 
 use crate::{
-    phone_digits, AuthorizeOutcome, AuthorizeRequest, AuthorizeResult, ChallengeResult, Decline,
-    PaymentMethodDetails, PaymentMethodInput, Processor, ProcessorError,
+    phone_digits, AuthorizeOutcome, AuthorizeRequest, AuthorizeResult, Capabilities,
+    ChallengeResult, Currencies, Decline, PaymentMethodDetails, PaymentMethodInput, Processor,
+    ProcessorError, RefundOutcome, ThreeDsStyle,
 };
 
 mod cards;
+mod faults;
 mod state;
 
-pub use cards::test_tokens;
 /// The test tokens and the card number each stands for.
 pub(crate) use cards::TOKENS as TOKEN_CARDS;
 use cards::{scenario_for, CvcRule, Scenario, TOKENS, TOKEN_EXPIRY};
+pub use cards::{test_token_card, test_tokens};
+pub use faults::{fault_cards, Fault, FaultySandbox, SLOW_CARD_DELAY};
 pub use state::{challenge_kind, voucher_number};
 use state::{
     ensure_sandbox_ref, new_ref, new_voucher_number, AfterThreeDs, Challenge, RefFlags,
@@ -228,10 +240,43 @@ impl Processor for SandboxProcessor {
         "sandbox"
     }
 
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            methods: &["card", "wallet", "bank_redirect", "voucher", "test"],
+            manual_capture: true,
+            partial_capture: true,
+            partial_refund: true,
+            void: true,
+            three_d_secure: ThreeDsStyle::KassaHosted,
+            saved_cards: true,
+            async_refunds: false,
+            webhooks: false,
+            currencies: Currencies::Any,
+        }
+    }
+
     async fn authorize(
         &self,
         req: AuthorizeRequest<'_>,
     ) -> Result<AuthorizeResult, ProcessorError> {
+        if let PaymentMethodInput::Card {
+            number,
+            expiry,
+            cvc,
+            ..
+        } = req.method
+        {
+            match faults::card_fault(number.digits()) {
+                None => {}
+                Some(Fault::Unavailable) => return Err(faults::server_error()),
+                Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+                Some(Fault::Timeout) => {
+                    let result = Self::authorize_card(&req, number, *expiry, Some(cvc));
+                    faults::remember(req.attempt_id, result.outcome);
+                    return Err(faults::lost_answer());
+                }
+            }
+        }
         Ok(match req.method {
             PaymentMethodInput::Card {
                 number,
@@ -377,15 +422,21 @@ impl Processor for SandboxProcessor {
         ensure_sandbox_ref(processor_ref)
     }
 
-    async fn refund(&self, processor_ref: &str, _amount: Money) -> Result<String, ProcessorError> {
+    async fn refund(
+        &self,
+        processor_ref: &str,
+        _refund_id: &str,
+        _amount: Money,
+    ) -> Result<RefundOutcome, ProcessorError> {
         ensure_sandbox_ref(processor_ref)?;
-        Ok(new_ref())
+        Ok(RefundOutcome::Succeeded(new_ref()))
     }
 
-    /// The sandbox runs inside Kassa's process and keeps no ledger: an authorization that was
-    /// interrupted together with the process never happened.
-    async fn lookup(&self, _attempt_id: &str) -> Result<Option<AuthorizeOutcome>, ProcessorError> {
-        Ok(None)
+    /// The sandbox runs inside Kassa's process and remembers only the authorizations whose
+    /// answer a simulated timeout lost: any other authorization that was interrupted together
+    /// with the process never happened.
+    async fn lookup(&self, attempt_id: &str) -> Result<Option<AuthorizeOutcome>, ProcessorError> {
+        Ok(faults::recall(attempt_id))
     }
 }
 
@@ -453,6 +504,7 @@ mod tests {
     ) -> Result<AuthorizeResult, ProcessorError> {
         block_on(SandboxProcessor.authorize(AuthorizeRequest {
             three_d_secure: false,
+            save_method: false,
             attempt_id: "att_test",
             amount: usd(1000),
             method,
@@ -621,6 +673,7 @@ mod tests {
         let required = |method: &PaymentMethodInput| {
             block_on(SandboxProcessor.authorize(AuthorizeRequest {
                 three_d_secure: true,
+                save_method: false,
                 attempt_id: "att_test",
                 amount: usd(1000),
                 method,
@@ -928,6 +981,7 @@ mod tests {
         assert!(!debug.contains("Jenny"), "{debug}");
         let request = AuthorizeRequest {
             three_d_secure: false,
+            save_method: false,
             attempt_id: "att_1",
             amount: usd(1),
             method: &method,
@@ -996,7 +1050,11 @@ mod tests {
         let processor_ref = new_ref();
         block_on(SandboxProcessor.capture(&processor_ref, usd(500))).unwrap();
         block_on(SandboxProcessor.void(&processor_ref)).unwrap();
-        let refund_ref = block_on(SandboxProcessor.refund(&processor_ref, usd(500))).unwrap();
+        let RefundOutcome::Succeeded(refund_ref) =
+            block_on(SandboxProcessor.refund(&processor_ref, "re_1", usd(500))).unwrap()
+        else {
+            panic!("a sandbox refund succeeds at once");
+        };
         assert!(ensure_sandbox_ref(&refund_ref).is_ok());
         assert_ne!(refund_ref, processor_ref);
     }
@@ -1013,7 +1071,7 @@ mod tests {
             Err(ProcessorError::InvalidState)
         ));
         assert!(matches!(
-            block_on(SandboxProcessor.refund(foreign, usd(1))),
+            block_on(SandboxProcessor.refund(foreign, "re_1", usd(1))),
             Err(ProcessorError::InvalidState)
         ));
     }
@@ -1025,6 +1083,7 @@ mod tests {
         let method = PaymentMethodInput::TestToken("pm_card_visa".to_string());
         let result = block_on(processor.authorize(AuthorizeRequest {
             three_d_secure: false,
+            save_method: false,
             attempt_id: "att_dyn",
             amount: usd(1),
             method: &method,
@@ -1098,7 +1157,11 @@ mod tests {
         let processor_ref = assert_under_review(&held);
         assert_eq!(verdict(&processor_ref), Some(true));
         block_on(SandboxProcessor.capture(&processor_ref, usd(1000))).unwrap();
-        let refund_ref = block_on(SandboxProcessor.refund(&processor_ref, usd(1000))).unwrap();
+        let RefundOutcome::Succeeded(refund_ref) =
+            block_on(SandboxProcessor.refund(&processor_ref, "re_1", usd(1000))).unwrap()
+        else {
+            panic!("a sandbox refund succeeds at once");
+        };
         assert!(ensure_sandbox_ref(&refund_ref).is_ok());
     }
 
@@ -1116,6 +1179,7 @@ mod tests {
         let method = card_with_cvc("4242424242424242", "555");
         let result = block_on(SandboxProcessor.authorize(AuthorizeRequest {
             three_d_secure: false,
+            save_method: false,
             attempt_id: "att_hold",
             amount: usd(1000),
             method: &method,
@@ -1334,7 +1398,7 @@ mod tests {
         assert_ne!(second, third);
         for r in [&second, &third] {
             assert_eq!(verdict(r), None);
-            block_on(SandboxProcessor.refund(r, usd(1000))).unwrap();
+            block_on(SandboxProcessor.refund(r, "re_1", usd(1000))).unwrap();
         }
     }
 
@@ -1488,7 +1552,7 @@ mod tests {
                 assert!(r.starts_with("sbx_"), "{r}");
                 block_on(SandboxProcessor.capture(&r, usd(1))).unwrap();
                 block_on(SandboxProcessor.void(&r)).unwrap();
-                block_on(SandboxProcessor.refund(&r, usd(1))).unwrap();
+                block_on(SandboxProcessor.refund(&r, "re_1", usd(1))).unwrap();
                 assert_eq!(verdict(&r), review);
             }
         }
@@ -1673,6 +1737,7 @@ mod tests {
         }
         let request = AuthorizeRequest {
             three_d_secure: false,
+            save_method: false,
             attempt_id: "att_1",
             amount: usd(1),
             method: &method,

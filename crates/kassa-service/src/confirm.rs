@@ -115,6 +115,7 @@ impl Payments<'_> {
             method: &p.method,
             capture: pi.capture_method == CaptureMethod::Automatic,
             three_d_secure: p.three_d_secure,
+            save_method: pi.setup_future_usage.is_some(),
             fingerprint_key: &self.fingerprint_key,
             now_year: year,
             now_month: month,

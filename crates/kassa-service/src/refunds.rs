@@ -85,6 +85,7 @@ impl Payments<'_> {
         let result = processor
             .refund(
                 pi.processor_ref.as_deref().unwrap_or_default(),
+                &refund.id,
                 kassa_core::money::Money {
                     amount,
                     currency: pi.currency,
@@ -94,7 +95,11 @@ impl Payments<'_> {
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         match result {
-            Ok(r) => {
+            Ok(kassa_processor::RefundOutcome::Pending(r)) => {
+                refund.processor_ref = Some(r);
+                tx.update_refund(&refund).await?;
+            }
+            Ok(kassa_processor::RefundOutcome::Succeeded(r)) => {
                 refund.status = RefundStatus::Succeeded;
                 refund.processor_ref = Some(r);
                 tx.update_refund(&refund).await?;

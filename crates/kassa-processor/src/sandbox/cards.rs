@@ -52,6 +52,15 @@ pub fn test_tokens() -> &'static [&'static str] {
     TOKEN_NAMES
 }
 
+/// The public test card number whose behaviour the test token `token` borrows (the same number
+/// behaves the same way at Stripe's test mode), or `None` for an unknown token.
+pub fn test_token_card(token: &str) -> Option<&'static str> {
+    TOKENS
+        .iter()
+        .find(|(name, _)| *name == token)
+        .map(|(_, digits)| *digits)
+}
+
 /// What the sandbox does with a given card.
 pub(super) enum Scenario {
     /// Approve; `renewals_decline` makes every later merchant-initiated

@@ -73,19 +73,20 @@ async fn settings_merchants_and_api_keys() {
             name: "Shop B".into(),
             created_at: 12,
         };
+        let (a_test, b_test) = (Scope::test(&a.id), Scope::test(&b.id));
         let mut tx = s.begin().await.unwrap();
         tx.insert_merchant(&a).await.unwrap();
         tx.insert_merchant(&b).await.unwrap();
-        tx.insert_api_key(&a.id, "h_secret", "secret", "sk_…abcd", 20)
+        tx.insert_api_key(&a_test, "h_secret", "secret", "sk_…abcd", 20)
             .await
             .unwrap();
-        tx.insert_api_key(&a.id, "h_pk_new", "publishable", "pk_new", 30)
+        tx.insert_api_key(&a_test, "h_pk_new", "publishable", "pk_new", 30)
             .await
             .unwrap();
-        tx.insert_api_key(&a.id, "h_pk_old", "publishable", "pk_old", 25)
+        tx.insert_api_key(&a_test, "h_pk_old", "publishable", "pk_old", 25)
             .await
             .unwrap();
-        tx.insert_api_key(&b.id, "h_b", "secret", "sk_b", 20)
+        tx.insert_api_key(&b_test, "h_b", "secret", "sk_b", 20)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -93,23 +94,23 @@ async fn settings_merchants_and_api_keys() {
         assert_eq!(s.merchant("acct_none").await.unwrap(), None);
         assert_eq!(
             s.merchant_by_key_hash("h_secret").await.unwrap(),
-            Some((a.clone(), "secret".to_string()))
+            Some((a.clone(), "secret".to_string(), Mode::Test))
         );
         assert_eq!(
             s.merchant_by_key_hash("h_pk_new").await.unwrap(),
-            Some((a.clone(), "publishable".to_string()))
+            Some((a.clone(), "publishable".to_string(), Mode::Test))
         );
         assert_eq!(
             s.merchant_by_key_hash("h_b").await.unwrap(),
-            Some((b.clone(), "secret".to_string()))
+            Some((b.clone(), "secret".to_string(), Mode::Test))
         );
         assert_eq!(s.merchant_by_key_hash("h_none").await.unwrap(), None);
         // The oldest publishable key still in force; none for a merchant without one.
         assert_eq!(
-            s.publishable_key(&a.id).await.unwrap().as_deref(),
+            s.publishable_key(&a_test).await.unwrap().as_deref(),
             Some("pk_old")
         );
-        assert_eq!(s.publishable_key(&b.id).await.unwrap(), None);
+        assert_eq!(s.publishable_key(&b_test).await.unwrap(), None);
         // A revoked key opens nothing and is not shown.
         sqlx::query("UPDATE api_keys SET revoked_at = 40 WHERE key_hash = $1")
             .bind("h_pk_old")
@@ -118,13 +119,13 @@ async fn settings_merchants_and_api_keys() {
             .unwrap();
         assert_eq!(s.merchant_by_key_hash("h_pk_old").await.unwrap(), None);
         assert_eq!(
-            s.publishable_key(&a.id).await.unwrap().as_deref(),
+            s.publishable_key(&a_test).await.unwrap().as_deref(),
             Some("pk_new")
         );
         // A key hash and a merchant id are taken once.
         let mut tx = s.begin().await.unwrap();
         assert!(tx
-            .insert_api_key(&b.id, "h_secret", "secret", "x", 50)
+            .insert_api_key(&b_test, "h_secret", "secret", "x", 50)
             .await
             .is_err());
         drop(tx);
@@ -142,8 +143,8 @@ async fn settings_merchants_and_api_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn brandings_per_scope_and_logos_deleted_only_when_unused() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
-        let b = new_merchant(&s, "b").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
+        let b = new_merchant(&s, "b").await.merchant_id;
         let logo = |id: &str, m: &str| Logo {
             id: id.into(),
             merchant_id: m.into(),
@@ -229,8 +230,8 @@ async fn idempotency_keys_complete_in_the_effects_transaction_sealed_released_an
         let a = new_merchant(&s, "a").await;
         let b = new_merchant(&s, "b").await;
         let s = s.seal_idempotent_responses(kassa_core::secret_box::SecretBox::new(&[7u8; 32]));
-        let begin = |m: &str, key: &str, hash: &str, now: i64| {
-            let (s, m, key, hash) = (s.clone(), m.to_string(), key.to_string(), hash.to_string());
+        let begin = |m: &Scope, key: &str, hash: &str, now: i64| {
+            let (s, m, key, hash) = (s.clone(), m.clone(), key.to_string(), hash.to_string());
             async move {
                 s.idempotency_begin(&m, &key, &hash, now, 100, 1_000)
                     .await
@@ -260,7 +261,7 @@ async fn idempotency_keys_complete_in_the_effects_transaction_sealed_released_an
         let stored: String = sqlx::query(
             "SELECT response_body FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2",
         )
-        .bind(&a)
+        .bind(&a.merchant_id)
         .bind("k")
         .fetch_one(&s.reader)
         .await
@@ -303,7 +304,7 @@ async fn idempotency_keys_complete_in_the_effects_transaction_sealed_released_an
 async fn idempotency_keys_proceed_once_then_replay_or_refuse() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 1).await;
-        let m = &pi.merchant_id;
+        let m = &pi.scope();
         assert_eq!(
             s.idempotency_begin(m, "k", "h1", 0, 100, 1_000)
                 .await

@@ -12,11 +12,12 @@ async fn one_process_at_a_time_bills_a_subscription_and_clocks_keep_their_own() 
     };
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = pi.merchant_id.clone();
+        let m = pi.scope();
         let usd = Currency::parse("usd").unwrap();
         let sub = |id: &str, clock: Option<&str>, next: i64, created: i64| Subscription {
             id: id.into(),
-            merchant_id: m.clone(),
+            merchant_id: m.merchant_id.clone(),
+            livemode: m.livemode,
             customer: "cus_a".into(),
             test_clock: clock.map(Into::into),
             status: SubscriptionStatus::Active,
@@ -173,7 +174,8 @@ async fn one_process_at_a_time_bills_a_subscription_and_clocks_keep_their_own() 
         // Clocks.
         let clock = TestClock {
             id: "clock_1".into(),
-            merchant_id: m.clone(),
+            merchant_id: m.merchant_id.clone(),
+            livemode: m.livemode,
             name: Some("c".into()),
             frozen_time: 1_000,
             status: "ready".into(),
@@ -198,7 +200,12 @@ async fn one_process_at_a_time_bills_a_subscription_and_clocks_keep_their_own() 
                 .frozen_time,
             2_000
         );
-        assert_eq!(s.test_clock("acct_other", "clock_1").await.unwrap(), None);
+        assert_eq!(
+            s.test_clock(&Scope::test("acct_other"), "clock_1")
+                .await
+                .unwrap(),
+            None
+        );
         assert_eq!(
             s.list_test_clocks(&m, 5, None)
                 .await
@@ -215,8 +222,8 @@ async fn one_process_at_a_time_bills_a_subscription_and_clocks_keep_their_own() 
     }
 }
 
-fn subscription(
-    m: &str,
+pub(super) fn subscription(
+    m: &Scope,
     id: &str,
     customer: &str,
     created: i64,
@@ -227,7 +234,8 @@ fn subscription(
     let usd = Currency::parse("usd").unwrap();
     Subscription {
         id: id.into(),
-        merchant_id: m.into(),
+        merchant_id: m.merchant_id.clone(),
+        livemode: m.livemode,
         customer: customer.into(),
         test_clock: None,
         status: SubscriptionStatus::Active,
@@ -357,7 +365,7 @@ async fn invoices_and_clocks_page_per_merchant_and_updates_stay_in_their_merchan
         paid.payment_intent = Some("pi_9".into());
         paid.paid(40);
         let mut foreign = inv("in_b", &sb, 30);
-        foreign.merchant_id = a.clone();
+        foreign.merchant_id = a.merchant_id.clone();
         foreign.status = InvoiceStatus::Void;
         let mut tx = s.begin().await.unwrap();
         tx.update_invoice(&paid).await.unwrap();
@@ -370,9 +378,10 @@ async fn invoices_and_clocks_page_per_merchant_and_updates_stay_in_their_merchan
         );
 
         // Clocks: newest first per merchant; a clock moves and is deleted only in its merchant.
-        let clock = |m: &str, id: &str, created: i64| TestClock {
+        let clock = |m: &Scope, id: &str, created: i64| TestClock {
             id: id.into(),
-            merchant_id: m.into(),
+            merchant_id: m.merchant_id.clone(),
+            livemode: m.livemode,
             name: None,
             frozen_time: 1_000,
             status: "ready".into(),
@@ -430,7 +439,8 @@ async fn a_clock_customers_held_authorizations_are_the_clocks_to_expire() {
         let mut tx = s.begin().await.unwrap();
         tx.insert_test_clock(&TestClock {
             id: "clock_a".into(),
-            merchant_id: m.clone(),
+            merchant_id: m.merchant_id.clone(),
+            livemode: m.livemode,
             name: None,
             frozen_time: 5_000,
             status: "ready".into(),
@@ -441,7 +451,8 @@ async fn a_clock_customers_held_authorizations_are_the_clocks_to_expire() {
         for (id, clock) in [("cus_clock", Some("clock_a")), ("cus_wall", None)] {
             tx.insert_customer(&Customer {
                 id: id.into(),
-                merchant_id: m.clone(),
+                merchant_id: m.merchant_id.clone(),
+                livemode: m.livemode,
                 email: None,
                 name: None,
                 phone: None,
@@ -472,7 +483,7 @@ async fn a_clock_customers_held_authorizations_are_the_clocks_to_expire() {
         insert_intents(&s, &[&late, &early, &wall, &plain]).await;
 
         let mut swept = s.due_authorization_expiries(1_000, 10).await.unwrap();
-        swept.sort();
+        swept.sort_by(|x, y| x.1.cmp(&y.1));
         assert_eq!(
             swept,
             vec![
@@ -520,7 +531,7 @@ async fn a_clock_customers_held_authorizations_are_the_clocks_to_expire() {
         );
         assert_eq!(s.customer_clock_time(&m, "cus_wall").await.unwrap(), None);
         assert_eq!(
-            s.customer_clock_time("acct_other", "cus_clock")
+            s.customer_clock_time(&Scope::test("acct_other"), "cus_clock")
                 .await
                 .unwrap(),
             None,

@@ -5,10 +5,11 @@ use kassa_core::intent::Metadata;
 
 use super::*;
 
-fn customer(m: &str, id: &str, email: Option<&str>, created: i64) -> Customer {
+pub(super) fn customer(m: &Scope, id: &str, email: Option<&str>, created: i64) -> Customer {
     Customer {
         id: id.into(),
-        merchant_id: m.into(),
+        merchant_id: m.merchant_id.clone(),
+        livemode: m.livemode,
         email: email.map(Into::into),
         name: None,
         phone: None,
@@ -127,7 +128,7 @@ async fn customers_round_trip_page_by_email_update_and_delete_per_merchant() {
         tx.update_customer(&c).await.unwrap();
         // Another merchant's customer of the same id is not written.
         let mut foreign = cb.clone();
-        foreign.merchant_id = a.clone();
+        foreign.merchant_id = a.merchant_id.clone();
         foreign.name = Some("taken".into());
         tx.update_customer(&foreign).await.unwrap();
         tx.commit().await.unwrap();

@@ -176,6 +176,7 @@ async fn a_delivery_is_leased_to_one_worker_until_its_lease_runs_out() {
         let ev = Event {
             id: kassa_core::ids::new_id("evt"),
             merchant_id: pi.merchant_id.clone(),
+            livemode: pi.livemode,
             event_type: EventType::PaymentIntentSucceeded,
             object: serde_json::json!({}),
             created: 10,
@@ -183,7 +184,7 @@ async fn a_delivery_is_leased_to_one_worker_until_its_lease_runs_out() {
         let mut tx = s.begin().await.unwrap();
         tx.insert_event(&ev, &pi.id).await.unwrap();
         let d = tx
-            .insert_delivery(&pi.merchant_id, Channel::Webhook, "we_x", &ev.id, 10)
+            .insert_delivery(&pi.scope(), Channel::Webhook, "we_x", &ev.id, 10)
             .await
             .unwrap();
         tx.commit().await.unwrap();

@@ -87,6 +87,7 @@ async fn data_migrations_keep_refund_kinds_and_payment_deadlines() {
         .await
         .unwrap();
         s.migrate().await.unwrap();
+        let m = Scope::test(m);
         let voucher = s.intent(&m, "pi_voucher").await.unwrap().unwrap();
         assert_eq!(voucher.voucher_window_ms, 3 * day);
         assert_eq!(voucher.pay_before, Some(8 * day));
@@ -181,7 +182,7 @@ async fn migration_0016_gives_paid_intention_orders_their_key_once() {
             .unwrap();
         }
         s.migrate().await.unwrap();
-        let m = "acct_m";
+        let m = &Scope::test("acct_m");
         let keyed: Vec<String> = s
             .intents_of_order(m, "paymob:10")
             .await

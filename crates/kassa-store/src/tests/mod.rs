@@ -13,6 +13,7 @@ mod billing;
 mod customers;
 mod deliveries;
 mod migrations;
+mod modes;
 mod payment_methods;
 mod payments;
 mod paymentwall;
@@ -82,6 +83,7 @@ async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
     let pi = PaymentIntent {
         id: kassa_core::ids::new_id("pi"),
         merchant_id: m.id.clone(),
+        livemode: false,
         amount,
         currency: Currency::parse("usd").unwrap(),
         status: IntentStatus::Succeeded,
@@ -121,8 +123,8 @@ async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
     pi
 }
 
-/// A new merchant named `name`; its id.
-async fn new_merchant(s: &Store, name: &str) -> String {
+/// A new merchant named `name`; its test-mode scope (`.merchant_id` is its id).
+async fn new_merchant(s: &Store, name: &str) -> Scope {
     let m = Merchant {
         id: kassa_core::ids::new_id("acct"),
         name: name.into(),
@@ -131,15 +133,16 @@ async fn new_merchant(s: &Store, name: &str) -> String {
     let mut tx = s.begin().await.unwrap();
     tx.insert_merchant(&m).await.unwrap();
     tx.commit().await.unwrap();
-    m.id
+    Scope::test(m.id)
 }
 
-/// An intent of `merchant_id` waiting for a payment method, created at `created`; every
-/// optional field empty.
-fn new_intent(merchant_id: &str, id: &str, created: i64) -> PaymentIntent {
+/// An intent in `scope` waiting for a payment method, created at `created`; every optional
+/// field empty.
+fn new_intent(scope: &Scope, id: &str, created: i64) -> PaymentIntent {
     PaymentIntent {
         id: id.into(),
-        merchant_id: merchant_id.into(),
+        merchant_id: scope.merchant_id.clone(),
+        livemode: scope.livemode,
         amount: 1_000,
         currency: Currency::parse("usd").unwrap(),
         status: IntentStatus::RequiresPaymentMethod,
@@ -183,11 +186,12 @@ async fn insert_intents(s: &Store, intents: &[&PaymentIntent]) {
     tx.commit().await.unwrap();
 }
 
-/// An event of `merchant_id` about `object_id`.
-fn new_event(merchant_id: &str, event_type: EventType, created: i64) -> Event {
+/// An event in `scope`.
+fn new_event(scope: &Scope, event_type: EventType, created: i64) -> Event {
     Event {
         id: kassa_core::ids::new_id("evt"),
-        merchant_id: merchant_id.into(),
+        merchant_id: scope.merchant_id.clone(),
+        livemode: scope.livemode,
         event_type,
         object: serde_json::json!({"id": "obj", "n": created}),
         created,

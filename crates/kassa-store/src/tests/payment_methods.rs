@@ -8,13 +8,14 @@ use super::*;
 async fn saved_methods_round_trip_page_by_customer_and_detach_once() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = &pi.merchant_id;
+        let m = &pi.scope();
         let read = s.intent(m, &pi.id).await.unwrap().unwrap();
         assert_eq!(read.customer.as_deref(), Some("cus_a"));
         assert_eq!(read.setup_future_usage, Some(SetupFutureUsage::OffSession));
         let pm = |id: &str, customer: &str, created: i64| PaymentMethod {
             id: id.into(),
-            merchant_id: m.clone(),
+            merchant_id: m.merchant_id.clone(),
+            livemode: m.livemode,
             customer: Some(customer.into()),
             kind: "card".into(),
             details: kassa_core::method_details::PaymentMethodDetails {
@@ -41,7 +42,12 @@ async fn saved_methods_round_trip_page_by_customer_and_detach_once() {
             s.payment_method(m, "pm_1").await.unwrap(),
             Some(pm("pm_1", "cus_a", 10))
         );
-        assert_eq!(s.payment_method("acct_other", "pm_1").await.unwrap(), None);
+        assert_eq!(
+            s.payment_method(&Scope::test("acct_other"), "pm_1")
+                .await
+                .unwrap(),
+            None
+        );
         let ids = |v: Option<Vec<PaymentMethod>>| -> Vec<String> {
             v.unwrap().into_iter().map(|p| p.id).collect()
         };
@@ -69,7 +75,7 @@ async fn saved_methods_round_trip_page_by_customer_and_detach_once() {
             "once"
         );
         assert!(!tx
-            .detach_payment_method("acct_other", "pm_2", 100)
+            .detach_payment_method(&Scope::test("acct_other"), "pm_2", 100)
             .await
             .unwrap());
         let attached: Vec<String> = tx

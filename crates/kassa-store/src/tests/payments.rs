@@ -186,14 +186,14 @@ async fn due_timers_list_only_intents_in_their_status_oldest_first() {
     for (s, pg, _dir) in stores().await {
         let a = new_merchant(&s, "a").await;
         let b = new_merchant(&s, "b").await;
-        let held = |m: &str, id: &str, review: Option<i64>, capture: Option<i64>| {
+        let held = |m: &Scope, id: &str, review: Option<i64>, capture: Option<i64>| {
             let mut p = new_intent(m, id, 1);
             p.status = IntentStatus::RequiresCapture;
             p.review_at = review;
             p.capture_before = capture;
             p
         };
-        let voucher = |m: &str, id: &str, status: IntentStatus, pay: i64| {
+        let voucher = |m: &Scope, id: &str, status: IntentStatus, pay: i64| {
             let mut p = new_intent(m, id, 1);
             p.status = status;
             p.pay_before = Some(pay);
@@ -211,7 +211,7 @@ async fn due_timers_list_only_intents_in_their_status_oldest_first() {
         let v3 = voucher(&a, "pi_v3", IntentStatus::Succeeded, 10);
         let v4 = voucher(&a, "pi_v4", IntentStatus::RequiresAction, 800);
         insert_intents(&s, &[&h1, &h2, &h3, &h4, &done, &v1, &v2, &v3, &v4]).await;
-        let pair = |m: &str, id: &str| (m.to_string(), id.to_string());
+        let pair = |m: &Scope, id: &str| (m.clone(), id.to_string());
 
         assert_eq!(
             s.due_reviews(300, 10).await.unwrap(),
@@ -351,7 +351,7 @@ async fn attempts_move_only_from_the_status_read_and_stale_ones_are_found() {
 async fn an_intent_written_from_a_stale_version_is_a_conflict() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
-        let mut a = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        let mut a = s.intent(&pi.scope(), &pi.id).await.unwrap().unwrap();
         let mut b = a.clone();
         let mut tx = s.begin().await.unwrap();
         a.description = Some("first".into());
@@ -364,7 +364,7 @@ async fn an_intent_written_from_a_stale_version_is_a_conflict() {
             Err(StoreError::Conflict)
         ));
         drop(tx);
-        let now = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        let now = s.intent(&pi.scope(), &pi.id).await.unwrap().unwrap();
         assert_eq!(now.description.as_deref(), Some("first"));
         assert_eq!(now.version, 1);
         cleanup(s, pg).await;
@@ -376,7 +376,7 @@ async fn an_order_holds_one_payment_at_a_time() {
     for (s, pg, _dir) in stores().await {
         // A paid payment of order A; a second one is written, but cannot start.
         let base = merchant_and_paid_intent(&s, 100).await;
-        let m = base.merchant_id.clone();
+        let m = base.scope();
         let fresh = |order: &str| {
             let mut p = base.clone();
             p.id = kassa_core::ids::new_id("pi");
@@ -432,7 +432,7 @@ async fn an_order_holds_one_payment_at_a_time() {
         drop(tx);
         assert_eq!(s.intents_of_order(&m, "paymob:2").await.unwrap().len(), 1);
         assert!(s
-            .intents_of_order("acct_other", "paymob:1")
+            .intents_of_order(&Scope::test("acct_other"), "paymob:1")
             .await
             .unwrap()
             .is_empty());

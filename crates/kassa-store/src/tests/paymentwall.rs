@@ -50,8 +50,8 @@ fn oids(v: &[PwOrder]) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_are_found_by_key_secret_or_id_and_scoped_to_their_merchant() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
-        let b = new_merchant(&s, "b").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
+        let b = new_merchant(&s, "b").await.merchant_id;
         let mut full = project(&a, "pwp_full", "key_full", 20);
         full.pingback_url = Some("https://shop.example/pb".into());
         full.pingback_sign_version = 3;
@@ -159,8 +159,8 @@ async fn projects_are_found_by_key_secret_or_id_and_scoped_to_their_merchant() {
 async fn orders_are_found_by_link_user_and_reference() {
     for (s, pg, _dir) in stores().await {
         let a = new_merchant(&s, "a").await;
-        let p = project(&a, "pwp_1", "key_1", 1);
-        let q = project(&a, "pwp_2", "key_2", 2);
+        let p = project(&a.merchant_id, "pwp_1", "key_1", 1);
+        let q = project(&a.merchant_id, "pwp_2", "key_2", 2);
         let intents: Vec<PaymentIntent> = (1..=7)
             .map(|n| new_intent(&a, &format!("pi_{n}"), n))
             .collect();
@@ -327,6 +327,7 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
         let ev = Event {
             id: kassa_core::ids::new_id("evt"),
             merchant_id: pi.merchant_id.clone(),
+            livemode: pi.livemode,
             event_type: EventType::PaymentIntentSucceeded,
             object: serde_json::json!({}),
             created: 7,
@@ -341,16 +342,9 @@ async fn a_paymentwall_order_and_its_prerendered_pingback_round_trip() {
             "a ref is set once"
         );
         tx.insert_event(&ev, &pi.id).await.unwrap();
-        tx.insert_request_delivery(
-            &pi.merchant_id,
-            Channel::Pingback,
-            &project.id,
-            &ev.id,
-            url,
-            7,
-        )
-        .await
-        .unwrap();
+        tx.insert_request_delivery(&pi.scope(), Channel::Pingback, &project.id, &ev.id, url, 7)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let found = s
             .pw_project_by_key(&project.project_key)

@@ -34,8 +34,8 @@ fn subscription(
 async fn subscriptions_update_from_the_version_read_and_find_their_paid_orders() {
     for (s, pg, _dir) in stores().await {
         let a = new_merchant(&s, "a").await;
-        let p = project(&a, "pwp_1", "key_1", 1);
-        let q = project(&a, "pwp_2", "key_2", 2);
+        let p = project(&a.merchant_id, "pwp_1", "key_1", 1);
+        let q = project(&a.merchant_id, "pwp_2", "key_2", 2);
         let intents: Vec<PaymentIntent> = (1..=5)
             .map(|n| new_intent(&a, &format!("pi_{n}"), n))
             .collect();
@@ -171,8 +171,8 @@ async fn subscriptions_update_from_the_version_read_and_find_their_paid_orders()
 async fn delivery_confirmations_are_listed_per_project_and_reference_in_order() {
     for (s, pg, _dir) in stores().await {
         let a = new_merchant(&s, "a").await;
-        let p = project(&a, "pwp_1", "key_1", 1);
-        let q = project(&a, "pwp_2", "key_2", 2);
+        let p = project(&a.merchant_id, "pwp_1", "key_1", 1);
+        let q = project(&a.merchant_id, "pwp_2", "key_2", 2);
         let dc =
             |id: &str, project: &str, r: &str, status: &str, created: i64| PwDeliveryConfirmation {
                 id: id.into(),

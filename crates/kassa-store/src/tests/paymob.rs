@@ -65,8 +65,8 @@ fn tids(v: &[PmTransaction]) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_are_found_by_each_key_and_listed_per_merchant() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
-        let b = new_merchant(&s, "b").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
+        let b = new_merchant(&s, "b").await.merchant_id;
         let mut full = profile(&a, 7);
         full.live = true;
         full.frame_ancestors = Some("https://shop.example".into());
@@ -176,7 +176,7 @@ async fn profiles_are_found_by_each_key_and_listed_per_merchant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_come_from_counters_per_kind_and_integrations_round_trip() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
         let mut tx = s.begin().await.unwrap();
         let p1 = tx.pm_next_id("profile").await.unwrap();
         let p2 = tx.pm_next_id("profile").await.unwrap();
@@ -240,7 +240,7 @@ async fn ids_come_from_counters_per_kind_and_integrations_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_keep_their_merchant_order_id_unique_per_profile() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
         let mut tx = s.begin().await.unwrap();
         tx.insert_pm_profile(&profile(&a, 1)).await.unwrap();
         tx.insert_pm_profile(&profile(&a, 2)).await.unwrap();
@@ -309,7 +309,7 @@ async fn orders_keep_their_merchant_order_id_unique_per_profile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_order_waits_for_the_first_transaction() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
         let mut tx = s.begin().await.unwrap();
         tx.insert_pm_profile(&profile(&a, 1)).await.unwrap();
         assert!(tx.insert_pm_order(&pm_order(1, 100, None)).await.unwrap());
@@ -346,7 +346,7 @@ async fn a_locked_order_waits_for_the_first_transaction() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_order_id_taken_by_a_concurrent_transaction_is_refused_not_an_error() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
         let mut tx = s.begin().await.unwrap();
         tx.insert_pm_profile(&profile(&a, 1)).await.unwrap();
         assert!(tx.insert_pm_order(&pm_order(1, 100, None)).await.unwrap());
@@ -404,7 +404,7 @@ async fn a_merchant_order_id_taken_by_a_concurrent_transaction_is_refused_not_an
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intentions_and_transactions_round_trip_and_list_by_order_and_parent() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
         let intention = PmIntention {
             id: "pi_int_1".into(),
             profile_id: 1,

@@ -44,7 +44,7 @@ fn sub(id: i64, profile_id: i64, plan_id: i64, core: Option<&str>) -> PmSubscrip
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saved_cards_are_found_by_hash_id_and_order() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
         let mut full = card(8_555_002, 1, 100);
         full.customer_id = Some("cus_1".into());
         full.payment_method_id = Some("pm_1".into());
@@ -101,7 +101,7 @@ async fn saved_cards_are_found_by_hash_id_and_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_and_subscriptions_round_trip_and_update_from_the_version_read() {
     for (s, pg, _dir) in stores().await {
-        let a = new_merchant(&s, "a").await;
+        let a = new_merchant(&s, "a").await.merchant_id;
         let mut tx = s.begin().await.unwrap();
         tx.insert_pm_profile(&profile(&a, 1)).await.unwrap();
         tx.insert_pm_profile(&profile(&a, 2)).await.unwrap();

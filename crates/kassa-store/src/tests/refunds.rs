@@ -5,10 +5,11 @@ use kassa_core::money::Currency;
 
 use super::*;
 
-fn refund(m: &str, id: &str, intent: &str, created: i64) -> Refund {
+pub(super) fn refund(m: &Scope, id: &str, intent: &str, created: i64) -> Refund {
     Refund {
         id: id.into(),
-        merchant_id: m.into(),
+        merchant_id: m.merchant_id.clone(),
+        livemode: m.livemode,
         payment_intent_id: intent.into(),
         amount: 10,
         currency: Currency::parse("usd").unwrap(),
@@ -25,7 +26,7 @@ fn refund(m: &str, id: &str, intent: &str, created: i64) -> Refund {
 async fn refunds_round_trip_update_and_page_by_merchant_or_intent() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = pi.merchant_id.clone();
+        let m = pi.scope();
         let mut other = new_intent(&m, "pi_other", 2);
         other.status = IntentStatus::Succeeded;
         other.amount_received = 1_000;
@@ -99,7 +100,7 @@ async fn refunds_round_trip_update_and_page_by_merchant_or_intent() {
 async fn a_refund_filtered_by_intent_pages_after_its_cursor() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = pi.merchant_id.clone();
+        let m = pi.scope();
         let other = new_intent(&m, "pi_other", 2);
         insert_intents(&s, &[&other]).await;
         let mut tx = s.begin().await.unwrap();
@@ -152,7 +153,7 @@ async fn a_refund_filtered_by_intent_pages_after_its_cursor() {
 async fn a_released_refund_reservation_gives_the_amount_back_once() {
     for (s, pg, _dir) in stores().await {
         let pi = merchant_and_paid_intent(&s, 100).await;
-        let m = &pi.merchant_id;
+        let m = &pi.scope();
         let mut tx = s.begin().await.unwrap();
         assert!(tx.add_refunded(&pi.id, 70, 2).await.unwrap());
         tx.add_refunded_release(&pi.id, 30, 3).await.unwrap();
@@ -184,7 +185,7 @@ async fn the_refunded_total_cannot_pass_the_received_amount() {
         assert!(!tx.add_refunded(&pi.id, 41, 2).await.unwrap());
         assert!(tx.add_refunded(&pi.id, 40, 2).await.unwrap());
         tx.commit().await.unwrap();
-        let now = s.intent(&pi.merchant_id, &pi.id).await.unwrap().unwrap();
+        let now = s.intent(&pi.scope(), &pi.id).await.unwrap().unwrap();
         assert_eq!(now.amount_refunded, 100);
         cleanup(s, pg).await;
     }

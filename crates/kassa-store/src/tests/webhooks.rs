@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn endpoint(
-    m: &str,
+    m: &Scope,
     id: &str,
     events: &[&str],
     status: &str,
@@ -11,7 +11,8 @@ pub(super) fn endpoint(
 ) -> WebhookEndpoint {
     WebhookEndpoint {
         id: id.into(),
-        merchant_id: m.into(),
+        merchant_id: m.merchant_id.clone(),
+        livemode: m.livemode,
         url: format!("https://hooks.example/{id}"),
         description: None,
         enabled_events: events.iter().map(|e| e.to_string()).collect(),
@@ -100,7 +101,7 @@ async fn endpoints_round_trip_update_count_and_hide_deleted_ones() {
         changed.previous_secret_expires_at = Some(500);
         changed.status = "enabled".into();
         let mut foreign = eb.clone();
-        foreign.merchant_id = a.clone();
+        foreign.merchant_id = a.merchant_id.clone();
         foreign.url = "https://evil.example".into();
         let mut tx = s.begin().await.unwrap();
         tx.update_endpoint(&changed).await.unwrap();
