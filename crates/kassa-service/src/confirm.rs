@@ -57,7 +57,7 @@ impl Payments<'_> {
         let processor = if scope.livemode && kassa_processor::is_known_test_method(&p.method) {
             None
         } else {
-            Some(self.processor_for(scope)?)
+            Some(self.processor_for(scope).await?)
         };
         let return_url = p.return_url.as_deref().map(check_return_url).transpose()?;
         let now = now_ms();
@@ -165,7 +165,7 @@ impl Payments<'_> {
         method: Option<String>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
-        let processor = self.processor_for(scope)?;
+        let processor = self.processor_for(scope).await?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut pi = tx
@@ -358,7 +358,7 @@ impl Payments<'_> {
             else {
                 continue;
             };
-            let processor = match self.processor_for(&pi.scope()) {
+            let processor = match self.processor_for(&pi.scope()).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(attempt = %attempt.id, error = %e, "no processor to ask; will retry");
@@ -506,7 +506,7 @@ impl Payments<'_> {
             // Already answered (a double submit or the back button): report the current state.
             return Ok(pi);
         }
-        let processor = self.processor_for(&pi.scope())?;
+        let processor = self.processor_for(&pi.scope()).await?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut claimed = tx

@@ -62,7 +62,8 @@ impl Payments<'_> {
             return Ok(false);
         }
         let verdict = self
-            .processor_for(scope)?
+            .processor_for(scope)
+            .await?
             .review_verdict(pi.processor_ref.as_deref().unwrap_or_default())
             .await
             .map_err(|e| ServiceError::Processor(e.to_string()))?;

@@ -269,7 +269,7 @@ impl Services {
     /// The processor that moves the money of payments in `scope`: the sandbox in test mode;
     /// in live mode the configured processor, and an error when there is none (nothing is
     /// ever sent to the sandbox from live mode).
-    pub fn processor_for(&self, scope: &Scope) -> Result<Arc<dyn Processor>> {
+    pub async fn processor_for(&self, scope: &Scope) -> Result<Arc<dyn Processor>> {
         if !scope.livemode {
             return Ok(self.sandbox.clone());
         }

@@ -340,7 +340,8 @@ impl Payments<'_> {
             }
             other => other.into(),
         })?;
-        self.processor_for(scope)?
+        self.processor_for(scope)
+            .await?
             .capture(
                 pi.processor_ref.as_deref().unwrap_or_default(),
                 kassa_core::money::Money {
@@ -393,7 +394,8 @@ impl Payments<'_> {
         let was_authorized = pi.status == IntentStatus::RequiresCapture;
         let events = pi.cancel(reason, now)?;
         if was_authorized {
-            self.processor_for(scope)?
+            self.processor_for(scope)
+                .await?
                 .void(pi.processor_ref.as_deref().unwrap_or_default())
                 .await
                 .map_err(|e| ServiceError::Processor(e.to_string()))?;

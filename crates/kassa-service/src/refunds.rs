@@ -51,7 +51,7 @@ impl Payments<'_> {
             }
             other => ServiceError::State(other.to_string()),
         })?;
-        let processor = self.processor_for(scope)?;
+        let processor = self.processor_for(scope).await?;
         let now = now_ms();
         let mut refund = Refund {
             id: new_id(prefix::REFUND),
