@@ -157,6 +157,10 @@ pub struct PaymentIntent {
     pub next_action: Option<NextAction>,
     /// The processor's reference for the authorization, needed to capture, void or refund.
     pub processor_ref: Option<String>,
+    /// The processor account (`pa_…`) that took the payment, in live mode: its capture, void
+    /// and refunds go to the same account even after the merchant configured another one.
+    /// `None` for the sandbox.
+    pub processor_account: Option<String>,
     pub canceled_at: Option<i64>,
     pub cancellation_reason: Option<String>,
     /// How long an authorization of this payment may wait for its capture (milliseconds); the
@@ -507,6 +511,7 @@ pub(crate) mod tests {
             payment_method: None,
             next_action: None,
             processor_ref: None,
+            processor_account: None,
             canceled_at: None,
             cancellation_reason: None,
             capture_window_ms: DEFAULT_CAPTURE_WINDOW_MS,

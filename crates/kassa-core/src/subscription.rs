@@ -209,6 +209,10 @@ impl Subscription {
         if self.cancel_at.is_some_and(|c| now >= c) && self.runs() {
             return Some(Due::End);
         }
+        if self.retry_at.is_some() && self.runs() {
+            // A retry (past due), or the check of a charge whose outcome is not known yet.
+            return Some(Due::Retry);
+        }
         Some(match self.status {
             SubscriptionStatus::Trialing => {
                 let end = self.trial_end.unwrap_or(self.current_period_end);
@@ -283,6 +287,21 @@ impl Subscription {
             SubscriptionStatus::Active => Some(self.current_period_end),
             _ => None,
         }
+        .map(|at| match self.retry_at {
+            Some(r) if self.runs() => at.min(r),
+            _ => at,
+        })
+    }
+
+    /// The latest invoice's charge has no known outcome yet (the processor's answer was lost):
+    /// nothing changes but a check at `at`, which asks again under the same charge.
+    pub fn charge_pending(&mut self, at: i64, now: i64) {
+        if !self.runs() {
+            return;
+        }
+        self.retry_at = Some(at);
+        self.updated = now;
+        self.refresh_next_action();
     }
 
     /// The trial-will-end notice was sent.

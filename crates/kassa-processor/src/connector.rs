@@ -326,20 +326,32 @@ impl Connectors {
     }
 }
 
-/// What a verified processor webhook says happened.
+/// What a verified processor webhook says happened. Payment events name the payment by the
+/// processor's reference and, when the processor echoes it, Kassa's attempt id (so a payment
+/// whose answer was lost, which has no reference yet, is found too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessorEvent {
     /// The payment behind `processor_ref` is paid (captured).
-    PaymentSucceeded { processor_ref: String },
+    PaymentSucceeded {
+        processor_ref: String,
+        attempt_id: Option<String>,
+    },
     /// The payment behind `processor_ref` is authorized and waits for capture.
-    PaymentAuthorized { processor_ref: String },
+    PaymentAuthorized {
+        processor_ref: String,
+        attempt_id: Option<String>,
+    },
     /// The payment behind `processor_ref` failed.
     PaymentFailed {
         processor_ref: String,
+        attempt_id: Option<String>,
         decline: Decline,
     },
     /// The authorization behind `processor_ref` was released.
-    PaymentCanceled { processor_ref: String },
+    PaymentCanceled {
+        processor_ref: String,
+        attempt_id: Option<String>,
+    },
     /// A refund that answered pending went through.
     RefundSucceeded { refund_ref: String },
     /// A refund that answered pending failed; the money stays with the merchant.

@@ -12,7 +12,9 @@
 //! The one exception is simulated failure (`faults`): an authorization whose
 //! answer a simulated timeout lost is kept in a bounded in-memory ledger under
 //! Kassa's attempt id (its outcome and reference, never card data), so that
-//! [`Processor::lookup`] finds it as a real processor's records would.
+//! [`Processor::lookup`] finds it as a real processor's records would, and
+//! the refunds of such a payment are kept there by refund id (their first
+//! answer is lost too).
 //!
 //! Test data beyond the card table:
 //!
@@ -25,7 +27,7 @@
 //! | card CVC `556` | held for review; the review declines |
 //! | card `4000000000000341` | approved; every [`Processor::charge_stored`] declines |
 //! | card `4000002760003184` | 3-D Secure on every payment; every [`Processor::charge_stored`] declines `authentication_required` |
-//! | card `4000000000000507` | approved, but the answer is lost: [`ProcessorError::Unknown`]; [`Processor::lookup`] then finds the approval |
+//! | card `4000000000000507` | approved, but the answer is lost: [`ProcessorError::Unknown`]; [`Processor::lookup`] then finds the approval. The first answer to each refund of the payment is lost too (the refund is made); asking again under the same refund id answers it |
 //! | card `4000000000000515` | the processor fails: [`ProcessorError::Unavailable`], nothing authorized |
 //! | card `4000000000000523` | answers after 2 s, otherwise like any approvable card |
 //! | wallet phone ending `0002` | declined, `wallet_declined` / `insufficient_funds` |
@@ -425,10 +427,13 @@ impl Processor for SandboxProcessor {
     async fn refund(
         &self,
         processor_ref: &str,
-        _refund_id: &str,
+        refund_id: &str,
         _amount: Money,
     ) -> Result<RefundOutcome, ProcessorError> {
         ensure_sandbox_ref(processor_ref)?;
+        if let Some(answer) = faults::refund_answer(processor_ref, refund_id) {
+            return answer;
+        }
         Ok(RefundOutcome::Succeeded(new_ref()))
     }
 

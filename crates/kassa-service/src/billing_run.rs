@@ -31,7 +31,14 @@ const MAX_STEPS: usize = 1_000;
 enum Charged {
     Paid(Option<String>),
     Failed(Option<String>),
+    /// The processor's answer was lost; the payment is `processing` until the recovery
+    /// settles it. The same charge is asked again (replayed) at the next check.
+    Pending,
 }
+
+/// How soon a charge with no known outcome is checked again (the recovery settles such a
+/// payment within about a minute and a half).
+const PENDING_RECHECK_MS: i64 = 60_000;
 
 impl Billing<'_> {
     /// Runs every step the subscription has due at `now`, in order. Returns how many ran.
@@ -185,6 +192,12 @@ impl Billing<'_> {
         inv.attempt_count = attempt;
         inv.updated = now;
         let (events, inv_event) = match charged {
+            Charged::Pending => {
+                // Neither paid nor failed: no event, and the invoice keeps its attempt count so
+                // the check asks again under the same charge (which replays its answer).
+                fresh.charge_pending(now + PENDING_RECHECK_MS, now);
+                return self.write_step(&before, &mut fresh, &[], None, now).await;
+            }
             Charged::Paid(pi) => {
                 inv.payment_intent = pi.or(inv.payment_intent);
                 inv.paid(now);
@@ -252,6 +265,7 @@ impl Billing<'_> {
             Err(e) => Err(e),
         };
         match result {
+            Ok(pi) if pi.status == IntentStatus::Processing => Ok(Charged::Pending),
             Ok(pi) => Ok(Charged::Paid(Some(pi.id))),
             Err(ServiceError::Declined { intent, .. }) => {
                 Ok(Charged::Failed(intent["id"].as_str().map(str::to_string)))
@@ -321,6 +335,7 @@ impl Billing<'_> {
         };
         Ok(match self.store.intent(scope, &id).await? {
             Some(pi) if pi.status == IntentStatus::Succeeded => Charged::Paid(Some(pi.id)),
+            Some(pi) if pi.status == IntentStatus::Processing => Charged::Pending,
             Some(pi) => Charged::Failed(Some(pi.id)),
             None => Charged::Failed(None),
         })

@@ -4,6 +4,14 @@
 //! and the saving of the card when the payment asked for it. Challenges (3-D Secure, wallets,
 //! bank redirects, vouchers) are completed here too, and attempts a crash interrupted are
 //! settled by asking the processor.
+//!
+//! A lost answer ([`ProcessorError::Unknown`]: a timeout, a connection dropped mid-request)
+//! is not a decline: the processor may have charged. The attempt and the intent then stay
+//! `processing`, the caller gets the intent in `processing` (HTTP 200 on the native API, the
+//! "processing" page at checkout), nothing else is written, and
+//! [`Payments::recover_interrupted`] asks the processor ([`kassa_processor::Processor::lookup`])
+//! once [`LOST_ANSWER_SETTLE_MS`] have passed and applies what it says. A second confirmation
+//! meanwhile is refused: the intent is not in `requires_payment_method`.
 
 use crate::Payments;
 use kassa_core::ids::{new_id, prefix};
@@ -29,6 +37,38 @@ fn decline_error(d: &Decline) -> PaymentError {
     }
 }
 
+/// The note a `processing` attempt carries while the processor's answer to it is lost
+/// ([`ProcessorError::Unknown`]); the recovery asks the processor sooner for such an attempt.
+pub(crate) const OUTCOME_UNKNOWN: &str = "the processor's answer was lost; awaiting lookup";
+
+/// How long after a lost answer the processor is asked what became of the attempt: long
+/// enough for it to finish what it was doing (and well under the wait for an attempt whose
+/// process died, which may still be waiting for its answer).
+pub(crate) const LOST_ANSWER_SETTLE_MS: i64 = 30_000;
+
+/// Whether the recovery settles `attempt` (fetched as `processing` and older than
+/// [`LOST_ANSWER_SETTLE_MS`]): one whose answer was lost, or one untouched since before
+/// `interrupted_before` (its process died while asking, or it is stuck).
+pub(crate) fn due_for_recovery(attempt: &PaymentAttempt, interrupted_before: i64) -> bool {
+    attempt.error.as_deref() == Some(OUTCOME_UNKNOWN) || attempt.updated_at < interrupted_before
+}
+
+/// Why an intent in `status` cannot be confirmed; for one in `processing`, that the payment is
+/// being confirmed and must not be paid again.
+pub(crate) fn not_confirmable(status: IntentStatus) -> ServiceError {
+    ServiceError::State(if status == IntentStatus::Processing {
+        "This PaymentIntent's payment is being confirmed (status processing): it was not \
+         charged again. Kassa settles it by itself; retrieve the PaymentIntent or wait for its \
+         webhook instead of confirming again."
+            .into()
+    } else {
+        format!(
+            "This PaymentIntent's status is {}; it can only be confirmed in requires_payment_method.",
+            status.as_str()
+        )
+    })
+}
+
 fn processor_failure(e: &ProcessorError) -> PaymentError {
     tracing::warn!(error = %e, "processor error");
     PaymentError {
@@ -41,8 +81,9 @@ fn processor_failure(e: &ProcessorError) -> PaymentError {
 
 impl Payments<'_> {
     /// Confirms an intent with a payment method. Returns the intent after the processor
-    /// answered: `succeeded`, `requires_capture`, `requires_action` (3-D Secure) or, on a
-    /// decline, `ServiceError::Declined` with the intent back in `requires_payment_method`.
+    /// answered: `succeeded`, `requires_capture`, `requires_action` (3-D Secure), `processing`
+    /// when the answer was lost (settled later, see the module's doc) or, on a decline,
+    /// `ServiceError::Declined` with the intent back in `requires_payment_method`.
     pub async fn confirm_intent(
         &self,
         scope: &Scope,
@@ -54,11 +95,13 @@ impl Payments<'_> {
         // A known test card in live mode is declined by Kassa itself: it never reaches a
         // processor. Anything else in live mode needs the live processor before the intent is
         // claimed, so a missing one changes nothing.
-        let processor = if scope.livemode && kassa_processor::is_known_test_method(&p.method) {
-            None
-        } else {
-            Some(self.processor_for(scope).await?)
-        };
+        let (account, processor) =
+            if scope.livemode && kassa_processor::is_known_test_method(&p.method) {
+                (None, None)
+            } else {
+                let (account, processor) = self.route(scope).await?;
+                (account, Some(processor))
+            };
         let return_url = p.return_url.as_deref().map(check_return_url).transpose()?;
         let now = now_ms();
 
@@ -69,10 +112,7 @@ impl Payments<'_> {
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_intent", id))?;
         if pi.status != IntentStatus::RequiresPaymentMethod {
-            return Err(ServiceError::State(format!(
-                "This PaymentIntent's status is {}; it can only be confirmed in requires_payment_method.",
-                pi.status.as_str()
-            )));
+            return Err(not_confirmable(pi.status));
         }
         match p.save {
             SaveChoice::AsAsked => {}
@@ -89,6 +129,7 @@ impl Payments<'_> {
         if return_url.is_some() {
             pi.return_url = return_url;
         }
+        pi.processor_account = account;
         tx.update_intent(&mut pi).await?;
         let mut attempt = PaymentAttempt {
             id: new_id(prefix::PAYMENT_ATTEMPT),
@@ -132,6 +173,14 @@ impl Payments<'_> {
 
         // 3. Record the answer.
         let now = now_ms();
+        if let Err(e @ ProcessorError::Unknown(_)) = &result {
+            attempt.payment_method = serde_json::to_string(&kassa_processor::details_of(
+                &p.method,
+                &self.fingerprint_key,
+            ))
+            .ok();
+            return self.await_lost_answer(pi, &mut attempt, e, idem).await;
+        }
         let (core_result, details) = match result {
             Ok(r) => {
                 attempt.payment_method = serde_json::to_string(&r.details).ok();
@@ -165,14 +214,18 @@ impl Payments<'_> {
         method: Option<String>,
         idem: Option<&Idem>,
     ) -> Result<PaymentIntent> {
-        let processor = self.processor_for(scope).await?;
+        let (account, processor) = self.route(scope).await?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut pi = tx
             .intent(scope, intent_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment_intent", intent_id))?;
+        if pi.status == IntentStatus::Processing {
+            return Err(not_confirmable(pi.status));
+        }
         pi.begin_confirm(now)?;
+        pi.processor_account = account;
         tx.update_intent(&mut pi).await?;
         let mut attempt = PaymentAttempt {
             id: new_id(prefix::PAYMENT_ATTEMPT),
@@ -197,12 +250,47 @@ impl Payments<'_> {
                 },
             )
             .await;
-        let core = self.record_outcome(&mut attempt, result, false);
         attempt.payment_method = method.clone();
+        if let Err(e @ ProcessorError::Unknown(_)) = &result {
+            return self.await_lost_answer(pi, &mut attempt, e, idem).await;
+        }
+        let core = self.record_outcome(&mut attempt, result, false);
         attempt.updated_at = now_ms();
         let details = method.and_then(|m| serde_json::from_str::<PaymentMethodDetails>(&m).ok());
         self.apply_result_known(pi, &attempt, AttemptStatus::Processing, core, details, idem)
             .await
+    }
+
+    /// The processor's answer to the attempt was lost ([`ProcessorError::Unknown`]): it may
+    /// have charged. The attempt stays `processing`, noted [`OUTCOME_UNKNOWN`] (with the
+    /// method's details, for when it is settled), the intent `known` stays `processing` with no
+    /// event, and the answer is that intent, stored for an idempotent replay.
+    /// [`Payments::recover_interrupted`] settles it.
+    async fn await_lost_answer(
+        &self,
+        known: PaymentIntent,
+        attempt: &mut PaymentAttempt,
+        error: &ProcessorError,
+        idem: Option<&Idem>,
+    ) -> Result<PaymentIntent> {
+        tracing::warn!(attempt = %attempt.id, intent = %known.id, error = %error,
+            "the processor's answer was lost; the payment stays processing until the processor is asked");
+        attempt.status = AttemptStatus::Processing;
+        attempt.error = Some(OUTCOME_UNKNOWN.into());
+        attempt.updated_at = now_ms();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .update_attempt(attempt, AttemptStatus::Processing)
+            .await?
+        {
+            // Settled meanwhile (an answer slower than the recovery): report the intent as it is.
+            drop(tx);
+            return self.intent(&known.scope(), &known.id).await;
+        }
+        self.finish(tx, idem, &known.to_json(&self.base_url))
+            .await?;
+        self.count_payment("unknown");
+        Ok(known)
     }
 
     /// Writes a processor's answer for an intent in `processing`.
@@ -340,17 +428,26 @@ impl Payments<'_> {
         }
     }
 
-    /// Settles attempts left `processing` by a process that died between claiming the intent and
-    /// recording the processor's answer: the processor is asked what happened, and the answer
-    /// (or "no record": nothing was charged) is applied as if it had just arrived. Safe to run
-    /// from several processes at once: the attempt's own status guards the write.
+    /// Settles attempts left `processing`: those whose answer was lost
+    /// ([`ProcessorError::Unknown`]) once [`LOST_ANSWER_SETTLE_MS`] (or `older_than_ms`, if
+    /// shorter) have passed, and those left by a process that died between claiming the intent
+    /// and recording the processor's answer once `older_than_ms` have passed (longer than any
+    /// processor call, so none is still waiting for its answer). The processor is asked what
+    /// happened, and the answer (or "no record": nothing was charged) is applied as if it had
+    /// just arrived, with its events; a processor that cannot answer now is asked on the next
+    /// pass. Safe to run from several processes at once: the attempt's own status guards the
+    /// write.
     pub async fn recover_interrupted(&self, older_than_ms: i64) -> Result<usize> {
+        let now = now_ms();
         let stale = self
             .store
-            .stale_processing_attempts(now_ms() - older_than_ms, 100)
+            .stale_processing_attempts(now - older_than_ms.min(LOST_ANSWER_SETTLE_MS), 100)
             .await?;
         let mut settled = 0;
-        for mut attempt in stale {
+        let due = stale
+            .into_iter()
+            .filter(|a| due_for_recovery(a, now - older_than_ms));
+        for mut attempt in due {
             let Some(pi) = self
                 .store
                 .intent_by_id_any_merchant(&attempt.payment_intent_id)
@@ -358,7 +455,7 @@ impl Payments<'_> {
             else {
                 continue;
             };
-            let processor = match self.processor_for(&pi.scope()).await {
+            let processor = match self.processor_of(&pi).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(attempt = %attempt.id, error = %e, "no processor to ask; will retry");
@@ -373,7 +470,10 @@ impl Payments<'_> {
                 }
             };
             let core = match outcome {
-                Some(o) => self.record_outcome(&mut attempt, Ok(o), false),
+                Some(o) => {
+                    attempt.challenge_state = None;
+                    self.record_outcome(&mut attempt, Ok(o), false)
+                }
                 None => {
                     attempt.status = AttemptStatus::Failed;
                     attempt.error = Some("interrupted; the processor has no record".into());
@@ -388,6 +488,12 @@ impl Payments<'_> {
                 }
             };
             attempt.updated_at = now_ms();
+            // The method recorded when the attempt was claimed (or its answer lost), so the
+            // settled intent shows it and a card asked to be saved is saved.
+            let details = attempt
+                .payment_method
+                .as_deref()
+                .and_then(|m| serde_json::from_str::<PaymentMethodDetails>(m).ok());
             tracing::warn!(attempt = %attempt.id, intent = %pi.id, status = %attempt.status, "settled an interrupted payment attempt");
             match self
                 .apply_result(
@@ -396,7 +502,7 @@ impl Payments<'_> {
                     &attempt,
                     AttemptStatus::Processing,
                     core,
-                    None,
+                    details,
                     None,
                 )
                 .await
@@ -506,7 +612,7 @@ impl Payments<'_> {
             // Already answered (a double submit or the back button): report the current state.
             return Ok(pi);
         }
-        let processor = self.processor_for(&pi.scope()).await?;
+        let processor = self.processor_of(&pi).await?;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
         let mut claimed = tx
@@ -541,6 +647,9 @@ impl Payments<'_> {
                 claimed.capture_method == CaptureMethod::Automatic,
             )
             .await;
+        if let Err(e @ ProcessorError::Unknown(_)) = &result {
+            return self.await_lost_answer(claimed, &mut attempt, e, None).await;
+        }
         let core = self.record_outcome(&mut attempt, result, false);
         attempt.challenge_state = None;
         attempt.updated_at = now_ms();
@@ -564,5 +673,55 @@ impl Payments<'_> {
                 .ok_or_else(|| ServiceError::not_found("payment_intent", &pi.id)),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(error: Option<&str>, updated_at: i64) -> PaymentAttempt {
+        PaymentAttempt {
+            id: "pa_1".into(),
+            payment_intent_id: "pi_1".into(),
+            status: AttemptStatus::Processing,
+            payment_method: None,
+            processor_ref: None,
+            challenge_state: None,
+            error: error.map(str::to_string),
+            created_at: updated_at,
+            updated_at,
+        }
+    }
+
+    #[test]
+    fn a_lost_answer_is_recovered_sooner_than_an_interrupted_attempt() {
+        let interrupted_before = 1_000;
+        // Its answer lost: due as soon as it was fetched (past the settle delay).
+        assert!(due_for_recovery(
+            &attempt(Some(OUTCOME_UNKNOWN), 5_000),
+            interrupted_before
+        ));
+        // Otherwise its process may still be waiting for the answer: due only when older.
+        assert!(!due_for_recovery(&attempt(None, 5_000), interrupted_before));
+        assert!(!due_for_recovery(
+            &attempt(Some("something else"), 5_000),
+            interrupted_before
+        ));
+        assert!(due_for_recovery(&attempt(None, 999), interrupted_before));
+        assert!(!due_for_recovery(&attempt(None, 1_000), interrupted_before));
+    }
+
+    #[test]
+    fn a_processing_intent_is_refused_as_being_confirmed() {
+        let ServiceError::State(m) = not_confirmable(IntentStatus::Processing) else {
+            panic!("a state error");
+        };
+        assert!(m.contains("being confirmed"), "{m}");
+        assert!(m.contains("not charged again"), "{m}");
+        let ServiceError::State(m) = not_confirmable(IntentStatus::Succeeded) else {
+            panic!("a state error");
+        };
+        assert!(m.contains("status is succeeded"), "{m}");
     }
 }

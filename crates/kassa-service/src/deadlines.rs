@@ -62,7 +62,7 @@ impl Payments<'_> {
             return Ok(false);
         }
         let verdict = self
-            .processor_for(scope)
+            .processor_of(&pi)
             .await?
             .review_verdict(pi.processor_ref.as_deref().unwrap_or_default())
             .await

@@ -14,11 +14,15 @@ mod deadlines;
 mod egress;
 mod endpoints;
 mod error;
+mod metered;
 mod payment_methods;
 mod payments;
 pub mod paymentwall;
 pub mod paymob;
+pub mod processor_webhooks;
+pub mod processors;
 pub mod projection;
+mod purge;
 mod refunds;
 mod test_clocks;
 
@@ -99,6 +103,11 @@ aggregate!(
     branding
 );
 aggregate!(
+    /// Processor accounts: where live payments go.
+    Processors,
+    processors
+);
+aggregate!(
     /// The Paymentwall face: projects, signed links and order pages, its APIs, subscriptions.
     Paymentwall,
     paymentwall
@@ -121,13 +130,15 @@ pub struct Idem {
 pub struct Services {
     pub store: Store,
     /// The processor of test mode: always the sandbox. Commands ask
-    /// [`Services::processor_for`], which picks by the payment's mode.
+    /// [`Services::route`] and [`Services::processor_of`], which pick by the payment's mode.
     sandbox: Arc<dyn Processor>,
     /// Why live mode is off on this server, or `None` when it may run (see
     /// [`Services::allow_live_mode`]).
     live_mode_off: Option<String>,
-    /// The processor live payments go to, once one is configured.
-    live_processor: Option<Arc<dyn Processor>>,
+    /// The connectors processor accounts may name (the sandbox, Stripe, …).
+    connectors: kassa_processor::Connectors,
+    processor_cache: processors::ProcessorCache,
+    processor_metrics: metered::ProcessorMetrics,
     pub notifier: Arc<Notifier>,
     pub secrets: SecretBox,
     pub fingerprint_key: [u8; 32],
@@ -221,11 +232,14 @@ impl Services {
             &["outcome"],
         )?;
         registry.register(Box::new(payments.clone()))?;
+        let processor_metrics = metered::ProcessorMetrics::new(registry)?;
         Ok(Services {
             store,
-            sandbox: processor,
+            sandbox: processor_metrics.wrap(processor),
             live_mode_off: Some(LIVE_MODE_OFF.into()),
-            live_processor: None,
+            connectors: kassa_processor::Connectors::new(),
+            processor_cache: Default::default(),
+            processor_metrics,
             notifier,
             secrets: SecretBox::new(master_key),
             fingerprint_key: kassa_core::secret::derive_key(master_key, "card fingerprint v1"),
@@ -250,9 +264,9 @@ impl Services {
         self.live_mode_off = None;
     }
 
-    /// Sets the processor live payments go to.
-    pub fn set_live_processor(&mut self, p: Arc<dyn Processor>) {
-        self.live_processor = Some(p);
+    /// The connectors processor accounts may name (the sandbox alone until this is called).
+    pub fn set_connectors(&mut self, connectors: kassa_processor::Connectors) {
+        self.connectors = connectors;
     }
 
     /// `Ok` when work in `mode` may run on this server.
@@ -264,24 +278,6 @@ impl Services {
             }),
             _ => Ok(()),
         }
-    }
-
-    /// The processor that moves the money of payments in `scope`: the sandbox in test mode;
-    /// in live mode the configured processor, and an error when there is none (nothing is
-    /// ever sent to the sandbox from live mode).
-    pub async fn processor_for(&self, scope: &Scope) -> Result<Arc<dyn Processor>> {
-        if !scope.livemode {
-            return Ok(self.sandbox.clone());
-        }
-        self.check_mode(Mode::Live)?;
-        self.live_processor
-            .clone()
-            .ok_or_else(|| ServiceError::LiveMode {
-                code: "processor_account_missing",
-                message: "No processor account is configured for live mode: live payments \
-                          need one (a connector and its credentials) before they can be taken."
-                    .into(),
-            })
     }
 
     pub(crate) fn count_payment(&self, outcome: &str) {

@@ -293,6 +293,7 @@ impl Payments<'_> {
             payment_method: None,
             next_action: None,
             processor_ref: None,
+            processor_account: None,
             canceled_at: None,
             cancellation_reason: None,
             capture_window_ms: p
@@ -324,6 +325,10 @@ impl Payments<'_> {
             .ok_or_else(|| ServiceError::not_found("payment_intent", id))
     }
 
+    /// Captures an authorization (all of it, or `amount`). The processor is asked first; when
+    /// it fails, whether unreachable or its answer lost ([`kassa_processor::ProcessorError::Unknown`]),
+    /// nothing changes here and the caller gets [`ServiceError::Processor`] (HTTP 502): a retry
+    /// is safe, since the capture is idempotent at the processor under the reference and amount.
     pub async fn capture_intent(
         &self,
         scope: &Scope,
@@ -340,7 +345,7 @@ impl Payments<'_> {
             }
             other => other.into(),
         })?;
-        self.processor_for(scope)
+        self.processor_of(&pi)
             .await?
             .capture(
                 pi.processor_ref.as_deref().unwrap_or_default(),
@@ -381,7 +386,10 @@ impl Payments<'_> {
         self.cancel_checked(scope, id, reason, idem).await
     }
 
-    /// Cancels with a reason already checked (a merchant's, or Kassa's own `automatic`).
+    /// Cancels with a reason already checked (a merchant's, or Kassa's own `automatic`). An
+    /// authorization is voided first; when the processor fails (unreachable, or its answer
+    /// lost), nothing changes and the caller gets [`ServiceError::Processor`] (HTTP 502): a
+    /// retry is safe, since the void is idempotent at the processor under the reference.
     pub(crate) async fn cancel_checked(
         &self,
         scope: &Scope,
@@ -394,7 +402,7 @@ impl Payments<'_> {
         let was_authorized = pi.status == IntentStatus::RequiresCapture;
         let events = pi.cancel(reason, now)?;
         if was_authorized {
-            self.processor_for(scope)
+            self.processor_of(&pi)
                 .await?
                 .void(pi.processor_ref.as_deref().unwrap_or_default())
                 .await

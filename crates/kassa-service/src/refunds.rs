@@ -1,13 +1,19 @@
 //! Refunds: the refunded total is reserved before the processor is asked, so concurrent refunds
 //! never add up to more than was captured; each face's own child object and notification follow
 //! through its projection.
+//!
+//! A refund whose answer was lost ([`ProcessorError::Unknown`]) may have been made: it stays
+//! `pending` with its amount reserved, and [`Payments::retry_unanswered_refunds`] asks the
+//! processor again under the same refund id (so the same idempotency key: the processor refunds
+//! at most once) until it answers.
 
 use crate::Payments;
 use kassa_core::events::EventType;
 use kassa_core::ids::{new_id, prefix};
 use kassa_core::intent::{IntentStatus, Refund, RefundStatus, REFUND_REASONS};
 use kassa_core::scope::Scope;
-use kassa_store::now_ms;
+use kassa_processor::{ProcessorError, RefundOutcome};
+use kassa_store::{now_ms, Tx};
 
 use crate::payments::{check_metadata, CreateRefundParams};
 use crate::{Idem, Result, ServiceError};
@@ -51,9 +57,9 @@ impl Payments<'_> {
             }
             other => ServiceError::State(other.to_string()),
         })?;
-        let processor = self.processor_for(scope).await?;
+        let processor = self.processor_of(&pi).await?;
         let now = now_ms();
-        let mut refund = Refund {
+        let refund = Refund {
             id: new_id(prefix::REFUND),
             merchant_id: scope.merchant_id.clone(),
             livemode: scope.livemode,
@@ -94,31 +100,140 @@ impl Payments<'_> {
             .await;
         let now = now_ms();
         let mut tx = self.store.begin().await?;
-        match result {
-            Ok(kassa_processor::RefundOutcome::Pending(r)) => {
-                refund.processor_ref = Some(r);
-                tx.update_refund(&refund).await?;
+        let refund = match self
+            .write_refund_answer(&mut tx, &pi, refund, result, Ask::First, now)
+            .await?
+        {
+            Written::Answered(r) | Written::Unanswered(r) => r,
+            // The sweep answered it first (this answer came very late): report it as stored.
+            Written::AlreadyAnswered(id) => {
+                drop(tx);
+                let stored = self.refund(scope, &id).await?;
+                let mut tx = self.store.begin().await?;
+                if let Some(idem) = idem {
+                    tx.complete_idempotency(
+                        &idem.scope,
+                        &idem.key,
+                        200,
+                        &stored.to_json().to_string(),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                return Ok(stored);
             }
-            Ok(kassa_processor::RefundOutcome::Succeeded(r)) => {
+        };
+        self.finish(tx, idem, &refund.to_json()).await?;
+        Ok(refund)
+    }
+
+    /// Writes the processor's answer to `refund` (still `pending` without a reference) in
+    /// `tx`: succeeded (with `refund.succeeded` and each face's projection), pending at the
+    /// processor (its reference kept), or failed (the reserved amount given back). A lost
+    /// answer writes nothing: the refund stays `pending` with its amount reserved. So does a
+    /// processor that cannot be reached on a second ask, since the first may have been made.
+    async fn write_refund_answer(
+        &self,
+        tx: &mut Tx,
+        pi: &kassa_core::intent::PaymentIntent,
+        mut refund: Refund,
+        result: std::result::Result<RefundOutcome, ProcessorError>,
+        ask: Ask,
+        now: i64,
+    ) -> Result<Written> {
+        match result {
+            Ok(RefundOutcome::Pending(r)) => {
+                refund.processor_ref = Some(r);
+                if !tx.answer_refund(&refund).await? {
+                    return Ok(Written::AlreadyAnswered(refund.id));
+                }
+            }
+            Ok(RefundOutcome::Succeeded(r)) => {
                 refund.status = RefundStatus::Succeeded;
                 refund.processor_ref = Some(r);
-                tx.update_refund(&refund).await?;
-                let ev = self.new_event(scope, EventType::RefundSucceeded, refund.to_json(), now);
+                if !tx.answer_refund(&refund).await? {
+                    return Ok(Written::AlreadyAnswered(refund.id));
+                }
+                let ev = self.new_event(
+                    &refund.scope(),
+                    EventType::RefundSucceeded,
+                    refund.to_json(),
+                    now,
+                );
                 tx.insert_event(&ev, &refund.id).await?;
                 for p in self.projections.iter() {
-                    p.refund_succeeded(self, &mut tx, &pi, &refund, &ev.id, now)
+                    p.refund_succeeded(self, tx, pi, &refund, &ev.id, now)
                         .await?;
                 }
+            }
+            Err(e) if keeps_refund_pending(&e, ask) => {
+                tracing::warn!(refund = %refund.id, error = %e,
+                    "the processor's answer to a refund is unknown; it stays pending and is asked again");
+                return Ok(Written::Unanswered(refund));
             }
             Err(e) => {
                 tracing::warn!(refund = %refund.id, error = %e, "refund failed at the processor");
                 refund.status = RefundStatus::Failed;
-                tx.update_refund(&refund).await?;
-                tx.add_refunded_release(&pi.id, amount, now).await?;
+                if !tx.answer_refund(&refund).await? {
+                    return Ok(Written::AlreadyAnswered(refund.id));
+                }
+                tx.add_refunded_release(&pi.id, refund.amount, now).await?;
             }
         }
-        self.finish(tx, idem, &refund.to_json()).await?;
-        Ok(refund)
+        Ok(Written::Answered(refund))
+    }
+
+    /// Asks the processor again about the refunds whose answer was lost (still `pending`
+    /// without the processor's reference, created more than `older_than_ms` ago; at most
+    /// `limit` per pass), under the same refund id, so the processor refunds at most once.
+    /// A definite answer is written as at creation, with its events; otherwise the refund
+    /// stays pending, its amount reserved, for the next pass. Returns how many were answered.
+    /// Safe to run from several processes at once: the answer is written only on a refund
+    /// that has none.
+    pub async fn retry_unanswered_refunds(&self, older_than_ms: i64, limit: i64) -> Result<usize> {
+        let due = self
+            .store
+            .unanswered_refunds(now_ms() - older_than_ms, limit)
+            .await?;
+        let mut answered = 0;
+        for refund in due {
+            let scope = refund.scope();
+            let Some(pi) = self.store.intent(&scope, &refund.payment_intent_id).await? else {
+                continue;
+            };
+            let processor = match self.processor_of(&pi).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(refund = %refund.id, error = %e, "no processor to ask about a refund; will retry");
+                    continue;
+                }
+            };
+            let result = processor
+                .refund(
+                    pi.processor_ref.as_deref().unwrap_or_default(),
+                    &refund.id,
+                    kassa_core::money::Money {
+                        amount: refund.amount,
+                        currency: refund.currency,
+                    },
+                )
+                .await;
+            let now = now_ms();
+            let mut tx = self.store.begin().await?;
+            match self
+                .write_refund_answer(&mut tx, &pi, refund, result, Ask::Again, now)
+                .await?
+            {
+                Written::Answered(r) => {
+                    tx.commit().await?;
+                    self.notifier.wake();
+                    tracing::warn!(refund = %r.id, status = %r.status.as_str(), "settled a refund whose answer was lost");
+                    answered += 1;
+                }
+                Written::Unanswered(_) | Written::AlreadyAnswered(_) => {}
+            }
+        }
+        Ok(answered)
     }
 
     pub async fn refund(&self, scope: &Scope, id: &str) -> Result<Refund> {
@@ -126,5 +241,59 @@ impl Payments<'_> {
             .refund(scope, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("refund", id))
+    }
+}
+
+/// Whether the processor is asked about the refund for the first time or again (after its
+/// answer was lost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    First,
+    Again,
+}
+
+/// What [`Payments::write_refund_answer`] did.
+enum Written {
+    /// The answer is written in the transaction.
+    Answered(Refund),
+    /// No definite answer: nothing written, the refund stays pending and reserved.
+    Unanswered(Refund),
+    /// Another writer answered this refund first: nothing written.
+    AlreadyAnswered(String),
+}
+
+/// Whether a failed call leaves the refund pending (to be asked again) rather than failed: a
+/// lost answer always (the refund may have been made); a processor that could not be reached
+/// when asked again too, since the first ask may have been made.
+fn keeps_refund_pending(e: &ProcessorError, ask: Ask) -> bool {
+    match e {
+        ProcessorError::Unknown(_) => true,
+        ProcessorError::Unavailable(_) => ask == Ask::Again,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_uncertain_answer_keeps_a_refund_pending() {
+        let unknown = || ProcessorError::Unknown("timeout".into());
+        let unavailable = || ProcessorError::Unavailable("503".into());
+        assert!(keeps_refund_pending(&unknown(), Ask::First));
+        assert!(keeps_refund_pending(&unknown(), Ask::Again));
+        // Not reached the first time: nothing was refunded, the refund fails.
+        assert!(!keeps_refund_pending(&unavailable(), Ask::First));
+        // Not reached on a second ask: the first may have been made.
+        assert!(keeps_refund_pending(&unavailable(), Ask::Again));
+        for definite in [
+            ProcessorError::Rejected("bad".into()),
+            ProcessorError::InvalidState,
+            ProcessorError::UnknownReference("x".into()),
+        ] {
+            assert!(!keeps_refund_pending(&definite, Ask::First), "{definite:?}");
+            assert!(!keeps_refund_pending(&definite, Ask::Again), "{definite:?}");
+        }
     }
 }

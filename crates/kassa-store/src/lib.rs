@@ -22,6 +22,8 @@ mod payment_methods;
 mod payments;
 mod paymentwall;
 mod paymob;
+mod processor_accounts;
+mod purge;
 mod rows;
 mod webhooks;
 
@@ -41,6 +43,8 @@ pub use paymob::{
     PmCardToken, PmIntegration, PmIntention, PmOrder, PmPlan, PmProfile, PmSubscription,
     PmTransaction,
 };
+pub use processor_accounts::ProcessorAccount;
+pub use purge::PurgeCounts;
 pub use rows::*;
 
 #[derive(Debug, thiserror::Error)]

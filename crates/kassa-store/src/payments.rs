@@ -153,6 +153,21 @@ impl Store {
         rows.iter().map(PaymentAttempt::from_row).collect()
     }
 
+    /// Refunds still `pending` without the processor's reference, created before `cutoff`, of
+    /// every merchant and mode, oldest first: refunds whose answer was lost (or whose process
+    /// died while asking), to be asked again under the same refund id.
+    pub async fn unanswered_refunds(&self, cutoff: i64, limit: i64) -> Result<Vec<Refund>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE status = 'pending' \
+             AND processor_ref IS NULL AND created_at < $1 ORDER BY created_at, id LIMIT $2"
+        ))
+        .bind(cutoff)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(refund_from_row).collect()
+    }
+
     pub async fn attempt(&self, id: &str) -> Result<Option<PaymentAttempt>> {
         let row = sqlx::query(&format!(
             "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1"
@@ -202,7 +217,7 @@ impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
             "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35)"
         );
         bind_intent(sqlx::query(&sql), pi)?
             .execute(&mut *self.tx)
@@ -233,7 +248,7 @@ impl Tx {
              payment_method = $6, next_action = $7, processor_ref = $8, canceled_at = $9, \
              cancellation_reason = $10, updated_at = $11, version = version + 1, \
              description = $12, metadata = $13, return_url = $14, capture_before = $17, \
-             review_at = $18, setup_future_usage = $19, pay_before = $20 \
+             review_at = $18, setup_future_usage = $19, pay_before = $20, processor_account = $21 \
              WHERE id = $15 AND version = $16",
         )
         .bind(pi.status.as_str())
@@ -255,7 +270,8 @@ impl Tx {
         .bind(pi.capture_before)
         .bind(pi.review_at)
         .bind(pi.setup_future_usage.map(|u| u.as_str()))
-        .bind(pi.pay_before);
+        .bind(pi.pay_before)
+        .bind(pi.processor_account.clone());
         // A second payment holding an order breaks the one-payment-per-order index: the order
         // is taken, as when another request changed the intent first.
         let n = q
@@ -396,6 +412,23 @@ impl Tx {
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+
+    /// Writes the processor's answer (status and reference) on a refund that has none yet:
+    /// still `pending` without a reference. False (and nothing written) when another writer
+    /// answered it first.
+    pub async fn answer_refund(&mut self, r: &Refund) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE refunds SET status = $1, processor_ref = $2 \
+             WHERE id = $3 AND status = 'pending' AND processor_ref IS NULL",
+        )
+        .bind(r.status.as_str())
+        .bind(r.processor_ref.clone())
+        .bind(&r.id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     /// An attempt as this transaction sees it (including its own uncommitted writes).

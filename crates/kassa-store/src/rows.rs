@@ -18,7 +18,7 @@ pub(crate) const INTENT_COLUMNS: &str =
     receipt_email, client_secret, checkout_token, last_payment_error, payment_method, next_action, \
     processor_ref, canceled_at, cancellation_reason, created_at, updated_at, version, \
     capture_window_ms, capture_before, review_delay_ms, review_at, customer_id, setup_future_usage, \
-    voucher_window_ms, pay_before, order_key, livemode";
+    voucher_window_ms, pay_before, order_key, livemode, processor_account";
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, payment_intent_id, status, payment_method, \
     processor_ref, challenge_state, error, created_at, updated_at";
@@ -275,6 +275,7 @@ pub(crate) fn intent_from_row(r: &AnyRow) -> Result<PaymentIntent> {
         )?,
         next_action: opt_from_json(r.get("next_action"))?,
         processor_ref: r.get("processor_ref"),
+        processor_account: r.get("processor_account"),
         canceled_at: r.get("canceled_at"),
         cancellation_reason: r.get("cancellation_reason"),
         capture_window_ms: r.get("capture_window_ms"),
@@ -339,7 +340,8 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.voucher_window_ms)
         .bind(pi.pay_before)
         .bind(pi.order_key.clone())
-        .bind(i64::from(pi.livemode)))
+        .bind(i64::from(pi.livemode))
+        .bind(pi.processor_account.clone()))
 }
 
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {

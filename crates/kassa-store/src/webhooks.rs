@@ -200,12 +200,17 @@ impl Store {
         } else {
             "UPDATE deliveries SET last_status_code = $1, updated_at = $2 WHERE id = $3"
         };
-        sqlx::query(status_sql)
+        let found = sqlx::query(status_sql)
             .bind(attempt.status_code)
             .bind(attempt.started_at)
             .bind(&attempt.delivery_id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if found == 0 {
+            // The delivery was deleted meanwhile (its test data purged): nothing to record.
+            return Ok(());
+        }
         let mut attempt = attempt.clone();
         attempt.attempt_number = next_attempt_number(&mut tx, &attempt.delivery_id).await?;
         insert_attempt(&mut tx, &attempt).await?;

@@ -38,8 +38,10 @@
 //!
 //! The integration tests run against `localstripe` (a fake Stripe, pinned in
 //! `tests/interop/requirements.txt`). Where it differs from Stripe, one setting,
-//! [`Compat::Localstripe`], adapts the connector; it may only be used in test mode, and
-//! building a live connector with it fails. See [`Compat`] for the differences.
+//! [`Compat::Localstripe`], adapts the connector. It is accepted only with a `base_url` on the
+//! loopback interface (a fake running beside Kassa), so it can never be pointed at Stripe
+//! itself; that is also what lets the test suite run Kassa's live mode against localstripe
+//! without moving money. See [`Compat`] for the differences.
 
 #![forbid(unsafe_code)]
 
@@ -99,7 +101,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     currencies: Currencies::Any,
 };
 
-/// Differences of a fake Stripe the connector must bridge. **Test mode only.**
+/// Differences of a fake Stripe the connector must bridge. **For tests only:** accepted only
+/// with a loopback `base_url`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Compat {
     /// Real Stripe.
@@ -193,9 +196,9 @@ impl Connector for StripeConnector {
             ));
         }
         match self.config.compat {
-            Compat::Localstripe if env.livemode => {
+            Compat::Localstripe if !is_loopback_url(&self.config.base_url) => {
                 return Err(config_error(
-                    "the localstripe compatibility setting is for test mode only",
+                    "the localstripe compatibility setting needs a loopback base_url (a local fake)",
                 ))
             }
             Compat::Localstripe => {}
@@ -219,6 +222,25 @@ impl Connector for StripeConnector {
         )))
     }
 }
+
+/// Whether `url` is an http(s) URL on the loopback interface.
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    if !matches!(u.scheme(), "http" | "https") {
+        return false;
+    }
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+#[doc(hidden)]
+pub mod testing;
 
 #[cfg(test)]
 mod tests;

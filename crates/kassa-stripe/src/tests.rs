@@ -81,20 +81,34 @@ fn credentials_are_refused_with_readable_errors() {
 }
 
 #[test]
-fn localstripe_compat_is_refused_in_live_mode() {
+fn localstripe_compat_is_accepted_only_for_a_loopback_fake() {
     let c = connector(StripeConfig {
         base_url: "http://127.0.0.1:8420".into(),
         compat: Compat::Localstripe,
         ..StripeConfig::default()
     });
-    Connectors::new()
-        .register(Arc::new(c.clone()))
-        .build(NAME, &creds("sk_test_1"), TEST)
-        .unwrap();
-    assert_eq!(
-        build_error(&c, &creds("sk_live_1"), LIVE),
-        "stripe: the localstripe compatibility setting is for test mode only"
-    );
+    for (key, env) in [("sk_test_1", TEST), ("sk_live_1", LIVE)] {
+        Connectors::new()
+            .register(Arc::new(c.clone()))
+            .build(NAME, &creds(key), env)
+            .unwrap();
+    }
+    for base in [
+        "https://api.stripe.com",
+        "http://10.0.0.5:8420",
+        "http://localhost.example:8420",
+    ] {
+        let remote = connector(StripeConfig {
+            base_url: base.into(),
+            compat: Compat::Localstripe,
+            ..StripeConfig::default()
+        });
+        assert_eq!(
+            build_error(&remote, &creds("sk_live_1"), LIVE),
+            "stripe: the localstripe compatibility setting needs a loopback base_url (a local fake)",
+            "{base}"
+        );
+    }
 }
 
 #[test]

@@ -73,12 +73,22 @@ pub fn parse(body: &[u8]) -> Result<ProcessorEvent, WebhookError> {
             .map(str::to_string)
             .ok_or_else(|| WebhookError::Malformed("data.object has no id".into()))
     };
+    // Kassa's attempt id, put in the PaymentIntent's metadata when it was created.
+    let attempt_id = || {
+        object
+            .get("metadata")
+            .and_then(|m| m.get(crate::processor::ATTEMPT_KEY))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     Ok(match event.kind.as_str() {
         "payment_intent.succeeded" => ProcessorEvent::PaymentSucceeded {
             processor_ref: id()?,
+            attempt_id: attempt_id(),
         },
         "payment_intent.amount_capturable_updated" => ProcessorEvent::PaymentAuthorized {
             processor_ref: id()?,
+            attempt_id: attempt_id(),
         },
         "payment_intent.payment_failed" => {
             let error: ApiError = object
@@ -87,11 +97,13 @@ pub fn parse(body: &[u8]) -> Result<ProcessorEvent, WebhookError> {
                 .unwrap_or_default();
             ProcessorEvent::PaymentFailed {
                 processor_ref: id()?,
+                attempt_id: attempt_id(),
                 decline: decline::from_stripe(&error),
             }
         }
         "payment_intent.canceled" => ProcessorEvent::PaymentCanceled {
             processor_ref: id()?,
+            attempt_id: attempt_id(),
         },
         "refund.updated" | "refund.failed" | "charge.refund.updated" => {
             let refund_ref = id()?;
@@ -136,7 +148,20 @@ mod tests {
         assert_eq!(
             parse(BODY).unwrap(),
             ProcessorEvent::PaymentSucceeded {
-                processor_ref: "pi_1".into()
+                processor_ref: "pi_1".into(),
+                attempt_id: None,
+            }
+        );
+        // The attempt id Kassa put in the PaymentIntent's metadata comes back.
+        let with_attempt = event(
+            "payment_intent.succeeded",
+            r#"{"id":"pi_9","metadata":{"kassa_attempt_id":"pa_x"}}"#,
+        );
+        assert_eq!(
+            parse(&with_attempt).unwrap(),
+            ProcessorEvent::PaymentSucceeded {
+                processor_ref: "pi_9".into(),
+                attempt_id: Some("pa_x".into()),
             }
         );
     }
@@ -220,6 +245,7 @@ mod tests {
             parse(&failed).unwrap(),
             ProcessorEvent::PaymentFailed {
                 processor_ref: "pi_2".into(),
+                attempt_id: None,
                 decline: kassa_processor::Decline::insufficient_funds()
             }
         );
@@ -228,6 +254,7 @@ mod tests {
                 event("payment_intent.canceled", r#"{"id":"pi_3"}"#),
                 ProcessorEvent::PaymentCanceled {
                     processor_ref: "pi_3".into(),
+                    attempt_id: None,
                 },
             ),
             (
@@ -237,6 +264,7 @@ mod tests {
                 ),
                 ProcessorEvent::PaymentAuthorized {
                     processor_ref: "pi_4".into(),
+                    attempt_id: None,
                 },
             ),
             (

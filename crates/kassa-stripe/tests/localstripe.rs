@@ -300,8 +300,9 @@ async fn a_signed_webhook_from_localstripe_verifies_and_parses() {
     .await;
     let p = processor(server);
     let method = card("4242424242424242");
+    let attempt_id = attempt();
     let pi = approved(
-        &p.authorize(request(&attempt(), &method, 1200, true))
+        &p.authorize(request(&attempt_id, &method, 1200, true))
             .await
             .unwrap()
             .outcome,
@@ -328,7 +329,10 @@ async fn a_signed_webhook_from_localstripe_verifies_and_parses() {
     let event = p.handle_webhook(&headers, &body, now).await.unwrap();
     assert_eq!(
         event,
-        ProcessorEvent::PaymentSucceeded { processor_ref: pi }
+        ProcessorEvent::PaymentSucceeded {
+            processor_ref: pi,
+            attempt_id: Some(attempt_id),
+        }
     );
 
     let mut tampered = body.clone();

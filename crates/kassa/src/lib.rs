@@ -69,6 +69,15 @@ pub fn services(
         registry,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let stripe = kassa_stripe::StripeConnector::new(
+        kassa_egress::EgressClient::new(
+            cfg.egress_policy()?,
+            std::time::Duration::from_secs(cfg.stripe.timeout_secs),
+            concat!("Kassa/", env!("CARGO_PKG_VERSION")),
+        )?,
+        cfg.stripe.connector_config(&base_url)?,
+    );
+    let connectors = kassa_processor::Connectors::new().register(Arc::new(stripe));
     let mut svc = Services::new(
         store,
         Arc::new(SandboxProcessor),
@@ -77,6 +86,7 @@ pub fn services(
         base_url,
         registry,
     )?;
+    svc.set_connectors(connectors);
     svc.max_webhook_endpoints = cfg.max_webhook_endpoints;
     if cfg.live_mode_allowed() {
         svc.allow_live_mode();
@@ -254,11 +264,21 @@ async fn ensure_demo_merchant(svc: &Services) -> anyhow::Result<NewMerchant> {
 }
 
 /// A payment attempt still `processing` after this long was interrupted (processor calls time
-/// out well before).
+/// out well before). One whose processor answer was lost is asked about sooner, 30 s after the
+/// answer was lost (`recover_interrupted` knows it by the note on the attempt).
 pub const INTERRUPTED_AFTER_MS: i64 = 5 * 60 * 1000;
 
-/// Periodic housekeeping: settles payment attempts interrupted by a crash, and forgets
-/// idempotency keys past their retention.
+/// A refund still without the processor's answer this long after it was created (its answer
+/// was lost, or its process died while asking) is asked about again under the same refund id
+/// (processor calls time out well before).
+pub const UNANSWERED_REFUND_AFTER_MS: i64 = 60 * 1000;
+
+/// How often the janitor runs: its listings scan unindexed columns, so not every scheduler pass.
+const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Periodic housekeeping: settles payment attempts interrupted by a crash or whose processor
+/// answer was lost, asks again about refunds whose answer was lost, and forgets idempotency
+/// keys past their retention.
 async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
     let mut last_purge: Option<std::time::Instant> = None;
     loop {
@@ -271,6 +291,15 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
             Ok(n) => tracing::warn!(count = n, "settled interrupted payment attempts"),
             Err(e) => tracing::warn!(error = %e, "settling interrupted payment attempts failed"),
         }
+        match svc
+            .payments()
+            .retry_unanswered_refunds(UNANSWERED_REFUND_AFTER_MS, 100)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(count = n, "settled refunds whose answer was lost"),
+            Err(e) => tracing::warn!(error = %e, "asking again about unanswered refunds failed"),
+        }
         if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
             let cutoff = now_ms() - 2 * kassa_http::native::IDEMPOTENCY_RETENTION_MS;
             if let Err(e) = svc.store.purge_idempotency_keys(cutoff).await {
@@ -280,7 +309,7 @@ async fn janitor(svc: Arc<Services>, shutdown: CancellationToken) {
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(JANITOR_INTERVAL) => {}
         }
     }
 }

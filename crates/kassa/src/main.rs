@@ -7,6 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use kassa::{App, Config, Overrides};
 use tokio_util::sync::CancellationToken;
 
+mod processor_cmd;
+mod test_data_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "kassa",
@@ -33,6 +36,12 @@ enum Command {
     /// Manage the Paymob dialect.
     #[command(subcommand)]
     Paymob(PaymobCmd),
+    /// Manage merchants' live processor accounts (where live payments go).
+    #[command(subcommand)]
+    Processor(processor_cmd::ProcessorCmd),
+    /// Delete a merchant's test data (live data and configuration stay).
+    #[command(subcommand)]
+    TestData(test_data_cmd::TestDataCmd),
 }
 
 #[derive(Subcommand)]
@@ -234,6 +243,8 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Processor(cmd) => processor_cmd::run(cmd).await,
+        Command::TestData(cmd) => test_data_cmd::run(cmd).await,
         Command::Merchant(MerchantCmd::Keys {
             merchant,
             mode,

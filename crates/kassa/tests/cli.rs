@@ -1,4 +1,5 @@
-//! The operator interface: `kassa migrate`, `kassa merchant create --json`, and graceful
+//! The operator interface: `kassa migrate`, `kassa merchant create --json`, live keys and
+//! processor accounts (`kassa merchant keys`, `kassa processor add|list|remove`), and graceful
 //! shutdown on SIGTERM that finishes a delivery in flight.
 
 mod common;
@@ -146,4 +147,149 @@ async fn sigterm_finishes_the_delivery_in_flight_before_exiting() {
     guard.drop_database().await;
 }
 
-for_both_databases!(migrate_and_create_a_merchant_from_the_command_line);
+/// `kassa` in the production profile behind an https base URL, where live mode runs.
+fn kassa_live(args: &[&str], url: &str, env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .args(["--database-url", url, "--profile", "production"])
+        .args(["--base-url", "https://pay.example"])
+        .env("KASSA_MASTER_KEY", common::MASTER_KEY)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn ok_json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+async fn live_keys_and_processor_accounts_from_the_command_line(db: Db) {
+    let Some((url, guard)) = common::fresh_database(db).await else {
+        return;
+    };
+    let m = ok_json(&kassa_live(
+        &["merchant", "create", "--name", "Live Shop", "--json"],
+        &url,
+        &[],
+    ));
+    let merchant = m["id"].as_str().unwrap();
+    let keys = ok_json(&kassa_live(
+        &[
+            "merchant",
+            "keys",
+            "--merchant",
+            merchant,
+            "--mode",
+            "live",
+            "--json",
+        ],
+        &url,
+        &[],
+    ));
+    assert_eq!(keys["mode"], "live");
+    assert!(keys["secret_key"].as_str().unwrap().starts_with("sk_live_"));
+    assert!(keys["publishable_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("pk_live_"));
+    let out = kassa_live(
+        &[
+            "merchant",
+            "keys",
+            "--merchant",
+            "acct_nope",
+            "--mode",
+            "live",
+        ],
+        &url,
+        &[],
+    );
+    assert!(!out.status.success(), "an unknown merchant is refused");
+
+    // The secret comes from the environment, not the command line.
+    let a = ok_json(&kassa_live(
+        &[
+            "processor",
+            "add",
+            "--merchant",
+            merchant,
+            "--connector",
+            "stripe",
+            "--credential",
+            "secret_key=env:STRIPE_SECRET_KEY",
+            "--json",
+        ],
+        &url,
+        &[("STRIPE_SECRET_KEY", "sk_live_cli_0123456789abcd")],
+    ));
+    assert_eq!(a["connector"], "stripe");
+    assert_eq!(a["credentials"]["secret_key"], "sk_live_…abcd");
+    let pa = a["id"].as_str().unwrap();
+    let list = ok_json(&kassa_live(
+        &["processor", "list", "--merchant", merchant],
+        &url,
+        &[],
+    ));
+    assert_eq!(list[0]["id"], pa);
+    assert!(!list.to_string().contains("sk_live_cli_0123456789abcd"));
+    // A test key for a live account is refused with the connector's reason.
+    let out = kassa_live(
+        &[
+            "processor",
+            "add",
+            "--merchant",
+            merchant,
+            "--connector",
+            "stripe",
+            "--credential",
+            "secret_key=sk_test_nope",
+        ],
+        &url,
+        &[],
+    );
+    assert!(!out.status.success());
+    let out = kassa_live(
+        &["processor", "remove", "--merchant", merchant, "--id", pa],
+        &url,
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = ok_json(&kassa_live(
+        &["processor", "list", "--merchant", merchant],
+        &url,
+        &[],
+    ));
+    assert_eq!(list[0]["status"], "removed");
+    // Outside production, live mode is off: no live account can be added.
+    let out = kassa(
+        &[
+            "processor",
+            "add",
+            "--merchant",
+            merchant,
+            "--connector",
+            "stripe",
+            "--credential",
+            "secret_key=sk_live_cli_0123456789abcd",
+        ],
+        &url,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Live mode is off"));
+    guard.drop_database().await;
+}
+
+for_both_databases!(
+    migrate_and_create_a_merchant_from_the_command_line,
+    live_keys_and_processor_accounts_from_the_command_line,
+);

@@ -432,3 +432,32 @@ fn a_prepaid_start_and_a_moved_billing_date() {
         .set_next_billing(t0 + 90 * DAY_MS, t0 + 41 * DAY_MS)
         .is_err());
 }
+
+#[test]
+fn a_charge_with_no_known_outcome_is_checked_again_without_changing_anything() {
+    let t0 = at(2027, 1, 10);
+    let mut s = sub(Interval::Month, 1, RetryPolicy::default());
+    s.start(t0, None);
+    run(&mut s, t0, |_| true);
+    assert_eq!(s.status, SubscriptionStatus::Active);
+    // The February renewal's answer is lost.
+    let renewal = at(2027, 2, 10);
+    assert_eq!(s.due(renewal), Some(Due::Bill(BillingReason::Cycle)));
+    s.begin_period();
+    let period_end = s.current_period_end;
+    s.charge_pending(renewal + 60_000, renewal);
+    // Still active, same period; the next thing due is the check, a minute later.
+    assert_eq!(s.status, SubscriptionStatus::Active);
+    assert_eq!(s.current_period_end, period_end);
+    assert_eq!(s.next_action_at, Some(renewal + 60_000));
+    assert_eq!(s.due(renewal + 30_000), None);
+    assert_eq!(s.due(renewal + 60_000), Some(Due::Retry));
+    // The check finds it paid: active, the retry cleared, next renewal at the period's end.
+    assert!(s.invoice_paid(renewal + 60_000).is_empty());
+    assert_eq!(s.retry_at, None);
+    assert_eq!(s.next_action_at, Some(period_end));
+    // A pending check on a subscription that ended is ignored.
+    s.status = SubscriptionStatus::Canceled;
+    s.charge_pending(renewal + 120_000, renewal);
+    assert_eq!(s.retry_at, None);
+}

@@ -24,6 +24,20 @@ pub(super) async fn challenge_page(
     if attempt.status != AttemptStatus::RequiresAction {
         return see_other(&format!("/checkout/{}{}", pi.checkout_token, flow.q()));
     }
+    // A challenge at the processor (3-D Secure hosted by Stripe): the customer goes there and
+    // comes back to `/checkout/processor_return/{attempt}`.
+    if let kassa_processor::ChallengeStep::Redirect { url } =
+        kassa_processor::ChallengeStep::of(attempt.challenge_state.as_deref().unwrap_or_default())
+    {
+        if url.starts_with("https://") {
+            return see_other(url);
+        }
+        return internal(
+            lang,
+            Some(&here),
+            &ServiceError::Processor("a challenge URL that is not https".into()),
+        );
+    }
     let (secret, fresh) = cookie_secret(&headers);
     let (merchant, brand) = merchant_look(&st, &pi.merchant_id, lang).await;
     let page = ChallengePage {
@@ -97,6 +111,48 @@ pub(super) async fn challenge_answer(
             }
         }
         Err(e) => internal(lang, Some(&back), &e),
+    }
+}
+
+/// Where the processor sends the customer back after a challenge it hosted (3-D Secure at
+/// Stripe). Kassa does not trust the query the processor adds: the connector asks the
+/// processor how the challenge ended, and the checkout shows the outcome.
+pub(super) async fn processor_return(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let flow = Flow::new(&headers, None);
+    let lang = flow.lang;
+    let Some(attempt_id) = attempt_id(path) else {
+        return not_found(lang);
+    };
+    let checkout = |pi: &PaymentIntent| format!("/checkout/{}{}", pi.checkout_token, flow.q());
+    let (pi, attempt) = match st.svc.payments().challenge(&attempt_id).await {
+        Ok(found) => found,
+        Err(ServiceError::NotFound { .. }) => return not_found(lang),
+        Err(e) => return internal(lang, None, &e),
+    };
+    let at_processor = matches!(
+        kassa_processor::ChallengeStep::of(attempt.challenge_state.as_deref().unwrap_or_default()),
+        kassa_processor::ChallengeStep::Redirect { .. }
+    );
+    if attempt.status != AttemptStatus::RequiresAction || !at_processor {
+        return see_other(&checkout(&pi));
+    }
+    match st
+        .svc
+        .payments()
+        .complete_challenge(&attempt_id, true)
+        .await
+    {
+        Ok(pi) => see_other(&checkout(&pi)),
+        Err(ServiceError::NotFound { .. }) => not_found(lang),
+        // Declined after the challenge, or answered meanwhile: the checkout shows the outcome.
+        Err(ServiceError::Declined { .. } | ServiceError::State(_) | ServiceError::Conflict) => {
+            see_other(&checkout(&pi))
+        }
+        Err(e) => internal(lang, None, &e),
     }
 }
 

@@ -81,6 +81,10 @@ pub fn router() -> Router<AppState> {
             "/sandbox/3ds/{attempt_id}",
             get(challenge_page).post(challenge_answer),
         )
+        .route(
+            "/checkout/processor_return/{attempt_id}",
+            get(challenge::processor_return),
+        )
         .layer(map_response(security_headers))
 }
 

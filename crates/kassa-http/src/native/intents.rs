@@ -279,8 +279,8 @@ pub async fn list(
 
 /// Confirm a payment intent with a payment method.
 #[utoipa::path(post, path = "/v1/payment_intents/{id}/confirm", operation_id = "confirm_payment_intent", params(("id" = String, Path)), request_body = ConfirmPaymentIntent,
-    responses((status = 200, description = "Succeeded, requires_capture or requires_action", body = PaymentIntentObject),
-        (status = 400, description = "Invalid parameters, or the intent's status does not allow a confirmation", body = ErrorBody),
+    responses((status = 200, description = "Succeeded, requires_capture, requires_action, or processing (the processor's answer was lost; Kassa looks the payment up and settles it, with its events)", body = PaymentIntentObject),
+        (status = 400, description = "Invalid parameters, the intent's status does not allow a confirmation, or a live payment with no processor account (`processor_account_missing`)", body = ErrorBody),
         (status = 402, description = "Declined; the error carries the intent", body = ErrorBody),
         (status = 404, description = "No such intent or saved payment method", body = ErrorBody)),
     security(("bearer" = [])), tag = "payment_intents")]

@@ -10,6 +10,7 @@ mod openapi;
 mod payment_methods;
 mod paymentwall;
 mod paymob;
+mod processor_accounts;
 mod refunds;
 pub mod schemas;
 mod subscriptions;
@@ -137,6 +138,14 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/v1/webhook_endpoints/{id}/rotate_secret",
             post(webhooks::rotate),
         )
+        .route(
+            "/v1/processor_accounts",
+            post(processor_accounts::create).get(processor_accounts::list),
+        )
+        .route(
+            "/v1/processor_accounts/{id}",
+            get(processor_accounts::retrieve).delete(processor_accounts::delete),
+        )
         .route("/v1/events", get(webhooks::list_events))
         .route("/v1/events/{id}", get(webhooks::retrieve_event))
         .route(
@@ -210,6 +219,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/v1/openapi.json", get(openapi::serve))
+        // Signed by the processor, not authenticated with a key: the connector verifies it.
+        .route(
+            "/v1/processor_webhooks/{id}",
+            post(processor_accounts::webhook),
+        )
         .merge(api)
 }
 

@@ -12,13 +12,13 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    branding, customers, intents, payment_methods, paymentwall, paymob, refunds, subscriptions,
-    test_clocks, webhooks,
+    branding, customers, intents, payment_methods, paymentwall, paymob, processor_accounts,
+    refunds, subscriptions, test_clocks, webhooks,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa native API", description = "Payment intents, refunds, customers and their saved payment methods, subscriptions, invoices and test clocks, webhook endpoints, events, Paymentwall projects, subscriptions and payments, Paymob profiles, and the payer pages' branding. Authenticate with `Authorization: Bearer sk_test_…`. Every POST accepts an `Idempotency-Key` header."),
+    info(title = "Kassa native API", description = "Payment intents, refunds, customers and their saved payment methods, subscriptions, invoices and test clocks, webhook endpoints, events, processor accounts (where live payments go), Paymentwall projects, subscriptions and payments, Paymob profiles, and the payer pages' branding. Authenticate with `Authorization: Bearer sk_test_…` (test mode) or `sk_live_…` (live mode: the key decides the mode of everything it reads and writes). Every POST accepts an `Idempotency-Key` header."),
     paths(
         intents::create, intents::retrieve, intents::list, intents::confirm, intents::capture, intents::cancel,
         refunds::create, refunds::retrieve, refunds::list,
@@ -30,6 +30,7 @@ use super::{
         test_clocks::create, test_clocks::retrieve, test_clocks::list, test_clocks::advance, test_clocks::delete,
         webhooks::create, webhooks::list, webhooks::retrieve, webhooks::update, webhooks::delete, webhooks::rotate,
         webhooks::list_events, webhooks::retrieve_event, webhooks::event_deliveries, webhooks::resend,
+        processor_accounts::create, processor_accounts::list, processor_accounts::retrieve, processor_accounts::delete,
         paymentwall::create_project, paymentwall::list_projects, paymentwall::retrieve_project, paymentwall::update_project,
         paymentwall::test_pingback, paymentwall::project_subscriptions, paymentwall::retrieve_subscription,
         paymentwall::cancel_subscription, paymentwall::advance_clock, paymentwall::retrieve_payment, paymentwall::chargeback,

@@ -4,8 +4,11 @@
 //!
 //! A simulated timeout happens *after* the (simulated) processor approved, as a real lost
 //! answer can: the approval is kept in a small in-memory ledger under Kassa's attempt id, so
-//! [`Processor::lookup`] finds it, as it would find it in a real processor's records. The
-//! ledger is the sandbox's only memory; it is bounded, holds references and outcomes (never
+//! [`Processor::lookup`] finds it, as it would find it in a real processor's records. A payment
+//! whose answer was lost that way stays unreliable: the first answer to each of its refunds is
+//! lost too, after the refund was made, and asking again under the same refund id (the same
+//! idempotency key) answers what was done, as a real processor replays an idempotent request.
+//! The ledger is the sandbox's only memory; it is bounded, holds references and outcomes (never
 //! card data), and is lost with the process, like everything the sandbox did.
 
 use std::collections::{HashMap, VecDeque};
@@ -57,33 +60,88 @@ pub(super) fn card_fault(digits: &str) -> Option<Fault> {
         .map(|(_, fault)| *fault)
 }
 
-/// Entries the ledger keeps before it forgets the oldest.
+/// Entries each part of the ledger keeps before it forgets the oldest.
 const LEDGER_CAP: usize = 10_000;
 
-#[derive(Default)]
-struct Ledger {
-    outcomes: HashMap<String, AuthorizeOutcome>,
+/// A map that forgets its oldest entries beyond [`LEDGER_CAP`].
+struct Bounded<V> {
+    entries: HashMap<String, V>,
     order: VecDeque<String>,
 }
 
-impl Ledger {
-    fn remember(&mut self, attempt_id: &str, outcome: AuthorizeOutcome) {
-        if self
-            .outcomes
-            .insert(attempt_id.to_string(), outcome)
-            .is_none()
-        {
-            self.order.push_back(attempt_id.to_string());
+impl<V> Default for Bounded<V> {
+    fn default() -> Self {
+        Bounded {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<V: Clone> Bounded<V> {
+    fn insert(&mut self, key: &str, value: V) {
+        if self.entries.insert(key.to_string(), value).is_none() {
+            self.order.push_back(key.to_string());
         }
         while self.order.len() > LEDGER_CAP {
             if let Some(old) = self.order.pop_front() {
-                self.outcomes.remove(&old);
+                self.entries.remove(&old);
             }
         }
     }
 
+    fn get(&self, key: &str) -> Option<V> {
+        self.entries.get(key).cloned()
+    }
+}
+
+#[derive(Default)]
+struct Ledger {
+    /// What each authorization answered with a simulated timeout really did, by attempt id.
+    outcomes: Bounded<AuthorizeOutcome>,
+    /// The references those authorizations handed out: their refunds lose their first answer.
+    unreliable_refs: Bounded<()>,
+    /// What each refund of such a payment did, by Kassa's refund id.
+    refunds: Bounded<RefundOutcome>,
+}
+
+impl Ledger {
+    fn remember(&mut self, attempt_id: &str, outcome: AuthorizeOutcome) {
+        if let Some(processor_ref) = outcome_ref(&outcome) {
+            self.unreliable_refs.insert(processor_ref, ());
+        }
+        self.outcomes.insert(attempt_id, outcome);
+    }
+
     fn recall(&self, attempt_id: &str) -> Option<AuthorizeOutcome> {
-        self.outcomes.get(attempt_id).cloned()
+        self.outcomes.get(attempt_id)
+    }
+
+    /// The answer to a refund of `processor_ref` under `refund_id`, when the ledger decides it:
+    /// a refund id asked before answers what it did; the first refund of an unreliable
+    /// payment is made (`make`) and its answer lost. `None` for every other refund.
+    fn refund(
+        &mut self,
+        processor_ref: &str,
+        refund_id: &str,
+        make: impl FnOnce() -> RefundOutcome,
+    ) -> Option<Result<RefundOutcome, ProcessorError>> {
+        if let Some(done) = self.refunds.get(refund_id) {
+            return Some(Ok(done));
+        }
+        self.unreliable_refs.get(processor_ref)?;
+        self.refunds.insert(refund_id, make());
+        Some(Err(lost_answer()))
+    }
+}
+
+/// The reference an authorization's outcome hands out, if any.
+fn outcome_ref(outcome: &AuthorizeOutcome) -> Option<&str> {
+    match outcome {
+        AuthorizeOutcome::Approved { processor_ref }
+        | AuthorizeOutcome::UnderReview { processor_ref }
+        | AuthorizeOutcome::ChallengeRequired { processor_ref, .. } => Some(processor_ref),
+        AuthorizeOutcome::Declined(_) => None,
     }
 }
 
@@ -102,6 +160,17 @@ pub(super) fn remember(attempt_id: &str, outcome: AuthorizeOutcome) {
 /// What the authorization under `attempt_id` did, if it was answered with a simulated timeout.
 pub(super) fn recall(attempt_id: &str) -> Option<AuthorizeOutcome> {
     ledger().recall(attempt_id)
+}
+
+/// The simulated answer to a refund, when a fault decides it (see the module's doc): `None`
+/// lets the sandbox answer as usual.
+pub(super) fn refund_answer(
+    processor_ref: &str,
+    refund_id: &str,
+) -> Option<Result<RefundOutcome, ProcessorError>> {
+    ledger().refund(processor_ref, refund_id, || {
+        RefundOutcome::Succeeded(super::state::new_ref())
+    })
 }
 
 pub(super) fn lost_answer() -> ProcessorError {

@@ -210,5 +210,93 @@ fn the_ledger_forgets_the_oldest_entries_beyond_its_cap() {
     }
     assert!(ledger.recall("pa_first").is_none());
     assert!(ledger.recall("pa_0").is_some());
-    assert_eq!(ledger.order.len(), LEDGER_CAP);
+    assert_eq!(ledger.outcomes.order.len(), LEDGER_CAP);
+}
+
+#[tokio::test]
+async fn a_refund_of_a_timeout_card_payment_is_made_and_its_first_answer_lost() {
+    let attempt = new_id("pa");
+    let method = card("4000000000000507", "123");
+    assert!(SandboxProcessor
+        .authorize(request(&attempt, &method))
+        .await
+        .is_err());
+    let paid = approved_ref(SandboxProcessor.lookup(&attempt).await.unwrap());
+    let refund_id = new_id("re");
+    let err = SandboxProcessor
+        .refund(&paid, &refund_id, usd(1000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProcessorError::Unknown(_)), "{err:?}");
+    // Asked again under the same refund id, the processor answers what it did, every time.
+    let first = SandboxProcessor
+        .refund(&paid, &refund_id, usd(1000))
+        .await
+        .unwrap();
+    let RefundOutcome::Succeeded(refund_ref) = &first else {
+        panic!("expected a refund, got {first:?}");
+    };
+    assert!(refund_ref.starts_with("sbx_"));
+    assert_eq!(
+        SandboxProcessor
+            .refund(&paid, &refund_id, usd(1000))
+            .await
+            .unwrap(),
+        first
+    );
+    // Another refund of the same payment loses its first answer too.
+    let second = new_id("re");
+    assert!(matches!(
+        SandboxProcessor.refund(&paid, &second, usd(10)).await,
+        Err(ProcessorError::Unknown(_))
+    ));
+}
+
+#[tokio::test]
+async fn refunds_of_other_payments_answer_at_once() {
+    let method = card("4242424242424242", "123");
+    let paid = match SandboxProcessor
+        .authorize(request(&new_id("pa"), &method))
+        .await
+        .unwrap()
+        .outcome
+    {
+        AuthorizeOutcome::Approved { processor_ref } => processor_ref,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(
+        SandboxProcessor.refund(&paid, &new_id("re"), usd(10)).await,
+        Ok(RefundOutcome::Succeeded(_))
+    ));
+}
+
+#[test]
+fn the_ledger_decides_only_refunds_it_knows() {
+    let mut ledger = Ledger::default();
+    let made = || RefundOutcome::Succeeded("sbx_done".into());
+    // A payment the ledger never saw: the sandbox answers as usual.
+    assert!(ledger.refund("sbx_other", "re_1", made).is_none());
+    // A declined authorization hands out no reference to remember.
+    ledger.remember(
+        "pa_declined",
+        AuthorizeOutcome::Declined(crate::Decline::generic()),
+    );
+    assert_eq!(ledger.unreliable_refs.order.len(), 0);
+    ledger.remember(
+        "pa_1",
+        AuthorizeOutcome::Approved {
+            processor_ref: "sbx_paid".into(),
+        },
+    );
+    assert!(matches!(
+        ledger.refund("sbx_paid", "re_1", made),
+        Some(Err(ProcessorError::Unknown(_)))
+    ));
+    assert_eq!(
+        ledger
+            .refund("sbx_paid", "re_1", || panic!("made twice"))
+            .unwrap()
+            .unwrap(),
+        made()
+    );
 }

@@ -82,7 +82,10 @@ pub(crate) fn build(
         slength: None,
         speriod: None,
         reason: facts.reason,
-        is_test: order.is_test,
+        // Paymentwall's test flag: the Test method, `test_mode=1` or `evaluation=1`, which a
+        // live order never has. A live payment's pingback carries no `is_test`, as
+        // Paymentwall's own live payments (the parameter is sent only for test payments).
+        is_test: order.is_test && !order.livemode,
         custom: Vec::new(),
         sign_version: project.sign_version(),
     };
@@ -164,8 +167,10 @@ pub(crate) fn url_for(pingback_url: &str, query: &str) -> String {
 }
 
 impl Paymentwall<'_> {
-    /// Queues pingback `type_code` for `order` on `event_id`, inside `tx`. Nothing is sent when
-    /// the project has no pingback URL (the native events still are).
+    /// Queues pingback `type_code` for `order` on `event_id`, inside `tx`: to the pingback URL
+    /// of the order's mode, signed with that mode's secret (`project` is reached in the order's
+    /// mode). Nothing is sent when the project has no pingback URL (the native events still
+    /// are).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn queue_pingback(
         &self,
@@ -178,7 +183,8 @@ impl Paymentwall<'_> {
         facts: &PingbackFacts,
         event_id: &str,
     ) -> Result<()> {
-        let Some(url) = &project.row.pingback_url else {
+        debug_assert_eq!(project.scope(), order.scope());
+        let Some(url) = project.pingback_url() else {
             return Ok(());
         };
         let product: Product = serde_json::from_str(&order.product).map_err(|_| {
@@ -188,9 +194,9 @@ impl Paymentwall<'_> {
             )))
         })?;
         let pb = build(project, order, &product, sub, type_code, r#ref, facts);
-        let full = url_for(url, &pb.query_string(&project.secret));
+        let full = url_for(url, &pb.query_string(project.signing_secret()));
         tx.insert_request_delivery(
-            &project.row.scope(),
+            &order.scope(),
             kassa_store::Channel::Pingback,
             &project.row.id,
             event_id,
@@ -226,7 +232,9 @@ impl Paymentwall<'_> {
         let Some(mut order) = tx.pw_order_by_intent(&pi.id).await? else {
             return Ok(());
         };
-        let project = self.project_by_id(&order.project_id).await?;
+        let project = self
+            .project_by_id(&order.project_id, order.scope().mode())
+            .await?;
         for (ty, event_id) in events {
             let facts = PingbackFacts {
                 now_ms: now,
@@ -323,7 +331,9 @@ impl Paymentwall<'_> {
         let Some(r) = order.r#ref.clone() else {
             return Ok(());
         };
-        let project = self.project_by_id(&order.project_id).await?;
+        let project = self
+            .project_by_id(&order.project_id, order.scope().mode())
+            .await?;
         let sub = match &order.subscription_id {
             Some(id) => tx.pw_subscription(id).await?,
             None => None,
@@ -376,7 +386,8 @@ impl Paymentwall<'_> {
     }
 }
 
-/// The Test Pingback Tool: a pingback of the project's kind with the given values, `is_test=1`.
+/// The Test Pingback Tool: a pingback of the project's kind with the given values, `is_test=1`,
+/// to the pingback URL of the mode the project was reached in, signed with that mode's secret.
 #[derive(Debug, Clone)]
 pub struct TestPingback {
     pub url: String,
@@ -393,7 +404,7 @@ pub fn test_pingback(
     r#ref: Option<&str>,
     reason: Option<u8>,
 ) -> Option<TestPingback> {
-    let url = project.row.pingback_url.clone()?;
+    let url = project.pingback_url()?.to_string();
     let r = r#ref
         .map(str::to_string)
         .unwrap_or_else(|| format!("t{}", kassa_store::now_ms() / 1000));
@@ -421,7 +432,7 @@ pub fn test_pingback(
         ApiType::Cart => pb.goodsids = vec![goodsid.to_string()],
         ApiType::VirtualCurrency => pb.currency = Some("100".into()),
     }
-    let query = pb.query_string(&project.secret);
+    let query = pb.query_string(project.signing_secret());
     Some(TestPingback {
         url: url_for(&url, &query),
         query,

@@ -20,6 +20,8 @@ mod paymentwall;
 mod paymentwall_subscriptions;
 mod paymob;
 mod paymob_billing;
+mod processor_accounts;
+mod purge;
 mod refunds;
 mod webhooks;
 
@@ -101,6 +103,7 @@ async fn merchant_and_paid_intent(s: &Store, amount: i64) -> PaymentIntent {
         payment_method: None,
         next_action: None,
         processor_ref: Some("sbx_x".into()),
+        processor_account: None,
         canceled_at: None,
         cancellation_reason: None,
         capture_window_ms: kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS,
@@ -160,6 +163,7 @@ fn new_intent(scope: &Scope, id: &str, created: i64) -> PaymentIntent {
         payment_method: None,
         next_action: None,
         processor_ref: None,
+        processor_account: None,
         canceled_at: None,
         cancellation_reason: None,
         capture_window_ms: kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS,

@@ -190,3 +190,74 @@ async fn the_refunded_total_cannot_pass_the_received_amount() {
         cleanup(s, pg).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_refunds_are_listed_oldest_first_and_answered_once() {
+    for (s, pg, _dir) in stores().await {
+        let pi = merchant_and_paid_intent(&s, 100).await;
+        let m = pi.scope();
+        let live = Scope::live(m.merchant_id.clone());
+        let b = new_merchant(&s, "b").await;
+        let b_pi = new_intent(&b, "pi_b", 2);
+        insert_intents(&s, &[&b_pi]).await;
+        let mut answered = refund(&m, "re_answered", &pi.id, 5);
+        answered.processor_ref = Some("sbx_pending".into());
+        let mut done = refund(&m, "re_done", &pi.id, 5);
+        done.status = RefundStatus::Succeeded;
+        let mut tx = s.begin().await.unwrap();
+        for r in [
+            refund(&m, "re_young", &pi.id, 50),
+            refund(&b, "re_b", "pi_b", 20),
+            refund(&live, "re_live", &pi.id, 30),
+            refund(&m, "re_old", &pi.id, 10),
+            answered,
+            done,
+        ] {
+            tx.insert_refund(&r).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let ids = |v: Vec<Refund>| -> Vec<(String, bool)> {
+            v.into_iter().map(|r| (r.id, r.livemode)).collect()
+        };
+        // Every merchant and mode, oldest first; only those created before the cutoff, still
+        // pending and without the processor's reference.
+        assert_eq!(
+            ids(s.unanswered_refunds(40, 10).await.unwrap()),
+            [
+                ("re_old".to_string(), false),
+                ("re_b".to_string(), false),
+                ("re_live".to_string(), true)
+            ]
+        );
+        assert_eq!(ids(s.unanswered_refunds(40, 1).await.unwrap()).len(), 1);
+
+        // The answer is written once: a second writer finds it answered.
+        let mut first = refund(&m, "re_old", &pi.id, 10);
+        first.status = RefundStatus::Succeeded;
+        first.processor_ref = Some("sbx_r1".into());
+        let mut second = first.clone();
+        second.status = RefundStatus::Failed;
+        second.processor_ref = None;
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.answer_refund(&first).await.unwrap());
+        assert!(!tx.answer_refund(&second).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(s.refund(&m, "re_old").await.unwrap(), Some(first));
+        // A refund the processor holds as pending (it has a reference) is not answered here.
+        let mut late = refund(&m, "re_answered", &pi.id, 5);
+        late.status = RefundStatus::Succeeded;
+        late.processor_ref = Some("sbx_pending".into());
+        let mut tx = s.begin().await.unwrap();
+        assert!(!tx.answer_refund(&late).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            ids(s.unanswered_refunds(1_000, 10).await.unwrap()),
+            [
+                ("re_b".to_string(), false),
+                ("re_live".to_string(), true),
+                ("re_young".to_string(), false)
+            ]
+        );
+        cleanup(s, pg).await;
+    }
+}

@@ -8,12 +8,9 @@
 
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use kassa_core::card::{CardNumber, Expiry};
 use kassa_core::ids::new_id;
@@ -22,75 +19,13 @@ use kassa_egress::{EgressClient, EgressPolicy};
 use kassa_processor::{AuthorizeRequest, PaymentMethodInput};
 use kassa_stripe::client::{Form, StripeClient};
 use kassa_stripe::{Compat, StripeConfig, StripeProcessor};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 pub const KEY: &str = "sk_test_kassa_interop";
 pub const WEBHOOK_SECRET: &str = "whsec_kassa_interop";
 
-pub struct Server {
-    pub addr: SocketAddr,
-    _child: Mutex<Child>,
-}
-
-fn localstripe_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/localstripe")
-}
-
-fn start() -> Option<Server> {
-    let bin = localstripe_bin();
-    if !bin.exists() {
-        if std::env::var("KASSA_REQUIRE_INTEROP").as_deref() == Ok("1") {
-            panic!(
-                "KASSA_REQUIRE_INTEROP=1 but {} is missing: python3 -m venv .venv && \
-                 .venv/bin/pip install -r tests/interop/requirements.txt",
-                bin.display()
-            );
-        }
-        eprintln!(
-            "SKIP: {} not found; the localstripe interop tests need the venv of tests/interop",
-            bin.display()
-        );
-        return None;
-    }
-    let port = StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    // The watchdog ends localstripe once this process is gone.
-    let script = r#"parent=$1; shift; "$@" & child=$!
-while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.2; done
-kill "$child" 2>/dev/null; wait "$child" 2>/dev/null"#;
-    let child = Command::new("sh")
-        .args(["-c", script, "watchdog"])
-        .arg(std::process::id().to_string())
-        .arg(&bin)
-        .args(["--port", &port.to_string(), "--from-scratch"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start localstripe");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "localstripe did not start on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(Server {
-        addr,
-        _child: Mutex::new(child),
-    })
-}
-
-/// The shared server, or `None` (after a skip message) when localstripe is not installed.
-pub fn server() -> Option<&'static Server> {
-    static SERVER: OnceLock<Option<Server>> = OnceLock::new();
-    SERVER.get_or_init(start).as_ref()
-}
+#[allow(unused_imports)]
+pub use kassa_stripe::testing::{lossy_proxy, server, Server};
 
 pub fn egress() -> EgressClient {
     // localstripe listens on loopback, which only the development policy reaches.
@@ -178,61 +113,6 @@ pub fn request<'a>(
     }
 }
 
-/// A TCP proxy to `upstream` that passes every exchange through, except that once a request
-/// line starting with `swallow` goes up, nothing more comes back on that connection: the
-/// request reaches localstripe, which acts on it, and the answer is lost.
-pub async fn lossy_proxy(upstream: SocketAddr, swallow: &'static str) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(relay(client, upstream, swallow));
-        }
-    });
-    addr
-}
-
-async fn relay(client: TcpStream, upstream: SocketAddr, swallow: &'static str) {
-    let Ok(up) = TcpStream::connect(upstream).await else {
-        return;
-    };
-    let lost = Arc::new(AtomicBool::new(false));
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut up_read, mut up_write) = up.into_split();
-    let lost_up = lost.clone();
-    let upward = async move {
-        let mut buf = vec![0u8; 16 * 1024];
-        while let Ok(n) = client_read.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            if buf[..n].starts_with(swallow.as_bytes()) {
-                lost_up.store(true, Ordering::SeqCst);
-            }
-            if up_write.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-    };
-    let downward = async move {
-        let mut buf = vec![0u8; 16 * 1024];
-        while let Ok(n) = up_read.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            if !lost.load(Ordering::SeqCst) && client_write.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-        // Keep the client's side open: it must time out, not see a closed connection.
-        std::future::pending::<()>().await;
-    };
-    tokio::select! {
-        _ = upward => {}
-        _ = downward => {}
-    }
-}
-
 /// What the webhook receiver got: the headers and the raw body of each request.
 pub type Received = Arc<Mutex<Vec<(http::HeaderMap, Vec<u8>)>>>;
 
@@ -255,18 +135,7 @@ pub async fn webhook_receiver() -> (SocketAddr, Received) {
     (addr, received)
 }
 
-/// Registers a webhook endpoint at localstripe (its `_config` API, not Stripe's).
+/// Registers a webhook endpoint at localstripe, signed with [`WEBHOOK_SECRET`].
 pub async fn register_webhook(server: &Server, id: &str, url: &str, events: &[&str]) {
-    let mut form = Form::new().set("url", url).set("secret", WEBHOOK_SECRET);
-    for e in events {
-        form = form.set("events[]", *e);
-    }
-    let resp = raw(server)
-        .post::<serde_json::Value>(&format!("/_config/webhooks/{id}"), &form, None)
-        .await;
-    // localstripe answers 200 with an empty body, which is not JSON.
-    assert!(
-        matches!(resp, Err(kassa_stripe::client::CallError::Malformed(_))) || resp.is_ok(),
-        "{resp:?}"
-    );
+    kassa_stripe::testing::register_webhook(server, id, url, WEBHOOK_SECRET, events).await
 }

@@ -8,8 +8,10 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 mod limits;
+mod processors;
 
 pub use limits::{HttpConfig, RateLimitConfig};
+pub use processors::StripeSettings;
 
 /// What a deployment is for: `development` keeps the conveniences of a machine a developer
 /// works on; `production` turns every one of them off.
@@ -93,6 +95,7 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub http: HttpConfig,
     pub rate_limit: RateLimitConfig,
+    pub stripe: StripeSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +151,7 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            stripe: StripeSettings::default(),
         }
     }
 }
@@ -242,6 +246,7 @@ impl Config {
         }
         cfg.http.apply_env(&env)?;
         cfg.rate_limit.apply_env(&env)?;
+        cfg.stripe.apply_env(&env)?;
         if let Some(v) = env("KASSA_SCHEDULER_INTERVAL_MS") {
             cfg.scheduler_interval_ms = v.parse().context("KASSA_SCHEDULER_INTERVAL_MS")?;
         }
@@ -314,6 +319,7 @@ impl Config {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.egress_policy()?;
+        self.stripe.connector_config("https://kassa.invalid")?;
         if self.profile.is_production() {
             if self.demo_merchant == Some(true) {
                 bail!("the production profile has no demo merchant: remove demo_merchant (KASSA_DEMO_MERCHANT)");

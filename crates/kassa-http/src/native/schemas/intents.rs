@@ -208,6 +208,7 @@ pub(crate) mod tests {
             payment_method: None,
             next_action: None,
             processor_ref: None,
+            processor_account: None,
             canceled_at: None,
             cancellation_reason: None,
             capture_window_ms: kassa_core::intent::DEFAULT_CAPTURE_WINDOW_MS,

@@ -9,6 +9,7 @@ pub mod branding;
 pub mod intents;
 pub mod paymentwall;
 pub mod paymob;
+pub mod processors;
 pub mod refunds;
 pub mod webhooks;
 
