@@ -137,12 +137,20 @@ impl Processors<'_> {
             return Ok(WebhookApplied::Ignored);
         }
         let payments = self.payments();
-        let result = payments.record_outcome(&mut attempt, Ok(outcome), false);
-        attempt.updated_at = now_ms();
-        match payments
-            .apply_result(&pi.scope(), &pi.id, &attempt, from, result, None, None)
-            .await
-        {
+        let settled = if from == AttemptStatus::RequiresAction {
+            // The customer finished the challenge at the processor (and may never come back to
+            // Kassa): finish it as their return would, the connector asking the processor.
+            let approved = matches!(outcome, AuthorizeOutcome::Approved { .. });
+            payments.complete_challenge(&attempt.id, approved).await
+        } else {
+            // The answer that was lost.
+            let result = payments.record_outcome(&mut attempt, Ok(outcome), false);
+            attempt.updated_at = now_ms();
+            payments
+                .apply_result(&pi.scope(), &pi.id, &attempt, from, result, None, None)
+                .await
+        };
+        match settled {
             Ok(pi) => Ok(WebhookApplied::Settled(pi.id)),
             // Answered meanwhile (the customer came back, the recovery ran): nothing to do.
             Err(ServiceError::Conflict | ServiceError::State(_)) => Ok(WebhookApplied::Ignored),
