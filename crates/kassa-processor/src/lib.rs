@@ -75,6 +75,20 @@ pub enum PaymentMethodInput {
     TestMethod,
 }
 
+impl PaymentMethodInput {
+    /// The kind of method, as [`Capabilities::methods`] and [`PaymentMethodDetails`] name it:
+    /// `card` (test tokens are cards), `wallet`, `bank_redirect`, `voucher` or `test`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PaymentMethodInput::Card { .. } | PaymentMethodInput::TestToken(_) => "card",
+            PaymentMethodInput::Wallet { .. } => "wallet",
+            PaymentMethodInput::BankRedirect { .. } => "bank_redirect",
+            PaymentMethodInput::Voucher => "voucher",
+            PaymentMethodInput::TestMethod => "test",
+        }
+    }
+}
+
 /// The digits of a well-formed phone number (without the leading `+`), or
 /// `None`. Spaces and dashes are ignored; what is left must be an optional
 /// `+` followed by 8 to 15 ASCII digits.

@@ -37,6 +37,10 @@ const KNOWN_TEST_CARDS: &[&str] = &[
     "4000000000003063",
     "4000000000003178",
     "4111111111111111",
+    // Paymob's published test cards.
+    "5123456789012346",
+    "5123450000000008",
+    "4987654321098769",
 ];
 
 /// Whether `method` is the sandbox's test data: a test token, Paymentwall's test method, or a

@@ -114,6 +114,14 @@ impl Payments<'_> {
         if pi.status != IntentStatus::RequiresPaymentMethod {
             return Err(not_confirmable(pi.status));
         }
+        if let Some(processor) = &processor {
+            crate::processors::check_capabilities(
+                &processor.capabilities(),
+                &p.method,
+                pi.capture_method,
+                pi.currency,
+            )?;
+        }
         match p.save {
             SaveChoice::AsAsked => {}
             SaveChoice::Refused => pi.setup_future_usage = None,

@@ -345,8 +345,14 @@ impl Payments<'_> {
             }
             other => other.into(),
         })?;
-        self.processor_of(&pi)
-            .await?
+        let processor = self.processor_of(&pi).await?;
+        crate::processors::check_partial(
+            &processor.capabilities(),
+            "capture",
+            trial.amount_received,
+            pi.amount_capturable,
+        )?;
+        processor
             .capture(
                 pi.processor_ref.as_deref().unwrap_or_default(),
                 kassa_core::money::Money {

@@ -261,6 +261,70 @@ impl Processors<'_> {
     }
 }
 
+/// What a payment asks of its processor that the processor cannot do, refused before anything
+/// is written: a method it does not take, a manual capture it cannot hold, a currency it does
+/// not settle.
+pub(crate) fn check_capabilities(
+    caps: &Capabilities,
+    method: &kassa_processor::PaymentMethodInput,
+    capture: kassa_core::intent::CaptureMethod,
+    currency: kassa_core::money::Currency,
+) -> Result<()> {
+    let kind = method.kind();
+    if !caps.methods.contains(&kind) {
+        return Err(ServiceError::invalid(
+            "payment_method",
+            format!(
+                "This account's processor does not take {kind} payments; it takes {}.",
+                caps.methods.join(", ")
+            ),
+        ));
+    }
+    if capture == kassa_core::intent::CaptureMethod::Manual && !caps.manual_capture {
+        return Err(ServiceError::invalid(
+            "capture_method",
+            "This account's processor captures at once: create the payment with capture_method automatic.",
+        ));
+    }
+    if !caps.currencies.accepts(currency.code()) {
+        return Err(ServiceError::invalid(
+            "currency",
+            format!(
+                "This account's processor does not take {} payments.",
+                currency.code().to_uppercase()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A capture or refund of part of a payment where the processor only does whole ones.
+pub(crate) fn check_partial(
+    caps: &Capabilities,
+    what: &str,
+    amount: i64,
+    whole: i64,
+) -> Result<()> {
+    let allowed = match what {
+        "capture" => caps.partial_capture,
+        _ => caps.partial_refund,
+    };
+    if amount < whole && !allowed {
+        let param = if what == "capture" {
+            "amount_to_capture"
+        } else {
+            "amount"
+        };
+        return Err(ServiceError::invalid(
+            param,
+            format!(
+                "This account's processor does not do partial {what}s: {what} the whole amount."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn credentials_error(e: &ConnectorError) -> ServiceError {
     ServiceError::invalid("credentials", e.to_string())
 }
@@ -310,6 +374,57 @@ fn capabilities_json(c: &Capabilities) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn intent(
+        capture: kassa_core::intent::CaptureMethod,
+        currency: &str,
+    ) -> (
+        kassa_core::intent::CaptureMethod,
+        kassa_core::money::Currency,
+    ) {
+        (
+            capture,
+            kassa_core::money::Currency::parse(currency).unwrap(),
+        )
+    }
+
+    fn check(
+        caps: &Capabilities,
+        m: &kassa_processor::PaymentMethodInput,
+        (capture, currency): (
+            kassa_core::intent::CaptureMethod,
+            kassa_core::money::Currency,
+        ),
+    ) -> Result<()> {
+        check_capabilities(caps, m, capture, currency)
+    }
+
+    #[test]
+    fn a_processor_is_not_asked_what_it_cannot_do() {
+        use kassa_core::intent::CaptureMethod::{Automatic, Manual};
+        use kassa_processor::PaymentMethodInput as M;
+        let cards_only = Capabilities {
+            currencies: Currencies::Only(&["usd", "eur"]),
+            ..Capabilities::MINIMAL
+        };
+        let wallet = M::Wallet {
+            phone: "+201000000000".into(),
+        };
+        let token = M::TestToken("pm_card_visa".into());
+        assert!(check(&cards_only, &token, intent(Automatic, "usd")).is_ok());
+        let e = check(&cards_only, &wallet, intent(Automatic, "usd")).unwrap_err();
+        assert!(e.to_string().contains("does not take wallet"), "{e}");
+        let e = check(&cards_only, &token, intent(Manual, "usd")).unwrap_err();
+        assert!(e.to_string().contains("captures at once"), "{e}");
+        let e = check(&cards_only, &token, intent(Automatic, "jpy")).unwrap_err();
+        assert!(e.to_string().contains("JPY"), "{e}");
+        assert!(check_partial(&cards_only, "refund", 100, 1000).is_err());
+        assert!(check_partial(&cards_only, "refund", 1000, 1000).is_ok());
+        assert!(check_partial(&cards_only, "capture", 100, 1000).is_err());
+        let all = kassa_processor::SandboxProcessor.capabilities();
+        assert!(check(&all, &wallet, intent(Manual, "jpy")).is_ok());
+        assert!(check_partial(&all, "refund", 1, 1000).is_ok());
+    }
 
     #[test]
     fn a_secret_is_shown_by_its_prefix_and_last_four_only() {

@@ -58,6 +58,12 @@ impl Payments<'_> {
             other => ServiceError::State(other.to_string()),
         })?;
         let processor = self.processor_of(&pi).await?;
+        crate::processors::check_partial(
+            &processor.capabilities(),
+            "refund",
+            amount,
+            pi.amount_received,
+        )?;
         let now = now_ms();
         let refund = Refund {
             id: new_id(prefix::REFUND),

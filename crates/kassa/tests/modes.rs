@@ -336,11 +336,17 @@ async fn live_mode_runs_only_in_production_behind_https(db: Db) {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    // A live Paymob profile can't be made either.
+    // A live Paymob profile can't be made either: not with the live key (refused here), and
+    // never with a test key (a profile's mode is the key's).
+    let (s, v) = app
+        .post_as(&live, "/v1/paymob/profiles", json!({"name": "Live"}), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     let (s, v) = app
         .post("/v1/paymob/profiles", json!({"name": "Live", "live": true}))
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["param"], "live");
     // Test keys are unaffected.
     let (s, _) = app.get("/v1/payment_intents").await;
     assert_eq!(s, StatusCode::OK);

@@ -317,6 +317,7 @@ async fn checkout_page(
     };
     let status = pi.status.as_str();
     CheckoutPage {
+        livemode: pi.livemode,
         lang,
         q: flow.q(),
         title,
@@ -559,6 +560,7 @@ mod tests {
 
     fn page_in(lang: Lang, body: Body, status: &'static str, refresh: Option<String>) -> String {
         CheckoutPage {
+            livemode: false,
             lang,
             q: String::new(),
             title: "Pay <Shop>".into(),

@@ -140,6 +140,8 @@ pub struct CheckoutPage {
     pub body: Body,
     /// The language switcher (form page only; empty elsewhere).
     pub langs: Vec<LangLink>,
+    /// A live payment: no test-mode badge, no test cards, no "sandbox".
+    pub livemode: bool,
 }
 
 impl CheckoutPage {

@@ -83,7 +83,8 @@ pub struct ProfileParams {
     pub name: Option<String>,
     /// `egy` (default), `are`, `sau`, `omn` or `pak`: the keys' prefix and the currency.
     pub country: Option<String>,
-    /// Live keys (`_live_`); test keys by default.
+    /// Live keys (`_live_`): only with a live API key, whose mode the profile takes (the
+    /// default); `false` with a live key, or `true` with a test key, is refused.
     pub live: Option<bool>,
     /// Integrations to create; by default one of each kind.
     pub integrations: Option<Vec<IntegrationParams>>,
@@ -113,10 +114,19 @@ pub async fn create_profile(
     ApiJson(req): ApiJson<ProfileParams>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
+    // The profile's mode is the key's: a test key makes test profiles, a live key live ones.
+    if req.live.is_some_and(|l| l != caller.scope.livemode) {
+        return Err(ApiError::invalid(
+            Some("live"),
+            "A profile's mode is the key's: create a live profile with a live key (sk_live_…) \
+             and a test profile with a test key."
+                .to_string(),
+        ));
+    }
     let input = ProfileInput {
         name: req.name,
         country: req.country,
-        live: req.live.unwrap_or(false),
+        live: caller.scope.livemode,
         frame_ancestors: req.frame_ancestors,
         integrations: req
             .integrations
@@ -157,6 +167,8 @@ pub async fn list_profiles(
         .pm_profiles_of(&caller.merchant.id)
         .await
         .map_err(|e| api_error(e.into()))?
+        .into_iter()
+        .filter(|p| p.live == caller.scope.livemode)
     {
         let integrations = state
             .svc
@@ -194,7 +206,7 @@ pub async fn retrieve_profile(
     let p = state
         .svc
         .paymob()
-        .profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_in(&caller.scope, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let integrations = state
@@ -224,7 +236,7 @@ pub async fn update_profile(
     let p = state
         .svc
         .paymob()
-        .profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_in(&caller.scope, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let p = state
@@ -266,7 +278,7 @@ pub async fn add_integration(
     let p = state
         .svc
         .paymob()
-        .profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_in(&caller.scope, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let i = state
@@ -300,7 +312,7 @@ pub async fn update_integration(
     let p = state
         .svc
         .paymob()
-        .profile_of(&caller.merchant.id, profile_id(&id)?)
+        .profile_in(&caller.scope, profile_id(&id)?)
         .await
         .map_err(api_error)?;
     let iid = integration

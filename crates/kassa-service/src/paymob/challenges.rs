@@ -104,6 +104,13 @@ impl Paymob<'_> {
     /// Sandbox: the customer paid (or never paid) a kiosk reference or the courier collected
     /// (or did not collect) the cash. Returns the transaction.
     pub async fn sandbox_settle(&self, scope: &Scope, txn_id: i64, paid: bool) -> PmResult<Value> {
+        if scope.livemode {
+            return Err(PmError::message(
+                400,
+                "Settling a payment by hand is for test mode: a live kiosk or cash payment is \
+                 settled by the processor.",
+            ));
+        }
         let t = match self.store.pm_transaction(txn_id).await? {
             Some(t) => t,
             None => return Err(PmError::not_found("Transaction")),
