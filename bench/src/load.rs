@@ -71,7 +71,7 @@ impl Api {
         })
     }
 
-    async fn post(&self, path: &str, body: &'static str) -> Result<Bytes, String> {
+    pub(crate) async fn post(&self, path: &str, body: &'static str) -> Result<Bytes, String> {
         let resp = self
             .client
             .post(format!("{}{path}", self.base))
@@ -118,6 +118,14 @@ impl Api {
     /// Creates an intent and confirms it with `pm_card_visa`. Returns the intent id and the
     /// instant the confirm response was fully read.
     pub async fn create_and_confirm(&self) -> Result<(String, Instant), String> {
+        self.create_and_confirm_with(CONFIRM_BODY).await
+    }
+
+    /// Creates an intent and confirms it with `confirm_body`; the confirm must succeed.
+    pub async fn create_and_confirm_with(
+        &self,
+        confirm_body: &'static str,
+    ) -> Result<(String, Instant), String> {
         let b = self.post("/v1/payment_intents", CREATE_BODY).await?;
         let v: Value =
             serde_json::from_slice(&b).map_err(|_| "create: response is not JSON".to_string())?;
@@ -126,7 +134,7 @@ impl Api {
             .ok_or_else(|| "create: response has no id".to_string())?
             .to_string();
         let b = self
-            .post(&format!("/v1/payment_intents/{id}/confirm"), CONFIRM_BODY)
+            .post(&format!("/v1/payment_intents/{id}/confirm"), confirm_body)
             .await
             .map_err(|e| format!("confirm: {e}"))?;
         let done = Instant::now();

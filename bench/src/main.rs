@@ -3,7 +3,8 @@
 //! For each database it starts a fresh `kassa serve`, drives it over HTTP on 127.0.0.1 and
 //! prints a table (also written as JSON): create-intent throughput and latency in a closed loop,
 //! latency at half that rate in an open loop, create+confirm pairs, webhook delivery latency,
-//! peak memory, and the same insert transaction run directly against the database.
+//! peak memory, and the same insert transaction run directly against the database. Last, live
+//! create+confirm pairs through the Stripe connector against localstripe (skipped without it).
 #![forbid(unsafe_code)]
 
 mod baseline;
@@ -13,6 +14,7 @@ mod report;
 mod run_db;
 mod server;
 mod stats;
+mod stripe_phase;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,6 +87,13 @@ struct Args {
     /// Seconds to wait at the end for outstanding webhooks.
     #[arg(long, default_value_t = 10)]
     webhook_wait: u64,
+    /// localstripe for the Stripe phase [default: <repo>/.venv/bin/localstripe; the phase is
+    /// skipped when it is missing].
+    #[arg(long, env = "KASSA_BENCH_LOCALSTRIPE")]
+    localstripe: Option<PathBuf>,
+    /// Skip the phase that pays through the Stripe connector against localstripe.
+    #[arg(long)]
+    no_stripe: bool,
 }
 
 fn progress(msg: impl AsRef<str>) {
@@ -246,6 +255,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             "kassa_bin": bin.display().to_string(),
             "kassa_max_connections": args.kassa_max_connections,
             "webhook_poll_ms": args.webhook_poll_ms,
+            "stripe_phase": !args.no_stripe,
         },
         "results": results.iter().map(DbResult::to_json).collect::<Vec<_>>(),
         "failures": failures,
@@ -253,7 +263,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let out = args.output.clone().unwrap_or_else(default_output);
     write_json(&out, &doc)?;
     println!("results written to {}", out.display());
-    Ok(failures.is_empty())
+    Ok(failures.is_empty() && !results.iter().any(|r| r.stripe.failed()))
 }
 
 fn write_json(path: &Path, doc: &serde_json::Value) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@ use crate::baseline::Baseline;
 use crate::load::{error_total, Errors};
 use crate::server::CpuUse;
 use crate::stats::{round1, round3, Latency};
+use crate::stripe_phase::StripeOutcome;
 
 pub struct Closed {
     pub concurrency: usize,
@@ -28,7 +29,7 @@ fn cpu_json(c: &CpuUse) -> Value {
 }
 
 impl Closed {
-    fn to_json(&self, rate_name: &str) -> Value {
+    pub(crate) fn to_json(&self, rate_name: &str) -> Value {
         json!({
             "concurrency": self.concurrency,
             rate_name: round1(self.throughput),
@@ -86,6 +87,8 @@ pub struct DbResult {
     pub pair: Closed,
     /// Off-session charges of a saved card (create + confirm in one request).
     pub renewal: Closed,
+    /// Live create+confirm pairs through the Stripe connector against localstripe.
+    pub stripe: StripeOutcome,
     pub webhooks: Webhooks,
     pub memory: Memory,
     pub baseline: Option<Baseline>,
@@ -211,6 +214,7 @@ impl DbResult {
             p.latency.max_ms,
             error_total(&p.errors)
         );
+        self.stripe.print_row();
         let r = &self.renewal;
         println!(
             "{:<34} {:>7.1} r/s {:>9.2} {:>9.2} {:>9.2} {:>8}",
@@ -321,6 +325,7 @@ impl DbResult {
         for ex in &self.log.examples {
             println!("    {ex}");
         }
+        self.stripe.print_details();
         for n in &self.notes {
             println!("note: {n}");
         }
@@ -353,6 +358,7 @@ impl DbResult {
                 "cpu": cpu_json(&o.cpu),
             },
             "create_confirm_closed": self.pair.to_json("pairs_per_sec"),
+            "create_confirm_stripe_localstripe_closed": self.stripe.to_json(),
             "off_session_renewal_closed": self.renewal.to_json("renewals_per_sec"),
             "webhooks": {
                 "expected": w.expected,

@@ -15,7 +15,7 @@ use crate::server::{
     ScratchDir,
 };
 use crate::stats::{signed_us, Latency};
-use crate::{baseline, progress, Args, Db};
+use crate::{baseline, progress, stripe_phase, Args, Db};
 
 /// One database: fresh database, gateway phases, then the bare baseline. Scratch files and the
 /// PostgreSQL databases are removed whatever happens.
@@ -26,6 +26,7 @@ pub(crate) async fn run_db(args: &Args, bin: &Path, db: Db) -> anyhow::Result<Db
         master_key: token(64),
         max_connections: args.kassa_max_connections,
         webhook_poll_ms: args.webhook_poll_ms,
+        live_stripe_api: None,
     };
     let server = args.pg_server.trim_end_matches('/').to_string();
     let mut pg = None;
@@ -62,7 +63,7 @@ async fn run_db_inner(
     let mut notes = Vec::new();
 
     progress(format!("[{name}] creating the merchant ({url})"));
-    let (_merchant, secret_key) = env.create_merchant(url).await?;
+    let (merchant, secret_key) = env.create_merchant(url).await?;
     let receiver = Receiver::start().await?;
     let client = load::http_client()?;
     progress(format!("[{name}] starting kassa"));
@@ -302,6 +303,11 @@ async fn run_db_inner(
         }
     }
     let baseline = baseline::merge_rounds(before, after);
+
+    // Live payments through the Stripe connector against localstripe, on a second server in
+    // the production profile: last, so that every figure above is measured as without it.
+    let stripe = stripe_phase::run(args, env, url, scratch, &merchant, name).await;
+
     if let Some(b) = &baseline {
         progress(format!(
             "[{name}]   baseline {:.1} tx/s (mean of rounds)",
@@ -319,6 +325,7 @@ async fn run_db_inner(
         open,
         pair,
         renewal,
+        stripe,
         webhooks,
         memory,
         baseline,

@@ -32,6 +32,9 @@ pub struct KassaEnv {
     pub master_key: String,
     pub max_connections: Option<u32>,
     pub webhook_poll_ms: Option<u64>,
+    /// Set for the live-mode phase: the production profile behind an https base URL, with the
+    /// Stripe connector pointed at this localstripe base URL (see `stripe_phase`).
+    pub live_stripe_api: Option<String>,
 }
 
 impl KassaEnv {
@@ -65,6 +68,15 @@ impl KassaEnv {
         }
         if let Some(ms) = self.webhook_poll_ms {
             c.env("KASSA_WEBHOOK_POLL_INTERVAL_MS", ms.to_string());
+        }
+        if let Some(api) = &self.live_stripe_api {
+            // Live keys work only in production behind https (the server itself still listens
+            // on plain http on 127.0.0.1); production reaches loopback only when allowed.
+            c.env("KASSA_PROFILE", "production")
+                .env("KASSA_BASE_URL", "https://pay.example")
+                .env("KASSA_STRIPE_API_BASE", api)
+                .env("KASSA_STRIPE_COMPAT", "localstripe")
+                .env("KASSA_EGRESS_ALLOW", "127.0.0.1");
         }
         c.stdin(Stdio::null()).kill_on_drop(true);
         c
@@ -104,6 +116,36 @@ impl KassaEnv {
             .to_string();
         Ok((id, sk))
     }
+
+    /// `kassa merchant keys --mode live --json`: returns the new live secret key.
+    pub async fn create_live_key(
+        &self,
+        database_url: &str,
+        merchant: &str,
+    ) -> anyhow::Result<String> {
+        let mut c = self.command();
+        c.args(["merchant", "keys", "--merchant", merchant, "--mode", "live"])
+            .args(["--json", "--database-url", database_url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = tokio::time::timeout(Duration::from_secs(60), c.output())
+            .await
+            .context("`kassa merchant keys` took over 60 s")?
+            .context("running `kassa merchant keys`")?;
+        if !out.status.success() {
+            bail!(
+                "`kassa merchant keys --mode live` failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .context("`kassa merchant keys --json` did not print JSON")?;
+        Ok(v["secret_key"]
+            .as_str()
+            .context("no secret_key in `kassa merchant keys` output")?
+            .to_string())
+    }
 }
 
 /// A running `kassa serve`. Dropping it without [`Kassa::stop`] still sends SIGTERM and waits
@@ -115,7 +157,7 @@ pub struct Kassa {
     pub log_path: PathBuf,
 }
 
-fn sigterm(pid: u32) {
+pub(crate) fn sigterm(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .stdout(Stdio::null())
@@ -123,7 +165,7 @@ fn sigterm(pid: u32) {
         .status();
 }
 
-fn log_tail(path: &Path, lines: usize) -> String {
+pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -452,7 +494,7 @@ pub fn clock_ticks() -> f64 {
 }
 
 /// utime + stime of a process, in clock ticks.
-fn proc_ticks(pid: &str) -> Option<u64> {
+pub(crate) fn proc_ticks(pid: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name start at field 3 (state).
     let rest = text.rsplit_once(')')?.1;

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::{Result, Scope, Store, Tx};
+use kassa_core::scope::Mode;
 
 mod delivery;
 mod subscriptions;
@@ -15,10 +16,11 @@ pub use subscriptions::PwSubscription;
 
 const PROJECT_COLUMNS: &str = "id, merchant_id, name, project_key, secret_enc, api_type, \
     pingback_url, pingback_sign_version, widgets, payment_systems, test_method, custom_pingback, \
-    frame_ancestors, created_at, settings, secret_hash";
+    frame_ancestors, created_at, settings, secret_hash, live_project_key, live_secret_enc, \
+    live_secret_hash, live_pingback_url";
 
 const ORDER_COLUMNS: &str = "id, project_id, merchant_id, payment_intent_id, uid, widget, params, \
-    product, ref, is_test, created_at, link_hash, country, method, subscription_id";
+    product, ref, is_test, created_at, link_hash, country, method, subscription_id, livemode";
 
 /// A project as stored. JSON columns stay JSON text here; the service gives them meaning.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,6 +44,15 @@ pub struct PwProject {
     pub settings: String,
     /// SHA-256 (hex) of the secret key, for finding a project by its secret.
     pub secret_hash: Option<String>,
+    /// The live project key (32 hex, like the test `project_key`); `None` for a project made
+    /// before live keys existed that has not asked for them yet.
+    pub live_project_key: Option<String>,
+    /// The live secret key, encrypted under the master key.
+    pub live_secret_enc: Option<String>,
+    /// SHA-256 (hex) of the live secret key.
+    pub live_secret_hash: Option<String>,
+    /// Where live orders' pingbacks go; `None`: to `pingback_url`, as on Paymentwall.
+    pub live_pingback_url: Option<String>,
 }
 
 impl std::fmt::Debug for PwProject {
@@ -49,6 +60,7 @@ impl std::fmt::Debug for PwProject {
         f.debug_struct("PwProject")
             .field("id", &self.id)
             .field("project_key", &self.project_key)
+            .field("live_project_key", &self.live_project_key)
             .field("api_type", &self.api_type)
             .finish_non_exhaustive()
     }
@@ -73,6 +85,10 @@ impl PwProject {
             created_at: r.get("created_at"),
             settings: r.get("settings"),
             secret_hash: r.get("secret_hash"),
+            live_project_key: r.get("live_project_key"),
+            live_secret_enc: r.get("live_secret_enc"),
+            live_secret_hash: r.get("live_secret_hash"),
+            live_pingback_url: r.get("live_pingback_url"),
         }
     }
 }
@@ -92,6 +108,8 @@ pub struct PwOrder {
     pub product: String,
     /// The Paymentwall-style transaction reference, set when paid.
     pub r#ref: Option<String>,
+    /// Paymentwall's own test flag (`is_test=1` in pingbacks): the Test method, `test_mode=1`
+    /// or `evaluation=1`. Never set on a live order.
     pub is_test: bool,
     pub created_at: i64,
     /// SHA-256 of the signed link's query, so reopening the same link finds the same order.
@@ -101,6 +119,8 @@ pub struct PwOrder {
     /// The payment system (`ps` id) the customer paid with.
     pub method: Option<String>,
     pub subscription_id: Option<String>,
+    /// Opened from a link signed with the project's live key: a live payment.
+    pub livemode: bool,
 }
 
 impl PwOrder {
@@ -121,6 +141,7 @@ impl PwOrder {
             country: r.get("country"),
             method: r.get("method"),
             subscription_id: r.get("subscription_id"),
+            livemode: r.get::<i64, _>("livemode") != 0,
         }
     }
 }
@@ -145,12 +166,22 @@ impl Store {
         Ok(row.map(|r| PwProject::from_row(&r)))
     }
 
+    /// The project whose test or live secret has this hash (compare the row's `secret_hash`
+    /// and `live_secret_hash` to learn which).
     pub async fn pw_project_by_secret_hash(&self, hash: &str) -> Result<Option<PwProject>> {
-        self.pw_project_where("secret_hash", hash, None).await
+        match self.pw_project_where("secret_hash", hash, None).await? {
+            Some(p) => Ok(Some(p)),
+            None => self.pw_project_where("live_secret_hash", hash, None).await,
+        }
     }
 
+    /// The project whose test or live project key this is (compare the row's `project_key`
+    /// and `live_project_key` to learn which).
     pub async fn pw_project_by_key(&self, key: &str) -> Result<Option<PwProject>> {
-        self.pw_project_where("project_key", key, None).await
+        match self.pw_project_where("project_key", key, None).await? {
+            Some(p) => Ok(Some(p)),
+            None => self.pw_project_where("live_project_key", key, None).await,
+        }
     }
 
     /// A project of this merchant (another merchant's is `None`).
@@ -182,11 +213,19 @@ impl Store {
         Ok(row.map(|r| PwOrder::from_row(&r)))
     }
 
-    pub async fn pw_order_by_ref(&self, project_id: &str, r#ref: &str) -> Result<Option<PwOrder>> {
+    /// A paid order of the project in one mode (an order of the other mode is `None`).
+    pub async fn pw_order_by_ref(
+        &self,
+        project_id: &str,
+        livemode: bool,
+        r#ref: &str,
+    ) -> Result<Option<PwOrder>> {
         let row = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND ref = $2"
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND livemode = $2 \
+             AND ref = $3"
         ))
         .bind(project_id)
+        .bind(i64::from(livemode))
         .bind(r#ref)
         .fetch_optional(&self.reader)
         .await?;
@@ -198,7 +237,7 @@ impl Tx {
     pub async fn insert_pw_project(&mut self, p: &PwProject) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO pw_projects ({PROJECT_COLUMNS}) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)"
         ))
         .bind(&p.id)
         .bind(&p.merchant_id)
@@ -216,6 +255,10 @@ impl Tx {
         .bind(p.created_at)
         .bind(&p.settings)
         .bind(p.secret_hash.clone())
+        .bind(p.live_project_key.clone())
+        .bind(p.live_secret_enc.clone())
+        .bind(p.live_secret_hash.clone())
+        .bind(p.live_pingback_url.clone())
         .execute(self.conn())
         .await?;
         Ok(())
@@ -225,8 +268,8 @@ impl Tx {
         sqlx::query(
             "UPDATE pw_projects SET name = $1, api_type = $2, pingback_url = $3, \
              pingback_sign_version = $4, widgets = $5, payment_systems = $6, test_method = $7, \
-             custom_pingback = $8, frame_ancestors = $9, secret_enc = $10, settings = $11 \
-             WHERE id = $12 AND merchant_id = $13",
+             custom_pingback = $8, frame_ancestors = $9, secret_enc = $10, settings = $11, \
+             live_pingback_url = $12 WHERE id = $13 AND merchant_id = $14",
         )
         .bind(&p.name)
         .bind(&p.api_type)
@@ -239,6 +282,7 @@ impl Tx {
         .bind(p.frame_ancestors.clone())
         .bind(&p.secret_enc)
         .bind(&p.settings)
+        .bind(p.live_pingback_url.clone())
         .bind(&p.id)
         .bind(&p.merchant_id)
         .execute(self.conn())
@@ -246,10 +290,35 @@ impl Tx {
         Ok(())
     }
 
+    /// Gives a project a new live key pair (or, with `live_project_key` unchanged, a new live
+    /// secret). Key, sealed secret and hash are written together.
+    pub async fn set_pw_project_live_keys(
+        &mut self,
+        merchant_id: &str,
+        id: &str,
+        live_project_key: &str,
+        live_secret_enc: &str,
+        live_secret_hash: &str,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE pw_projects SET live_project_key = $1, live_secret_enc = $2, \
+             live_secret_hash = $3 WHERE id = $4 AND merchant_id = $5",
+        )
+        .bind(live_project_key)
+        .bind(live_secret_enc)
+        .bind(live_secret_hash)
+        .bind(id)
+        .bind(merchant_id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     pub async fn insert_pw_order(&mut self, o: &PwOrder) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO pw_orders ({ORDER_COLUMNS}) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
         ))
         .bind(&o.id)
         .bind(&o.project_id)
@@ -266,6 +335,7 @@ impl Tx {
         .bind(o.country.clone())
         .bind(o.method.clone())
         .bind(o.subscription_id.clone())
+        .bind(i64::from(o.livemode))
         .execute(self.conn())
         .await?;
         Ok(())
@@ -314,35 +384,39 @@ impl Store {
         Ok(row.map(|r| PwOrder::from_row(&r)))
     }
 
-    /// The newest unpaid order opened from the same signed link, if any.
+    /// The newest unpaid order of one mode opened from the same signed link, if any.
     pub async fn pw_open_order_by_link(
         &self,
         project_id: &str,
+        livemode: bool,
         link_hash: &str,
     ) -> Result<Option<PwOrder>> {
         let row = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND link_hash = $2 \
-             AND ref IS NULL ORDER BY created_at DESC, id DESC LIMIT 1"
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND livemode = $2 \
+             AND link_hash = $3 AND ref IS NULL ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
         .bind(project_id)
+        .bind(i64::from(livemode))
         .bind(link_hash)
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|r| PwOrder::from_row(&r)))
     }
 
-    /// Paid orders of one end user, newest first.
+    /// Paid orders of one end user in one mode, newest first.
     pub async fn pw_paid_orders_by_uid(
         &self,
         project_id: &str,
+        livemode: bool,
         uid: &str,
         limit: i64,
     ) -> Result<Vec<PwOrder>> {
         let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND uid = $2 \
-             AND ref IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $3"
+            "SELECT {ORDER_COLUMNS} FROM pw_orders WHERE project_id = $1 AND livemode = $2 \
+             AND uid = $3 AND ref IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $4"
         ))
         .bind(project_id)
+        .bind(i64::from(livemode))
         .bind(uid)
         .bind(limit)
         .fetch_all(&self.reader)
@@ -426,28 +500,46 @@ impl Tx {
     }
 }
 
-/// Paymentwall projects work in test mode: their payments are the merchant's test data.
-fn paymentwall_scope(merchant_id: &str) -> Scope {
-    Scope::test(merchant_id)
-}
-
 impl PwProject {
-    /// The merchant and mode of the project's payments.
-    pub fn scope(&self) -> Scope {
-        paymentwall_scope(&self.merchant_id)
+    /// The mode `key` (a test or live project key of this project) works in; `None` when it is
+    /// neither.
+    pub fn mode_of_key(&self, key: &str) -> Option<Mode> {
+        if self.project_key == key {
+            Some(Mode::Test)
+        } else if self.live_project_key.as_deref() == Some(key) {
+            Some(Mode::Live)
+        } else {
+            None
+        }
+    }
+
+    /// The mode of the secret whose hash is `hash`; `None` when it is neither.
+    pub fn mode_of_secret_hash(&self, hash: &str) -> Option<Mode> {
+        if self.secret_hash.as_deref() == Some(hash) {
+            Some(Mode::Test)
+        } else if self.live_secret_hash.as_deref() == Some(hash) {
+            Some(Mode::Live)
+        } else {
+            None
+        }
+    }
+
+    /// The merchant and mode of the project's payments in `mode`.
+    pub fn scope(&self, mode: Mode) -> Scope {
+        Scope::new(self.merchant_id.clone(), mode)
     }
 }
 
 impl PwOrder {
     /// The merchant and mode of the order's payment.
     pub fn scope(&self) -> Scope {
-        paymentwall_scope(&self.merchant_id)
+        Scope::new(self.merchant_id.clone(), Mode::from_livemode(self.livemode))
     }
 }
 
 impl PwSubscription {
     /// The merchant and mode of the subscription's payments.
     pub fn scope(&self) -> Scope {
-        paymentwall_scope(&self.merchant_id)
+        Scope::new(self.merchant_id.clone(), Mode::from_livemode(self.livemode))
     }
 }

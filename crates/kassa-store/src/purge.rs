@@ -26,8 +26,10 @@ use crate::{Backend, Result, Tx};
 const TEST_INTENTS: &str = "SELECT id FROM payment_intents WHERE merchant_id = $1 AND livemode = 0";
 /// The merchant's test events.
 const TEST_EVENTS: &str = "SELECT id FROM events WHERE merchant_id = $1 AND livemode = 0";
-/// Paymentwall projects work in test mode (`PwProject::scope`): all of the merchant's.
-const TEST_PW_PROJECTS: &str = "SELECT id FROM pw_projects WHERE merchant_id = $1";
+/// The merchant's Paymentwall projects (each has a test and a live key pair).
+const PW_PROJECTS: &str = "SELECT id FROM pw_projects WHERE merchant_id = $1";
+/// References of live Paymentwall payments: their delivery confirmations are live data.
+const LIVE_PW_REFS: &str = "SELECT ref FROM pw_orders WHERE livemode = 1 AND ref IS NOT NULL";
 /// The merchant's test Paymob profiles (a live profile's objects are live data).
 const TEST_PM_PROFILES: &str = "SELECT id FROM pm_profiles WHERE merchant_id = $1 AND live = 0";
 
@@ -132,7 +134,7 @@ fn steps() -> Vec<(&'static str, String)> {
         // Paymentwall: an order is test data when its payment is.
         (
             "pw_delivery_confirmations",
-            format!("project_id IN ({TEST_PW_PROJECTS})"),
+            format!("project_id IN ({PW_PROJECTS}) AND payment_ref NOT IN ({LIVE_PW_REFS})"),
         ),
         (
             "pw_subscriptions",

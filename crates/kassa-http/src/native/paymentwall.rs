@@ -39,6 +39,14 @@ pub struct ProjectParams {
     pub api_type: Option<String>,
     /// Where pingbacks are sent (http or https). `""` clears it.
     pub pingback_url: Option<String>,
+    /// Where live payments' pingbacks are sent instead of `pingback_url` (http or https); unset,
+    /// they go to `pingback_url` as on Paymentwall. `""` clears it.
+    pub live_pingback_url: Option<String>,
+    /// Update only, with a live API key: `true` gives the project a live key pair when it has
+    /// none (a project made before live keys existed), else a new live secret key for the same
+    /// live project key (the old one stops working at once). The answer carries
+    /// `live_secret_key`, shown this once.
+    pub new_live_keys: Option<bool>,
     /// 1, 2 or 3 (default 3; Cart projects are always 2).
     pub pingback_sign_version: Option<i64>,
     /// Payment widget codes such as `p1_1`, `pw_1`, `m2_1`.
@@ -64,6 +72,7 @@ impl From<ProjectParams> for ProjectInput {
             name: p.name,
             api_type: p.api_type,
             pingback_url: p.pingback_url,
+            live_pingback_url: p.live_pingback_url,
             pingback_sign_version: p.pingback_sign_version,
             widgets: p.widgets,
             payment_systems: p.payment_systems,
@@ -117,7 +126,8 @@ const TEST_PINGBACK_TIMEOUT: Duration = Duration::from_secs(15);
 /// Characters of the merchant's answer shown back.
 const RESPONSE_EXCERPT_CHARS: usize = 1000;
 
-/// Create a Paymentwall project; the response carries its `secret_key`, shown this once.
+/// Create a Paymentwall project with a test and a live key pair; the response carries its
+/// `secret_key` and, to a live API key only, its `live_secret_key`, shown this once.
 #[utoipa::path(post, path = "/v1/paymentwall/projects", operation_id = "create_paymentwall_project", request_body = ProjectParams,
     responses((status = 200, description = "The project with its secret key", body = ProjectObject), (status = 400, description = "Invalid parameters", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
@@ -127,12 +137,48 @@ pub async fn create_project(
     ApiJson(req): ApiJson<ProjectParams>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
+    if req.new_live_keys.is_some() {
+        return Err(ApiError::invalid(
+            Some("new_live_keys"),
+            "new_live_keys is for an update: a new project gets its live key pair anyway.",
+        ));
+    }
+    live_settings_need_a_live_key(&caller, &req)?;
     let p = state
         .svc
         .paymentwall()
         .create_project(&caller.merchant.id, req.into())
         .await?;
-    Ok(Json(p.to_json(true)))
+    let mut body = p.to_json(true);
+    if !caller.scope.livemode {
+        // A live secret moves real money: a test key never sees one.
+        if let Some(o) = body.as_object_mut() {
+            o.remove("live_secret_key");
+        }
+    }
+    Ok(Json(body))
+}
+
+/// A test API key changes nothing of a project's live side (its live keys and live pingback
+/// URL): that takes a live key, as every live setting does.
+fn live_settings_need_a_live_key(caller: &Caller, req: &ProjectParams) -> Result<(), ApiError> {
+    if caller.scope.livemode {
+        return Ok(());
+    }
+    for (set, param) in [
+        (req.new_live_keys.is_some(), "new_live_keys"),
+        (req.live_pingback_url.is_some(), "live_pingback_url"),
+    ] {
+        if set {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "invalid_request_error",
+                "livemode_key_required",
+                format!("{param} changes live payments: send it with a live key (sk_live_…)."),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// List Paymentwall projects.
@@ -174,7 +220,8 @@ pub async fn retrieve_project(
     Ok(Json(p.to_json(false)))
 }
 
-/// Update a Paymentwall project; absent fields keep their values.
+/// Update a Paymentwall project; absent fields keep their values. With `new_live_keys: true`
+/// the answer carries the new `live_secret_key`, shown this once.
 #[utoipa::path(post, path = "/v1/paymentwall/projects/{id}", operation_id = "update_paymentwall_project", params(("id" = String, Path)), request_body = ProjectParams,
     responses((status = 200, description = "The project", body = ProjectObject), (status = 400, description = "Invalid parameters", body = ErrorBody), (status = 404, description = "No such project", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
@@ -185,19 +232,30 @@ pub async fn update_project(
     ApiJson(req): ApiJson<ProjectParams>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_secret()?;
+    live_settings_need_a_live_key(&caller, &req)?;
+    let new_live_keys = req.new_live_keys == Some(true);
     let p = state
         .svc
         .paymentwall()
         .update_project(&caller.merchant.id, &id, req.into())
         .await?;
+    if new_live_keys {
+        let p = state
+            .svc
+            .paymentwall()
+            .new_live_keys(&caller.merchant.id, &id)
+            .await?;
+        return Ok(Json(p.to_json_with_live_secret()));
+    }
     Ok(Json(p.to_json(false)))
 }
 
 /// The Test Pingback Tool: sends a signed test pingback (`is_test=1`) to the project's pingback
-/// URL now and reports the query, the signature base string and the merchant's answer.
+/// URL now and reports the query, the signature base string and the merchant's answer. With a
+/// live key it goes to the live pingback URL (else `pingback_url`), signed with the live secret.
 #[utoipa::path(post, path = "/v1/paymentwall/projects/{id}/test_pingback", operation_id = "send_paymentwall_test_pingback", params(("id" = String, Path)), request_body = TestPingbackParams,
     responses((status = 200, description = "What was sent and how the merchant answered (`success`: HTTP 200 with the body OK)", body = TestPingbackReport),
-        (status = 400, description = "Invalid parameters, or the project has no pingback URL", body = ErrorBody),
+        (status = 400, description = "Invalid parameters, the project has no pingback URL, or (live key) no live keys yet", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody)),
     security(("bearer" = [])), tag = "paymentwall")]
 pub async fn test_pingback(
@@ -237,8 +295,16 @@ pub async fn test_pingback(
     let project = state
         .svc
         .paymentwall()
-        .project(&caller.merchant.id, &id)
+        .project_in(&caller.scope, &id)
         .await?;
+    if caller.scope.livemode && project.live_secret.is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "live_keys_missing",
+            "This project has no live keys yet; update it with new_live_keys: true first.",
+        ));
+    }
     let Some(t) = pw::test_pingback(
         &project,
         req.kind,

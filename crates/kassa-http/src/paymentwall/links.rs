@@ -88,12 +88,31 @@ fn link_error(st: &AppState, lang: Lang, e: LinkError) -> Response {
             page(lang.text("pw.error.missing_key").to_string(), None),
         ),
         LinkError::NotAuthorized(why) => {
-            // Paymentwall's own words first; then, since every Kassa key is a test key, what
-            // the developer needs to fix the link (no secret: it is never part of the base).
+            // Paymentwall's own words first; then, for a test (or unknown) key, what the
+            // developer needs to fix the link (no secret: it is never part of the base).
             tracing::warn!(check = %why.check(), "paymentwall link refused");
             let mut p = page(lang.text("pw.error.not_authorized").to_string(), None);
             p.diagnosis = Some(view::LinkDiagnosis::of(&why));
             error_page_with(StatusCode::FORBIDDEN, p)
+        }
+        LinkError::NotAuthorizedLive(why) => {
+            // A live key's link: Paymentwall's words only; the check goes to the log.
+            tracing::warn!(check = %why.check(), mode = "live", "paymentwall link refused");
+            error_page_with(
+                StatusCode::FORBIDDEN,
+                page(lang.text("pw.error.not_authorized").to_string(), None),
+            )
+        }
+        LinkError::LiveModeOff { code, message } => {
+            // A live key on a server where live mode cannot run: Paymentwall's page, saying
+            // why (the operator's to fix, not the payer's), with the code for the developer.
+            tracing::warn!(code, "paymentwall live link refused: live mode is off here");
+            let message = if lang == Lang::En {
+                format!("Live payments are not available on this server. {message}")
+            } else {
+                lang.text("pw.error.invalid_link").to_string()
+            };
+            error_page_with(StatusCode::FORBIDDEN, page(message, Some(code.to_string())))
         }
         LinkError::WrongPath { api } => error_page_with(
             StatusCode::BAD_REQUEST,

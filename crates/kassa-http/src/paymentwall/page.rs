@@ -362,6 +362,26 @@ pub(super) async fn pay(
                     )
                     .await
                 }
+                // A live order the server cannot take: no processor account
+                // (`processor_account_missing`), or live mode off here (`livemode_disabled`).
+                // Nothing was written; the page says why, with the code for the merchant.
+                ServiceError::LiveMode { code, message } => {
+                    tracing::warn!(code, order = %view.order.id, "paymentwall live payment refused");
+                    let status = if code == "livemode_disabled" {
+                        StatusCode::FORBIDDEN
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    render(
+                        &st,
+                        lang,
+                        &view,
+                        Some(system.id),
+                        status,
+                        Some(format!("{message} ({code})")),
+                    )
+                    .await
+                }
                 other => internal(lang, &other),
             };
         }

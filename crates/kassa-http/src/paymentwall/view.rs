@@ -226,6 +226,8 @@ pub struct OrderPage {
     pub reviewed: bool,
     pub callbacks: bool,
     pub is_test: bool,
+    /// A live order (signed with the project's live key): nothing says "sandbox".
+    pub livemode: bool,
     pub subscription_note: Option<String>,
     pub kept: Kept,
     /// `one` or `two` (columns on wide screens), from the link's widget code.
@@ -338,6 +340,7 @@ impl OrderPage {
             reviewed: false,
             callbacks: view.project.settings.client_callbacks,
             is_test: view.order.is_test || view.order.method.as_deref() == Some("test"),
+            livemode: view.order.livemode,
             subscription_note,
             kept: Kept::default(),
             layout: WidgetLayout::of(&view.order.widget).as_str(),

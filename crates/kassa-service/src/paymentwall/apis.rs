@@ -56,7 +56,8 @@ pub enum TicketOutcome {
 }
 
 impl Paymentwall<'_> {
-    /// Checks a signed REST call: the project by `key`, then its signature (v2/v3).
+    /// Checks a signed REST call: the project by `key` (its test or live project key, which
+    /// decides the mode the call acts in), then its signature (v2/v3) with that mode's secret.
     async fn signed(
         &self,
         params: &[(String, String)],
@@ -68,18 +69,30 @@ impl Paymentwall<'_> {
             return Ok(Err(ApiError::new(401, 4007, "API key is invalid")));
         };
         let params = params.to_vec();
-        match verify_widget(&params, &project.secret) {
+        match verify_widget(&params, project.signing_secret()) {
             Ok(SignVersion::V1) => Ok(Err(ApiError::new(
                 400,
                 4009,
                 "sign_version 2 or 3 is required",
             ))),
-            Ok(_) => Ok(Ok(project)),
+            Ok(_) => Ok(self.mode_allowed(&project).map(|()| project)),
             Err(kassa_paymentwall::SignError::MissingSign)
             | Err(kassa_paymentwall::SignError::WrongSignature) => {
                 Ok(Err(ApiError::new(403, 4008, "Wrong signature")))
             }
             Err(e) => Ok(Err(ApiError::new(400, 4009, e.to_string()))),
+        }
+    }
+
+    /// A call made with a live key or secret where live mode cannot run: refused (403) in
+    /// Paymentwall's envelope, with Kassa's code and reason in the message.
+    fn mode_allowed(&self, project: &Project) -> std::result::Result<(), ApiError> {
+        match self.check_mode(project.mode) {
+            Ok(()) => Ok(()),
+            Err(ServiceError::LiveMode { code, message }) => {
+                Err(ApiError::new(403, 4011, format!("{code}: {message}")))
+            }
+            Err(other) => Err(ApiError::new(403, 4011, other.to_string())),
         }
     }
 
@@ -104,7 +117,7 @@ impl Paymentwall<'_> {
         let list: Vec<Value> = methods_for(
             &project.payment_systems,
             Some(&country),
-            project.row.test_method,
+            project.row.test_method && project.mode == kassa_core::scope::Mode::Test,
             false,
         )
         .into_iter()
@@ -212,12 +225,16 @@ impl Paymentwall<'_> {
             get(params, "uid"),
             get(params, "ag_external_id"),
         ) {
-            (Some(r), _, _) => self.store.pw_order_by_ref(&project.row.id, r).await?,
+            (Some(r), _, _) => {
+                self.store
+                    .pw_order_by_ref(&project.row.id, project.mode.is_live(), r)
+                    .await?
+            }
             (None, Some(uid), Some(ext)) => {
                 let mut found = None;
                 for o in self
                     .store
-                    .pw_paid_orders_by_uid(&project.row.id, uid, 200)
+                    .pw_paid_orders_by_uid(&project.row.id, project.mode.is_live(), uid, 200)
                     .await?
                 {
                     let matches = match serde_json::from_str::<Product>(&o.product) {
@@ -268,7 +285,11 @@ impl Paymentwall<'_> {
         let Some(r) = get(params, "ref") else {
             return Ok(Err(ApiError::new(400, 4004, "Parameter ref is missing")));
         };
-        let Some(order) = self.store.pw_order_by_ref(&project.row.id, r).await? else {
+        let Some(order) = self
+            .store
+            .pw_order_by_ref(&project.row.id, project.mode.is_live(), r)
+            .await?
+        else {
             return Ok(Err(ApiError::new(404, 4100, "Payment not found")));
         };
         if let Some(uid) = get(params, "uid") {
@@ -325,7 +346,8 @@ impl Paymentwall<'_> {
         }
     }
 
-    /// `POST /api/delivery` with `X-ApiKey: <secret>`: stores a delivery status for a payment.
+    /// `POST /api/delivery` with `X-ApiKey: <secret>`: stores a delivery status for a payment
+    /// of the secret's mode (the test secret finds no live payment, and the reverse).
     pub async fn delivery(
         &self,
         api_key: Option<&str>,
@@ -365,6 +387,9 @@ impl Paymentwall<'_> {
         }) else {
             return Ok(Err(ApiError::new(401, 4007, "API key is invalid")));
         };
+        if let Err(e) = self.mode_allowed(&project) {
+            return Ok(Err(e));
+        }
         let mut seen = std::collections::HashSet::new();
         if params.len() > 100
             || params
@@ -382,7 +407,7 @@ impl Paymentwall<'_> {
         };
         if self
             .store
-            .pw_order_by_ref(&project.row.id, payment_id)
+            .pw_order_by_ref(&project.row.id, project.mode.is_live(), payment_id)
             .await?
             .is_none()
         {
@@ -437,6 +462,15 @@ impl Paymentwall<'_> {
         r#ref: &str,
     ) -> Result<Vec<PwDeliveryConfirmation>> {
         let p = self.project_in(scope, project_id).await?;
+        // A payment of the other mode is none of this key's business.
+        if self
+            .store
+            .pw_order_by_ref(&p.row.id, !scope.livemode, r#ref)
+            .await?
+            .is_some()
+        {
+            return Ok(Vec::new());
+        }
         Ok(self
             .store
             .pw_delivery_confirmations(&p.row.id, r#ref)
@@ -452,7 +486,7 @@ impl Paymentwall<'_> {
     ) -> Result<PwOrder> {
         let p = self.project_in(scope, project_id).await?;
         self.store
-            .pw_order_by_ref(&p.row.id, r#ref)
+            .pw_order_by_ref(&p.row.id, scope.livemode, r#ref)
             .await?
             .ok_or_else(|| ServiceError::not_found("payment", r#ref))
     }
@@ -465,6 +499,12 @@ impl Paymentwall<'_> {
         project_id: &str,
         r#ref: &str,
     ) -> Result<Value> {
+        if scope.livemode {
+            // A live payment's money is real: only the customer's bank can take it back.
+            return Err(ServiceError::State(
+                "The sandbox chargeback is for test payments only; use a test key.".into(),
+            ));
+        }
         let order = self.order_by_ref(scope, project_id, r#ref).await?;
         let refund = self
             .payments()

@@ -3,6 +3,7 @@
 use crate::Paymentwall;
 use kassa_core::events::EventType;
 use kassa_core::intent::{IntentStatus, PaymentIntent};
+use kassa_core::scope::Mode;
 use kassa_core::secret::hash_api_key as sha256_hex;
 use kassa_paymentwall::methods::{find, methods_for, PaymentSystem};
 use kassa_paymentwall::{
@@ -33,15 +34,21 @@ pub enum LinkError {
     /// "It looks like you're not authorized to view this content." — 403: unknown key, bad or
     /// missing signature, expired timestamp; which of them, for the developer.
     NotAuthorized(LinkRefusal),
+    /// The same refusal for a link naming a live project key: the page keeps to Paymentwall's
+    /// text (no signed strings for whoever holds the link); the log says which check.
+    NotAuthorizedLive(LinkRefusal),
+    /// A link signed with a live key on a server where live mode cannot run
+    /// (`livemode_disabled`): 403, with the code and why.
+    LiveModeOff { code: &'static str, message: String },
     /// "This application is using X. The Widget URL should be different: …" — 400.
     WrongPath { api: ApiType },
     /// Anything else about the link — 400, with a message for the customer.
     Invalid(String),
 }
 
-/// Which check refused a link Paymentwall answers only "not authorized" for. Every key Kassa
-/// issues today is a test key, so the page and the log say it to the developer; a live
-/// project's page must keep to Paymentwall's text.
+/// Which check refused a link Paymentwall answers only "not authorized" for. For a test key (or
+/// an unknown one) the page and the log say it to the developer; for a live key only the log
+/// does ([`LinkError::NotAuthorizedLive`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkRefusal {
     /// No project has this `key`.
@@ -122,11 +129,15 @@ fn widget_allowed(project: &Project, widget: &str) -> bool {
 }
 
 /// Is the Test method offered for this order? When the project's switch is on, or the link
-/// asks for test mode (`test_mode=1` / `evaluation=1`, which need sign_version ≥ 2).
+/// asks for test mode (`test_mode=1` / `evaluation=1`, which need sign_version ≥ 2); never in
+/// live mode, where every payment goes to the merchant's processor account.
 fn test_method_on(project: &Project, params: &[(String, String)]) -> bool {
-    project.row.test_method
-        || get(params, "test_mode") == Some("1")
-        || get(params, "evaluation") == Some("1")
+    project.mode == Mode::Test && (project.row.test_method || link_asks_test(params))
+}
+
+/// The link asks for Paymentwall's test mode (`test_mode=1` or `evaluation=1`).
+fn link_asks_test(params: &[(String, String)]) -> bool {
+    get(params, "test_mode") == Some("1") || get(params, "evaluation") == Some("1")
 }
 
 /// An order as the payment page needs it.
@@ -162,6 +173,8 @@ fn http_url(u: &str) -> Option<String> {
 impl Paymentwall<'_> {
     /// Opens a signed link: checks it as Paymentwall does and returns the order it pays,
     /// reusing the unpaid order of the same link (a refresh does not create a second payment).
+    /// The key decides the mode: a link naming (and signed with) the project's live key opens a
+    /// live order, refused where live mode cannot run.
     pub async fn open_link(
         &self,
         path: LinkPath,
@@ -186,16 +199,33 @@ impl Paymentwall<'_> {
         let Some(project) = self.project_by_key(key).await? else {
             return Ok(Err(LinkError::NotAuthorized(LinkRefusal::UnknownKey)));
         };
-        match verify_widget(&params, &project.secret) {
+        let live = project.mode == Mode::Live;
+        let refused = |why: LinkRefusal| {
+            if live {
+                LinkError::NotAuthorizedLive(why)
+            } else {
+                LinkError::NotAuthorized(why)
+            }
+        };
+        match verify_widget(&params, project.signing_secret()) {
             Ok(_) => {}
             Err(SignError::WrongSignature) => {
                 let (sign_version, base_strings) = signed_strings(&params);
-                return Ok(Err(LinkError::NotAuthorized(LinkRefusal::WrongSignature {
+                return Ok(Err(refused(LinkRefusal::WrongSignature {
                     sign_version,
                     base_strings,
                 })));
             }
+            Err(SignError::MissingSign) => return Ok(Err(refused(LinkRefusal::MissingSign))),
             Err(e) => return Ok(Err(e.into())),
+        }
+        if let Err(e) = self.check_mode(project.mode) {
+            return match e {
+                ServiceError::LiveMode { code, message } => {
+                    Ok(Err(LinkError::LiveModeOff { code, message }))
+                }
+                other => Err(other),
+            };
         }
         let expected = match project.api_type {
             ApiType::DigitalGoods => LinkPath::Subscription,
@@ -215,7 +245,7 @@ impl Paymentwall<'_> {
                     t <= now + 300 && now - t <= project.settings.link_max_age_seconds as i64
                 });
             if !fresh {
-                return Ok(Err(LinkError::NotAuthorized(LinkRefusal::Expired {
+                return Ok(Err(refused(LinkRefusal::Expired {
                     max_age_seconds: project.settings.link_max_age_seconds,
                 })));
             }
@@ -292,7 +322,7 @@ impl Paymentwall<'_> {
         let link_hash = sha256_hex(&format!("{}?{raw_query}", project.row.id));
         if let Some(existing) = self
             .store
-            .pw_open_order_by_link(&project.row.id, &link_hash)
+            .pw_open_order_by_link(&project.row.id, live, &link_hash)
             .await?
         {
             if let Some(pi) = self
@@ -332,7 +362,8 @@ impl Paymentwall<'_> {
             voucher_window_ms: Some(VOUCHER_VALIDITY_MS),
             ..Default::default()
         };
-        let merchant = &project.row.scope();
+        // The key's mode: a live order's intent routes to the merchant's processor account.
+        let merchant = &project.scope();
         let pi = match self
             .payments()
             .build_intent(merchant, intent_params(receipt_email), now)
@@ -354,13 +385,13 @@ impl Paymentwall<'_> {
             params: serde_json::to_string(&params).unwrap_or_default(),
             product: serde_json::to_string(&product).unwrap_or_default(),
             r#ref: None,
-            is_test: get(&params, "test_mode") == Some("1")
-                || get(&params, "evaluation") == Some("1"),
+            is_test: !live && link_asks_test(&params),
             created_at: now,
             link_hash: Some(link_hash),
             country,
             method: None,
             subscription_id: None,
+            livemode: live,
         };
         let mut tx = self.store.begin().await?;
         tx.insert_intent(&pi).await?;
@@ -380,7 +411,9 @@ impl Paymentwall<'_> {
             .pw_order(order_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("order", order_id))?;
-        let project = self.project_by_id(&order.project_id).await?;
+        let project = self
+            .project_by_id(&order.project_id, order.scope().mode())
+            .await?;
         let intent = self
             .store
             .intent_by_id_any_merchant(&order.payment_intent_id)
@@ -446,7 +479,7 @@ impl Paymentwall<'_> {
                 "This payment is not waiting for a payment method.".into(),
             ));
         }
-        let is_test = view.order.is_test || system.id == "test";
+        let is_test = !view.order.livemode && (view.order.is_test || system.id == "test");
         let mut tx = self.store.begin().await?;
         tx.set_pw_order_method(&view.order.id, system.id, is_test)
             .await?;

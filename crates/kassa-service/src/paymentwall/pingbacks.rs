@@ -453,6 +453,105 @@ mod tests {
         assert_eq!(datetime_utc(1_709_251_199_000), "2024-02-29 23:59:59");
     }
 
+    fn project(mode: kassa_core::scope::Mode) -> Project {
+        Project {
+            row: kassa_store::PwProject {
+                id: "pwp_1".into(),
+                merchant_id: "acct_1".into(),
+                name: "Game".into(),
+                project_key: "k".into(),
+                secret_enc: "x".into(),
+                api_type: "digital_goods".into(),
+                pingback_url: Some("https://shop.test/pb".into()),
+                pingback_sign_version: 3,
+                widgets: "[]".into(),
+                payment_systems: "{}".into(),
+                test_method: true,
+                custom_pingback: "[]".into(),
+                frame_ancestors: None,
+                created_at: 1,
+                settings: "{}".into(),
+                secret_hash: None,
+                live_project_key: Some("lk".into()),
+                live_secret_enc: Some("y".into()),
+                live_secret_hash: None,
+                live_pingback_url: None,
+            },
+            mode,
+            api_type: ApiType::DigitalGoods,
+            secret: "test-secret".into(),
+            live_secret: Some("live-secret".into()),
+            widgets: Vec::new(),
+            payment_systems: Default::default(),
+            custom_pingback: Vec::new(),
+            settings: Default::default(),
+        }
+    }
+
+    fn order(livemode: bool, is_test: bool) -> PwOrder {
+        PwOrder {
+            id: "pwo_1".into(),
+            project_id: "pwp_1".into(),
+            merchant_id: "acct_1".into(),
+            payment_intent_id: "pi_1".into(),
+            uid: "u1".into(),
+            widget: "p1_1".into(),
+            params: "[]".into(),
+            product: "{}".into(),
+            r#ref: None,
+            is_test,
+            created_at: 1,
+            link_hash: None,
+            country: None,
+            method: None,
+            subscription_id: None,
+            livemode,
+        }
+    }
+
+    #[test]
+    fn live_orders_carry_no_test_flag_and_use_their_modes_secret_and_url() {
+        use kassa_core::scope::Mode;
+        let product = Product::Fixed {
+            item: super::super::product::Item {
+                external_id: "gold".into(),
+                name: "Gold".into(),
+                amount: 999,
+                currency: "USD".into(),
+            },
+        };
+        let facts = PingbackFacts::default();
+        // Paymentwall's test flag: a test order paid with the Test method says is_test=1 …
+        let pb = build(
+            &project(Mode::Test),
+            &order(false, true),
+            &product,
+            None,
+            0,
+            "t1",
+            &facts,
+        );
+        assert!(pb.is_test);
+        assert!(pb.query_string("test-secret").contains("is_test=1"));
+        // … a live order never does (as Paymentwall's live payments: no is_test at all).
+        let live = project(Mode::Live);
+        let pb = build(&live, &order(true, true), &product, None, 0, "b1", &facts);
+        assert!(!pb.is_test);
+        assert!(!pb.query_string("live-secret").contains("is_test"));
+        // The live mode signs with the live secret and sends to the live URL when it has one.
+        assert_eq!(live.signing_secret(), "live-secret");
+        assert_eq!(project(Mode::Test).signing_secret(), "test-secret");
+        assert_eq!(live.pingback_url(), Some("https://shop.test/pb"));
+        let mut own = live.clone();
+        own.row.live_pingback_url = Some("https://shop.test/live".into());
+        assert_eq!(own.pingback_url(), Some("https://shop.test/live"));
+        assert_eq!(
+            own.clone().in_mode(Mode::Test).pingback_url(),
+            Some("https://shop.test/pb")
+        );
+        assert_eq!(own.scope(), kassa_core::scope::Scope::live("acct_1"));
+    }
+
     #[test]
     fn pingback_urls_keep_an_existing_query() {
         assert_eq!(url_for("http://a/pb", "x=1"), "http://a/pb?x=1");

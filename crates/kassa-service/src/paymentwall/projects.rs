@@ -1,7 +1,7 @@
 //! Paymentwall-compatible projects: keys, API type, pingback settings, widgets, payment systems.
 
 use crate::Paymentwall;
-use kassa_core::scope::Scope;
+use kassa_core::scope::{Mode, Scope};
 use std::collections::BTreeMap;
 
 use kassa_core::ids::new_id;
@@ -49,12 +49,19 @@ impl Default for ProjectSettings {
     }
 }
 
-/// A project with its settings parsed and its secret opened.
+/// A project with its settings parsed and its secrets opened, as reached in one mode: the key
+/// that signed a link, the secret that called an API, or the mode of the order at hand.
 #[derive(Clone)]
 pub struct Project {
     pub row: PwProject,
+    /// The mode the project was reached in: what [`Project::signing_secret`] and
+    /// [`Project::scope`] answer for.
+    pub mode: Mode,
     pub api_type: ApiType,
+    /// The test secret key.
     pub secret: String,
+    /// The live secret key (`None` until the project has a live pair).
+    pub live_secret: Option<String>,
     pub widgets: Vec<String>,
     pub payment_systems: CountryMethods,
     pub custom_pingback: Vec<(String, String)>,
@@ -65,12 +72,47 @@ impl std::fmt::Debug for Project {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Project")
             .field("id", &self.row.id)
+            .field("mode", &self.mode)
             .field("api_type", &self.api_type)
             .finish_non_exhaustive()
     }
 }
 
 impl Project {
+    /// The secret key of the project's mode: it verifies the mode's links and API calls and
+    /// signs the mode's pingbacks.
+    pub fn signing_secret(&self) -> &str {
+        match self.mode {
+            Mode::Test => &self.secret,
+            Mode::Live => self.live_secret.as_deref().unwrap_or(""),
+        }
+    }
+
+    /// The merchant and mode of the payments made in the project's mode.
+    pub fn scope(&self) -> Scope {
+        self.row.scope(self.mode)
+    }
+
+    /// The same project in `mode`.
+    pub fn in_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Where the pingbacks of the project's mode go: a live order's to `live_pingback_url`
+    /// when set, else (as on Paymentwall, whose test and live payments share one URL) to
+    /// `pingback_url`.
+    pub fn pingback_url(&self) -> Option<&str> {
+        match self.mode {
+            Mode::Live => self
+                .row
+                .live_pingback_url
+                .as_deref()
+                .or(self.row.pingback_url.as_deref()),
+            Mode::Test => self.row.pingback_url.as_deref(),
+        }
+    }
+
     pub fn sign_version(&self) -> kassa_paymentwall::SignVersion {
         match self.row.pingback_sign_version {
             1 => kassa_paymentwall::SignVersion::V1,
@@ -79,7 +121,8 @@ impl Project {
         }
     }
 
-    /// The API representation. The secret key is shown only when `with_secret`.
+    /// The API representation: both project keys; the secret keys only when `with_secret`
+    /// (the answer of create and of a new live pair).
     pub fn to_json(&self, with_secret: bool) -> Value {
         let custom: serde_json::Map<String, Value> = self
             .custom_pingback
@@ -91,8 +134,10 @@ impl Project {
             "object": "paymentwall.project",
             "name": self.row.name,
             "project_key": self.row.project_key,
+            "live_project_key": self.row.live_project_key,
             "api_type": self.api_type.as_str(),
             "pingback_url": self.row.pingback_url,
+            "live_pingback_url": self.row.live_pingback_url,
             "pingback_sign_version": self.row.pingback_sign_version,
             "widgets": self.widgets,
             "payment_systems": self.payment_systems,
@@ -104,6 +149,18 @@ impl Project {
         });
         if with_secret {
             v["secret_key"] = Value::String(self.secret.clone());
+            if let Some(live) = &self.live_secret {
+                v["live_secret_key"] = Value::String(live.clone());
+            }
+        }
+        v
+    }
+
+    /// The API representation with the live secret key alone (the answer of a new live pair).
+    pub fn to_json_with_live_secret(&self) -> Value {
+        let mut v = self.to_json(false);
+        if let Some(live) = &self.live_secret {
+            v["live_secret_key"] = Value::String(live.clone());
         }
         v
     }
@@ -117,6 +174,8 @@ pub struct ProjectInput {
     pub api_type: Option<String>,
     /// `Some("")` clears it.
     pub pingback_url: Option<String>,
+    /// Where live orders' pingbacks go instead of `pingback_url`; `Some("")` clears it.
+    pub live_pingback_url: Option<String>,
     pub pingback_sign_version: Option<i64>,
     pub widgets: Option<Vec<String>>,
     pub payment_systems: Option<CountryMethods>,
@@ -187,18 +246,19 @@ pub const CUSTOM_MACROS: &[&str] = &[
     "USER_ID",
 ];
 
-fn check_pingback_url(url: &str) -> Result<()> {
-    let parsed = url::Url::parse(url).map_err(|_| {
-        ServiceError::invalid("pingback_url", "pingback_url must be an absolute URL.")
-    })?;
+fn check_pingback_url(param: &str, url: &str) -> Result<()> {
+    let parsed = url::Url::parse(url)
+        .map_err(|_| ServiceError::invalid(param, format!("{param} must be an absolute URL.")))?;
     if !matches!(parsed.scheme(), "http" | "https")
         || parsed.host_str().is_none()
         || parsed.fragment().is_some()
         || url.len() > 2048
     {
         return Err(ServiceError::invalid(
-            "pingback_url",
-            "pingback_url must be an http or https URL without a fragment, at most 2048 characters.",
+            param,
+            format!(
+                "{param} must be an http or https URL without a fragment, at most 2048 characters."
+            ),
         ));
     }
     Ok(())
@@ -225,6 +285,17 @@ fn check_frame_ancestors(v: &str) -> Result<()> {
     Ok(())
 }
 
+/// The pingback URLs an input sets, to check against the egress policy.
+fn pingback_urls(input: &ProjectInput) -> Vec<(&'static str, String)> {
+    [
+        ("pingback_url", &input.pingback_url),
+        ("live_pingback_url", &input.live_pingback_url),
+    ]
+    .into_iter()
+    .filter_map(|(param, url)| url.clone().filter(|u| !u.is_empty()).map(|u| (param, u)))
+    .collect()
+}
+
 fn random_hex32() -> String {
     let bytes: [u8; 16] = rand::thread_rng().gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -242,6 +313,13 @@ impl Paymentwall<'_> {
             .secrets
             .open(&row.secret_enc)
             .ok_or_else(|| corrupt("the secret cannot be opened with this master key"))?;
+        let live_secret =
+            match &row.live_secret_enc {
+                Some(enc) => Some(self.secrets.open(enc).ok_or_else(|| {
+                    corrupt("the live secret cannot be opened with this master key")
+                })?),
+                None => None,
+            };
         let api_type = ApiType::parse(&row.api_type).ok_or_else(|| corrupt("api_type"))?;
         let widgets = serde_json::from_str(&row.widgets).map_err(|_| corrupt("widgets"))?;
         let payment_systems =
@@ -250,7 +328,9 @@ impl Paymentwall<'_> {
             serde_json::from_str(&row.custom_pingback).map_err(|_| corrupt("custom_pingback"))?;
         let settings = serde_json::from_str(&row.settings).map_err(|_| corrupt("settings"))?;
         Ok(Project {
+            mode: Mode::Test,
             secret,
+            live_secret,
             api_type,
             widgets,
             payment_systems,
@@ -284,8 +364,16 @@ impl Paymentwall<'_> {
             if url.is_empty() {
                 p.row.pingback_url = None;
             } else {
-                check_pingback_url(&url)?;
+                check_pingback_url("pingback_url", &url)?;
                 p.row.pingback_url = Some(url);
+            }
+        }
+        if let Some(url) = input.live_pingback_url {
+            if url.is_empty() {
+                p.row.live_pingback_url = None;
+            } else {
+                check_pingback_url("live_pingback_url", &url)?;
+                p.row.live_pingback_url = Some(url);
             }
         }
         if let Some(v) = input.pingback_sign_version {
@@ -401,8 +489,9 @@ impl Paymentwall<'_> {
         Ok(())
     }
 
-    /// Creates a project with a fresh 32-hex key and secret. The secret is returned in the JSON
-    /// this once; it is stored encrypted under the master key.
+    /// Creates a project with two fresh pairs of 32-hex project key and secret key, one for test
+    /// and one for live mode. The secrets are returned in the JSON this once; they are stored
+    /// encrypted under the master key (and hashed, for the secret-key APIs).
     pub async fn create_project(&self, merchant_id: &str, input: ProjectInput) -> Result<Project> {
         if input.name.is_none() {
             return Err(ServiceError::invalid(
@@ -417,7 +506,9 @@ impl Paymentwall<'_> {
             ));
         }
         let secret = random_hex32();
+        let live_secret = random_hex32();
         let mut p = Project {
+            mode: Mode::Test,
             row: PwProject {
                 id: new_id(PROJECT_PREFIX),
                 merchant_id: merchant_id.to_string(),
@@ -435,18 +526,23 @@ impl Paymentwall<'_> {
                 created_at: now_ms(),
                 settings: String::new(),
                 secret_hash: Some(kassa_core::secret::hash_api_key(&secret)),
+                live_project_key: Some(random_hex32()),
+                live_secret_enc: Some(self.secrets.seal(&live_secret)),
+                live_secret_hash: Some(kassa_core::secret::hash_api_key(&live_secret)),
+                live_pingback_url: None,
             },
             api_type: ApiType::DigitalGoods,
             secret,
+            live_secret: Some(live_secret),
             widgets: vec!["p1_1".into(), "pw_1".into(), "m2_1".into(), "p2_1".into()],
             payment_systems: default_country_methods(),
             custom_pingback: Vec::new(),
             settings: ProjectSettings::default(),
         };
-        let pingback_url = input.pingback_url.clone().filter(|u| !u.is_empty());
+        let urls = pingback_urls(&input);
         self.apply_project_input(&mut p, input)?;
-        if let Some(url) = pingback_url {
-            self.check_egress("pingback_url", &url).await?;
+        for (param, url) in urls {
+            self.check_egress(param, &url).await?;
         }
         if p.api_type == ApiType::Cart && p.row.pingback_sign_version != 2 {
             // Cart pingbacks are always v2 (the SDKs force it); say so in the settings.
@@ -465,10 +561,10 @@ impl Paymentwall<'_> {
         input: ProjectInput,
     ) -> Result<Project> {
         let mut p = self.project(merchant_id, id).await?;
-        let pingback_url = input.pingback_url.clone().filter(|u| !u.is_empty());
+        let urls = pingback_urls(&input);
         self.apply_project_input(&mut p, input)?;
-        if let Some(url) = pingback_url {
-            self.check_egress("pingback_url", &url).await?;
+        for (param, url) in urls {
+            self.check_egress(param, &url).await?;
         }
         if p.api_type == ApiType::Cart {
             p.row.pingback_sign_version = 2;
@@ -489,12 +585,34 @@ impl Paymentwall<'_> {
         self.open_project(row)
     }
 
-    /// A project of this merchant whose payments live in `scope`'s mode.
+    /// A project of this merchant, reached in `scope`'s mode (a project has a key pair for
+    /// each mode; what it answers for, orders and subscriptions, is that mode's only).
     pub async fn project_in(&self, scope: &Scope, id: &str) -> Result<Project> {
         let p = self.project(&scope.merchant_id, id).await?;
-        if p.row.scope() != *scope {
+        Ok(p.in_mode(kassa_core::scope::Mode::from_livemode(scope.livemode)))
+    }
+
+    /// Gives a project a live key pair: a new live project key and secret when it has none (a
+    /// project made before live keys existed), else a new live secret for the same live key
+    /// (the old live secret stops working at once). The answer shows the live secret, once.
+    pub async fn new_live_keys(&self, merchant_id: &str, id: &str) -> Result<Project> {
+        let mut p = self.project(merchant_id, id).await?;
+        let key = p.row.live_project_key.clone().unwrap_or_else(random_hex32);
+        let secret = random_hex32();
+        let enc = self.secrets.seal(&secret);
+        let hash = kassa_core::secret::hash_api_key(&secret);
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .set_pw_project_live_keys(merchant_id, id, &key, &enc, &hash)
+            .await?
+        {
             return Err(ServiceError::not_found("paymentwall project", id));
         }
+        tx.commit().await?;
+        p.row.live_project_key = Some(key);
+        p.row.live_secret_enc = Some(enc);
+        p.row.live_secret_hash = Some(hash);
+        p.live_secret = Some(secret);
         Ok(p)
     }
 
@@ -503,43 +621,52 @@ impl Paymentwall<'_> {
         rows.into_iter().map(|r| self.open_project(r)).collect()
     }
 
-    /// The project a public key names, if any.
+    /// The project a public key (its test or its live project key) names, if any, in the
+    /// key's mode.
     pub async fn project_by_key(&self, key: &str) -> Result<Option<Project>> {
         if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        match self.store.pw_project_by_key(key).await? {
-            Some(row) => Ok(Some(self.open_project(row)?)),
-            None => Ok(None),
-        }
+        let Some(row) = self.store.pw_project_by_key(key).await? else {
+            return Ok(None);
+        };
+        let Some(mode) = row.mode_of_key(key) else {
+            return Ok(None);
+        };
+        let p = self.open_project(row)?.in_mode(mode);
+        // A live key whose secret is missing cannot sign anything.
+        Ok((mode == Mode::Test || p.live_secret.is_some()).then_some(p))
     }
 
-    /// The project whose secret key this is (Delivery Confirmation API's `X-ApiKey`).
+    /// The project whose test or live secret key this is (Delivery Confirmation API's
+    /// `X-ApiKey`), in that secret's mode.
     pub async fn project_by_secret(&self, secret: &str) -> Result<Option<Project>> {
         if secret.len() != 32 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
         let hash = kassa_core::secret::hash_api_key(secret);
-        match self.store.pw_project_by_secret_hash(&hash).await? {
-            Some(row) => {
-                let p = self.open_project(row)?;
-                // The hash found it; the secret itself must match too.
-                Ok(
-                    kassa_core::secret::constant_time_eq(p.secret.as_bytes(), secret.as_bytes())
-                        .then_some(p),
-                )
-            }
-            None => Ok(None),
-        }
+        let Some(row) = self.store.pw_project_by_secret_hash(&hash).await? else {
+            return Ok(None);
+        };
+        let Some(mode) = row.mode_of_secret_hash(&hash) else {
+            return Ok(None);
+        };
+        let p = self.open_project(row)?.in_mode(mode);
+        // The hash found it; the secret itself must match too.
+        Ok(
+            kassa_core::secret::constant_time_eq(p.signing_secret().as_bytes(), secret.as_bytes())
+                .then_some(p),
+        )
     }
 
-    pub(crate) async fn project_by_id(&self, id: &str) -> Result<Project> {
+    /// A project by id, in `mode` (the mode of the order or subscription at hand).
+    pub(crate) async fn project_by_id(&self, id: &str, mode: Mode) -> Result<Project> {
         let row = self
             .store
             .pw_project_by_id(id)
             .await?
             .ok_or_else(|| ServiceError::not_found("paymentwall project", id))?;
-        self.open_project(row)
+        Ok(self.open_project(row)?.in_mode(mode))
     }
 }
 

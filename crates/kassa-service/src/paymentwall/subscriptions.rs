@@ -143,7 +143,7 @@ impl Paymentwall<'_> {
         let mut sub = Subscription {
             id: new_id(prefix::SUBSCRIPTION),
             merchant_id: project.row.merchant_id.clone(),
-            livemode: project.row.scope().livemode,
+            livemode: order.livemode,
             customer,
             test_clock: None,
             status: SubscriptionStatus::Incomplete,
@@ -231,6 +231,7 @@ impl Paymentwall<'_> {
             updated_at: now,
             version: 0,
             subscription_id: Some(sub.id.clone()),
+            livemode: order.livemode,
         };
         tx.insert_pw_subscription(&s).await?;
         tx.set_pw_order_subscription(&order.id, &s.id).await?;
@@ -250,7 +251,7 @@ impl Paymentwall<'_> {
         let c = Customer {
             id: new_id(prefix::CUSTOMER),
             merchant_id: project.row.merchant_id.clone(),
-            livemode: project.row.scope().livemode,
+            livemode: order.livemode,
             email: None,
             name: None,
             phone: None,
@@ -315,7 +316,7 @@ impl Paymentwall<'_> {
         let Some(s) = tx.pw_subscription_of_core(&sub.id).await? else {
             return Ok(());
         };
-        let project = self.project_by_id(&s.project_id).await?;
+        let project = self.project_by_id(&s.project_id, s.scope().mode()).await?;
         let plan: Plan = serde_json::from_str(&s.plan).map_err(|_| {
             ServiceError::Store(kassa_store::StoreError::Corrupt(format!(
                 "subscription {} plan",
@@ -370,6 +371,7 @@ impl Paymentwall<'_> {
             country: initial.country.clone(),
             method: initial.method.clone(),
             subscription_id: Some(s.id.clone()),
+            livemode: s.livemode,
         };
         tx.insert_pw_order(&order).await?;
         Ok(())
@@ -420,7 +422,7 @@ impl Paymentwall<'_> {
         let (Some(code), Some((_, event_id))) = (pingback, c.events.last()) else {
             return Ok(());
         };
-        let project = self.project_by_id(&s.project_id).await?;
+        let project = self.project_by_id(&s.project_id, s.scope().mode()).await?;
         self.sub_pingback(tx, &project, &s, code, event_id, now_ms())
             .await
     }
@@ -439,7 +441,10 @@ impl Paymentwall<'_> {
         project_id: &str,
     ) -> Result<Vec<PwSubscription>> {
         let p = self.project_in(scope, project_id).await?;
-        Ok(self.store.pw_subscriptions_of_project(&p.row.id).await?)
+        Ok(self
+            .store
+            .pw_subscriptions_of_project(&p.row.id, scope.livemode)
+            .await?)
     }
 
     /// The core subscription of a running Paymentwall subscription.
@@ -486,7 +491,7 @@ impl Paymentwall<'_> {
             ));
         }
         let s = self.subscription(scope, id).await?;
-        if !s.is_test {
+        if !s.is_test || s.livemode {
             return Err(ServiceError::State(
                 "Only a test subscription (paid with the Test method or in test mode) has a test clock."
                     .into(),

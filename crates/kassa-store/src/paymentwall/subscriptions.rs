@@ -8,7 +8,7 @@ use crate::{Result, Store, Tx};
 
 const SUBSCRIPTION_COLUMNS: &str = "id, project_id, merchant_id, initial_order_id, uid, status, \
     plan, phase, payments, failed_attempts, clock_offset_ms, is_test, created_at, updated_at, \
-    version, subscription_id";
+    version, subscription_id, livemode";
 
 /// A subscription bought through a signed link: the Paymentwall face's fields of core
 /// subscription `subscription_id` (none for one the old engine made before migration 0015).
@@ -37,6 +37,8 @@ pub struct PwSubscription {
     pub updated_at: i64,
     pub version: i64,
     pub subscription_id: Option<String>,
+    /// The mode of the order that started it (and of every renewal).
+    pub livemode: bool,
 }
 
 impl PwSubscription {
@@ -58,6 +60,7 @@ impl PwSubscription {
             updated_at: r.get("updated_at"),
             version: r.get("version"),
             subscription_id: r.get("subscription_id"),
+            livemode: r.get::<i64, _>("livemode") != 0,
         }
     }
 }
@@ -73,15 +76,18 @@ impl Store {
         Ok(row.map(|r| PwSubscription::from_row(&r)))
     }
 
+    /// The project's subscriptions in one mode.
     pub async fn pw_subscriptions_of_project(
         &self,
         project_id: &str,
+        livemode: bool,
     ) -> Result<Vec<PwSubscription>> {
         let rows = sqlx::query(&format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM pw_subscriptions WHERE project_id = $1 \
-             ORDER BY created_at, id"
+             AND livemode = $2 ORDER BY created_at, id"
         ))
         .bind(project_id)
+        .bind(i64::from(livemode))
         .fetch_all(&self.reader)
         .await?;
         Ok(rows.iter().map(PwSubscription::from_row).collect())
@@ -113,7 +119,7 @@ impl Tx {
     pub async fn insert_pw_subscription(&mut self, s: &PwSubscription) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO pw_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)"
         ))
         .bind(&s.id)
         .bind(&s.project_id)
@@ -131,6 +137,7 @@ impl Tx {
         .bind(s.updated_at)
         .bind(s.version)
         .bind(s.subscription_id.clone())
+        .bind(i64::from(s.livemode))
         .execute(self.conn())
         .await?;
         Ok(())

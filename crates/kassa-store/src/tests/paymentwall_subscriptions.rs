@@ -27,6 +27,7 @@ fn subscription(
         updated_at: created,
         version: 0,
         subscription_id: core.map(Into::into),
+        livemode: false,
     }
 }
 
@@ -117,7 +118,7 @@ async fn subscriptions_update_from_the_version_read_and_find_their_paid_orders()
             Some("pws_1")
         );
         let of_p: Vec<String> = s
-            .pw_subscriptions_of_project("pwp_1")
+            .pw_subscriptions_of_project("pwp_1", false)
             .await
             .unwrap()
             .into_iter()
@@ -125,7 +126,7 @@ async fn subscriptions_update_from_the_version_read_and_find_their_paid_orders()
             .collect();
         assert_eq!(of_p, ["pws_0", "pws_1"], "oldest first");
         assert_eq!(
-            s.pw_subscriptions_of_project("pwp_2").await.unwrap(),
+            s.pw_subscriptions_of_project("pwp_2", false).await.unwrap(),
             vec![other.clone()]
         );
 

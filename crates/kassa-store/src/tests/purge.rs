@@ -227,6 +227,7 @@ async fn seed_merchant(s: &Store, name: &str, pm: i64) -> Scope {
         updated_at: 12,
         version: 0,
         subscription_id: None,
+        livemode: false,
     };
     let mut tx = s.begin().await.unwrap();
     tx.insert_pw_project(&p).await.unwrap();

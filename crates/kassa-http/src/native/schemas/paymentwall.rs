@@ -18,12 +18,20 @@ pub struct ProjectObject {
     /// Always `paymentwall.project`.
     pub object: String,
     pub name: String,
-    /// The public key widgets and signed links name (`key=`).
+    /// The test project key widgets and signed links name (`key=`): test payments (sandbox).
     pub project_key: String,
+    /// The live project key: links signed with it (and the live secret key) are live payments
+    /// through the merchant's processor account. Null for a project made before live keys
+    /// existed, until an update with `new_live_keys: true`.
+    #[schema(required = true)]
+    pub live_project_key: Option<String>,
     pub api_type: ApiType,
     /// Where pingbacks go.
     #[schema(required = true)]
     pub pingback_url: Option<String>,
+    /// Where live payments' pingbacks go; null: to `pingback_url`.
+    #[schema(required = true)]
+    pub live_pingback_url: Option<String>,
     /// 1, 2 or 3.
     pub pingback_sign_version: i64,
     /// Payment widget codes, e.g. `p1_1`.
@@ -40,8 +48,11 @@ pub struct ProjectObject {
     pub settings: ProjectSettingsObject,
     /// Unix seconds.
     pub created: i64,
-    /// The project's secret key: only in the answer of create.
+    /// The project's test secret key: only in the answer of create.
     pub secret_key: Option<String>,
+    /// The project's live secret key: only in the answer of create and of an update with
+    /// `new_live_keys: true`.
+    pub live_secret_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -371,9 +382,15 @@ mod tests {
                 created_at: 1_700_000_000_000,
                 settings: "{}".into(),
                 secret_hash: None,
+                live_project_key: Some("lk".into()),
+                live_secret_enc: Some("y".into()),
+                live_secret_hash: None,
+                live_pingback_url: None,
             },
+            mode: kassa_core::scope::Mode::Test,
             api_type: Api::DigitalGoods,
             secret: "s".into(),
+            live_secret: Some("ls".into()),
             widgets: vec!["p1_1".into()],
             payment_systems: [("*".to_string(), vec!["cc".to_string()])].into(),
             custom_pingback: vec![("order".into(), "OWN".into())],
@@ -408,6 +425,7 @@ mod tests {
             updated_at: 1_700_000_000_000,
             version: 0,
             subscription_id: Some("sub_1".into()),
+            livemode: false,
         }
     }
 
@@ -455,13 +473,25 @@ mod tests {
         let mut p = project();
         let o: ProjectObject = pinned(&p.to_json(true));
         assert_eq!(o.secret_key.as_deref(), Some("s"));
+        assert_eq!(o.live_secret_key.as_deref(), Some("ls"));
+        assert_eq!(o.live_project_key.as_deref(), Some("lk"));
+        // A new live pair shows the live secret alone.
+        let o: ProjectObject = pinned(&p.to_json_with_live_secret());
+        assert_eq!(o.live_secret_key.as_deref(), Some("ls"));
+        assert!(o.secret_key.is_none());
         p.row.pingback_url = Some("https://game.test/pb".into());
+        p.row.live_pingback_url = Some("https://game.test/live-pb".into());
         p.row.frame_ancestors = Some("https://game.test".into());
         for api in [Api::DigitalGoods, Api::VirtualCurrency, Api::Cart] {
             p.api_type = api;
             let o: ProjectObject = pinned(&p.to_json(false));
-            assert!(o.secret_key.is_none());
+            assert!(o.secret_key.is_none() && o.live_secret_key.is_none());
         }
+        // A project from before live keys: no live key yet.
+        p.row.live_project_key = None;
+        p.live_secret = None;
+        let o: ProjectObject = pinned(&p.to_json(true));
+        assert!(o.live_project_key.is_none() && o.live_secret_key.is_none());
         let l: ProjectList = pinned(&list_body("/x", vec![p.to_json(false)], 1));
         assert_eq!(l.data.len(), 1);
 
