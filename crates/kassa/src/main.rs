@@ -194,6 +194,26 @@ impl Common {
     }
 }
 
+/// What an operator command works with: the configured database and the services as
+/// `kassa serve` builds them (live mode, connectors and all).
+async fn operator_services(
+    common: &Common,
+) -> anyhow::Result<(
+    kassa::reexport::store::Store,
+    std::sync::Arc<kassa_service::Services>,
+)> {
+    let cfg = common.load()?;
+    init_logging(&cfg.log_format);
+    let store = kassa::open_store(&cfg).await?;
+    let registry = prometheus::Registry::new();
+    let base = cfg
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", cfg.listen));
+    let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+    Ok((store, svc))
+}
+
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn,icu_provider=error".into());
@@ -225,15 +245,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Merchant(MerchantCmd::Create { name, json, common }) => {
-            let cfg = common.load()?;
-            init_logging(&cfg.log_format);
-            let store = kassa::open_store(&cfg).await?;
-            let registry = prometheus::Registry::new();
-            let base = cfg
-                .base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", cfg.listen));
-            let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+            let (store, svc) = crate::operator_services(&common).await?;
             let m = svc.create_merchant(&name).await?;
             store.close().await;
             if json {
@@ -251,15 +263,7 @@ async fn main() -> anyhow::Result<()> {
             json,
             common,
         }) => {
-            let cfg = common.load()?;
-            init_logging(&cfg.log_format);
-            let store = kassa::open_store(&cfg).await?;
-            let registry = prometheus::Registry::new();
-            let base = cfg
-                .base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", cfg.listen));
-            let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+            let (store, svc) = crate::operator_services(&common).await?;
             let mode = kassa_service::Mode::parse(&mode)
                 .ok_or_else(|| anyhow::anyhow!("--mode is test or live"))?;
             let keys = svc.create_api_keys(&merchant, mode).await;
@@ -284,15 +288,7 @@ async fn main() -> anyhow::Result<()> {
             json,
             common,
         })) => {
-            let cfg = common.load()?;
-            init_logging(&cfg.log_format);
-            let store = kassa::open_store(&cfg).await?;
-            let registry = prometheus::Registry::new();
-            let base = cfg
-                .base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", cfg.listen));
-            let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+            let (store, svc) = crate::operator_services(&common).await?;
             let created = create_project(
                 &svc,
                 &merchant,
@@ -334,15 +330,7 @@ async fn main() -> anyhow::Result<()> {
             json,
             common,
         })) => {
-            let cfg = common.load()?;
-            init_logging(&cfg.log_format);
-            let store = kassa::open_store(&cfg).await?;
-            let registry = prometheus::Registry::new();
-            let base = cfg
-                .base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", cfg.listen));
-            let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+            let (store, svc) = crate::operator_services(&common).await?;
             let integrations = ["card", "card_auth", "moto", "wallet", "kiosk", "cash"]
                 .iter()
                 .map(|k| kassa_service::paymob::IntegrationInput {

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use kassa_service::processors::AccountParams;
 use kassa_service::{Mode, Scope};
 
-use crate::{init_logging, Common};
+use crate::Common;
 
 #[derive(Subcommand)]
 pub enum ProcessorCmd {
@@ -69,15 +69,7 @@ pub async fn run(cmd: ProcessorCmd) -> anyhow::Result<()> {
             common, merchant, ..
         } => (common.clone(), merchant.clone()),
     };
-    let cfg = common.load()?;
-    init_logging(&cfg.log_format);
-    let store = kassa::open_store(&cfg).await?;
-    let registry = prometheus::Registry::new();
-    let base = cfg
-        .base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", cfg.listen));
-    let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+    let (store, svc) = crate::operator_services(&common).await?;
     let scope = Scope::new(merchant, Mode::Live);
     let result = async {
         match cmd {

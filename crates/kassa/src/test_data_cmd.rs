@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 
-use crate::{init_logging, Common};
+use crate::Common;
 
 #[derive(Subcommand)]
 pub enum TestDataCmd {
@@ -30,15 +30,7 @@ pub async fn run(cmd: TestDataCmd) -> anyhow::Result<()> {
         json,
         common,
     } = cmd;
-    let cfg = common.load()?;
-    init_logging(&cfg.log_format);
-    let store = kassa::open_store(&cfg).await?;
-    let registry = prometheus::Registry::new();
-    let base = cfg
-        .base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", cfg.listen));
-    let (svc, _) = kassa::services(&cfg, store.clone(), base, &registry)?;
+    let (store, svc) = crate::operator_services(&common).await?;
     let result = svc.purge_test_data(&merchant).await;
     store.close().await;
     let counts = result.map_err(|e| anyhow::anyhow!("{e}"))?;
