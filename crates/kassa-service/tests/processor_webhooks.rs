@@ -29,6 +29,15 @@ const CHALLENGED: i64 = 777;
 
 struct FakeConnector;
 
+/// Cards, partial refunds that finish later, 3-D Secure at the processor, webhooks.
+const CAPABILITIES: kassa_processor::Capabilities = kassa_processor::Capabilities {
+    partial_refund: true,
+    async_refunds: true,
+    webhooks: true,
+    three_d_secure: kassa_processor::ThreeDsStyle::ProcessorRedirect,
+    ..kassa_processor::Capabilities::MINIMAL
+};
+
 const SCHEMA: &[CredentialField] = &[CredentialField {
     name: "secret_key",
     label: "Secret key",
@@ -45,7 +54,7 @@ impl Connector for FakeConnector {
         SCHEMA
     }
     fn capabilities(&self) -> kassa_processor::Capabilities {
-        kassa_processor::Capabilities::MINIMAL
+        CAPABILITIES
     }
     fn build(
         &self,
@@ -64,6 +73,10 @@ struct FakeProcessor;
 impl Processor for FakeProcessor {
     fn name(&self) -> &'static str {
         "fake"
+    }
+
+    fn capabilities(&self) -> kassa_processor::Capabilities {
+        CAPABILITIES
     }
 
     async fn handle_webhook(
