@@ -111,7 +111,7 @@ fn clock_from_row(r: &AnyRow) -> TestClock {
 impl Store {
     pub async fn subscription(&self, scope: &Scope, id: &str) -> Result<Option<Subscription>> {
         let row = sqlx::query(&format!(
-            "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {SUB_COLUMNS} FROM (SELECT * FROM subscriptions WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -178,7 +178,7 @@ impl Store {
 
     pub async fn invoice(&self, scope: &Scope, id: &str) -> Result<Option<Invoice>> {
         let row = sqlx::query(&format!(
-            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {INVOICE_COLUMNS} FROM (SELECT * FROM invoices WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -218,7 +218,7 @@ impl Store {
 
     pub async fn test_clock(&self, scope: &Scope, id: &str) -> Result<Option<TestClock>> {
         let row = sqlx::query(&format!(
-            "SELECT {CLOCK_COLUMNS} FROM test_clocks WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {CLOCK_COLUMNS} FROM (SELECT * FROM test_clocks WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -286,7 +286,7 @@ impl Store {
 
     pub async fn customer_clock(&self, scope: &Scope, customer: &str) -> Result<Option<String>> {
         let row = sqlx::query(
-            "SELECT test_clock FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+            "SELECT test_clock FROM (SELECT * FROM customers WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3",
         )
         .bind(customer)
         .bind(&scope.merchant_id)
@@ -340,7 +340,7 @@ impl Tx {
 
     pub async fn subscription(&mut self, scope: &Scope, id: &str) -> Result<Option<Subscription>> {
         let row = sqlx::query(&format!(
-            "SELECT {SUB_COLUMNS} FROM subscriptions WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {SUB_COLUMNS} FROM (SELECT * FROM subscriptions WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -454,7 +454,7 @@ impl Tx {
 
     pub async fn invoice(&mut self, scope: &Scope, id: &str) -> Result<Option<Invoice>> {
         let row = sqlx::query(&format!(
-            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {INVOICE_COLUMNS} FROM (SELECT * FROM invoices WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)

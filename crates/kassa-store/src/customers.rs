@@ -28,7 +28,7 @@ fn from_row(r: &AnyRow) -> Result<Customer> {
 impl Store {
     pub async fn customer(&self, scope: &Scope, id: &str) -> Result<Option<Customer>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {COLUMNS} FROM (SELECT * FROM customers WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -53,7 +53,7 @@ impl Store {
             None => (i64::MAX, "~".to_string()),
             Some(cursor) => {
                 let anchor = sqlx::query(
-                    "SELECT created_at FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+                    "SELECT created_at FROM (SELECT * FROM customers WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3",
                 )
                 .bind(cursor)
                 .bind(&scope.merchant_id)

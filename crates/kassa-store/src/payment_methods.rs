@@ -30,7 +30,7 @@ fn from_row(r: &AnyRow) -> Result<PaymentMethod> {
 impl Store {
     pub async fn payment_method(&self, scope: &Scope, id: &str) -> Result<Option<PaymentMethod>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM payment_methods WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {COLUMNS} FROM (SELECT * FROM payment_methods WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -113,7 +113,7 @@ impl Tx {
         id: &str,
     ) -> Result<Option<PaymentMethod>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM payment_methods WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {COLUMNS} FROM (SELECT * FROM payment_methods WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)

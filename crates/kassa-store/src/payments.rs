@@ -73,7 +73,7 @@ impl Store {
 
     pub async fn intent(&self, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>> {
         let row = sqlx::query(&format!(
-            "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {INTENT_COLUMNS} FROM (SELECT * FROM payment_intents WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -180,7 +180,7 @@ impl Store {
 
     pub async fn refund(&self, scope: &Scope, id: &str) -> Result<Option<Refund>> {
         let row = sqlx::query(&format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {REFUND_COLUMNS} FROM (SELECT * FROM refunds WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -229,7 +229,7 @@ impl Tx {
     /// Reads an intent inside the transaction.
     pub async fn intent(&mut self, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>> {
         let row = sqlx::query(&format!(
-            "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {INTENT_COLUMNS} FROM (SELECT * FROM payment_intents WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)

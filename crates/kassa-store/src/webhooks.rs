@@ -6,7 +6,7 @@ use super::*;
 impl Store {
     pub async fn event(&self, scope: &Scope, id: &str) -> Result<Option<Event>> {
         let row = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {EVENT_COLUMNS} FROM (SELECT * FROM events WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
@@ -31,7 +31,7 @@ impl Store {
 
     pub async fn endpoint(&self, scope: &Scope, id: &str) -> Result<Option<WebhookEndpoint>> {
         let row = sqlx::query(&format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND livemode = $3 \
+            "SELECT {ENDPOINT_COLUMNS} FROM (SELECT * FROM webhook_endpoints WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3 \
              AND status <> 'deleted'"
         ))
         .bind(id)
@@ -83,7 +83,7 @@ impl Store {
 
     pub async fn delivery(&self, scope: &Scope, id: &str) -> Result<Option<Delivery>> {
         let row = sqlx::query(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+            "SELECT {DELIVERY_COLUMNS} FROM (SELECT * FROM deliveries WHERE id = $1 LIMIT 1) t WHERE merchant_id = $2 AND livemode = $3"
         ))
         .bind(id)
         .bind(&scope.merchant_id)
