@@ -81,11 +81,6 @@ impl Services {
         }
     }
 
-    /// The processor for payments in `scope` (see [`Services::route`]).
-    pub async fn processor_for(&self, scope: &Scope) -> Result<Arc<dyn Processor>> {
-        Ok(self.route(scope).await?.1)
-    }
-
     /// Builds (once) the processor of a stored account from its sealed credentials.
     pub(crate) fn account_processor(
         &self,
