@@ -23,6 +23,9 @@ pub mod prefix {
     pub const SUBSCRIPTION_ITEM: &str = "si";
     pub const INVOICE: &str = "in";
     pub const TEST_CLOCK: &str = "clock";
+    pub const USER: &str = "usr";
+    pub const SESSION: &str = "dses";
+    pub const AUDIT: &str = "audit";
 }
 
 /// A random alphanumeric string of `len` characters from the OS-seeded thread RNG.

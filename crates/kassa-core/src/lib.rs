@@ -14,6 +14,7 @@ pub mod method_details;
 pub mod money;
 pub mod order;
 pub mod payment_method;
+pub mod roles;
 pub mod scope;
 pub mod secret;
 pub mod secret_box;

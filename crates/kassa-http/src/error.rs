@@ -131,6 +131,33 @@ impl From<ServiceError> for ApiError {
                     "The payment processor could not be reached. Try again later.",
                 )
             }
+            ServiceError::Unauthorized(m) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "unauthorized",
+                m,
+            ),
+            ServiceError::Forbidden(m) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_request_error",
+                "forbidden",
+                m,
+            ),
+            ServiceError::RateLimited(m) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "rate_limited",
+                m,
+            ),
+            ServiceError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "api_error",
+                    "internal_error",
+                    "An internal error occurred. It has been logged; retry later.",
+                )
+            }
             ServiceError::Store(err) if err.is_unavailable() => {
                 tracing::warn!(error = %err, "database unavailable");
                 ApiError::new(

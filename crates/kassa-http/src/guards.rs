@@ -163,14 +163,22 @@ impl Default for Guards {
 
 /// The client's address: the TCP peer, or what the trusted proxy header says.
 pub fn client_addr(st: &AppState, req: &Request) -> Option<IpAddr> {
-    let peer = req
-        .extensions()
+    client_addr_of(st, req.extensions(), req.headers())
+}
+
+/// [`client_addr`] from a request's parts (for extractors).
+pub fn client_addr_of(
+    st: &AppState,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+) -> Option<IpAddr> {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())?;
     let header = st
         .client_ip_header
         .as_deref()
-        .and_then(|h| req.headers().get(h))
+        .and_then(|h| headers.get(h))
         .and_then(|v| v.to_str().ok());
     Some(kassa_paymentwall::geo::client_ip(peer, header))
 }

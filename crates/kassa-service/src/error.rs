@@ -34,6 +34,18 @@ pub enum ServiceError {
     LiveMode { code: &'static str, message: String },
     #[error("The payment processor is unavailable: {0}")]
     Processor(String),
+    /// Who is asking could not be established (a failed sign-in, a wrong code).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Who is asking may not do this (their role, or a step-up is needed).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; the message says when to try again.
+    #[error("{0}")]
+    RateLimited(String),
+    /// Something that should not fail did (a worker thread, a library); logged, answered 500.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(kassa_store::StoreError),
 }

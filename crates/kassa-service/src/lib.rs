@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+mod api_keys;
 mod billing;
 mod billing_run;
 pub mod branding;
@@ -25,6 +26,8 @@ pub mod projection;
 mod purge;
 mod refunds;
 mod test_clocks;
+pub mod users;
+pub mod audit;
 
 use std::sync::Arc;
 
@@ -38,6 +41,7 @@ use kassa_store::{now_ms, Merchant, Store};
 pub use kassa_core::scope::{Mode, Scope};
 use prometheus::{IntCounterVec, Opts, Registry};
 
+pub use api_keys::CreatedKey;
 pub use billing::{BillingChange, ItemParams, SubscriptionParams, SubscriptionUpdate};
 pub use customers::CustomerParams;
 pub use endpoints::{delivery_json, endpoint_json, EndpointParams, EndpointUpdate};
@@ -47,6 +51,7 @@ pub use payments::{
     check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams, SaveChoice,
 };
 pub use projection::Projection;
+pub use users::{NewSession, NewUser, TotpEnrolment};
 pub use test_clocks::{clock_json, deleted_clock_json};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -101,6 +106,11 @@ aggregate!(
     /// The merchant's and each face account's look on payer pages.
     Brandings,
     branding
+);
+aggregate!(
+    /// Dashboard users, their second factor and sessions.
+    Users,
+    users
 );
 aggregate!(
     /// Processor accounts: where live payments go.
@@ -172,7 +182,14 @@ impl KeyCache {
     fn get(&self, hash: &str) -> Option<KeyOwner> {
         let map = self.0.lock().ok()?;
         let (owner, at) = map.get(hash)?;
-        (at.elapsed() < KEY_CACHE_TTL).then(|| owner.clone())
+        let fresh = at.elapsed() < KEY_CACHE_TTL && owner.expires_at.is_none_or(|e| e > now_ms());
+        fresh.then(|| owner.clone())
+    }
+
+    fn forget(&self, hash: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(hash);
+        }
     }
 
     fn put(&self, hash: String, owner: &KeyOwner) {
@@ -213,9 +230,19 @@ pub struct KeyOwner {
     pub merchant: Merchant,
     pub kind: KeyKind,
     pub scope: Scope,
+    /// The key's id (`key_…`) and how it is shown (`sk_test_…abcd`), for the audit log.
+    pub key_id: String,
+    pub display: String,
+    /// When a rolled key stops working.
+    pub expires_at: Option<i64>,
 }
 
 impl Services {
+    /// Forgets a key this process has cached (it was rolled or revoked here).
+    pub(crate) fn forget_key(&self, hash: &str) {
+        self.keys.forget(hash);
+    }
+
     pub fn new(
         store: Store,
         processor: Arc<dyn Processor>,
@@ -343,18 +370,27 @@ impl Services {
         }
         let found = self
             .store
-            .merchant_by_key_hash(&hash)
+            .api_key_by_hash(&hash, now_ms())
             .await?
-            .filter(|(_, _, mode)| *mode == prefix_mode)
-            .map(|(merchant, kind, mode)| KeyOwner {
-                kind: if kind == "secret" {
+            .filter(|k| k.mode == prefix_mode)
+            .map(|k| KeyOwner {
+                kind: if k.kind == "secret" {
                     KeyKind::Secret
                 } else {
                     KeyKind::Publishable
                 },
-                scope: Scope::new(&merchant.id, mode),
-                merchant,
+                scope: Scope::new(&k.merchant.id, k.mode),
+                merchant: k.merchant,
+                key_id: k.id,
+                display: k.display,
+                expires_at: k.expires_at,
             });
+        if found.is_some() {
+            // At most once per cache period per key: not a write per request.
+            if let Err(e) = self.store.touch_api_key(&hash, now_ms()).await {
+                tracing::debug!(error = %e, "recording a key's last use failed");
+            }
+        }
         if let Some(owner) = &found {
             self.keys.put(hash, owner);
         }

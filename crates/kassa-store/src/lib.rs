@@ -15,8 +15,10 @@
 #![forbid(unsafe_code)]
 
 mod billing;
+mod audit;
 mod branding;
 mod customers;
+mod dashboard_payments;
 mod idempotency;
 mod payment_methods;
 mod payments;
@@ -25,7 +27,10 @@ mod paymob;
 mod processor_accounts;
 mod purge;
 mod rows;
+mod timeline;
+mod users;
 mod webhooks;
+mod api_keys;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,7 +41,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use billing::TestClock;
+pub use api_keys::{ApiKeyMatch, ApiKeyRow};
+pub use audit::AuditRecord;
 pub use branding::{BrandingRow, Logo};
+pub use dashboard_payments::{Face, PaymentFilter};
+pub use timeline::HourStat;
+pub use users::{DashboardSession, User, UserLink};
 pub use kassa_core::scope::{Mode, Scope};
 pub use paymentwall::{PwDeliveryConfirmation, PwOrder, PwProject, PwSubscription};
 pub use paymob::{
@@ -254,26 +264,16 @@ impl Store {
 
     // ---- merchants and keys ----
 
-    /// The merchant, key kind (`secret` or `publishable`) and mode of an unrevoked API key.
+    /// The merchant, key kind (`secret` or `publishable`) and mode of an unrevoked, unexpired
+    /// API key.
     pub async fn merchant_by_key_hash(
         &self,
         key_hash: &str,
     ) -> Result<Option<(Merchant, String, Mode)>> {
-        let row = sqlx::query(
-            "SELECT m.id, m.name, m.created_at, k.kind, k.livemode FROM api_keys k \
-             JOIN merchants m ON m.id = k.merchant_id \
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(row.map(|r| {
-            (
-                Merchant::from_row(&r),
-                r.get::<String, _>("kind"),
-                Mode::from_livemode(r.get::<i64, _>("livemode") != 0),
-            )
-        }))
+        Ok(self
+            .api_key_by_hash(key_hash, now_ms())
+            .await?
+            .map(|k| (k.merchant, k.kind, k.mode)))
     }
 
     pub async fn merchant(&self, id: &str) -> Result<Option<Merchant>> {
@@ -529,6 +529,7 @@ impl Tx {
         Ok(())
     }
 
+    /// Stores a new API key (by its hash) and returns the id it is named by.
     pub async fn insert_api_key(
         &mut self,
         scope: &Scope,
@@ -536,10 +537,11 @@ impl Tx {
         kind: &str,
         display: &str,
         now: i64,
-    ) -> Result<()> {
+    ) -> Result<String> {
+        let id = kassa_core::ids::new_id(kassa_core::ids::prefix::API_KEY);
         sqlx::query(
-            "INSERT INTO api_keys (key_hash, merchant_id, kind, display, created_at, livemode) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (key_hash, merchant_id, kind, display, created_at, livemode, id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(key_hash)
         .bind(&scope.merchant_id)
@@ -547,9 +549,10 @@ impl Tx {
         .bind(display)
         .bind(now)
         .bind(i64::from(scope.livemode))
+        .bind(&id)
         .execute(&mut *self.tx)
         .await?;
-        Ok(())
+        Ok(id)
     }
 
     /// The transaction's connection, for the dialect modules of this crate.

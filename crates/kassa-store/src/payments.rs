@@ -216,10 +216,11 @@ impl Store {
 impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
-            "INSERT INTO payment_intents ({INTENT_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35)"
+            "INSERT INTO payment_intents ({INTENT_COLUMNS}, card_last4) VALUES \
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36)"
         );
         bind_intent(sqlx::query(&sql), pi)?
+            .bind(card_last4(pi))
             .execute(&mut *self.tx)
             .await
             .map_err(unique_is_conflict)?;
@@ -248,8 +249,8 @@ impl Tx {
              payment_method = $6, next_action = $7, processor_ref = $8, canceled_at = $9, \
              cancellation_reason = $10, updated_at = $11, version = version + 1, \
              description = $12, metadata = $13, return_url = $14, capture_before = $17, \
-             review_at = $18, setup_future_usage = $19, pay_before = $20, processor_account = $21 \
-             WHERE id = $15 AND version = $16",
+             review_at = $18, setup_future_usage = $19, pay_before = $20, processor_account = $21, \
+             card_last4 = $22 WHERE id = $15 AND version = $16",
         )
         .bind(pi.status.as_str())
         .bind(pi.amount_capturable)
@@ -271,7 +272,8 @@ impl Tx {
         .bind(pi.review_at)
         .bind(pi.setup_future_usage.map(|u| u.as_str()))
         .bind(pi.pay_before)
-        .bind(pi.processor_account.clone());
+        .bind(pi.processor_account.clone())
+        .bind(card_last4(pi));
         // A second payment holding an order breaks the one-payment-per-order index: the order
         // is taken, as when another request changed the intent first.
         let n = q

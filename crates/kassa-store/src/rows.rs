@@ -344,6 +344,15 @@ pub(crate) fn bind_intent<'q>(
         .bind(pi.processor_account.clone()))
 }
 
+/// What the `card_last4` column holds for `pi`: the last four digits of the card or wallet that
+/// paid, kept beside the `payment_method` JSON so the dashboard can search and index them.
+pub(crate) fn card_last4(pi: &PaymentIntent) -> Option<String> {
+    pi.payment_method
+        .as_ref()
+        .map(|m| m.last4.clone())
+        .filter(|l| !l.is_empty())
+}
+
 pub(crate) fn refund_from_row(r: &AnyRow) -> Result<Refund> {
     let status: String = r.get("status");
     let currency: String = r.get("currency");

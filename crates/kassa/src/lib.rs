@@ -27,6 +27,9 @@ pub struct App {
     addr: SocketAddr,
     /// The operations listener (`ops_listen`), when configured.
     ops_listener: Option<TcpListener>,
+    /// The dashboard's own listener (`dashboard_listen`), when configured; otherwise the
+    /// dashboard shares `listener` with the API.
+    dashboard_listener: Option<TcpListener>,
     limits: serve::ConnLimits,
     state: AppState,
     notifier: Arc<Notifier>,
@@ -130,6 +133,14 @@ impl App {
             ),
             None => None,
         };
+        let dashboard_listener = match &cfg.dashboard_listen {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("binding the dashboard listener {a}"))?,
+            ),
+            None => None,
+        };
         if !cfg.profile.is_production() && !addr.ip().is_loopback() {
             tracing::warn!(
                 listen = %addr,
@@ -178,6 +189,7 @@ impl App {
             listener,
             addr,
             ops_listener,
+            dashboard_listener,
             limits,
             state,
             notifier,
@@ -193,6 +205,13 @@ impl App {
     /// The operations listener's address, when one is configured.
     pub fn ops_addr(&self) -> Option<SocketAddr> {
         self.ops_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The dashboard's own listener's address, when `dashboard_listen` is configured.
+    pub fn dashboard_addr(&self) -> Option<SocketAddr> {
+        self.dashboard_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn port(&self) -> u16 {
@@ -224,11 +243,27 @@ impl App {
                 shutdown.clone(),
             ))
         });
-        let router = kassa_http::router(self.state.clone());
+        let dashboard = self.dashboard_listener.map(|l| {
+            tokio::spawn(serve::serve(
+                l,
+                kassa_http::standalone_router(self.state.clone(), kassa_dashboard::routes()),
+                self.limits,
+                shutdown.clone(),
+            ))
+        });
+        // Without a listener of its own the dashboard is served with the API.
+        let router = if dashboard.is_some() {
+            kassa_http::router(self.state.clone())
+        } else {
+            kassa_http::router_with(self.state.clone(), kassa_dashboard::routes())
+        };
         let served = serve::serve(self.listener, router, self.limits, shutdown.clone()).await;
         shutdown.cancel();
         if let Some(ops) = ops {
             let _ = ops.await;
+        }
+        if let Some(dashboard) = dashboard {
+            let _ = dashboard.await;
         }
         let _ = workers.await;
         let _ = janitor.await;

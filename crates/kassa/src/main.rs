@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 mod processor_cmd;
 mod test_data_cmd;
+mod user_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,9 @@ enum Command {
     /// Delete a merchant's test data (live data and configuration stay).
     #[command(subcommand)]
     TestData(test_data_cmd::TestDataCmd),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(user_cmd::UserCmd),
 }
 
 #[derive(Subcommand)]
@@ -257,6 +261,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Processor(cmd) => processor_cmd::run(cmd).await,
         Command::TestData(cmd) => test_data_cmd::run(cmd).await,
+        Command::User(cmd) => user_cmd::run(cmd).await,
         Command::Merchant(MerchantCmd::Keys {
             merchant,
             mode,

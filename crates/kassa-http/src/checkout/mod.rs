@@ -24,7 +24,7 @@
 
 mod card_form;
 mod challenge;
-mod csrf;
+pub mod csrf;
 mod paying;
 mod responses;
 

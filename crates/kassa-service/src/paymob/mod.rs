@@ -133,7 +133,15 @@ impl From<ServiceError> for PmError {
             }
             ServiceError::Declined { error, .. } => PmError::message(402, error.message),
             ServiceError::Processor(m) => PmError::message(503, m),
-            ServiceError::LiveMode { message, .. } => PmError::message(403, message),
+            ServiceError::LiveMode { message, .. } | ServiceError::Forbidden(message) => {
+                PmError::message(403, message)
+            }
+            ServiceError::Unauthorized(_) => PmError::unauthenticated(),
+            ServiceError::RateLimited(message) => PmError::message(429, message),
+            ServiceError::Internal(e) => {
+                tracing::error!(error = %e, "paymob request failed");
+                PmError::detail(500, "A server error occurred.")
+            }
             ServiceError::Store(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "paymob request: database unavailable");
                 PmError::detail(503, "Service temporarily unavailable, try again later.")

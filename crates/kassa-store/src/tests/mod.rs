@@ -11,6 +11,7 @@ use super::*;
 mod accounts;
 mod billing;
 mod customers;
+mod dashboard_payments;
 mod deliveries;
 mod migrations;
 mod modes;

@@ -90,6 +90,10 @@ pub struct Config {
     /// A second address serving only `/healthz`, `/readyz` and `/metrics` (no authentication),
     /// for monitoring on a private network.
     pub ops_listen: Option<String>,
+    /// A separate address for the merchant dashboard (`/dashboard`), e.g. on loopback or a VPN,
+    /// so it can stay private while the API is public. Without it the dashboard is served on
+    /// `listen` with the API.
+    pub dashboard_listen: Option<String>,
     /// Bearer token that opens `/metrics` on the public listener.
     pub metrics_token: Option<String>,
     pub webhooks: WebhookConfig,
@@ -147,6 +151,7 @@ impl Default for Config {
             database_acquire_timeout_secs: 10,
             max_webhook_endpoints: kassa_service::DEFAULT_MAX_WEBHOOK_ENDPOINTS,
             ops_listen: None,
+            dashboard_listen: None,
             metrics_token: None,
             webhooks: WebhookConfig::default(),
             http: HttpConfig::default(),
@@ -241,6 +246,9 @@ impl Config {
         if let Some(v) = env("KASSA_OPS_LISTEN") {
             cfg.ops_listen = Some(v);
         }
+        if let Some(v) = env("KASSA_DASHBOARD_LISTEN") {
+            cfg.dashboard_listen = Some(v);
+        }
         if let Some(v) = env("KASSA_METRICS_TOKEN") {
             cfg.metrics_token = Some(v);
         }
@@ -286,6 +294,10 @@ impl Config {
             .filter(|h| !h.is_empty());
         self.country_db = self.country_db.take().filter(|p| !p.as_os_str().is_empty());
         self.ops_listen = self.ops_listen.take().filter(|v| !v.trim().is_empty());
+        self.dashboard_listen = self
+            .dashboard_listen
+            .take()
+            .filter(|v| !v.trim().is_empty());
         self.metrics_token = self.metrics_token.take().filter(|v| !v.is_empty());
     }
 
