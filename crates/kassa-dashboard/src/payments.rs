@@ -456,15 +456,26 @@ async fn detail_page(st: &AppState, ctx: &Ctx, id: &str, flash: Option<String>) 
         };
         let mut rows = Vec::new();
         for d in &deliveries {
+            // A webhook is shown by its endpoint's URL; the faces' notifications by theirs.
+            let endpoint_url = match d.channel {
+                Channel::Webhook => st
+                    .svc
+                    .store
+                    .endpoint(&ctx.scope, &d.endpoint_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|ep| ep.url),
+                _ => None,
+            };
             let attempts = match st.svc.store.delivery_attempts(&d.id).await {
                 Ok(a) => a,
                 Err(e) => return view::service_error(&e.into()),
             };
             rows.push(DeliveryRow {
                 channel: channel_name(d.channel),
-                target: d
-                    .request_url
-                    .clone()
+                target: endpoint_url
+                    .or_else(|| d.request_url.clone())
                     .map(|u| u.split('?').next().unwrap_or("").to_string())
                     .unwrap_or_else(|| d.endpoint_id.clone()),
                 endpoint_id: d.endpoint_id.clone(),

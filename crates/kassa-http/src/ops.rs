@@ -130,6 +130,40 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ([("content-type", "text/plain; version=0.0.4")], buf).into_response()
 }
 
+/// Who a request acts as, for the audit records its commands write: the credential it carries
+/// (shown the way keys are shown, never whole), from which address, with which request id. The
+/// dashboard names its signed-in user instead, around each of its commands.
+fn request_actor(state: &AppState, req: &Request, request_id: &str) -> kassa_service::audit::Actor {
+    let credential = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, c)| c.trim()))
+        .filter(|c| !c.is_empty());
+    let shown = credential.map(|c| {
+        let chars: Vec<char> = c.chars().collect();
+        if chars.len() <= 12 {
+            "…".to_string()
+        } else {
+            let head: String = chars[..chars.len().min(8)].iter().collect();
+            let tail: String = chars[chars.len() - 4..].iter().collect();
+            format!("{head}…{tail}")
+        }
+    });
+    kassa_service::audit::Actor {
+        kind: if shown.is_some() { "api_key" } else { "request" },
+        id: None,
+        label: shown,
+        ip: crate::guards::client_addr(state, req).map(|a| a.to_string()),
+        user_agent: req
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(300).collect()),
+        request_id: Some(request_id.to_string()),
+    }
+}
+
 /// Request id (kept from `X-Request-Id` when sane, else new), one log line per request, a
 /// latency sample, and baseline security headers.
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -159,7 +193,12 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let mut resp = {
         let _enter = span.enter();
         drop(_enter);
-        tracing::Instrument::instrument(next.run(req), span.clone()).await
+        let actor = request_actor(&state, &req, &request_id);
+        tracing::Instrument::instrument(
+            kassa_service::audit::with_actor(actor, next.run(req)),
+            span.clone(),
+        )
+        .await
     };
     let elapsed = started.elapsed();
     let status = resp.status();

@@ -15,7 +15,7 @@ use kassa_core::ids::new_id;
 use kassa_store::{now_ms, BrandingRow, Logo};
 use serde::Serialize;
 
-use crate::{Result, ServiceError};
+use crate::{Result, Scope, ServiceError};
 
 /// Largest logo upload accepted, in bytes.
 pub const MAX_LOGO_BYTES: usize = 512 * 1024;
@@ -258,6 +258,14 @@ impl Brandings<'_> {
         row.updated_at = now_ms();
         let mut tx = self.store.begin().await?;
         tx.put_branding(&row).await?;
+        crate::audit::record(
+            &mut tx,
+            &Scope::test(merchant_id),
+            "branding.update",
+            Some(&scope.key()),
+            &serde_json::json!({"name": row.display_name, "accent_color": row.accent_color}),
+        )
+        .await?;
         tx.commit().await?;
         self.branding_json(row).await
     }
@@ -288,6 +296,14 @@ impl Brandings<'_> {
         let mut tx = self.store.begin().await?;
         tx.insert_logo(&logo).await?;
         tx.put_branding(&row).await?;
+        crate::audit::record(
+            &mut tx,
+            &Scope::test(merchant_id),
+            "branding.logo_upload",
+            Some(&scope.key()),
+            &serde_json::json!({"logo": logo.id}),
+        )
+        .await?;
         if let Some(old) = previous {
             tx.delete_logo_if_unused(merchant_id, &old).await?;
         }
@@ -303,6 +319,14 @@ impl Brandings<'_> {
         row.updated_at = now_ms();
         let mut tx = self.store.begin().await?;
         tx.put_branding(&row).await?;
+        crate::audit::record(
+            &mut tx,
+            &Scope::test(merchant_id),
+            "branding.logo_remove",
+            Some(&scope.key()),
+            &serde_json::json!({}),
+        )
+        .await?;
         if let Some(old) = previous {
             tx.delete_logo_if_unused(merchant_id, &old).await?;
         }

@@ -119,6 +119,14 @@ impl Webhooks<'_> {
             ));
         }
         tx.insert_endpoint(&ep).await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "webhook_endpoint.create",
+            Some(&ep.id),
+            &json!({"url": ep.url, "enabled_events": ep.enabled_events, "description": ep.description}),
+        )
+        .await?;
         if let Some(idem) = idem {
             tx.complete_idempotency(&idem.scope, &idem.key, 200, &body.to_string())
                 .await?;
@@ -156,6 +164,15 @@ impl Webhooks<'_> {
         }
         let mut tx = self.store.begin().await?;
         tx.update_endpoint(&ep).await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "webhook_endpoint.update",
+            Some(&ep.id),
+            &json!({"url": ep.url, "enabled_events": ep.enabled_events,
+                    "description": ep.description, "status": ep.status}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ep)
     }
@@ -166,6 +183,8 @@ impl Webhooks<'_> {
         let mut tx = self.store.begin().await?;
         tx.update_endpoint(&ep).await?;
         tx.cancel_pending_deliveries(&ep.id, now_ms()).await?;
+        crate::audit::record(&mut tx, scope, "webhook_endpoint.delete", Some(&ep.id), &json!({}))
+            .await?;
         tx.commit().await?;
         Ok(json!({"id": ep.id, "object": "webhook_endpoint", "deleted": true}))
     }
@@ -195,6 +214,14 @@ impl Webhooks<'_> {
         body["secret"] = Value::String(secret);
         let mut tx = self.store.begin().await?;
         tx.update_endpoint(&ep).await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "webhook_endpoint.rotate_secret",
+            Some(&ep.id),
+            &json!({"previous_secret_expires_at": ep.previous_secret_expires_at}),
+        )
+        .await?;
         if let Some(idem) = idem {
             tx.complete_idempotency(&idem.scope, &idem.key, 200, &body.to_string())
                 .await?;

@@ -366,6 +366,14 @@ impl Payments<'_> {
         let mut tx = self.store.begin().await?;
         tx.update_intent(&mut pi).await?;
         self.emit(&mut tx, &pi, &events, now).await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "payment_intent.capture",
+            Some(&pi.id),
+            &serde_json::json!({"amount_received": pi.amount_received, "currency": pi.currency.code()}),
+        )
+        .await?;
         self.finish(tx, idem, &pi.to_json(&self.base_url)).await?;
         self.count_payment("captured");
         Ok(pi)
@@ -417,6 +425,14 @@ impl Payments<'_> {
         let mut tx = self.store.begin().await?;
         tx.update_intent(&mut pi).await?;
         self.emit(&mut tx, &pi, &events, now).await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "payment_intent.cancel",
+            Some(&pi.id),
+            &serde_json::json!({"cancellation_reason": pi.cancellation_reason, "voided": was_authorized}),
+        )
+        .await?;
         self.finish(tx, idem, &pi.to_json(&self.base_url)).await?;
         Ok(pi)
     }

@@ -203,6 +203,14 @@ impl Processors<'_> {
             }
             other => other?,
         }
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "processor_account.add",
+            Some(&account.id),
+            &json!({"connector": account.connector, "credentials": display}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.account_json(&account))
     }
@@ -229,6 +237,8 @@ impl Processors<'_> {
         if !tx.remove_processor_account(scope, id, now_ms()).await? {
             return Err(ServiceError::not_found("processor_account", id));
         }
+        crate::audit::record(&mut tx, scope, "processor_account.remove", Some(id), &json!({}))
+            .await?;
         tx.commit().await?;
         self.account(scope, id).await
     }

@@ -92,6 +92,17 @@ impl Payments<'_> {
             &refund.id,
         )
         .await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "refund.create",
+            Some(&refund.id),
+            &serde_json::json!({
+                "payment_intent": pi.id, "amount": amount, "currency": pi.currency.code(),
+                "kind": refund.kind.as_str(), "reason": refund.reason,
+            }),
+        )
+        .await?;
         tx.commit().await?;
 
         let result = processor

@@ -40,7 +40,7 @@ fn find_python(root: &Path) -> Result<PathBuf, String> {
     let probe = Command::new(&python)
         .args([
             "-c",
-            "import pytest, xdist, selenium, standardwebhooks, paymentwall, paymobz, paymob.accept, schemathesis, openapi_python_client",
+            "import pytest, xdist, selenium, standardwebhooks, paymentwall, paymobz, paymob.accept, schemathesis, openapi_python_client, pyotp",
         ])
         .stdin(Stdio::null())
         .output()

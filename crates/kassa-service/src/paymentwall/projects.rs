@@ -550,6 +550,14 @@ impl Paymentwall<'_> {
         }
         let mut tx = self.store.begin().await?;
         tx.insert_pw_project(&p.row).await?;
+        crate::audit::record(
+            &mut tx,
+            &Scope::test(merchant_id),
+            "paymentwall_project.create",
+            Some(&p.row.id),
+            &p.to_json(false),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -571,6 +579,14 @@ impl Paymentwall<'_> {
         }
         let mut tx = self.store.begin().await?;
         tx.update_pw_project(&p.row).await?;
+        crate::audit::record(
+            &mut tx,
+            &Scope::test(merchant_id),
+            "paymentwall_project.update",
+            Some(&p.row.id),
+            &p.to_json(false),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -608,6 +624,14 @@ impl Paymentwall<'_> {
         {
             return Err(ServiceError::not_found("paymentwall project", id));
         }
+        crate::audit::record(
+            &mut tx,
+            &Scope::live(merchant_id),
+            "paymentwall_project.new_live_keys",
+            Some(id),
+            &serde_json::json!({"live_project_key": key}),
+        )
+        .await?;
         tx.commit().await?;
         p.row.live_project_key = Some(key);
         p.row.live_secret_enc = Some(enc);

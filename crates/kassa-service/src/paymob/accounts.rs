@@ -302,6 +302,14 @@ impl Paymob<'_> {
             created_at: now_ms(),
         };
         tx.insert_pm_integration(&row).await?;
+        crate::audit::record(
+            &mut tx,
+            &profile.scope(),
+            "paymob_integration.create",
+            Some(&row.id.to_string()),
+            &serde_json::from_str(&row.doc).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Integration::from_row(&row)
     }
@@ -349,6 +357,14 @@ impl Paymob<'_> {
         };
         let mut tx = self.store.begin().await?;
         tx.update_pm_integration(&row).await?;
+        crate::audit::record(
+            &mut tx,
+            &profile.scope(),
+            "paymob_integration.update",
+            Some(&row.id.to_string()),
+            &serde_json::from_str(&row.doc).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Integration::from_row(&row)
     }

@@ -200,6 +200,14 @@ impl Paymob<'_> {
         }
         let mut tx = self.store.begin().await?;
         tx.update_pm_profile(&p).await?;
+        crate::audit::record(
+            &mut tx,
+            &p.scope(),
+            "paymob_profile.update",
+            Some(&p.id.to_string()),
+            &serde_json::json!({"frame_ancestors": p.frame_ancestors}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }

@@ -1,0 +1,371 @@
+//! The merchant dashboard through HTTP, as a browser without JavaScript uses it: the first
+//! user from `kassa user create`, the password set through the single-use link, TOTP with
+//! recovery codes, sessions, the same-origin and CSRF checks on every form, roles, a refund
+//! from a payment's page, a key rolled with expiry "now", and the audit log they write. On
+//! SQLite and PostgreSQL. (tests/interop/test_dashboard.py drives the same pages in Chromium.)
+
+mod common;
+
+use std::process::Command;
+
+use axum::http::StatusCode;
+use common::TestApp;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+const PASSWORD: &str = "correct horse battery staple";
+
+/// `kassa user create … --json` against the app's database; the set-up link.
+fn create_user(app: &TestApp, email: &str, role: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["user", "create", "--merchant", &app.merchant_id, "--email", email])
+        .args(["--role", role, "--json", "--database-url", &app.database_url])
+        .args(["--base-url", &app.base])
+        .env("KASSA_MASTER_KEY", common::MASTER_KEY)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["role"], role);
+    v["setup_link"].as_str().unwrap().to_string()
+}
+
+/// A cookie-keeping client that does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+}
+
+struct Page {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        field(&self.body, "csrf").unwrap_or_else(|| panic!("no csrf field in {}", self.body))
+    }
+}
+
+/// The value of the first `<input name="{name}" value="…">` (or an element with that id's text).
+fn field(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+fn text_of_id(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest.find('<')?;
+    Some(rest[start..end].trim().to_string())
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+        }
+    }
+
+    async fn page(resp: reqwest::Response) -> Page {
+        Page {
+            status: resp.status(),
+            location: resp
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default(),
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+        Browser::page(self.http.get(url).send().await.unwrap()).await
+    }
+
+    /// A form POST as a browser sends it from one of the dashboard's pages.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with(path, form, &[("origin", &self.base.clone()), ("sec-fetch-site", "same-origin")])
+            .await
+    }
+
+    async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+        let mut req = self.http.post(url).form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Browser::page(req.send().await.unwrap()).await
+    }
+}
+
+fn totp(secret_base32: &str, at_secs: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret_base32.to_string()).to_bytes().unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "t".into())
+        .unwrap()
+        .generate(at_secs)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sets the password through the link; the browser is then signed in (no second factor yet).
+async fn set_up(app: &TestApp, email: &str, role: &str) -> Browser {
+    let link = create_user(app, email, role);
+    let b = Browser::new(app);
+    let page = b.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&email.to_lowercase()));
+    let csrf = page.csrf();
+    let done = b
+        .post(&link, &[("csrf", &csrf), ("password", PASSWORD), ("password2", PASSWORD)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location, "/dashboard/test/account/security");
+    // The link works once.
+    assert_eq!(b.get(&link).await.status, StatusCode::NOT_FOUND);
+    b
+}
+
+async fn signing_in_with_a_second_factor(app: &TestApp) {
+    let b = set_up(app, "Owner@Shop.example", "owner").await;
+    // Too short, or two different passwords, are refused on the page.
+    let link = create_user(app, "other@shop.example", "developer");
+    let o = Browser::new(app);
+    let csrf = o.get(&link).await.csrf();
+    let short = o.post(&link, &[("csrf", &csrf), ("password", "short"), ("password2", "short")]).await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let differ = o
+        .post(&link, &[("csrf", &csrf), ("password", PASSWORD), ("password2", "another password!")])
+        .await;
+    assert_eq!(differ.status, StatusCode::BAD_REQUEST);
+    assert!(differ.body.contains("not the same"));
+
+    // Live mode stays shut without an authenticator (and on this development server anyway).
+    assert_eq!(b.get("/dashboard/live/payments").await.status, StatusCode::FORBIDDEN);
+
+    // Set up TOTP: a wrong code is refused, the right one gives ten recovery codes.
+    let sec = b.get("/dashboard/test/account/security").await;
+    let enrol = b.post("/dashboard/test/account/totp", &[("csrf", &sec.csrf())]).await;
+    assert_eq!(enrol.status, StatusCode::SEE_OTHER);
+    let sec = b.get("/dashboard/test/account/security").await;
+    let secret = text_of_id(&sec.body, "totp-secret").expect("the secret is shown as text");
+    assert!(sec.body.contains("<svg"), "a QR code drawn on the server");
+    let wrong = b
+        .post("/dashboard/test/account/totp/confirm", &[("csrf", &sec.csrf()), ("code", "000000")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let step = now_secs();
+    let ok = b
+        .post(
+            "/dashboard/test/account/totp/confirm",
+            &[("csrf", &sec.csrf()), ("code", &totp(&secret, step))],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let codes: Vec<String> = ok
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s[..s.find('<').unwrap()].to_string())
+        .collect();
+    assert_eq!(codes.len(), 10, "{}", ok.body);
+
+    // Sign out: the session is gone server-side, so its cookie no longer opens anything.
+    let home = b.get("/dashboard/test").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let out = b.post("/dashboard/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = b.get("/dashboard/test/payments").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert!(after.location.starts_with("/dashboard/login"));
+
+    // Sign in: password, then the second factor; until then no page opens.
+    let login = b.get("/dashboard/login").await;
+    let bad = b
+        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "owner@shop.example"), ("password", "wrong password")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    let unknown = b
+        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "nobody@shop.example"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(bad.body.contains(kassa::reexport::service::users::LOGIN_FAILED));
+    assert!(unknown.body.contains(kassa::reexport::service::users::LOGIN_FAILED));
+    let good = b
+        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "OWNER@shop.example"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER);
+    assert_eq!(good.location, "/dashboard/second-factor");
+    assert_eq!(b.get("/dashboard/test").await.location, "/dashboard/second-factor");
+    let sf = b.get("/dashboard/second-factor").await;
+    // The code used to switch TOTP on cannot be used again.
+    let replay = b
+        .post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &totp(&secret, step))])
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    let recovered = b
+        .post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &codes[0])])
+        .await;
+    assert_eq!(recovered.status, StatusCode::SEE_OTHER, "{}", recovered.body);
+    assert_eq!(b.get("/dashboard/test").await.status, StatusCode::OK);
+
+    // A recovery code works once.
+    let c = Browser::new(app);
+    let login = c.get("/dashboard/login").await;
+    c.post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "owner@shop.example"), ("password", PASSWORD)])
+        .await;
+    let sf = c.get("/dashboard/second-factor").await;
+    let again = c.post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &codes[0])]).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+
+    // "Sign out everywhere else" ends the first browser's session.
+    let sf = c.get("/dashboard/second-factor").await;
+    let ok = c.post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &codes[1])]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let sec = c.get("/dashboard/test/account/security").await;
+    let r = c.post("/dashboard/test/account/sessions/revoke", &[("csrf", &sec.csrf())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/dashboard/test").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(c.get("/dashboard/test").await.status, StatusCode::OK);
+}
+
+async fn failed_sign_ins_are_throttled(app: &TestApp) {
+    let b = set_up(app, "t@shop.example", "viewer").await;
+    let login = b.get("/dashboard/login").await;
+    for _ in 0..5 {
+        let p = b
+            .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "t@shop.example"), ("password", "not the password")])
+            .await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits.
+    let p = b
+        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "t@shop.example"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn forms_need_the_session_token_and_this_origin(app: &TestApp) {
+    let b = set_up(app, "owner2@shop.example", "owner").await;
+    let pi = app.paid_intent(2000).await;
+    let id = pi["id"].as_str().unwrap();
+    let path = format!("/dashboard/test/payments/{id}/refund");
+    let page = b.get(&format!("/dashboard/test/payments/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Refund"));
+    let csrf = page.csrf();
+    // No token, a token of another session, a foreign Origin, a cross-site fetch: 403.
+    assert_eq!(b.post(&path, &[("amount", "5.00")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(b.post(&path, &[("csrf", "0".repeat(64).as_str()), ("amount", "5.00")]).await.status, StatusCode::FORBIDDEN);
+    let foreign = b
+        .post_with(&path, &[("csrf", &csrf), ("amount", "5.00")], &[("origin", "http://evil.example")])
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    let cross = b
+        .post_with(&path, &[("csrf", &csrf), ("amount", "5.00")], &[("sec-fetch-site", "cross-site")])
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let (_, refunds) = app.get(&format!("/v1/refunds?payment_intent={id}")).await;
+    assert_eq!(refunds["data"].as_array().unwrap().len(), 0, "nothing was refunded");
+    // The real form: a partial refund through the same command as the API.
+    let done = b.post(&path, &[("csrf", &csrf), ("amount", "5.00"), ("reason", "requested_by_customer")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let (_, refunds) = app.get(&format!("/v1/refunds?payment_intent={id}")).await;
+    assert_eq!(refunds["data"][0]["amount"], 500);
+    let detail = b.get(&done.location).await;
+    assert!(detail.body.contains("refund.created"), "the refund's event is on the timeline");
+    // More than what remains is refused with the core's message, nothing written.
+    let over = b.post(&path, &[("csrf", &csrf), ("amount", "16.00")]).await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST);
+    // The audit log names the user and what changed.
+    let audit = app.svc.store.audit_records(&app.scope(), 10, None).await.unwrap();
+    let r = audit.iter().find(|a| a.action == "refund.create").expect("audited");
+    assert_eq!(r.actor_type, "user");
+    assert_eq!(r.actor_label.as_deref(), Some("owner2@shop.example"));
+    assert!(r.changes.contains("\"amount\":500"));
+}
+
+async fn a_viewer_reads_but_cannot_move_money_or_see_keys(app: &TestApp) {
+    let b = set_up(app, "viewer@shop.example", "viewer").await;
+    let pi = app.paid_intent(1500).await;
+    let id = pi["id"].as_str().unwrap();
+    let list = b.get(&format!("/dashboard/test/payments?q={id}")).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(id), "found by its id");
+    let page = b.get(&format!("/dashboard/test/payments/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("refund-amount"), "no refund form for a viewer");
+    let forged = b
+        .post(&format!("/dashboard/test/payments/{id}/refund"), &[("csrf", &page.csrf()), ("amount", "1.00")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(b.get("/dashboard/test/developers/keys").await.status, StatusCode::FORBIDDEN);
+    let (_, refunds) = app.get(&format!("/v1/refunds?payment_intent={id}")).await;
+    assert_eq!(refunds["data"].as_array().unwrap().len(), 0);
+}
+
+async fn a_key_rolled_with_expiry_now_stops_at_once(app: &TestApp) {
+    let b = set_up(app, "dev@shop.example", "developer").await;
+    // The key is used once so "last used" shows.
+    assert_eq!(app.get("/v1/payment_intents").await.0, StatusCode::OK);
+    let keys = b.get("/dashboard/test/developers/keys").await;
+    assert_eq!(keys.status, StatusCode::OK, "{}", keys.body);
+    let shown = format!("sk_test_…{}", &app.sk[app.sk.len() - 4..]);
+    assert!(keys.body.contains(&shown));
+    let at = keys.body.find(&shown).unwrap();
+    let row_start = keys.body[..at].rfind("<tr id=\"").unwrap() + 8;
+    let key_id = &keys.body[row_start..row_start + keys.body[row_start..].find('"').unwrap()];
+    let rolled = b
+        .post(&format!("/dashboard/test/developers/keys/{key_id}/roll"), &[("csrf", &keys.csrf()), ("expires_in", "now")])
+        .await;
+    assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.body);
+    let new_key = text_of_id(&rolled.body, "new-key").unwrap();
+    assert!(new_key.starts_with("sk_test_"));
+    assert_eq!(app.get("/v1/payment_intents").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get_as(&new_key, "/v1/payment_intents").await.0, StatusCode::OK);
+    // Rolling it again is refused: it has expired.
+    let again = b
+        .post(&format!("/dashboard/test/developers/keys/{key_id}/roll"), &[("csrf", &keys.csrf()), ("expires_in", "1h")])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let audit = app.svc.store.audit_records(&app.scope(), 10, None).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "api_key.roll" && a.target.as_deref() == Some(key_id)));
+    assert!(audit.iter().all(|a| !a.changes.contains(&new_key)), "no key in the audit log");
+}
+
+async fn the_api_s_changes_are_audited_with_the_key(app: &TestApp) {
+    let (status, _) = app
+        .post("/v1/webhook_endpoints", json!({"url": "https://hooks.example/k", "enabled_events": ["*"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let audit = app.svc.store.audit_records(&app.scope(), 10, None).await.unwrap();
+    let r = audit.iter().find(|a| a.action == "webhook_endpoint.create").unwrap();
+    assert_eq!(r.actor_type, "api_key");
+    assert_eq!(r.actor_label.as_deref(), Some(format!("sk_test_…{}", &app.sk[app.sk.len() - 4..]).as_str()));
+    assert!(r.request_id.as_deref().is_some_and(|id| id.starts_with("req_")));
+    assert!(!r.changes.contains("whsec_"), "the new secret is not recorded");
+}
+
+on_both!(
+    signing_in_with_a_second_factor,
+    failed_sign_ins_are_throttled,
+    forms_need_the_session_token_and_this_origin,
+    a_viewer_reads_but_cannot_move_money_or_see_keys,
+    a_key_rolled_with_expiry_now_stops_at_once,
+    the_api_s_changes_are_audited_with_the_key,
+);
