@@ -117,7 +117,7 @@ pub async fn home(State(st): State<AppState>, ctx: Ctx) -> Response {
         Step {
             done: endpoints > 0,
             text: "Add a webhook endpoint",
-            href: format!("{home}/developers/keys"),
+            href: format!("{home}/developers/webhooks"),
         },
         Step {
             done: delivered,

@@ -15,10 +15,15 @@
 
 mod auth_pages;
 mod ctx;
+mod customers;
 mod home;
 mod keys;
 mod payments;
+mod paymentwall;
+mod paymob;
+mod settings;
 mod view;
+mod webhooks;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::HeaderValue;
@@ -107,6 +112,12 @@ pub fn routes() -> Router<AppState> {
             "/dashboard/{mode}/developers/keys/{id}/revoke",
             post(keys::revoke),
         )
+        // Each section's pages (their own modules, their own routes).
+        .merge(webhooks::routes())
+        .merge(paymentwall::routes())
+        .merge(paymob::routes())
+        .merge(customers::routes())
+        .merge(settings::routes())
         .layer(map_response(security_headers))
 }
 

@@ -23,6 +23,12 @@ pub struct Nav {
     /// The same page in the other mode.
     pub switch_to: String,
     pub can_keys: bool,
+    /// May change webhook endpoints, Paymentwall projects, Paymob profiles, brandings.
+    pub can_integrate: bool,
+    /// May move money (refund, capture, cancel, resend).
+    pub can_move_money: bool,
+    /// May invite users, change roles and processor accounts.
+    pub can_team: bool,
 }
 
 impl Nav {
@@ -55,6 +61,9 @@ impl Nav {
             csrf: ctx.csrf.clone(),
             switch_to: format!("/dashboard/{other}{section_path}"),
             can_keys: ctx.role.allows(Permission::ManageKeys),
+            can_integrate: ctx.role.allows(Permission::ManageIntegrations),
+            can_move_money: ctx.role.allows(Permission::MoveMoney),
+            can_team: ctx.role.allows(Permission::ManageTeam),
         }
     }
 }
