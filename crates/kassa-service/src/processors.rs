@@ -243,6 +243,18 @@ impl Processors<'_> {
         self.account(scope, id).await
     }
 
+    /// The connectors an account may name, each with the credential fields its form asks for.
+    pub fn connector_forms(&self) -> Vec<(&'static str, Vec<kassa_processor::CredentialField>)> {
+        self.connectors
+            .names()
+            .into_iter()
+            .filter_map(|n| {
+                let c = self.connectors.get(n).ok()?;
+                Some((n, c.credential_schema().to_vec()))
+            })
+            .collect()
+    }
+
     /// The API object: never the credentials, only their masked form.
     pub fn account_json(&self, a: &ProcessorAccount) -> Value {
         let display: Value = serde_json::from_str(&a.display).unwrap_or(json!({}));

@@ -100,3 +100,42 @@ impl Tx {
         Ok(())
     }
 }
+
+impl Store {
+    /// One of the scope's audit records, by id.
+    pub async fn audit_record(&self, scope: &Scope, id: &str) -> Result<Option<AuditRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+        ))
+        .bind(id)
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| AuditRecord::from_row(&r)))
+    }
+}
+
+impl AuditRecord {
+    /// The API representation (`GET /v1/audit_log`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "object": "audit_record",
+            "livemode": self.livemode,
+            "created": self.at / 1000,
+            "actor": {
+                "type": self.actor_type,
+                "id": self.actor_id,
+                "label": self.actor_label,
+                "ip": self.ip,
+                "user_agent": self.user_agent,
+                "request_id": self.request_id,
+            },
+            "action": self.action,
+            "target": self.target,
+            "changes": serde_json::from_str::<serde_json::Value>(&self.changes)
+                .unwrap_or(serde_json::Value::Null),
+        })
+    }
+}

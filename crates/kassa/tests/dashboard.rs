@@ -359,6 +359,23 @@ async fn the_api_s_changes_are_audited_with_the_key(app: &TestApp) {
     assert_eq!(r.actor_label.as_deref(), Some(format!("sk_test_…{}", &app.sk[app.sk.len() - 4..]).as_str()));
     assert!(r.request_id.as_deref().is_some_and(|id| id.starts_with("req_")));
     assert!(!r.changes.contains("whsec_"), "the new secret is not recorded");
+    // The same record through the API, and paging by cursor.
+    let (status, list) = app.get("/v1/audit_log?limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["data"][0]["action"], "webhook_endpoint.create");
+    assert_eq!(list["data"][0]["actor"]["type"], "api_key");
+    assert!(list["data"][0]["changes"]["url"].is_string());
+    let cursor = list["data"][0]["id"].as_str().unwrap();
+    let (status, _) = app.get(&format!("/v1/audit_log?starting_after={cursor}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Another merchant sees none of it, and cannot use its ids as cursors.
+    let other = app.other_merchant_key().await;
+    let (_, theirs) = app.get_as(&other, "/v1/audit_log").await;
+    assert_eq!(theirs["data"].as_array().unwrap().len(), 0);
+    let (status, _) = app
+        .get_as(&other, &format!("/v1/audit_log?starting_after={cursor}"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 on_both!(

@@ -3,6 +3,7 @@
 //! Authentication and idempotency are middleware: a request reaches a handler only with a known
 //! key, and a POST with an `Idempotency-Key` reaches it only once per key.
 
+mod audit;
 pub mod branding;
 mod customers;
 mod intents;
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/v1/processor_accounts/{id}",
             get(processor_accounts::retrieve).delete(processor_accounts::delete),
         )
+        .route("/v1/audit_log", get(audit::list))
         .route("/v1/events", get(webhooks::list_events))
         .route("/v1/events/{id}", get(webhooks::retrieve_event))
         .route(

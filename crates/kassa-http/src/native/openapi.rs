@@ -12,13 +12,13 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    branding, customers, intents, payment_methods, paymentwall, paymob, processor_accounts,
+    audit, branding, customers, intents, payment_methods, paymentwall, paymob, processor_accounts,
     refunds, subscriptions, test_clocks, webhooks,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa native API", description = "Payment intents, refunds, customers and their saved payment methods, subscriptions, invoices and test clocks, webhook endpoints, events, processor accounts (where live payments go), Paymentwall projects, subscriptions and payments, Paymob profiles, and the payer pages' branding. Authenticate with `Authorization: Bearer sk_test_…` (test mode) or `sk_live_…` (live mode: the key decides the mode of everything it reads and writes). Every POST accepts an `Idempotency-Key` header."),
+    info(title = "Kassa native API", description = "Payment intents, refunds, customers and their saved payment methods, subscriptions, invoices and test clocks, webhook endpoints, events, processor accounts (where live payments go), the audit log, Paymentwall projects, subscriptions and payments, Paymob profiles, and the payer pages' branding. Authenticate with `Authorization: Bearer sk_test_…` (test mode) or `sk_live_…` (live mode: the key decides the mode of everything it reads and writes). Every POST accepts an `Idempotency-Key` header."),
     paths(
         intents::create, intents::retrieve, intents::list, intents::confirm, intents::capture, intents::cancel,
         refunds::create, refunds::retrieve, refunds::list,
@@ -38,6 +38,7 @@ use super::{
         paymob::add_integration,
         paymob::update_integration, paymob::sandbox_settle, paymob::advance_clock,
         branding::retrieve, branding::modify, branding::upload_logo, branding::delete_logo,
+        audit::list,
     ),
     modifiers(&Bearer, &FormBodies, &CommonAnswers, &UniqueOperationIds)
 )]

@@ -4,6 +4,7 @@
 //! (unknown fields refused, required ones checked), so the document cannot drift from the wire.
 //! The black-box tests pin the objects only a running service can build the same way.
 
+pub mod audit;
 pub mod billing;
 pub mod branding;
 pub mod intents;
