@@ -140,10 +140,14 @@ pub async fn login(
         .await
     {
         Ok(new) => {
+            let next = safe_next(&f.next);
             let to = if new.session.second_factor {
-                safe_next(&f.next)
+                next
             } else {
-                "/dashboard/second-factor".to_string()
+                format!(
+                    "/dashboard/second-factor?next={}",
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                )
             };
             view::with_cookie(view::see_other(&to), &ctx::session_cookie(&st, &new.token))
         }
@@ -269,6 +273,7 @@ pub async fn setup(
 #[template(path = "dash/second_factor.html")]
 struct SecondFactorPage {
     csrf: String,
+    next: String,
     error: Option<String>,
 }
 
@@ -280,10 +285,15 @@ async fn half_open(st: &AppState, headers: &HeaderMap) -> Result<DashboardSessio
     }
 }
 
-pub async fn second_factor_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn second_factor_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
     match half_open(&st, &headers).await {
         Ok(s) => view::page(&SecondFactorPage {
             csrf: ctx::csrf_token(&st, &s),
+            next: safe_next(q.next.as_deref().unwrap_or("")),
             error: None,
         }),
         Err(resp) => resp,
@@ -294,6 +304,8 @@ pub async fn second_factor_page(State(st): State<AppState>, headers: HeaderMap) 
 pub struct CodeForm {
     csrf: String,
     code: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn second_factor(
@@ -313,11 +325,12 @@ pub async fn second_factor(
         return view::forbidden_csrf();
     }
     match st.svc.users().second_factor(&s, &f.code).await {
-        Ok(()) => view::see_other("/dashboard/test"),
+        Ok(()) => view::see_other(&safe_next(&f.next)),
         Err(e @ (ServiceError::Unauthorized(_) | ServiceError::RateLimited(_))) => view::html(
             StatusCode::UNAUTHORIZED,
             &SecondFactorPage {
                 csrf: token,
+                next: safe_next(&f.next),
                 error: Some(e.to_string()),
             },
         ),

@@ -36,6 +36,8 @@ struct HomePage {
     bars: Vec<Bar>,
     peak: i64,
     steps: Vec<Step>,
+    declines: Vec<(String, i64)>,
+    failing: Vec<(String, String, i64)>,
     chart_w: i64,
     chart_h: i64,
 }
@@ -125,7 +127,27 @@ pub async fn home(State(st): State<AppState>, ctx: Ctx) -> Response {
             href: format!("{home}/payments"),
         },
     ];
+    let since = first_hour * 3_600_000;
+    let declines = match st.svc.store.declines_by_reason(&ctx.scope, since).await {
+        Ok(d) => d,
+        Err(e) => return view::service_error(&e.into()),
+    };
+    let failing = match st.svc.store.failing_endpoints(&ctx.scope, since).await {
+        Ok(f) => f,
+        Err(e) => return view::service_error(&e.into()),
+    };
+    let mut failing_rows = Vec::new();
+    for (id, n) in failing {
+        let url = match st.svc.store.endpoint(&ctx.scope, &id).await {
+            Ok(Some(ep)) => ep.url,
+            Ok(None) => continue,
+            Err(e) => return view::service_error(&e.into()),
+        };
+        failing_rows.push((id, url, n));
+    }
     view::page(&HomePage {
+        declines,
+        failing: failing_rows,
         nav: Nav::new(&ctx, "home"),
         created,
         succeeded,

@@ -102,3 +102,54 @@ impl Store {
             .collect())
     }
 }
+
+/// Most payments read to count declines for the home page (a bound on its cost).
+const MAX_DECLINES_READ: i64 = 10_000;
+
+impl Store {
+    /// The last decline of each of the scope's payments created since `since`, counted by
+    /// reason (the decline code, else the error code), most frequent first.
+    pub async fn declines_by_reason(&self, scope: &Scope, since: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT last_payment_error FROM payment_intents WHERE merchant_id = $1 \
+             AND livemode = $2 AND created_at >= $3 AND last_payment_error IS NOT NULL LIMIT $4",
+        )
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
+        .bind(since)
+        .bind(MAX_DECLINES_READ)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut counts = std::collections::BTreeMap::<String, i64>::new();
+        for r in &rows {
+            let text: String = r.get(0);
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let reason = v["decline_code"]
+                .as_str()
+                .or_else(|| v["code"].as_str())
+                .unwrap_or("unknown")
+                .to_string();
+            *counts.entry(reason).or_default() += 1;
+        }
+        let mut out: Vec<(String, i64)> = counts.into_iter().collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// The scope's webhook endpoints with deliveries that failed for good, or are being
+    /// retried after a failed attempt, updated since `since`: endpoint id and count.
+    pub async fn failing_endpoints(&self, scope: &Scope, since: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE merchant_id = $1 \
+             AND livemode = $2 AND channel = 'webhook' AND updated_at >= $3 \
+             AND (status = 'failed' OR (status = 'pending' AND attempt_count > 0)) \
+             GROUP BY endpoint_id ORDER BY n DESC LIMIT 20",
+        )
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
+        .bind(since)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get("endpoint_id"), r.get("n"))).collect())
+    }
+}

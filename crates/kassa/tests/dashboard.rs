@@ -210,7 +210,7 @@ async fn signing_in_with_a_second_factor(app: &TestApp) {
         .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "OWNER@shop.example"), ("password", PASSWORD)])
         .await;
     assert_eq!(good.status, StatusCode::SEE_OTHER);
-    assert_eq!(good.location, "/dashboard/second-factor");
+    assert_eq!(good.location, "/dashboard/second-factor?next=%2Fdashboard%2Ftest");
     assert_eq!(b.get("/dashboard/test").await.location, "/dashboard/second-factor");
     let sf = b.get("/dashboard/second-factor").await;
     // The code used to switch TOTP on cannot be used again.
@@ -378,7 +378,48 @@ async fn the_api_s_changes_are_audited_with_the_key(app: &TestApp) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+async fn home_shows_volume_declines_and_failing_endpoints(app: &TestApp) {
+    let b = set_up(app, "home@shop.example", "viewer").await;
+    let receiver = common::Receiver::start().await;
+    receiver.fail_next(100);
+    let (status, ep) = app
+        .post("/v1/webhook_endpoints", json!({"url": receiver.url, "enabled_events": ["*"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ep}");
+    app.paid_intent(1250).await;
+    let pi = app.create_intent(700, json!({})).await;
+    let (status, _) = app
+        .post(
+            &format!("/v1/payment_intents/{}/confirm", pi["id"].as_str().unwrap()),
+            json!({"payment_method": "pm_card_chargeDeclined"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    // Wait for a failed first attempt of the endpoint's deliveries.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let failing = app
+            .svc
+            .store
+            .failing_endpoints(&app.scope(), 0)
+            .await
+            .unwrap();
+        if !failing.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no failed attempt recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let home = b.get("/dashboard/test").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("12.50 USD"), "volume: {}", home.body);
+    assert!(home.body.contains("<code>card_declined</code>") || home.body.contains("<code>generic_decline</code>"), "declines: {}", home.body);
+    assert!(home.body.contains(receiver.url.as_str()), "the failing endpoint is listed");
+    assert!(home.body.contains("<svg class=\"chart\""));
+}
+
 on_both!(
+    home_shows_volume_declines_and_failing_endpoints,
     signing_in_with_a_second_factor,
     failed_sign_ins_are_throttled,
     forms_need_the_session_token_and_this_origin,
