@@ -21,10 +21,66 @@ pub enum Face {
     Paymob,
 }
 
+impl Face {
+    /// The stored name (`payment_intents.face`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Face::Native => "native",
+            Face::Paymentwall => "paymentwall",
+            Face::Paymob => "paymob",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Face> {
+        [Face::Native, Face::Paymentwall, Face::Paymob]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
+}
+
+/// The face that made a new payment, stored with it (it never changes). A Paymentwall payment
+/// carries its order's key from the start. A Paymob payment carries the `paymob_order` and
+/// `paymob_transaction` metadata the Paymob face writes on every payment it makes (its own
+/// callbacks key on them too), and its order is already stored, in one of the merchant's
+/// profiles of the payment's mode: checking the order keeps a native payment whose creator
+/// chose those metadata keys native.
+pub(crate) async fn face_of_new_intent(
+    conn: &mut sqlx::AnyConnection,
+    pi: &PaymentIntent,
+) -> Result<Face> {
+    if pi
+        .order_key
+        .as_deref()
+        .is_some_and(|k| k.starts_with("paymentwall:"))
+    {
+        return Ok(Face::Paymentwall);
+    }
+    let order = pi
+        .metadata
+        .get("paymob_order")
+        .filter(|_| pi.metadata.contains_key("paymob_transaction"))
+        .and_then(|o| paymob_id(o));
+    if let Some(order) = order {
+        let found = sqlx::query(
+            "SELECT 1 FROM pm_orders o JOIN pm_profiles p ON p.id = o.profile_id \
+             WHERE o.id = $1 AND p.merchant_id = $2 AND p.live = $3",
+        )
+        .bind(order)
+        .bind(&pi.merchant_id)
+        .bind(i64::from(pi.livemode))
+        .fetch_optional(conn)
+        .await?;
+        if found.is_some() {
+            return Ok(Face::Paymob);
+        }
+    }
+    Ok(Face::Native)
+}
+
 /// What the dashboard's Payments list is narrowed to; every field given must hold (AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PaymentFilter {
-    /// An intent status (`succeeded`, `requires_capture`, …).
+    /// An intent status (`succeeded`, `requires_capture`, …); any other text matches nothing.
     pub status: Option<String>,
     pub face: Option<Face>,
     /// A currency code, in either case.
@@ -153,7 +209,7 @@ impl Store {
             Some(email) => {
                 let rows = sqlx::query(
                     "SELECT id FROM customers WHERE merchant_id = $1 AND livemode = $2 \
-                     AND email IS NOT NULL AND lower(email) = lower($3) ORDER BY id LIMIT $4",
+                     AND lower(email) = lower($3) ORDER BY id LIMIT $4",
                 )
                 .bind(&scope.merchant_id)
                 .bind(livemode)
@@ -210,11 +266,8 @@ impl Store {
                 sql.push(&format!(" AND customer_id = {p}"));
             }
             Some((email, Some(customer_ids))) => {
-                // `receipt_email IS NOT NULL` names the partial index's condition.
                 let p = sql.text(&email);
-                sql.push(&format!(
-                    " AND ((receipt_email IS NOT NULL AND lower(receipt_email) = lower({p}))"
-                ));
+                sql.push(&format!(" AND (lower(receipt_email) = lower({p})"));
                 if !customer_ids.is_empty() {
                     let list: Vec<String> = customer_ids.iter().map(|c| sql.text(c)).collect();
                     sql.push(&format!(" OR customer_id IN ({})", list.join(", ")));
@@ -226,24 +279,9 @@ impl Store {
             let p = sql.text(last4.trim());
             sql.push(&format!(" AND card_last4 = {p}"));
         }
-        match f.face {
-            None => {}
-            // Every Paymentwall payment carries its order's key, and only they do. The condition
-            // is the partial index's, word for word.
-            Some(Face::Paymentwall) => sql.push(" AND order_key LIKE 'paymentwall:%'"),
-            // A Paymob payment's order key is only set for orders that take one payment (and
-            // was only given to paid ones before migration 0016), but each one has its Paymob
-            // transaction. A merchant without a Paymob profile in this mode has none: that
-            // test runs once and spares reading the whole list to find nothing.
-            Some(Face::Paymob) => sql.push(&format!(
-                " AND EXISTS (SELECT 1 FROM pm_profiles WHERE merchant_id = {merchant} \
-                 AND live = {mode}) \
-                 AND EXISTS (SELECT 1 FROM pm_transactions t WHERE t.intent_id = payment_intents.id)"
-            )),
-            Some(Face::Native) => sql.push(
-                " AND order_key IS NULL AND NOT EXISTS (SELECT 1 FROM pm_transactions t \
-                 WHERE t.intent_id = payment_intents.id)",
-            ),
+        if let Some(face) = f.face {
+            let p = sql.text(face.as_str());
+            sql.push(&format!(" AND face = {p}"));
         }
         let limit = sql.int(limit.max(0));
         sql.push(&format!(" ORDER BY created_at DESC, id DESC LIMIT {limit}"));
@@ -257,7 +295,8 @@ impl Store {
     /// The scope's payments named by `q`, newest first: whatever id of a payment the merchant
     /// holds — the payment's (`pi_…`), one of its refunds' (`re_…`), the processor's reference
     /// of one of its attempts, a Paymentwall order's id or `ref`, or Paymob's order id,
-    /// transaction id, merchant order id, intention id or intention client secret. Another
+    /// transaction id (of the payment or of one of its refunds, voids or captures), merchant
+    /// order id, intention id or intention client secret. Another
     /// merchant's or the other mode's payments are never found.
     pub async fn find_payments_by_reference(
         &self,
@@ -293,10 +332,12 @@ impl Store {
                  JOIN pm_transactions t ON t.order_id = i.order_id WHERE i.client_secret = {text}"
         ));
         if let Some(n) = paymob_id(q) {
+            // A refund, void or capture transaction names no payment itself: its parent does.
             let n = sql.int(n);
             sql.push(&format!(
                 " UNION ALL SELECT intent_id FROM pm_transactions WHERE order_id = {n} \
-                 UNION ALL SELECT intent_id FROM pm_transactions WHERE id = {n}"
+                 UNION ALL SELECT COALESCE(t.intent_id, p.intent_id) FROM pm_transactions t \
+                     LEFT JOIN pm_transactions p ON p.id = t.parent_id WHERE t.id = {n}"
             ));
         }
         let limit = sql.int(MAX_REFERENCE_MATCHES);

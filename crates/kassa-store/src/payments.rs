@@ -216,11 +216,13 @@ impl Store {
 impl Tx {
     pub async fn insert_intent(&mut self, pi: &PaymentIntent) -> Result<()> {
         let sql = format!(
-            "INSERT INTO payment_intents ({INTENT_COLUMNS}, card_last4) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36)"
+            "INSERT INTO payment_intents ({INTENT_COLUMNS}, card_last4, face) VALUES \
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36,$37)"
         );
+        let face = crate::dashboard_payments::face_of_new_intent(&mut self.tx, pi).await?;
         bind_intent(sqlx::query(&sql), pi)?
             .bind(card_last4(pi))
+            .bind(face.as_str())
             .execute(&mut *self.tx)
             .await
             .map_err(unique_is_conflict)?;

@@ -56,7 +56,7 @@ fn pm_intention(profile_id: i64, id: &str, secret: &str, order: i64) -> PmIntent
     }
 }
 
-/// Ids the tests search for, numbered per merchant so two merchants' ids never collide.
+/// What [`seed`] wrote.
 struct Seeded {
     scope: Scope,
     /// Every payment of `scope`, newest first.
@@ -125,7 +125,8 @@ async fn seed(s: &Store, scope: &Scope, n: i64, t0: i64) -> Seeded {
         .unwrap());
 
     // Paymob: an intention's order paid on the second try (the order key is the paid one's
-    // only), and a legacy order without an intention whose payment has no order key.
+    // only), and a legacy order without an intention whose payment has no order key. The face
+    // writes the order first and names it and the transaction in each payment's metadata.
     let intention_order = 217_500_000 + 10 * n + live;
     let legacy_order = 217_600_000 + 10 * n + live;
     let mut om = pm_order(prof.id, intention_order, Some(&format!("ORDER-{n}")));
@@ -146,29 +147,34 @@ async fn seed(s: &Store, scope: &Scope, n: i64, t0: i64) -> Seeded {
     ))
     .await
     .unwrap();
-    let mut pm_first = new_intent(scope, &tag("pm_first"), t0 + 5);
+    let txn = |k: i64| 192_000_000 + 100 * n + 10 * live + k;
+    let paymob = |name: &str, created: i64, order: i64, txn: i64| {
+        let mut p = new_intent(scope, &tag(name), created);
+        p.metadata.insert("paymob_order".into(), order.to_string());
+        p.metadata
+            .insert("paymob_transaction".into(), txn.to_string());
+        p
+    };
+    let mut pm_first = paymob("pm_first", t0 + 5, intention_order, txn(1));
     pm_first.status = IntentStatus::Canceled;
-    let mut pm_paid = new_intent(scope, &tag("pm_paid"), t0 + 6);
+    let mut pm_paid = paymob("pm_paid", t0 + 6, intention_order, txn(2));
     pm_paid.status = IntentStatus::Succeeded;
     pm_paid.amount_received = pm_paid.amount;
     pm_paid.order_key = Some(format!("paymob:{intention_order}"));
     pm_paid.currency = Currency::parse("egp").unwrap();
-    let mut pm_legacy = new_intent(scope, &tag("pm_legacy"), t0 + 7);
+    let mut pm_legacy = paymob("pm_legacy", t0 + 7, legacy_order, txn(3));
     pm_legacy.currency = Currency::parse("egp").unwrap();
     pm_legacy.amount = 250;
-    for p in [&pm_first, &pm_paid, &pm_legacy] {
+    for (p, k, order) in [
+        (&pm_first, 1, intention_order),
+        (&pm_paid, 2, intention_order),
+        (&pm_legacy, 3, legacy_order),
+    ] {
         tx.insert_intent(p).await.unwrap();
+        tx.insert_pm_transaction(&pm_txn(prof.id, txn(k), order, &p.id))
+            .await
+            .unwrap();
     }
-    let txn = |k: i64| 192_000_000 + 100 * n + 10 * live + k;
-    tx.insert_pm_transaction(&pm_txn(prof.id, txn(1), intention_order, &pm_first.id))
-        .await
-        .unwrap();
-    tx.insert_pm_transaction(&pm_txn(prof.id, txn(2), intention_order, &pm_paid.id))
-        .await
-        .unwrap();
-    tx.insert_pm_transaction(&pm_txn(prof.id, txn(3), legacy_order, &pm_legacy.id))
-        .await
-        .unwrap();
     tx.commit().await.unwrap();
     for p in [
         &pm_legacy, &pm_paid, &pm_first, &pw, &twin_b, &twin_a, &held, &eur, &paid,
@@ -518,6 +524,15 @@ async fn a_payment_is_found_by_every_id_its_merchant_holds_and_only_by_it() {
         })
         .await
         .unwrap();
+        // A refund of the paid Paymob payment, as Paymob's own child transaction.
+        tx.insert_pm_transaction(&PmTransaction {
+            intent_id: None,
+            parent_id: Some(192_000_000 + 100 + 2),
+            kind: "refund".into(),
+            ..pm_txn(10, 192_000_000 + 100 + 9, 217_500_000 + 10, "")
+        })
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
 
         let find = |scope: &Scope, q: &str| {
@@ -552,6 +567,11 @@ async fn a_payment_is_found_by_every_id_its_merchant_holds_and_only_by_it() {
             (
                 "Paymob transaction",
                 (192_000_000 + 100 + 2).to_string(),
+                vec!["pi_pm_paid_1_0"],
+            ),
+            (
+                "Paymob refund transaction",
+                (192_000_000 + 100 + 9).to_string(),
                 vec!["pi_pm_paid_1_0"],
             ),
             (
@@ -613,10 +633,85 @@ async fn a_payment_is_found_by_every_id_its_merchant_holds_and_only_by_it() {
     }
 }
 
-/// Payments stored before migration 0022 get their last four digits from their stored payment
-/// method, in the shapes serde wrote it; anything else keeps none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migration_0022_copies_the_last_four_digits_of_stored_payments() {
+async fn a_payments_face_is_written_with_it_and_paymob_metadata_alone_does_not_make_one() {
+    for (s, pg, _dir) in stores().await {
+        let a = new_merchant(&s, "a").await;
+        let b = new_merchant(&s, "b").await;
+        let a_live = Scope {
+            merchant_id: a.merchant_id.clone(),
+            livemode: true,
+        };
+        seed(&s, &a, 1, 1_000).await;
+        seed(&s, &b, 2, 2_000).await;
+        seed(&s, &a_live, 1, 3_000).await;
+        // Paymob's metadata naming an order of `a`'s test profile makes a Paymob payment; naming
+        // another merchant's order, an order of the other mode, no order, or lacking the
+        // transaction leaves a payment native.
+        let with = |id: &str, order: &str, txn: bool| {
+            let mut p = new_intent(&a, id, 5_000);
+            p.metadata.insert("paymob_order".into(), order.into());
+            if txn {
+                p.metadata.insert("paymob_transaction".into(), "1".into());
+            }
+            p
+        };
+        let paymob = with("pi_made_by_paymob", "217500010", true);
+        let natives = [
+            with("pi_other_merchant", "217500020", true),
+            with("pi_other_mode", "217500011", true),
+            with("pi_no_such_order", "999", true),
+            with("pi_not_a_number", "x217500010", true),
+            with("pi_no_transaction", "217500010", false),
+        ];
+        let mut all: Vec<&PaymentIntent> = natives.iter().collect();
+        all.push(&paymob);
+        insert_intents(&s, &all).await;
+        let of_face = |face: Face| {
+            let (s, a) = (s.clone(), a.clone());
+            async move {
+                s.dashboard_payments(
+                    &a,
+                    &PaymentFilter {
+                        face: Some(face),
+                        created_from: Some(5_000),
+                        ..Default::default()
+                    },
+                    100,
+                    None,
+                )
+                .await
+                .unwrap()
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(of_face(Face::Paymob).await, ["pi_made_by_paymob"]);
+        assert_eq!(
+            of_face(Face::Native).await,
+            [
+                "pi_other_mode",
+                "pi_other_merchant",
+                "pi_not_a_number",
+                "pi_no_transaction",
+                "pi_no_such_order",
+            ]
+        );
+        assert!(of_face(Face::Paymentwall).await.is_empty());
+        for face in [Face::Native, Face::Paymentwall, Face::Paymob] {
+            assert_eq!(Face::parse(face.as_str()), Some(face));
+        }
+        assert_eq!(Face::parse("Paymob"), None);
+        cleanup(s, pg).await;
+    }
+}
+
+/// Payments stored before migration 0022 get their last four digits from their stored payment
+/// method, in the shapes serde wrote it (anything else keeps none), and the face that made them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0022_gives_stored_payments_their_last_four_digits_and_face() {
     for (s, pg, _dir) in stores_at(false).await {
         let dir = tempfile::tempdir().unwrap();
         let early = dir.path().join("early");
@@ -635,10 +730,16 @@ async fn migration_0022_copies_the_last_four_digits_of_stored_payments() {
             .run(&s.writer)
             .await
             .unwrap();
-        sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ('acct_m', 'm', 1)")
-            .execute(&s.writer)
-            .await
-            .unwrap();
+        for sql in [
+            "INSERT INTO merchants (id, name, created_at) VALUES ('acct_m', 'm', 1)",
+            "INSERT INTO pm_profiles (id, merchant_id, country, live, secret_key_hash, public_key, \
+             api_key_hash, hmac_enc, iframe_id, doc, created_at) \
+             VALUES (1, 'acct_m', 'EGY', 0, 'sk', 'pk', 'ak', 'h', 1, '{}', 1)",
+            "INSERT INTO pm_orders (id, profile_id, doc, created_at, updated_at) \
+             VALUES (10, 1, '{}', 1, 1)",
+        ] {
+            sqlx::query(sql).execute(&s.writer).await.unwrap();
+        }
         let current = serde_json::to_string(&card("4242")).unwrap();
         let wallet =
             serde_json::to_string(&PaymentMethodDetails::for_wallet("201001234567", b"k")).unwrap();
@@ -674,7 +775,35 @@ async fn migration_0022_copies_the_last_four_digits_of_stored_payments() {
             .await
             .unwrap();
         }
+        // A Paymob payment (without an order key: a legacy order's) and a Paymentwall one.
+        sqlx::query(
+            "INSERT INTO pm_transactions (id, profile_id, order_id, intent_id, kind, obj, extra, \
+             created_at, updated_at) VALUES (5, 1, 10, 'pi_wallet', 'payment', '{}', '{}', 1, 1)",
+        )
+        .execute(&s.writer)
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE payment_intents SET order_key = 'paymentwall:pwo_1' WHERE id = 'pi_old'",
+        )
+        .execute(&s.writer)
+        .await
+        .unwrap();
         s.migrate().await.unwrap();
+        let faces: Vec<(String, String)> =
+            sqlx::query("SELECT id, face FROM payment_intents ORDER BY id")
+                .fetch_all(&s.writer)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        let face_of = |id: &str| faces.iter().find(|(i, _)| i == id).unwrap().1.clone();
+        assert_eq!(face_of("pi_wallet"), "paymob");
+        assert_eq!(face_of("pi_old"), "paymentwall");
+        for id in ["pi_current", "pi_voucher", "pi_odd", "pi_none"] {
+            assert_eq!(face_of(id), "native", "{id}");
+        }
         for (id, _, want) in rows {
             let got: Option<String> =
                 sqlx::query("SELECT card_last4 FROM payment_intents WHERE id = $1")

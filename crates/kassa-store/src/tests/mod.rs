@@ -13,6 +13,7 @@ mod billing;
 mod customers;
 mod dashboard_payments;
 mod deliveries;
+mod delivery_log;
 mod migrations;
 mod modes;
 mod payment_methods;
