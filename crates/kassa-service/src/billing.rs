@@ -345,6 +345,14 @@ impl Billing<'_> {
         let now = self.time_of(scope, sub.test_clock.as_deref()).await?;
         let before = sub.clone();
         let events = sub.cancel(false, now).map_err(ServiceError::State)?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "subscription.cancel",
+            Some(id),
+            &serde_json::json!({"status": {"from": before.status.as_str(), "to": sub.status.as_str()}}),
+        )
+        .await?;
         self.commit_change(tx, &before, &mut sub, &events).await?;
         Ok(sub)
     }
@@ -355,6 +363,14 @@ impl Billing<'_> {
         let now = self.time_of(scope, sub.test_clock.as_deref()).await?;
         let before = sub.clone();
         sub.pause(now).map_err(ServiceError::State)?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "subscription.pause",
+            Some(id),
+            &serde_json::json!({"status": {"from": before.status.as_str(), "to": sub.status.as_str()}}),
+        )
+        .await?;
         self.commit_change(
             tx,
             &before,
@@ -379,6 +395,14 @@ impl Billing<'_> {
         };
         let before = sub.clone();
         sub.resume(now, open).map_err(ServiceError::State)?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "subscription.resume",
+            Some(id),
+            &serde_json::json!({"status": {"from": before.status.as_str(), "to": sub.status.as_str()}}),
+        )
+        .await?;
         self.commit_change(
             tx,
             &before,

@@ -143,7 +143,7 @@ pub fn parse_role(role: &str) -> Result<Role> {
 
 fn check_password(password: &str) -> Result<()> {
     let n = password.chars().count();
-    if n < MIN_PASSWORD || n > MAX_PASSWORD {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
         return Err(ServiceError::invalid(
             "password",
             format!("The password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long."),

@@ -18,12 +18,15 @@ mod billing;
 mod audit;
 mod branding;
 mod customers;
+mod dashboard_billing;
 mod dashboard_payments;
+mod delivery_log;
 mod idempotency;
 mod payment_methods;
 mod payments;
 mod paymentwall;
 mod paymob;
+mod paymob_keys;
 mod processor_accounts;
 mod purge;
 mod rows;
@@ -31,6 +34,7 @@ mod timeline;
 mod users;
 mod webhooks;
 mod api_keys;
+mod pw_project_keys;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -45,6 +49,7 @@ pub use api_keys::{ApiKeyMatch, ApiKeyRow};
 pub use audit::AuditRecord;
 pub use branding::{BrandingRow, Logo};
 pub use dashboard_payments::{Face, PaymentFilter};
+pub use delivery_log::{EndpointHealth, LogOutcome, Requeued, FAILING_CAP, HEALTH_WINDOW};
 pub use timeline::HourStat;
 pub use users::{DashboardSession, User, UserLink};
 pub use kassa_core::scope::{Mode, Scope};
@@ -53,6 +58,7 @@ pub use paymob::{
     PmCardToken, PmIntegration, PmIntention, PmOrder, PmPlan, PmProfile, PmSubscription,
     PmTransaction,
 };
+pub use paymob_keys::PmCredentialColumn;
 pub use processor_accounts::ProcessorAccount;
 pub use purge::PurgeCounts;
 pub use rows::*;

@@ -2,6 +2,8 @@
 //! PostgreSQL database), and a webhook receiver that records what it gets.
 #![allow(dead_code)]
 
+pub mod dashboard;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
