@@ -333,25 +333,14 @@ pub async fn export_csv(
         .into_response()
 }
 
-pub struct AttemptRow {
-    pub number: i64,
-    pub at: String,
-    pub trigger: String,
-    pub status: String,
-    pub latency_ms: i64,
-    pub excerpt: String,
-}
-
+/// A notification of one of the payment's events: the delivery as the log shows it, and what
+/// its signature covers.
 pub struct DeliveryRow {
-    pub channel: &'static str,
-    pub target: String,
-    pub endpoint_id: String,
-    pub event_id: String,
-    pub status: String,
-    pub attempts: Vec<AttemptRow>,
+    pub row: crate::webhooks::DeliveryRow,
     /// What was signed (a pingback's base string or a Paymob callback's HMAC message), to help
     /// a merchant see why their check fails. The secret is never part of it.
     pub signed: Option<String>,
+    /// The request as sent (a pingback's URL with its query).
     pub request: Option<String>,
 }
 
@@ -391,14 +380,6 @@ struct DetailPage {
     refunds: Vec<RefundRow>,
     events: Vec<EventRow>,
     flash: Option<String>,
-}
-
-fn channel_name(c: Channel) -> &'static str {
-    match c {
-        Channel::Webhook => "webhook",
-        Channel::Pingback => "Paymentwall pingback",
-        Channel::PaymobCallback => "Paymob callback",
-    }
 }
 
 /// The string a notification's signature covers, recomputed from the request as sent.
@@ -448,69 +429,34 @@ async fn detail_page(st: &AppState, ctx: &Ctx, id: &str, flash: Option<String>) 
         Ok(e) => e,
         Err(e) => return view::service_error(&e.into()),
     };
+    // A webhook is shown by its endpoint's URL, a face's notification by its own.
+    let urls = match st.svc.store.list_endpoints(&ctx.scope).await {
+        Ok(eps) => eps.into_iter().map(|ep| (ep.id, ep.url)).collect(),
+        Err(e) => return view::service_error(&e.into()),
+    };
     let mut event_rows = Vec::new();
     for ev in &events {
         let deliveries = match st.svc.store.deliveries_for_event(&ctx.scope, &ev.id).await {
             Ok(d) => d,
             Err(e) => return view::service_error(&e.into()),
         };
-        let mut rows = Vec::new();
-        for d in &deliveries {
-            // A webhook is shown by its endpoint's URL; the faces' notifications by theirs.
-            let endpoint_url = match d.channel {
-                Channel::Webhook => st
-                    .svc
-                    .store
-                    .endpoint(&ctx.scope, &d.endpoint_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|ep| ep.url),
-                _ => None,
-            };
-            let attempts = match st.svc.store.delivery_attempts(&d.id).await {
-                Ok(a) => a,
-                Err(e) => return view::service_error(&e.into()),
-            };
-            rows.push(DeliveryRow {
-                channel: channel_name(d.channel),
-                target: endpoint_url
-                    .or_else(|| d.request_url.clone())
-                    .map(|u| u.split('?').next().unwrap_or("").to_string())
-                    .unwrap_or_else(|| d.endpoint_id.clone()),
-                endpoint_id: d.endpoint_id.clone(),
-                event_id: d.event_id.clone(),
-                status: d.status.clone(),
-                attempts: attempts
-                    .iter()
-                    .map(|a| AttemptRow {
-                        number: a.attempt_number,
-                        at: view::time(a.started_at),
-                        trigger: a.trigger.clone(),
-                        status: a
-                            .status_code
-                            .map(|c| c.to_string())
-                            .or_else(|| a.error.clone())
-                            .unwrap_or_else(|| "no answer".into()),
-                        latency_ms: a.latency_ms,
-                        excerpt: a
-                            .response_excerpt
-                            .clone()
-                            .unwrap_or_default()
-                            .chars()
-                            .take(200)
-                            .collect(),
-                    })
-                    .collect(),
-                signed: signed_string(d),
-                request: d.request_url.clone(),
-            });
-        }
+        let rows = match crate::webhooks::delivery_rows(st, ctx, &deliveries, &urls).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         event_rows.push(EventRow {
             id: ev.id.clone(),
             kind: ev.event_type.as_str(),
             at: view::time(ev.created),
-            deliveries: rows,
+            deliveries: deliveries
+                .iter()
+                .zip(rows)
+                .map(|(d, row)| DeliveryRow {
+                    row,
+                    signed: signed_string(d),
+                    request: d.request_url.clone(),
+                })
+                .collect(),
         });
     }
     let refundable = pi.amount_received - pi.amount_refunded;

@@ -27,8 +27,6 @@ pub struct Nav {
     pub can_integrate: bool,
     /// May move money (refund, capture, cancel, resend).
     pub can_move_money: bool,
-    /// May invite users, change roles and processor accounts.
-    pub can_team: bool,
 }
 
 impl Nav {
@@ -63,7 +61,6 @@ impl Nav {
             can_keys: ctx.role.allows(Permission::ManageKeys),
             can_integrate: ctx.role.allows(Permission::ManageIntegrations),
             can_move_money: ctx.role.allows(Permission::MoveMoney),
-            can_team: ctx.role.allows(Permission::ManageTeam),
         }
     }
 }

@@ -237,6 +237,23 @@ impl Paymob<'_> {
             tx.insert_pm_integration(&row).await?;
             integrations.push(Integration::from_row(&row)?);
         }
+        let audited: Vec<_> = integrations
+            .iter()
+            .map(|i| serde_json::json!({"id": i.id, "name": i.name, "doc": i.doc}))
+            .collect();
+        crate::audit::record(
+            &mut tx,
+            &profile.scope(),
+            "paymob_profile.create",
+            Some(&profile.id.to_string()),
+            &serde_json::json!({
+                "country": profile.country,
+                "live": profile.live,
+                "name": Self::company_name(&profile),
+                "integrations": audited,
+            }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(NewProfile {
             profile,

@@ -8,7 +8,9 @@
 
 mod accounts;
 mod challenges;
+mod dashboard_tools;
 mod intentions;
+mod key_rotation;
 mod legacy;
 mod ops;
 mod orders;
@@ -24,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use accounts::{IntegrationInput, NewProfile, ProfileInput};
+pub use dashboard_tools::{CallbackTest, HmacCalculation, CALLBACK_TEST_TIMEOUT, HMAC_INPUT_MAX};
+pub use key_rotation::PmCredential;
 pub use pages::{
     frame_ancestors_of, PageFraming, PageOwner, PaymentStatus, ProfileUpdate, StatusRefusal,
     NO_FRAMING,
