@@ -2,11 +2,13 @@
 //! the merchant REST APIs, all on top of the core's intents, refunds, events and outbox.
 
 mod apis;
+mod keys;
 mod orders;
 mod pingbacks;
 pub mod product;
 mod projects;
 mod subscriptions;
+mod tool;
 
 pub use apis::{ApiError, PaymentStatus, TicketOutcome};
 pub use orders::{
@@ -18,6 +20,7 @@ pub use projects::{
     Project, ProjectInput, ProjectSettings, WidgetLayout, CUSTOM_MACROS, PROJECT_PREFIX,
 };
 pub use subscriptions::{subscription_json, RENEWAL_ATTEMPTS};
+pub use tool::{effective_sign_version, tool_pingback, ToolInput, ToolReport, TOOL_PINGBACK_TYPES};
 
 pub const ORDER_PREFIX: &str = "pwo";
 
