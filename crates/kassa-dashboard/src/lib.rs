@@ -18,6 +18,7 @@ mod ctx;
 mod customers;
 mod home;
 mod keys;
+mod logo_form;
 mod payments;
 mod paymentwall;
 mod paymob;
@@ -118,6 +119,20 @@ pub fn routes() -> Router<AppState> {
         .merge(paymob::routes())
         .merge(customers::routes())
         .merge(settings::routes())
+        .layer(map_response(security_headers))
+}
+
+/// The routes that take a file (the logo forms): for
+/// [`kassa_http::router_with`]/[`kassa_http::standalone_router`]'s `uploads`, outside the
+/// dashboard's 64 KiB body limit, with a limit of their own.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .merge(paymentwall::upload_routes())
+        .merge(paymob::upload_routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            logo_form::LOGO_FORM_LIMIT,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(logo_form::LOGO_FORM_LIMIT))
         .layer(map_response(security_headers))
 }
 

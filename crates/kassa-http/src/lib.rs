@@ -59,12 +59,13 @@ pub fn unavailable(mut resp: axum::response::Response) -> axum::response::Respon
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    router_with(state, Router::new())
+    router_with(state, Router::new(), Router::new())
 }
 
 /// [`router`] with `extra` routes served alongside the faces (the dashboard, when it shares the
-/// API's listener), under the same limits and observation.
-pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
+/// API's listener), under the same limits and observation; `uploads` are routes that bring
+/// their own body limit (file uploads) instead of the 64 KiB one.
+pub fn router_with(state: AppState, extra: Router<AppState>, uploads: Router<AppState>) -> Router {
     let routes = Router::new()
         .merge(native::router(state.clone()))
         .merge(native::branding::public_routes())
@@ -78,16 +79,22 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(home::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         // Logo uploads carry a file: added after the 64 KiB limit, with their own.
-        .merge(native::upload_router(state.clone()));
+        .merge(native::upload_router(state.clone()))
+        .merge(uploads);
     with_common_layers(state, routes)
 }
 
 /// `routes` alone on a listener of their own (the dashboard's `dashboard_listen`), under the
 /// same body limit, rate limits, observation and timeouts as the main listener.
-pub fn standalone_router(state: AppState, routes: Router<AppState>) -> Router {
+pub fn standalone_router(
+    state: AppState,
+    routes: Router<AppState>,
+    uploads: Router<AppState>,
+) -> Router {
     let routes = routes
         .fallback(home::not_found)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(uploads);
     with_common_layers(state, routes)
 }
 

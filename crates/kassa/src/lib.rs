@@ -246,7 +246,11 @@ impl App {
         let dashboard = self.dashboard_listener.map(|l| {
             tokio::spawn(serve::serve(
                 l,
-                kassa_http::standalone_router(self.state.clone(), kassa_dashboard::routes()),
+                kassa_http::standalone_router(
+                    self.state.clone(),
+                    kassa_dashboard::routes(),
+                    kassa_dashboard::upload_routes(),
+                ),
                 self.limits,
                 shutdown.clone(),
             ))
@@ -255,7 +259,11 @@ impl App {
         let router = if dashboard.is_some() {
             kassa_http::router(self.state.clone())
         } else {
-            kassa_http::router_with(self.state.clone(), kassa_dashboard::routes())
+            kassa_http::router_with(
+                self.state.clone(),
+                kassa_dashboard::routes(),
+                kassa_dashboard::upload_routes(),
+            )
         };
         let served = serve::serve(self.listener, router, self.limits, shutdown.clone()).await;
         shutdown.cancel();

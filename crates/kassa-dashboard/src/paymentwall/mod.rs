@@ -9,7 +9,6 @@
 
 mod keys;
 mod list;
-mod multipart;
 mod settings;
 mod systems;
 mod tool;
@@ -27,6 +26,14 @@ use serde::Deserialize;
 
 use crate::ctx::Ctx;
 use crate::view;
+
+/// The logo upload, served with the larger body limit of [`crate::upload_routes`].
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route(
+        "/dashboard/{mode}/paymentwall/{id}/logo",
+        post(widgets::upload_logo),
+    )
+}
 
 pub fn routes() -> Router<AppState> {
     let base = "/dashboard/{mode}/paymentwall";
@@ -46,7 +53,6 @@ pub fn routes() -> Router<AppState> {
             &format!("{base}/{{id}}/branding"),
             post(widgets::save_branding),
         )
-        .route(&format!("{base}/{{id}}/logo"), post(widgets::upload_logo))
         .route(
             &format!("{base}/{{id}}/logo/remove"),
             post(widgets::remove_logo),

@@ -3,20 +3,13 @@
 //! and a live preview: a test link of the project signed here with its test secret, opened in
 //! a new tab, or shown in an `<iframe>` when the browser may frame it (same origin as the
 //! dashboard, and the project's `frame_ancestors` allows that origin).
-//!
-//! The logo form is `multipart/form-data` under the listener's 64 KiB body limit (the native
-//! API's upload route lifts it, but that route is built outside the dashboard's router): so a
-//! logo sent here is at most about 60 KB; bigger ones go through `POST /v1/paymentwall/projects/
-//! {id}/branding/logo`, as the page says.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_TYPE, HOST};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kassa_core::roles::Permission;
-use kassa_core::secret::constant_time_eq;
 use kassa_http::AppState;
 use kassa_paymentwall::{encode_query, methods_for, sign_widget, valid_country_code, SignVersion};
 use kassa_service::audit::with_actor;
@@ -24,7 +17,7 @@ use kassa_service::branding::{logo_path, BrandScope, BrandingUpdate};
 use kassa_service::paymentwall::{ApiType, Project, ProjectInput};
 use serde::Deserialize;
 
-use super::{form_error, load, multipart, project_path, Done, Head};
+use super::{form_error, load, project_path, Done, Head};
 use crate::ctx::{Ctx, Posted};
 use crate::view::{self, Nav};
 
@@ -375,42 +368,27 @@ pub async fn save_branding(
     }
 }
 
-/// The logo form: `multipart/form-data` with the session's `csrf` field and the file `logo`.
-/// `Ctx` has checked the session and the origin; the token is checked here, before anything is
+/// The logo form (see [`crate::logo_form`]): the session's token is checked before anything is
 /// done with the file.
 pub async fn upload_logo(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     ctx: Ctx,
     headers: HeaderMap,
-    body: Bytes,
+    form: Multipart,
 ) -> Response {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(parts) = multipart::parse(content_type, &body) else {
-        return view::bad_request("The form could not be read.");
+    let file = match crate::logo_form::read(&ctx, form).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
     };
-    let sent = parts
-        .iter()
-        .find(|p| p.name == "csrf")
-        .map(|p| p.data.as_slice())
-        .unwrap_or(b"");
-    if !constant_time_eq(sent, ctx.csrf.as_bytes()) {
-        return view::forbidden_csrf();
-    }
     if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
         return resp;
     }
-    let Some(file) = parts
-        .iter()
-        .find(|p| p.name == "logo" && !p.data.is_empty())
-    else {
+    let Some(file) = file else {
         let e = kassa_service::ServiceError::invalid("logo", "Choose a PNG or JPEG file.");
         return refused(&st, &ctx, &headers, &id, &e).await;
     };
-    let file_type = file.content_type.as_deref().unwrap_or("");
+    let file_type = file.content_type.as_str();
     let scope = BrandScope::PwProject(id.clone());
     match with_actor(
         ctx.actor(),

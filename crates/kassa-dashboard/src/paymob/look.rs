@@ -3,13 +3,11 @@
 //! own), and the sites that may frame those pages (`update_profile`).
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kassa_core::roles::Permission;
-use kassa_core::secret::constant_time_eq;
 use kassa_http::AppState;
 use kassa_service::audit::with_actor;
 use kassa_service::branding::{BrandScope, BrandingUpdate};
@@ -18,13 +16,10 @@ use kassa_service::ServiceError;
 use kassa_store::PmProfile;
 use serde::Deserialize;
 
-use super::{form_refusal, multipart, pm_error, profile_name, profile_of, Head};
+use super::{form_refusal, pm_error, profile_name, profile_of, Head};
 use crate::ctx::{Ctx, Posted};
 use crate::view::{self, Nav};
 
-/// The largest logo this form takes: the dashboard's requests share the API's 64 KiB body
-/// limit (the API's own logo route takes up to 512 KiB).
-const FORM_LOGO_MAX: usize = 60 * 1024;
 
 struct LogoView {
     width: i64,
@@ -244,31 +239,18 @@ pub async fn update_branding(
     }
 }
 
-/// The logo form (`multipart/form-data`): the file is re-encoded by the branding service, so
+/// The logo form (see [`crate::logo_form`]): the file is re-encoded by the branding service, so
 /// what payer pages get is a PNG Kassa wrote.
 pub async fn upload_logo(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     ctx: Ctx,
-    headers: HeaderMap,
-    body: Bytes,
+    form: Multipart,
 ) -> Response {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(parts) = multipart::parse(content_type, &body) else {
-        return view::bad_request("The form could not be read.");
+    let file = match crate::logo_form::read(&ctx, form).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
     };
-    // The same check `Posted` makes for a urlencoded form.
-    let sent = parts
-        .iter()
-        .find(|p| p.name == "csrf")
-        .map(|p| p.data.as_slice())
-        .unwrap_or(b"");
-    if !constant_time_eq(sent, ctx.csrf.as_bytes()) {
-        return view::forbidden_csrf();
-    }
     if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
         return resp;
     }
@@ -276,19 +258,11 @@ pub async fn upload_logo(
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let refused = |why: &str| (StatusCode::BAD_REQUEST, why.to_string());
-    let file = parts
-        .iter()
-        .find(|p| p.name == "logo" && p.filename.as_deref().is_some_and(|f| !f.is_empty()));
-    let Some(file) = file.filter(|f| !f.data.is_empty()) else {
-        let why = refused("Choose a PNG or JPEG file.");
+    let Some(file) = file else {
+        let why = (StatusCode::BAD_REQUEST, "Choose a PNG or JPEG file.".to_string());
         return render(&st, &ctx, &profile, None, Typed::default(), Some(why)).await;
     };
-    if file.data.len() > FORM_LOGO_MAX {
-        let why = refused("That file is larger than 60 KB, the most this form takes.");
-        return render(&st, &ctx, &profile, None, Typed::default(), Some(why)).await;
-    }
-    let declared = file.content_type.as_deref().unwrap_or("");
+    let declared = file.content_type.as_str();
     let done = with_actor(
         ctx.actor(),
         st.svc.branding().upload_logo(

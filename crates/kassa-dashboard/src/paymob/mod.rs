@@ -12,7 +12,6 @@
 mod integrations;
 mod keys;
 mod look;
-mod multipart;
 mod profiles;
 mod tools;
 
@@ -27,6 +26,14 @@ use serde_json::Value;
 
 use crate::ctx::Ctx;
 use crate::view;
+
+/// The logo upload, served with the larger body limit of [`crate::upload_routes`].
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route(
+        "/dashboard/{mode}/paymob/{id}/look/logo",
+        post(look::upload_logo),
+    )
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -59,10 +66,6 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/dashboard/{mode}/paymob/{id}/look",
             get(look::page).post(look::update_branding),
-        )
-        .route(
-            "/dashboard/{mode}/paymob/{id}/look/logo",
-            post(look::upload_logo),
         )
         .route(
             "/dashboard/{mode}/paymob/{id}/look/logo.png",

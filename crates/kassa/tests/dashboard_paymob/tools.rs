@@ -200,6 +200,19 @@ async fn the_hmac_calculator_agrees_with_the_library(app: &TestApp) {
     );
 }
 
+/// A PNG that does not compress: each pixel its own colour, so it is large for its size.
+fn noisy_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(w, h, |x, y| {
+        let v = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).to_le_bytes();
+        image::Rgba([v[0], v[1], v[2], 255])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgba8(img)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
 fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbaImage::from_pixel(w, h, image::Rgba([10, 102, 194, 255]));
     let mut out = Vec::new();
@@ -308,6 +321,23 @@ async fn the_look_and_framing(app: &TestApp) {
             brand["logo"]["height"].as_i64()
         ),
         (Some(64), Some(32))
+    );
+    // A logo larger than the dashboard's 64 KiB form limit (up to the API's 512 KB) is taken:
+    // the logo form has a body limit of its own.
+    let big = noisy_png(200, 150);
+    assert!(big.len() > 100 * 1024, "{} bytes", big.len());
+    assert_eq!(
+        upload(&b, &logo_path, Some(&csrf), big).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, brand) = app
+        .get(&format!("/v1/paymob/profiles/{}/branding", p.id))
+        .await;
+    assert_eq!(brand["logo"]["width"].as_i64(), Some(200));
+    // One over the branding service's limit is refused by the form's.
+    assert_eq!(
+        upload(&b, &logo_path, Some(&csrf), noisy_png(420, 420)).await,
+        StatusCode::PAYLOAD_TOO_LARGE
     );
     let preview = b
         .http
