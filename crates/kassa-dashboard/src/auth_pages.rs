@@ -258,7 +258,12 @@ pub async fn setup(
     match st
         .svc
         .users()
-        .login(&user.email, &f.password, &ip, user_agent(&headers).as_deref())
+        .login(
+            &user.email,
+            &f.password,
+            &ip,
+            user_agent(&headers).as_deref(),
+        )
         .await
     {
         Ok(new) => view::with_cookie(
@@ -341,7 +346,11 @@ pub async fn second_factor(
 #[derive(Deserialize)]
 pub struct CsrfOnly {}
 
-pub async fn logout(State(st): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn logout(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if !ctx::same_origin(&headers) {
         return view::forbidden_cross_site();
     }
@@ -498,7 +507,9 @@ pub async fn confirm_totp(State(st): State<AppState>, p: Posted<ConfirmForm>) ->
     .await;
     match result {
         Ok(codes) => security(&st, &ctx, codes, None).await,
-        Err(e @ ServiceError::Invalid { .. }) => security(&st, &ctx, Vec::new(), Some(e.to_string())).await,
+        Err(e @ ServiceError::Invalid { .. }) => {
+            security(&st, &ctx, Vec::new(), Some(e.to_string())).await
+        }
         Err(e) => view::service_error(&e),
     }
 }
@@ -583,8 +594,17 @@ mod tests {
 
     #[test]
     fn only_dashboard_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_next("/dashboard/test/payments"), "/dashboard/test/payments");
-        for bad in ["https://evil.example/", "//evil.example", "/dashboard\\..", "/other", ""] {
+        assert_eq!(
+            safe_next("/dashboard/test/payments"),
+            "/dashboard/test/payments"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/dashboard\\..",
+            "/other",
+            "",
+        ] {
             assert_eq!(safe_next(bad), "/dashboard/test", "{bad}");
         }
     }

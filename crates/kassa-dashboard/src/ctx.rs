@@ -152,9 +152,10 @@ impl Ctx {
     /// `Err` with a page asking for the password again unless it was given in the last
     /// minutes (step-up, for keys, secrets, roles and live refunds).
     pub fn require_recent_password(&self) -> Result<(), Response> {
-        let fresh = self.session.reauth_at.is_some_and(|at| {
-            kassa_store::now_ms() - at < kassa_service::users::REAUTH_WINDOW_MS
-        });
+        let fresh = self
+            .session
+            .reauth_at
+            .is_some_and(|at| kassa_store::now_ms() - at < kassa_service::users::REAUTH_WINDOW_MS);
         if fresh {
             Ok(())
         } else {
@@ -210,7 +211,10 @@ impl FromRequestParts<AppState> for Ctx {
         }
         let Some((session, user)) = session_of(st, &parts.headers).await? else {
             let next = if parts.method == Method::GET {
-                format!("?next={}", url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>())
+                format!(
+                    "?next={}",
+                    url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>()
+                )
             } else {
                 String::new()
             };

@@ -45,7 +45,12 @@ struct HomePage {
 pub async fn home(State(st): State<AppState>, ctx: Ctx) -> Response {
     let now = kassa_store::now_ms();
     let first_hour = now / 3_600_000 - (HOURS - 1);
-    let stats = match st.svc.store.payment_stats(&ctx.scope, first_hour * 3_600_000).await {
+    let stats = match st
+        .svc
+        .store
+        .payment_stats(&ctx.scope, first_hour * 3_600_000)
+        .await
+    {
         Ok(s) => s,
         Err(e) => return view::service_error(&e.into()),
     };
@@ -62,7 +67,12 @@ pub async fn home(State(st): State<AppState>, ctx: Ctx) -> Response {
         }
     }
     // Volume is per currency: amounts of different currencies do not add up.
-    let volume = match st.svc.store.succeeded_volume(&ctx.scope, first_hour * 3_600_000).await {
+    let volume = match st
+        .svc
+        .store
+        .succeeded_volume(&ctx.scope, first_hour * 3_600_000)
+        .await
+    {
         Ok(v) => v
             .into_iter()
             .filter_map(|(code, amount)| {

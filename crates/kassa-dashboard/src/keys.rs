@@ -53,7 +53,10 @@ async fn render(st: &AppState, ctx: &Ctx, revealed: Option<(String, String)>) ->
             kind: k.kind,
             display: k.display,
             created: view::time(k.created_at),
-            last_used: k.last_used_at.map(view::time).unwrap_or_else(|| "never".into()),
+            last_used: k
+                .last_used_at
+                .map(view::time)
+                .unwrap_or_else(|| "never".into()),
         })
         .collect();
     view::page(&KeysPage {
@@ -88,8 +91,17 @@ pub async fn create(State(st): State<AppState>, p: Posted<CreateForm>) -> Respon
     if let Err(resp) = guard(&ctx) {
         return resp;
     }
-    let kind = if p.form.kind.is_empty() { "secret" } else { p.form.kind.as_str() };
-    match with_actor(ctx.actor(), st.svc.create_api_key(&ctx.scope, kind, &p.form.name)).await {
+    let kind = if p.form.kind.is_empty() {
+        "secret"
+    } else {
+        p.form.kind.as_str()
+    };
+    match with_actor(
+        ctx.actor(),
+        st.svc.create_api_key(&ctx.scope, kind, &p.form.name),
+    )
+    .await
+    {
         Ok(k) => render(&st, &ctx, Some((k.id, k.key))).await,
         Err(e) => view::service_error(&e),
     }

@@ -104,7 +104,10 @@ pub fn routes() -> Router<AppState> {
             "/dashboard/{mode}/payments/{id}/resend",
             post(payments::resend),
         )
-        .route("/dashboard/{mode}/developers/keys", get(keys::list).post(keys::create))
+        .route(
+            "/dashboard/{mode}/developers/keys",
+            get(keys::list).post(keys::create),
+        )
         .route(
             "/dashboard/{mode}/developers/keys/{id}/roll",
             post(keys::roll),
@@ -132,7 +135,9 @@ pub fn upload_routes() -> Router<AppState> {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             logo_form::LOGO_FORM_LIMIT,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(logo_form::LOGO_FORM_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            logo_form::LOGO_FORM_LIMIT,
+        ))
         .layer(map_response(security_headers))
 }
 
@@ -140,7 +145,10 @@ async fn security_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     if !h.contains_key(CACHE_CONTROL) {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -206,7 +206,12 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, Query(q): Query<ListQuer
         if needle.len() > 200 {
             page.error = Some("That is too long to be an id.".into());
         } else {
-            match st.svc.store.find_payments_by_reference(&ctx.scope, &needle).await {
+            match st
+                .svc
+                .store
+                .find_payments_by_reference(&ctx.scope, &needle)
+                .await
+            {
                 Ok(found) => page.rows = found.iter().map(row).collect(),
                 Err(e) => return view::service_error(&e.into()),
             }
@@ -483,13 +488,24 @@ async fn detail_page(st: &AppState, ctx: &Ctx, id: &str, flash: Option<String>) 
         error: pi
             .last_payment_error
             .as_ref()
-            .map(|e| format!("{} ({})", e.message, e.decline_code.clone().unwrap_or(e.code.clone())))
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    e.message,
+                    e.decline_code.clone().unwrap_or(e.code.clone())
+                )
+            })
             .unwrap_or_default(),
         customer: pi.customer.clone().unwrap_or_default(),
         card: pi
             .payment_method
             .as_ref()
-            .map(|m| format!("{} •••• {} (expires {:02}/{})", m.brand, m.last4, m.exp_month, m.exp_year))
+            .map(|m| {
+                format!(
+                    "{} •••• {} (expires {:02}/{})",
+                    m.brand, m.last4, m.exp_month, m.exp_year
+                )
+            })
             .unwrap_or_default(),
         refunds: refunds
             .iter()
@@ -540,7 +556,12 @@ pub struct AmountForm {
 }
 
 /// The form's amount in the payment's minor units; empty means "all".
-async fn form_amount(st: &AppState, ctx: &Ctx, id: &str, amount: &str) -> Result<Option<i64>, Response> {
+async fn form_amount(
+    st: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    amount: &str,
+) -> Result<Option<i64>, Response> {
     let pi = st
         .svc
         .payments()
@@ -605,7 +626,9 @@ pub async fn capture(
     };
     match with_actor(
         ctx.actor(),
-        st.svc.payments().capture_intent(&ctx.scope, &id, amount, None),
+        st.svc
+            .payments()
+            .capture_intent(&ctx.scope, &id, amount, None),
     )
     .await
     {
@@ -632,7 +655,9 @@ pub async fn cancel(
     let reason = Some(p.form.reason.clone()).filter(|r| !r.is_empty());
     match with_actor(
         ctx.actor(),
-        st.svc.payments().cancel_intent(&ctx.scope, &id, reason, None),
+        st.svc
+            .payments()
+            .cancel_intent(&ctx.scope, &id, reason, None),
     )
     .await
     {
@@ -698,10 +723,22 @@ mod tests {
         assert_eq!(f.amount_min, Some(1250));
         assert_eq!(f.created_to, Some(1_796_256_000_000 + 86_400_000));
         for bad in [
-            ListQuery { status: "paid".into(), ..Default::default() },
-            ListQuery { last4: "42".into(), ..Default::default() },
-            ListQuery { from: "yesterday".into(), ..Default::default() },
-            ListQuery { currency: "xxx1".into(), ..Default::default() },
+            ListQuery {
+                status: "paid".into(),
+                ..Default::default()
+            },
+            ListQuery {
+                last4: "42".into(),
+                ..Default::default()
+            },
+            ListQuery {
+                from: "yesterday".into(),
+                ..Default::default()
+            },
+            ListQuery {
+                currency: "xxx1".into(),
+                ..Default::default()
+            },
         ] {
             assert!(bad.filter().is_err());
         }

@@ -76,12 +76,7 @@ pub struct MessagePage<'a> {
 
 pub fn html(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
-        Ok(body) => (
-            status,
-            [(CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response(),
+        Ok(body) => (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "dashboard template failed to render");
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
@@ -93,7 +88,12 @@ pub fn page(page: &impl Template) -> Response {
     html(StatusCode::OK, page)
 }
 
-pub fn message(status: StatusCode, title: &str, text: &str, link: Option<(&str, &str)>) -> Response {
+pub fn message(
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
     html(status, &MessagePage { title, text, link })
 }
 
@@ -259,7 +259,10 @@ mod tests {
         assert_eq!(time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(time(1_796_297_903_000), "2026-12-03 11:38:23 UTC");
         assert_eq!(parse_date("2026-12-03"), Some(1_796_256_000_000));
-        assert_eq!(parse_date("2024-02-29").map(|ms| time(ms)), Some("2024-02-29 00:00:00 UTC".into()));
+        assert_eq!(
+            parse_date("2024-02-29").map(|ms| time(ms)),
+            Some("2024-02-29 00:00:00 UTC".into())
+        );
         assert_eq!(parse_date("2023-02-29"), None);
         assert_eq!(parse_date("12/03/2026"), None);
     }

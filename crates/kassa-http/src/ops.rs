@@ -151,7 +151,11 @@ fn request_actor(state: &AppState, req: &Request, request_id: &str) -> kassa_ser
         }
     });
     kassa_service::audit::Actor {
-        kind: if shown.is_some() { "api_key" } else { "request" },
+        kind: if shown.is_some() {
+            "api_key"
+        } else {
+            "request"
+        },
         id: None,
         label: shown,
         ip: crate::guards::client_addr(state, req).map(|a| a.to_string()),

@@ -40,7 +40,12 @@ impl Services {
     }
 
     /// Creates a named key of `kind` (`secret` or `publishable`) in the scope's mode.
-    pub async fn create_api_key(&self, scope: &Scope, kind: &str, name: &str) -> Result<CreatedKey> {
+    pub async fn create_api_key(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        name: &str,
+    ) -> Result<CreatedKey> {
         self.check_mode(scope.mode())?;
         let name = check_name(name)?;
         let prefix = match kind {
@@ -84,7 +89,12 @@ impl Services {
 
     /// Replaces a key by a new one of the same kind and name; the old one stops working after
     /// `window_ms` (0: at once).
-    pub async fn roll_api_key(&self, scope: &Scope, id: &str, window_ms: i64) -> Result<CreatedKey> {
+    pub async fn roll_api_key(
+        &self,
+        scope: &Scope,
+        id: &str,
+        window_ms: i64,
+    ) -> Result<CreatedKey> {
         if !(0..=MAX_ROLL_WINDOW_MS).contains(&window_ms) {
             return Err(ServiceError::invalid(
                 "expires_in",

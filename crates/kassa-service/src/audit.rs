@@ -57,7 +57,9 @@ pub async fn with_actor<F: Future>(actor: Actor, work: F) -> F::Output {
 
 /// The actor of the running work (`system` when none was set).
 pub fn current_actor() -> Actor {
-    ACTOR.try_with(Actor::clone).unwrap_or_else(|_| Actor::system())
+    ACTOR
+        .try_with(Actor::clone)
+        .unwrap_or_else(|_| Actor::system())
 }
 
 /// Field names whose values are never written to the audit log, at any depth.

@@ -183,8 +183,14 @@ impl Webhooks<'_> {
         let mut tx = self.store.begin().await?;
         tx.update_endpoint(&ep).await?;
         tx.cancel_pending_deliveries(&ep.id, now_ms()).await?;
-        crate::audit::record(&mut tx, scope, "webhook_endpoint.delete", Some(&ep.id), &json!({}))
-            .await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "webhook_endpoint.delete",
+            Some(&ep.id),
+            &json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(json!({"id": ep.id, "object": "webhook_endpoint", "deleted": true}))
     }

@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 mod api_keys;
+pub mod audit;
 mod billing;
 mod billing_run;
 pub mod branding;
@@ -28,7 +29,6 @@ mod purge;
 mod refunds;
 mod test_clocks;
 pub mod users;
-pub mod audit;
 
 use std::sync::Arc;
 
@@ -53,8 +53,8 @@ pub use payments::{
     check_return_url, year_month, ConfirmParams, CreateIntentParams, CreateRefundParams, SaveChoice,
 };
 pub use projection::Projection;
-pub use users::{NewSession, NewUser, TotpEnrolment};
 pub use test_clocks::{clock_json, deleted_clock_json};
+pub use users::{NewSession, NewUser, TotpEnrolment};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 

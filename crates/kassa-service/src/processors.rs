@@ -237,8 +237,14 @@ impl Processors<'_> {
         if !tx.remove_processor_account(scope, id, now_ms()).await? {
             return Err(ServiceError::not_found("processor_account", id));
         }
-        crate::audit::record(&mut tx, scope, "processor_account.remove", Some(id), &json!({}))
-            .await?;
+        crate::audit::record(
+            &mut tx,
+            scope,
+            "processor_account.remove",
+            Some(id),
+            &json!({}),
+        )
+        .await?;
         tx.commit().await?;
         self.account(scope, id).await
     }

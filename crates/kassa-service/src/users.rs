@@ -128,7 +128,10 @@ pub fn normalise_email(email: &str) -> Result<String> {
     if ok {
         Ok(e)
     } else {
-        Err(ServiceError::invalid("email", "A valid e-mail address is required."))
+        Err(ServiceError::invalid(
+            "email",
+            "A valid e-mail address is required.",
+        ))
     }
 }
 
@@ -212,8 +215,14 @@ impl Users<'_> {
         let token = random_token(40);
         let mut tx = self.store.begin().await?;
         tx.insert_user(&user).await?;
-        tx.insert_user_link(&sha256_hex(&token), &user.id, "setup", now, now + LINK_TTL_MS)
-            .await?;
+        tx.insert_user_link(
+            &sha256_hex(&token),
+            &user.id,
+            "setup",
+            now,
+            now + LINK_TTL_MS,
+        )
+        .await?;
         audit::record(
             &mut tx,
             &Scope::test(merchant_id),
@@ -235,7 +244,11 @@ impl Users<'_> {
         if token.len() > 100 {
             return Err(gone());
         }
-        let link = self.store.user_link(&sha256_hex(token)).await?.ok_or_else(gone)?;
+        let link = self
+            .store
+            .user_link(&sha256_hex(token))
+            .await?
+            .ok_or_else(gone)?;
         if link.used_at.is_some() || link.expires_at <= now_ms() {
             return Err(gone());
         }
@@ -315,7 +328,12 @@ impl Users<'_> {
             user_agent: user_agent.map(|u| u.chars().take(300).collect()),
             created_at: now,
             last_seen_at: now,
-            expires_at: now + if full { ABSOLUTE_TIMEOUT_MS } else { HALF_OPEN_MS },
+            expires_at: now
+                + if full {
+                    ABSOLUTE_TIMEOUT_MS
+                } else {
+                    HALF_OPEN_MS
+                },
             reauth_at: full.then_some(now),
             revoked_at: None,
         };
@@ -371,12 +389,17 @@ impl Users<'_> {
             tx.accept_totp_step(&user.id, step).await?
         } else {
             let normal = code.trim().to_lowercase().replace([' ', '-'], "");
-            normal.len() == 16 && tx.use_recovery_code(&user.id, &sha256_hex(&normal), now).await?
+            normal.len() == 16
+                && tx
+                    .use_recovery_code(&user.id, &sha256_hex(&normal), now)
+                    .await?
         };
         if !ok {
             drop(tx);
             let ip = session.ip.clone().unwrap_or_default();
-            self.store.record_login_failure(&user.email, &ip, now).await?;
+            self.store
+                .record_login_failure(&user.email, &ip, now)
+                .await?;
             return Err(ServiceError::Unauthorized(
                 "That code is not right (or was used already).".into(),
             ));
@@ -506,7 +529,9 @@ impl Users<'_> {
             ));
         }
         if !verify_password(password.to_string(), user.password_hash.clone()).await {
-            self.store.record_login_failure(&user.email, &ip, now).await?;
+            self.store
+                .record_login_failure(&user.email, &ip, now)
+                .await?;
             return Err(ServiceError::Unauthorized(
                 "The password is not right.".into(),
             ));
@@ -611,8 +636,18 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalise_email(" Ann@Shop.Example ").unwrap(), "ann@shop.example");
-        for bad in ["", "ann", "ann@", "@shop.example", "ann@shop", "a b@shop.example"] {
+        assert_eq!(
+            normalise_email(" Ann@Shop.Example ").unwrap(),
+            "ann@shop.example"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@shop.example",
+            "ann@shop",
+            "a b@shop.example",
+        ] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }
     }

@@ -14,8 +14,9 @@
 //! and a separate reader pool over WAL.
 #![forbid(unsafe_code)]
 
-mod billing;
+mod api_keys;
 mod audit;
+mod billing;
 mod branding;
 mod customers;
 mod dashboard_billing;
@@ -29,12 +30,11 @@ mod paymob;
 mod paymob_keys;
 mod processor_accounts;
 mod purge;
+mod pw_project_keys;
 mod rows;
 mod timeline;
 mod users;
 mod webhooks;
-mod api_keys;
-mod pw_project_keys;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -44,14 +44,12 @@ use kassa_core::intent::{PaymentIntent, Refund};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-pub use billing::TestClock;
 pub use api_keys::{ApiKeyMatch, ApiKeyRow};
 pub use audit::AuditRecord;
+pub use billing::TestClock;
 pub use branding::{BrandingRow, Logo};
 pub use dashboard_payments::{Face, PaymentFilter};
 pub use delivery_log::{EndpointHealth, LogOutcome, Requeued, FAILING_CAP, HEALTH_WINDOW};
-pub use timeline::HourStat;
-pub use users::{DashboardSession, User, UserLink};
 pub use kassa_core::scope::{Mode, Scope};
 pub use paymentwall::{PwDeliveryConfirmation, PwOrder, PwProject, PwSubscription};
 pub use paymob::{
@@ -62,6 +60,8 @@ pub use paymob_keys::PmCredentialColumn;
 pub use processor_accounts::ProcessorAccount;
 pub use purge::PurgeCounts;
 pub use rows::*;
+pub use timeline::HourStat;
+pub use users::{DashboardSession, User, UserLink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

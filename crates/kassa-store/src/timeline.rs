@@ -11,7 +11,11 @@ const MAX_EVENTS: i64 = 200;
 
 impl Store {
     /// The scope's events about any of `object_ids` (a payment and its refunds), oldest first.
-    pub async fn events_of_objects(&self, scope: &Scope, object_ids: &[String]) -> Result<Vec<Event>> {
+    pub async fn events_of_objects(
+        &self,
+        scope: &Scope,
+        object_ids: &[String],
+    ) -> Result<Vec<Event>> {
         let mut out = Vec::new();
         for id in object_ids.iter().take(50) {
             let rows = sqlx::query(&format!(
@@ -109,7 +113,11 @@ const MAX_DECLINES_READ: i64 = 10_000;
 impl Store {
     /// The last decline of each of the scope's payments created since `since`, counted by
     /// reason (the decline code, else the error code), most frequent first.
-    pub async fn declines_by_reason(&self, scope: &Scope, since: i64) -> Result<Vec<(String, i64)>> {
+    pub async fn declines_by_reason(
+        &self,
+        scope: &Scope,
+        since: i64,
+    ) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT last_payment_error FROM payment_intents WHERE merchant_id = $1 \
              AND livemode = $2 AND created_at >= $3 AND last_payment_error IS NOT NULL LIMIT $4",
@@ -150,6 +158,9 @@ impl Store {
         .bind(since)
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.iter().map(|r| (r.get("endpoint_id"), r.get("n"))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("endpoint_id"), r.get("n")))
+            .collect())
     }
 }

@@ -131,10 +131,12 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-            .bind(email)
-            .fetch_optional(&self.writer)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.writer)
+        .await?;
         Ok(row.map(|r| User::from_row(&r)))
     }
 
@@ -166,7 +168,10 @@ impl Store {
     }
 
     /// The session with this token hash, whatever its state (the caller checks expiry).
-    pub async fn session_by_token_hash(&self, token_hash: &str) -> Result<Option<DashboardSession>> {
+    pub async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<DashboardSession>> {
         let row = sqlx::query(&format!(
             "SELECT {SESSION_COLUMNS} FROM dashboard_sessions WHERE token_hash = $1"
         ))
@@ -356,7 +361,12 @@ impl Tx {
     }
 
     /// Uses a recovery code once: true only when it was the user's and unused.
-    pub async fn use_recovery_code(&mut self, user_id: &str, code_hash: &str, now: i64) -> Result<bool> {
+    pub async fn use_recovery_code(
+        &mut self,
+        user_id: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 \
              AND used_at IS NULL",

@@ -63,7 +63,10 @@ pub async fn run(cmd: UserCmd) -> anyhow::Result<()> {
             }))?
         );
     } else {
-        println!("created {} ({}) for {}", new.user.email, new.user.role, new.user.merchant_id);
+        println!(
+            "created {} ({}) for {}",
+            new.user.email, new.user.role, new.user.merchant_id
+        );
         println!("set-up link (works once, for 24 hours):\n{link}");
     }
     Ok(())

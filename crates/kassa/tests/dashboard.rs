@@ -18,14 +18,31 @@ const PASSWORD: &str = "correct horse battery staple";
 /// `kassa user create … --json` against the app's database; the set-up link.
 fn create_user(app: &TestApp, email: &str, role: &str) -> String {
     let out = Command::new(BIN)
-        .args(["user", "create", "--merchant", &app.merchant_id, "--email", email])
-        .args(["--role", role, "--json", "--database-url", &app.database_url])
+        .args([
+            "user",
+            "create",
+            "--merchant",
+            &app.merchant_id,
+            "--email",
+            email,
+        ])
+        .args([
+            "--role",
+            role,
+            "--json",
+            "--database-url",
+            &app.database_url,
+        ])
         .args(["--base-url", &app.base])
         .env("KASSA_MASTER_KEY", common::MASTER_KEY)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["role"], role);
     v["setup_link"].as_str().unwrap().to_string()
@@ -89,18 +106,33 @@ impl Browser {
     }
 
     async fn get(&self, path: &str) -> Page {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         Browser::page(self.http.get(url).send().await.unwrap()).await
     }
 
     /// A form POST as a browser sends it from one of the dashboard's pages.
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.post_with(path, form, &[("origin", &self.base.clone()), ("sec-fetch-site", "same-origin")])
-            .await
+        self.post_with(
+            path,
+            form,
+            &[
+                ("origin", &self.base.clone()),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await
     }
 
     async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         let mut req = self.http.post(url).form(form);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -110,7 +142,9 @@ impl Browser {
 }
 
 fn totp(secret_base32: &str, at_secs: u64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret_base32.to_string()).to_bytes().unwrap();
+    let bytes = totp_rs::Secret::Encoded(secret_base32.to_string())
+        .to_bytes()
+        .unwrap();
     totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "t".into())
         .unwrap()
         .generate(at_secs)
@@ -132,7 +166,14 @@ async fn set_up(app: &TestApp, email: &str, role: &str) -> Browser {
     assert!(page.body.contains(&email.to_lowercase()));
     let csrf = page.csrf();
     let done = b
-        .post(&link, &[("csrf", &csrf), ("password", PASSWORD), ("password2", PASSWORD)])
+        .post(
+            &link,
+            &[
+                ("csrf", &csrf),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location, "/dashboard/test/account/security");
@@ -147,26 +188,50 @@ async fn signing_in_with_a_second_factor(app: &TestApp) {
     let link = create_user(app, "other@shop.example", "developer");
     let o = Browser::new(app);
     let csrf = o.get(&link).await.csrf();
-    let short = o.post(&link, &[("csrf", &csrf), ("password", "short"), ("password2", "short")]).await;
+    let short = o
+        .post(
+            &link,
+            &[
+                ("csrf", &csrf),
+                ("password", "short"),
+                ("password2", "short"),
+            ],
+        )
+        .await;
     assert_eq!(short.status, StatusCode::BAD_REQUEST);
     let differ = o
-        .post(&link, &[("csrf", &csrf), ("password", PASSWORD), ("password2", "another password!")])
+        .post(
+            &link,
+            &[
+                ("csrf", &csrf),
+                ("password", PASSWORD),
+                ("password2", "another password!"),
+            ],
+        )
         .await;
     assert_eq!(differ.status, StatusCode::BAD_REQUEST);
     assert!(differ.body.contains("not the same"));
 
     // Live mode stays shut without an authenticator (and on this development server anyway).
-    assert_eq!(b.get("/dashboard/live/payments").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        b.get("/dashboard/live/payments").await.status,
+        StatusCode::FORBIDDEN
+    );
 
     // Set up TOTP: a wrong code is refused, the right one gives ten recovery codes.
     let sec = b.get("/dashboard/test/account/security").await;
-    let enrol = b.post("/dashboard/test/account/totp", &[("csrf", &sec.csrf())]).await;
+    let enrol = b
+        .post("/dashboard/test/account/totp", &[("csrf", &sec.csrf())])
+        .await;
     assert_eq!(enrol.status, StatusCode::SEE_OTHER);
     let sec = b.get("/dashboard/test/account/security").await;
     let secret = text_of_id(&sec.body, "totp-secret").expect("the secret is shown as text");
     assert!(sec.body.contains("<svg"), "a QR code drawn on the server");
     let wrong = b
-        .post("/dashboard/test/account/totp/confirm", &[("csrf", &sec.csrf()), ("code", "000000")])
+        .post(
+            "/dashboard/test/account/totp/confirm",
+            &[("csrf", &sec.csrf()), ("code", "000000")],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
     let step = now_secs();
@@ -197,48 +262,112 @@ async fn signing_in_with_a_second_factor(app: &TestApp) {
     // Sign in: password, then the second factor; until then no page opens.
     let login = b.get("/dashboard/login").await;
     let bad = b
-        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "owner@shop.example"), ("password", "wrong password")])
+        .post(
+            "/dashboard/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("email", "owner@shop.example"),
+                ("password", "wrong password"),
+            ],
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
     let unknown = b
-        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "nobody@shop.example"), ("password", PASSWORD)])
+        .post(
+            "/dashboard/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("email", "nobody@shop.example"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
-    assert!(bad.body.contains(kassa::reexport::service::users::LOGIN_FAILED));
-    assert!(unknown.body.contains(kassa::reexport::service::users::LOGIN_FAILED));
+    assert!(bad
+        .body
+        .contains(kassa::reexport::service::users::LOGIN_FAILED));
+    assert!(unknown
+        .body
+        .contains(kassa::reexport::service::users::LOGIN_FAILED));
     let good = b
-        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "OWNER@shop.example"), ("password", PASSWORD)])
+        .post(
+            "/dashboard/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("email", "OWNER@shop.example"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(good.status, StatusCode::SEE_OTHER);
-    assert_eq!(good.location, "/dashboard/second-factor?next=%2Fdashboard%2Ftest");
-    assert_eq!(b.get("/dashboard/test").await.location, "/dashboard/second-factor");
+    assert_eq!(
+        good.location,
+        "/dashboard/second-factor?next=%2Fdashboard%2Ftest"
+    );
+    assert_eq!(
+        b.get("/dashboard/test").await.location,
+        "/dashboard/second-factor"
+    );
     let sf = b.get("/dashboard/second-factor").await;
     // The code used to switch TOTP on cannot be used again.
     let replay = b
-        .post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &totp(&secret, step))])
+        .post(
+            "/dashboard/second-factor",
+            &[("csrf", &sf.csrf()), ("code", &totp(&secret, step))],
+        )
         .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     let recovered = b
-        .post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &codes[0])])
+        .post(
+            "/dashboard/second-factor",
+            &[("csrf", &sf.csrf()), ("code", &codes[0])],
+        )
         .await;
-    assert_eq!(recovered.status, StatusCode::SEE_OTHER, "{}", recovered.body);
+    assert_eq!(
+        recovered.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        recovered.body
+    );
     assert_eq!(b.get("/dashboard/test").await.status, StatusCode::OK);
 
     // A recovery code works once.
     let c = Browser::new(app);
     let login = c.get("/dashboard/login").await;
-    c.post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "owner@shop.example"), ("password", PASSWORD)])
-        .await;
+    c.post(
+        "/dashboard/login",
+        &[
+            ("csrf", &login.csrf()),
+            ("email", "owner@shop.example"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
     let sf = c.get("/dashboard/second-factor").await;
-    let again = c.post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &codes[0])]).await;
+    let again = c
+        .post(
+            "/dashboard/second-factor",
+            &[("csrf", &sf.csrf()), ("code", &codes[0])],
+        )
+        .await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
 
     // "Sign out everywhere else" ends the first browser's session.
     let sf = c.get("/dashboard/second-factor").await;
-    let ok = c.post("/dashboard/second-factor", &[("csrf", &sf.csrf()), ("code", &codes[1])]).await;
+    let ok = c
+        .post(
+            "/dashboard/second-factor",
+            &[("csrf", &sf.csrf()), ("code", &codes[1])],
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let sec = c.get("/dashboard/test/account/security").await;
-    let r = c.post("/dashboard/test/account/sessions/revoke", &[("csrf", &sec.csrf())]).await;
+    let r = c
+        .post(
+            "/dashboard/test/account/sessions/revoke",
+            &[("csrf", &sec.csrf())],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(b.get("/dashboard/test").await.status, StatusCode::SEE_OTHER);
     assert_eq!(c.get("/dashboard/test").await.status, StatusCode::OK);
@@ -249,13 +378,27 @@ async fn failed_sign_ins_are_throttled(app: &TestApp) {
     let login = b.get("/dashboard/login").await;
     for _ in 0..5 {
         let p = b
-            .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "t@shop.example"), ("password", "not the password")])
+            .post(
+                "/dashboard/login",
+                &[
+                    ("csrf", &login.csrf()),
+                    ("email", "t@shop.example"),
+                    ("password", "not the password"),
+                ],
+            )
             .await;
         assert_eq!(p.status, StatusCode::UNAUTHORIZED);
     }
     // Now even the right password waits.
     let p = b
-        .post("/dashboard/login", &[("csrf", &login.csrf()), ("email", "t@shop.example"), ("password", PASSWORD)])
+        .post(
+            "/dashboard/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("email", "t@shop.example"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
 }
@@ -270,31 +413,74 @@ async fn forms_need_the_session_token_and_this_origin(app: &TestApp) {
     assert!(page.body.contains("Refund"));
     let csrf = page.csrf();
     // No token, a token of another session, a foreign Origin, a cross-site fetch: 403.
-    assert_eq!(b.post(&path, &[("amount", "5.00")]).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(b.post(&path, &[("csrf", "0".repeat(64).as_str()), ("amount", "5.00")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        b.post(&path, &[("amount", "5.00")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.post(
+            &path,
+            &[("csrf", "0".repeat(64).as_str()), ("amount", "5.00")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
     let foreign = b
-        .post_with(&path, &[("csrf", &csrf), ("amount", "5.00")], &[("origin", "http://evil.example")])
+        .post_with(
+            &path,
+            &[("csrf", &csrf), ("amount", "5.00")],
+            &[("origin", "http://evil.example")],
+        )
         .await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     let cross = b
-        .post_with(&path, &[("csrf", &csrf), ("amount", "5.00")], &[("sec-fetch-site", "cross-site")])
+        .post_with(
+            &path,
+            &[("csrf", &csrf), ("amount", "5.00")],
+            &[("sec-fetch-site", "cross-site")],
+        )
         .await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
     let (_, refunds) = app.get(&format!("/v1/refunds?payment_intent={id}")).await;
-    assert_eq!(refunds["data"].as_array().unwrap().len(), 0, "nothing was refunded");
+    assert_eq!(
+        refunds["data"].as_array().unwrap().len(),
+        0,
+        "nothing was refunded"
+    );
     // The real form: a partial refund through the same command as the API.
-    let done = b.post(&path, &[("csrf", &csrf), ("amount", "5.00"), ("reason", "requested_by_customer")]).await;
+    let done = b
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("amount", "5.00"),
+                ("reason", "requested_by_customer"),
+            ],
+        )
+        .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let (_, refunds) = app.get(&format!("/v1/refunds?payment_intent={id}")).await;
     assert_eq!(refunds["data"][0]["amount"], 500);
     let detail = b.get(&done.location).await;
-    assert!(detail.body.contains("refund.created"), "the refund's event is on the timeline");
+    assert!(
+        detail.body.contains("refund.created"),
+        "the refund's event is on the timeline"
+    );
     // More than what remains is refused with the core's message, nothing written.
     let over = b.post(&path, &[("csrf", &csrf), ("amount", "16.00")]).await;
     assert_eq!(over.status, StatusCode::BAD_REQUEST);
     // The audit log names the user and what changed.
-    let audit = app.svc.store.audit_records(&app.scope(), 10, None).await.unwrap();
-    let r = audit.iter().find(|a| a.action == "refund.create").expect("audited");
+    let audit = app
+        .svc
+        .store
+        .audit_records(&app.scope(), 10, None)
+        .await
+        .unwrap();
+    let r = audit
+        .iter()
+        .find(|a| a.action == "refund.create")
+        .expect("audited");
     assert_eq!(r.actor_type, "user");
     assert_eq!(r.actor_label.as_deref(), Some("owner2@shop.example"));
     assert!(r.changes.contains("\"amount\":500"));
@@ -309,12 +495,21 @@ async fn a_viewer_reads_but_cannot_move_money_or_see_keys(app: &TestApp) {
     assert!(list.body.contains(id), "found by its id");
     let page = b.get(&format!("/dashboard/test/payments/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains("refund-amount"), "no refund form for a viewer");
+    assert!(
+        !page.body.contains("refund-amount"),
+        "no refund form for a viewer"
+    );
     let forged = b
-        .post(&format!("/dashboard/test/payments/{id}/refund"), &[("csrf", &page.csrf()), ("amount", "1.00")])
+        .post(
+            &format!("/dashboard/test/payments/{id}/refund"),
+            &[("csrf", &page.csrf()), ("amount", "1.00")],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(b.get("/dashboard/test/developers/keys").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        b.get("/dashboard/test/developers/keys").await.status,
+        StatusCode::FORBIDDEN
+    );
     let (_, refunds) = app.get(&format!("/v1/refunds?payment_intent={id}")).await;
     assert_eq!(refunds["data"].as_array().unwrap().len(), 0);
 }
@@ -331,34 +526,76 @@ async fn a_key_rolled_with_expiry_now_stops_at_once(app: &TestApp) {
     let row_start = keys.body[..at].rfind("<tr id=\"").unwrap() + 8;
     let key_id = &keys.body[row_start..row_start + keys.body[row_start..].find('"').unwrap()];
     let rolled = b
-        .post(&format!("/dashboard/test/developers/keys/{key_id}/roll"), &[("csrf", &keys.csrf()), ("expires_in", "now")])
+        .post(
+            &format!("/dashboard/test/developers/keys/{key_id}/roll"),
+            &[("csrf", &keys.csrf()), ("expires_in", "now")],
+        )
         .await;
     assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.body);
     let new_key = text_of_id(&rolled.body, "new-key").unwrap();
     assert!(new_key.starts_with("sk_test_"));
-    assert_eq!(app.get("/v1/payment_intents").await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get_as(&new_key, "/v1/payment_intents").await.0, StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/payment_intents").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get_as(&new_key, "/v1/payment_intents").await.0,
+        StatusCode::OK
+    );
     // Rolling it again is refused: it has expired.
     let again = b
-        .post(&format!("/dashboard/test/developers/keys/{key_id}/roll"), &[("csrf", &keys.csrf()), ("expires_in", "1h")])
+        .post(
+            &format!("/dashboard/test/developers/keys/{key_id}/roll"),
+            &[("csrf", &keys.csrf()), ("expires_in", "1h")],
+        )
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    let audit = app.svc.store.audit_records(&app.scope(), 10, None).await.unwrap();
-    assert!(audit.iter().any(|a| a.action == "api_key.roll" && a.target.as_deref() == Some(key_id)));
-    assert!(audit.iter().all(|a| !a.changes.contains(&new_key)), "no key in the audit log");
+    let audit = app
+        .svc
+        .store
+        .audit_records(&app.scope(), 10, None)
+        .await
+        .unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "api_key.roll" && a.target.as_deref() == Some(key_id)));
+    assert!(
+        audit.iter().all(|a| !a.changes.contains(&new_key)),
+        "no key in the audit log"
+    );
 }
 
 async fn the_api_s_changes_are_audited_with_the_key(app: &TestApp) {
     let (status, _) = app
-        .post("/v1/webhook_endpoints", json!({"url": "https://hooks.example/k", "enabled_events": ["*"]}))
+        .post(
+            "/v1/webhook_endpoints",
+            json!({"url": "https://hooks.example/k", "enabled_events": ["*"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let audit = app.svc.store.audit_records(&app.scope(), 10, None).await.unwrap();
-    let r = audit.iter().find(|a| a.action == "webhook_endpoint.create").unwrap();
+    let audit = app
+        .svc
+        .store
+        .audit_records(&app.scope(), 10, None)
+        .await
+        .unwrap();
+    let r = audit
+        .iter()
+        .find(|a| a.action == "webhook_endpoint.create")
+        .unwrap();
     assert_eq!(r.actor_type, "api_key");
-    assert_eq!(r.actor_label.as_deref(), Some(format!("sk_test_…{}", &app.sk[app.sk.len() - 4..]).as_str()));
-    assert!(r.request_id.as_deref().is_some_and(|id| id.starts_with("req_")));
-    assert!(!r.changes.contains("whsec_"), "the new secret is not recorded");
+    assert_eq!(
+        r.actor_label.as_deref(),
+        Some(format!("sk_test_…{}", &app.sk[app.sk.len() - 4..]).as_str())
+    );
+    assert!(r
+        .request_id
+        .as_deref()
+        .is_some_and(|id| id.starts_with("req_")));
+    assert!(
+        !r.changes.contains("whsec_"),
+        "the new secret is not recorded"
+    );
     // The same record through the API, and paging by cursor.
     let (status, list) = app.get("/v1/audit_log?limit=1").await;
     assert_eq!(status, StatusCode::OK, "{list}");
@@ -366,7 +603,9 @@ async fn the_api_s_changes_are_audited_with_the_key(app: &TestApp) {
     assert_eq!(list["data"][0]["actor"]["type"], "api_key");
     assert!(list["data"][0]["changes"]["url"].is_string());
     let cursor = list["data"][0]["id"].as_str().unwrap();
-    let (status, _) = app.get(&format!("/v1/audit_log?starting_after={cursor}")).await;
+    let (status, _) = app
+        .get(&format!("/v1/audit_log?starting_after={cursor}"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     // Another merchant sees none of it, and cannot use its ids as cursors.
     let other = app.other_merchant_key().await;
@@ -383,7 +622,10 @@ async fn home_shows_volume_declines_and_failing_endpoints(app: &TestApp) {
     let receiver = common::Receiver::start().await;
     receiver.fail_next(100);
     let (status, ep) = app
-        .post("/v1/webhook_endpoints", json!({"url": receiver.url, "enabled_events": ["*"]}))
+        .post(
+            "/v1/webhook_endpoints",
+            json!({"url": receiver.url, "enabled_events": ["*"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{ep}");
     app.paid_intent(1250).await;
@@ -407,14 +649,25 @@ async fn home_shows_volume_declines_and_failing_endpoints(app: &TestApp) {
         if !failing.is_empty() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no failed attempt recorded");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed attempt recorded"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let home = b.get("/dashboard/test").await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.body.contains("12.50 USD"), "volume: {}", home.body);
-    assert!(home.body.contains("<code>card_declined</code>") || home.body.contains("<code>generic_decline</code>"), "declines: {}", home.body);
-    assert!(home.body.contains(receiver.url.as_str()), "the failing endpoint is listed");
+    assert!(
+        home.body.contains("<code>card_declined</code>")
+            || home.body.contains("<code>generic_decline</code>"),
+        "declines: {}",
+        home.body
+    );
+    assert!(
+        home.body.contains(receiver.url.as_str()),
+        "the failing endpoint is listed"
+    );
     assert!(home.body.contains("<svg class=\"chart\""));
 }
 

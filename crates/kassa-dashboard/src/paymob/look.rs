@@ -20,7 +20,6 @@ use super::{form_refusal, pm_error, profile_name, profile_of, Head};
 use crate::ctx::{Ctx, Posted};
 use crate::view::{self, Nav};
 
-
 struct LogoView {
     width: i64,
     height: i64,
@@ -259,7 +258,10 @@ pub async fn upload_logo(
         Err(resp) => return resp,
     };
     let Some(file) = file else {
-        let why = (StatusCode::BAD_REQUEST, "Choose a PNG or JPEG file.".to_string());
+        let why = (
+            StatusCode::BAD_REQUEST,
+            "Choose a PNG or JPEG file.".to_string(),
+        );
         return render(&st, &ctx, &profile, None, Typed::default(), Some(why)).await;
     };
     let declared = file.content_type.as_str();
