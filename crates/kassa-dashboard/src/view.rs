@@ -260,7 +260,7 @@ mod tests {
         assert_eq!(time(1_796_297_903_000), "2026-12-03 11:38:23 UTC");
         assert_eq!(parse_date("2026-12-03"), Some(1_796_256_000_000));
         assert_eq!(
-            parse_date("2024-02-29").map(|ms| time(ms)),
+            parse_date("2024-02-29").map(time),
             Some("2024-02-29 00:00:00 UTC".into())
         );
         assert_eq!(parse_date("2023-02-29"), None);
