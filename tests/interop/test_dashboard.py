@@ -329,8 +329,8 @@ def test_a_merchants_first_day_in_the_dashboard(
     event = _wait(d, refund_event, f"the refund.created event {event_id} with its delivery attempt")
     assert event["kind"] == "refund.created", event
     (delivery,) = event["deliveries"]
-    # A webhook delivery names its endpoint (the URL is the endpoint's).
-    assert delivery["text"] == f"webhook to {endpoint['id']}: succeeded", delivery
+    # A webhook delivery names its endpoint by its URL.
+    assert delivery["text"] == f"webhook to {endpoint['url']}: succeeded", delivery
     assert len(delivery["attempts"]) == 1 and "200" in delivery["attempts"][0], delivery
     assert delivery["resend"], delivery
     kinds = [e["kind"] for e in _timeline(d)]
