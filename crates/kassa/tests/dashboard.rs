@@ -6,170 +6,23 @@
 
 mod common;
 
-use std::process::Command;
-
 use axum::http::StatusCode;
+use common::dashboard::{create_user, now_secs, set_up, text_of_id, totp, Browser, PASSWORD};
 use common::TestApp;
-use serde_json::{json, Value};
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kassa");
-const PASSWORD: &str = "correct horse battery staple";
-
-/// `kassa user create … --json` against the app's database; the set-up link.
-fn create_user(app: &TestApp, email: &str, role: &str) -> String {
-    let out = Command::new(BIN)
-        .args([
-            "user",
-            "create",
-            "--merchant",
-            &app.merchant_id,
-            "--email",
-            email,
-        ])
-        .args([
-            "--role",
-            role,
-            "--json",
-            "--database-url",
-            &app.database_url,
-        ])
-        .args(["--base-url", &app.base])
-        .env("KASSA_MASTER_KEY", common::MASTER_KEY)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["role"], role);
-    v["setup_link"].as_str().unwrap().to_string()
-}
-
-/// A cookie-keeping client that does not follow redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-}
-
-struct Page {
-    status: StatusCode,
-    location: String,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        field(&self.body, "csrf").unwrap_or_else(|| panic!("no csrf field in {}", self.body))
-    }
-}
-
-/// The value of the first `<input name="{name}" value="…">` (or an element with that id's text).
-fn field(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
-fn text_of_id(html: &str, id: &str) -> Option<String> {
-    let at = html.find(&format!("id=\"{id}\""))?;
-    let rest = &html[at..];
-    let start = rest.find('>')? + 1;
-    let end = rest.find('<')?;
-    Some(rest[start..end].trim().to_string())
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-        }
-    }
-
-    async fn page(resp: reqwest::Response) -> Page {
-        Page {
-            status: resp.status(),
-            location: resp
-                .headers()
-                .get("location")
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default(),
-            body: resp.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        };
-        Browser::page(self.http.get(url).send().await.unwrap()).await
-    }
-
-    /// A form POST as a browser sends it from one of the dashboard's pages.
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.post_with(
-            path,
-            form,
-            &[
-                ("origin", &self.base.clone()),
-                ("sec-fetch-site", "same-origin"),
-            ],
-        )
-        .await
-    }
-
-    async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        };
-        let mut req = self.http.post(url).form(form);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        Browser::page(req.send().await.unwrap()).await
-    }
-}
-
-fn totp(secret_base32: &str, at_secs: u64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret_base32.to_string())
-        .to_bytes()
-        .unwrap();
-    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "t".into())
-        .unwrap()
-        .generate(at_secs)
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Sets the password through the link; the browser is then signed in (no second factor yet).
-async fn set_up(app: &TestApp, email: &str, role: &str) -> Browser {
-    let link = create_user(app, email, role);
+async fn signing_in_with_a_second_factor(app: &TestApp) {
+    // The set-up link names the user, signs them in, sends them to set up TOTP, and works once.
+    let link = create_user(app, "Owner@Shop.example", "owner");
     let b = Browser::new(app);
     let page = b.get(&link).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains(&email.to_lowercase()));
-    let csrf = page.csrf();
+    assert!(page.body.contains("owner@shop.example"));
     let done = b
         .post(
             &link,
             &[
-                ("csrf", &csrf),
+                ("csrf", &page.csrf()),
                 ("password", PASSWORD),
                 ("password2", PASSWORD),
             ],
@@ -177,13 +30,7 @@ async fn set_up(app: &TestApp, email: &str, role: &str) -> Browser {
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location, "/dashboard/test/account/security");
-    // The link works once.
     assert_eq!(b.get(&link).await.status, StatusCode::NOT_FOUND);
-    b
-}
-
-async fn signing_in_with_a_second_factor(app: &TestApp) {
-    let b = set_up(app, "Owner@Shop.example", "owner").await;
     // Too short, or two different passwords, are refused on the page.
     let link = create_user(app, "other@shop.example", "developer");
     let o = Browser::new(app);
