@@ -518,6 +518,41 @@ async fn home_shows_volume_declines_and_failing_endpoints(app: &TestApp) {
     assert!(home.body.contains("<svg class=\"chart\""));
 }
 
+/// `dashboard_listen`: the dashboard answers on its own address and not on the API's, which
+/// keeps serving the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_can_have_a_listener_of_its_own() {
+    let app = TestApp::spawn_with(common::Db::Sqlite, |cfg| {
+        cfg.dashboard_listen = Some("127.0.0.1:0".into());
+    })
+    .await
+    .unwrap();
+    let own = app.dashboard_base.clone().expect("the dashboard listener");
+    let http = &app.http;
+    let login = http
+        .get(format!("{own}/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(login
+        .headers()
+        .get("content-security-policy")
+        .is_some_and(|v| v.to_str().unwrap().contains("frame-ancestors 'none'")));
+    let on_api = http.get(app.url("/dashboard/login")).send().await.unwrap();
+    assert_eq!(on_api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/payment_intents").await.0, StatusCode::OK);
+    // The API is not served on the dashboard's address.
+    let api_there = http
+        .get(format!("{own}/v1/payment_intents"))
+        .bearer_auth(&app.sk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api_there.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
 on_both!(
     home_shows_volume_declines_and_failing_endpoints,
     signing_in_with_a_second_factor,

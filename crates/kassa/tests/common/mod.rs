@@ -137,6 +137,8 @@ pub struct TestApp {
     pub base: String,
     /// The operations listener, when the configuration has one.
     pub ops_base: Option<String>,
+    /// The dashboard's own listener, when the configuration has one.
+    pub dashboard_base: Option<String>,
     pub database_url: String,
     pub http: reqwest::Client,
     pub merchant_id: String,
@@ -198,12 +200,14 @@ impl TestApp {
         };
         let base = format!("http://{}", app.addr());
         let ops_base = app.ops_addr().map(|a| format!("http://{a}"));
+        let dashboard_base = app.dashboard_addr().map(|a| format!("http://{a}"));
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         TestApp {
             db,
             base,
             ops_base,
+            dashboard_base,
             database_url,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
