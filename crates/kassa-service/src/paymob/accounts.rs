@@ -421,10 +421,20 @@ impl Paymob<'_> {
         let id = claims["profile_pk"]
             .as_i64()
             .ok_or_else(|| PmError::detail(401, "Invalid token."))?;
-        self.store
+        let profile = self
+            .store
             .pm_profile(id)
             .await?
-            .ok_or_else(|| PmError::detail(401, "Invalid token."))
+            .ok_or_else(|| PmError::detail(401, "Invalid token."))?;
+        // A token stops working when the API key it was issued for is recreated.
+        let issued_for = claims["key"].as_str().unwrap_or("");
+        if !kassa_core::secret::constant_time_eq(
+            issued_for.as_bytes(),
+            api_key_tag(&profile.api_key_hash).as_bytes(),
+        ) {
+            return Err(PmError::detail(401, "Invalid token."));
+        }
+        Ok(profile)
     }
 
     /// `POST /api/auth/tokens`: an auth token for the legacy API key.
@@ -451,7 +461,8 @@ impl Paymob<'_> {
         };
         let now = now_ms() / 1000;
         let token = token::encode(
-            &json!({"class": "Merchant", "profile_pk": profile.id, "exp": now + lifetime}),
+            &json!({"class": "Merchant", "profile_pk": profile.id, "exp": now + lifetime,
+                    "key": api_key_tag(&profile.api_key_hash)}),
             &self.auth_key(),
         );
         Ok(json!({"token": token, "profile": self.profile_json(&profile)}))
@@ -505,4 +516,11 @@ impl Paymob<'_> {
 /// The profile's country (defaults to Egypt for a value this version does not know).
 pub(crate) fn country_of(p: &PmProfile) -> Country {
     Country::parse(&p.country).unwrap_or(Country::Egy)
+}
+
+/// What an auth token carries of the API key it was issued for: the start of the key's hash
+/// (the key itself never; the tag only ties the token to that key, so recreating the key ends
+/// its tokens).
+fn api_key_tag(api_key_hash: &str) -> String {
+    api_key_hash.chars().take(16).collect()
 }

@@ -238,13 +238,32 @@ async fn keys_are_recreated_and_the_old_ones_refused(app: &TestApp) {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 
+    // A token issued for the old API key stops with it.
+    let (_, old_token) =
+        pm_call(app, "/api/auth/tokens", None, json!({"api_key": p.api_key})).await;
+    let old_token = old_token["token"].as_str().unwrap().to_string();
+    let order = |token: &str| {
+        json!({"auth_token": token, "delivery_needed": "false", "amount_cents": "1000",
+               "currency": "EGP", "items": []})
+    };
+    let (s, v) = pm_call(app, "/api/ecommerce/orders", None, order(&old_token)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
     let r = b.post(&path("api_key"), &[("csrf", &keys.csrf())]).await;
     let api_key = shown(&r, "api_key");
     assert_ne!(api_key, p.api_key);
     let (s, _) = pm_call(app, "/api/auth/tokens", None, json!({"api_key": p.api_key})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = pm_call(app, "/api/auth/tokens", None, json!({"api_key": api_key})).await;
+    let (s, _) = pm_call(app, "/api/ecommerce/orders", None, order(&old_token)).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the old key's token stops at once"
+    );
+    let (s, tok) = pm_call(app, "/api/auth/tokens", None, json!({"api_key": api_key})).await;
     assert!(s.is_success());
+    let new_token = tok["token"].as_str().unwrap().to_string();
+    let (s, v) = pm_call(app, "/api/ecommerce/orders", None, order(&new_token)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 
     let r = b
         .post(&path("hmac_secret"), &[("csrf", &keys.csrf())])
