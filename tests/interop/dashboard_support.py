@@ -160,3 +160,27 @@ def post_form(
     if fetch_site:
         headers["Sec-Fetch-Site"] = fetch_site
     return http("POST", kassa.url(path), form=form, headers=headers)
+
+
+def overflow(d, width: int) -> list:
+    """What sticks out of a `width` px wide page: the document's width, and the elements (outside
+    the tables' own scrolling boxes) that reach past the right edge.
+
+    Measured against the width the test set rather than `window.innerWidth`: with a phone's
+    metrics Chromium widens the layout viewport to content that overflows, so `innerWidth`
+    grows with the overflow and comparing against it finds nothing."""
+    return d.execute_script(
+        """
+        const w = arguments[0], doc = document.documentElement.scrollWidth;
+        if (doc <= w) return [];
+        return [`document ${doc} px wide`].concat([...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > w + 0.5 && !e.closest('.scroll > table'))
+          .concat([...document.querySelectorAll('.scroll > table *')]
+            .filter(e => getComputedStyle(e).position === 'absolute'
+                         && e.getBoundingClientRect().right > w + 0.5))
+          .slice(0, 8).map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}`
+            + `${e.className ? '.' + e.className : ''} (right edge at `
+            + `${Math.round(e.getBoundingClientRect().right)} px)`));
+        """,
+        width,
+    )

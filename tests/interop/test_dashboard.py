@@ -32,6 +32,7 @@ from dashboard_support import (
     check_page,
     create_user,
     expect_console_statuses,
+    overflow,
     page_csrf,
     post_form,
     session_cookie,
@@ -146,8 +147,9 @@ def _event_bodies(receiver, event_id: str) -> list:
     return [d for d in receiver.snapshot() if d.path == "/hook" and d.json().get("id") == event_id]
 
 
-def _no_sideways_scroll(driver) -> bool:
-    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+def _no_sideways_scroll(driver, width: int) -> bool:
+    """Nothing sticks out of a page `width` px wide (see `dashboard_support.overflow`)."""
+    return not overflow(driver, width)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,7 +362,7 @@ def test_a_merchants_first_day_in_the_dashboard(
             d.get(url)
             _wait(d, EC.visibility_of_element_located((By.TAG_NAME, "h1")), f"{name} at {size[0]} px")
             if size == PHONE:
-                assert _no_sideways_scroll(d), f"dashboard {name} scrolls sideways at {size[0]} px"
+                assert _no_sideways_scroll(d, size[0]), f"dashboard {name} scrolls sideways at {size[0]} px: {overflow(d, size[0])}"
             walk.shot(f"dashboard-{name}")
     for size in (PHONE, DESKTOP):
         for name, _ in pages:

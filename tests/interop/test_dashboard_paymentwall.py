@@ -248,6 +248,6 @@ def test_a_paymentwall_project_set_up_in_the_dashboard(browser, kassa, pingbacks
             d.get(url)
             _wait(d, EC.visibility_of_element_located((By.TAG_NAME, "h1")), f"{name} at {size[0]} px")
             if size == PHONE:
-                assert _no_sideways_scroll(d), f"the project's {name} page scrolls sideways at 360 px"
+                assert _no_sideways_scroll(d, 360), f"the project's {name} page scrolls sideways at 360 px"
             walk.shot(f"dashboard-pw-{name}")
     check_page(d, kassa, "test pingback tool at 1280 px")

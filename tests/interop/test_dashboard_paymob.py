@@ -124,7 +124,7 @@ def _shots(driver, walk, pages: list):
             driver.get(url)
             _wait(driver, EC.visibility_of_element_located((By.TAG_NAME, "h1")), f"{name} at {size[0]} px")
             if size == PHONE:
-                assert _no_sideways_scroll(driver), f"{name} scrolls sideways at {size[0]} px"
+                assert _no_sideways_scroll(driver, size[0]), f"{name} scrolls sideways at {size[0]} px"
             walk.shot(f"dashboard-paymob-{name}")
     walk.size(*DESKTOP)
 

@@ -137,7 +137,7 @@ def test_a_developer_adds_an_endpoint_and_follows_its_deliveries(browser, kassa,
             d.get(url)
             _wait(d, EC.visibility_of_element_located((By.TAG_NAME, "h1")), f"{name} at {size[0]} px")
             if size == PHONE:
-                assert _no_sideways_scroll(d), f"webhooks {name} scrolls sideways at {size[0]} px"
+                assert _no_sideways_scroll(d, size[0]), f"webhooks {name} scrolls sideways at {size[0]} px"
                 check_page(d, kassa, f"webhooks {name} at {size[0]} px")
             walk.shot(f"dashboard-webhooks-{name}")
 
