@@ -356,6 +356,15 @@ pub struct EventRow {
     pub deliveries: Vec<DeliveryRow>,
 }
 
+/// One confirmation of the payment: when, how it ended, the challenge it asked for.
+pub struct AttemptInfo {
+    pub id: String,
+    pub at: String,
+    pub status: &'static str,
+    pub challenge: String,
+    pub error: String,
+}
+
 pub struct RefundRow {
     pub id: String,
     pub amount: String,
@@ -383,6 +392,7 @@ struct DetailPage {
     customer: String,
     card: String,
     refunds: Vec<RefundRow>,
+    attempts: Vec<AttemptInfo>,
     events: Vec<EventRow>,
     flash: Option<String>,
 }
@@ -426,6 +436,26 @@ async fn detail_page(st: &AppState, ctx: &Ctx, id: &str, flash: Option<String>) 
         .await
     {
         Ok(r) => r.unwrap_or_default(),
+        Err(e) => return view::service_error(&e.into()),
+    };
+    let attempts = match st.svc.store.attempts_of_intent(&pi.id).await {
+        Ok(a) => a
+            .into_iter()
+            .map(|a| AttemptInfo {
+                at: view::time(a.created_at),
+                status: a.status.as_str(),
+                challenge: match a.challenge_state.as_deref() {
+                    None => String::new(),
+                    Some(state) => match kassa_processor::challenge_kind(state) {
+                        Some("3ds") => "3-D Secure".into(),
+                        Some(kind) => kind.to_string(),
+                        None => "at the processor".into(),
+                    },
+                },
+                error: a.error.unwrap_or_default(),
+                id: a.id,
+            })
+            .collect(),
         Err(e) => return view::service_error(&e.into()),
     };
     let mut objects = vec![pi.id.clone()];
@@ -518,6 +548,7 @@ async fn detail_page(st: &AppState, ctx: &Ctx, id: &str, flash: Option<String>) 
                 at: view::time(r.created),
             })
             .collect(),
+        attempts,
         events: event_rows,
         pi: row(&pi),
         flash,

@@ -347,8 +347,18 @@ impl Services {
         if self.store.merchant(merchant_id).await?.is_none() {
             return Err(ServiceError::not_found("merchant", merchant_id));
         }
+        let scope = Scope::new(merchant_id, mode);
         let mut tx = self.store.begin().await?;
-        let keys = insert_key_pair(&mut tx, &Scope::new(merchant_id, mode), now_ms()).await?;
+        let keys = insert_key_pair(&mut tx, &scope, now_ms()).await?;
+        audit::record(
+            &mut tx,
+            &scope,
+            "api_key.create",
+            None,
+            &serde_json::json!({"kind": "secret and publishable pair",
+                                "publishable_key": keys.publishable_key}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(keys)
     }

@@ -164,3 +164,19 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// A payment's attempts (each confirmation, its challenge and outcome), oldest first. The
+    /// caller has checked the payment is the scope's.
+    pub async fn attempts_of_intent(&self, intent_id: &str) -> Result<Vec<crate::PaymentAttempt>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM payment_attempts WHERE payment_intent_id = $1 \
+             ORDER BY created_at, id LIMIT 100",
+            crate::ATTEMPT_COLUMNS
+        ))
+        .bind(intent_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(crate::PaymentAttempt::from_row).collect()
+    }
+}

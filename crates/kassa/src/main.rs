@@ -234,7 +234,18 @@ fn init_logging(format: &str) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(Common::default())) {
+    let command = cli.command.unwrap_or(Command::Serve(Common::default()));
+    // What an operator command changes is audited as done at the command line; the server's own
+    // requests each name their own actor.
+    if matches!(command, Command::Serve(_)) {
+        run(command).await
+    } else {
+        kassa_service::audit::with_actor(kassa_service::audit::Actor::cli(), run(command)).await
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(common) => {
             let cfg = common.load()?;
             init_logging(&cfg.log_format);

@@ -39,11 +39,7 @@ pub async fn run(cmd: UserCmd) -> anyhow::Result<()> {
     let (store, svc) = crate::operator_services(&common).await?;
     let result = async {
         let role = kassa_service::users::parse_role(&role)?;
-        kassa_service::audit::with_actor(
-            kassa_service::audit::Actor::cli(),
-            svc.users().create_user(&merchant, &email, role),
-        )
-        .await
+        svc.users().create_user(&merchant, &email, role).await
     }
     .await;
     store.close().await;

@@ -346,6 +346,26 @@ async fn a_viewer_reads_but_cannot_move_money_or_see_keys(app: &TestApp) {
         !page.body.contains("refund-amount"),
         "no refund form for a viewer"
     );
+    // The payment's attempts: one, succeeded; a 3-D Secure one shows its challenge.
+    let attempts = &page.body[page.body.find("id=\"attempts\"").expect("attempts")..];
+    assert!(attempts[..attempts.find("</table>").unwrap()].contains("<td>succeeded</td>"));
+    let challenged = app.create_intent(900, json!({})).await;
+    let cid = challenged["id"].as_str().unwrap();
+    let (status, v) = app
+        .post(
+            &format!("/v1/payment_intents/{cid}/confirm"),
+            json!({"payment_method": "pm_card_threeDSecureRequired", "return_url": "https://shop.example/back"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let page3ds = b.get(&format!("/dashboard/test/payments/{cid}")).await;
+    assert!(
+        page3ds
+            .body
+            .contains("<td>requires_action</td><td>3-D Secure</td>"),
+        "{}",
+        page3ds.body
+    );
     let forged = b
         .post(
             &format!("/dashboard/test/payments/{id}/refund"),
