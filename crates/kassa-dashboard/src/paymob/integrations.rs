@@ -14,7 +14,7 @@ use kassa_store::PmProfile;
 use serde::Deserialize;
 
 use super::profiles::{Choice, COUNTRIES, KINDS};
-use super::{form_refusal, pm_error, profile_of, Head};
+use super::{allowed_profile, form_refusal, pm_error, profile_of, Head};
 use crate::ctx::{Ctx, Posted};
 use crate::view::{self, Nav};
 
@@ -199,10 +199,7 @@ pub async fn add(
     p: Posted<AddForm>,
 ) -> Response {
     let (ctx, f) = (p.ctx, p.form);
-    if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageIntegrations).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -320,10 +317,7 @@ pub async fn update(
     p: Posted<EditForm>,
 ) -> Response {
     let (ctx, f) = (p.ctx, p.form);
-    if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageIntegrations).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };

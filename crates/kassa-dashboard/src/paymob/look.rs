@@ -16,7 +16,7 @@ use kassa_service::ServiceError;
 use kassa_store::PmProfile;
 use serde::Deserialize;
 
-use super::{form_refusal, pm_error, profile_name, profile_of, Head};
+use super::{allowed_profile, form_refusal, pm_error, profile_name, profile_of, Head};
 use crate::ctx::{Ctx, Posted};
 use crate::view::{self, Nav};
 
@@ -200,10 +200,7 @@ pub async fn update_branding(
     p: Posted<BrandingForm>,
 ) -> Response {
     let (ctx, f) = (p.ctx, p.form);
-    if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageIntegrations).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -250,10 +247,7 @@ pub async fn upload_logo(
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageIntegrations).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -294,10 +288,7 @@ pub async fn remove_logo(
     p: Posted<Empty>,
 ) -> Response {
     let ctx = p.ctx;
-    if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageIntegrations).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -333,10 +324,7 @@ pub async fn framing(
     p: Posted<FramingForm>,
 ) -> Response {
     let (ctx, f) = (p.ctx, p.form);
-    if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageIntegrations).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };

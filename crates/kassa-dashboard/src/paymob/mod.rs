@@ -139,6 +139,18 @@ async fn profile_of(st: &AppState, ctx: &Ctx, raw: &str) -> Result<PmProfile, Re
         .map_err(|e| pm_error(&e))
 }
 
+/// The profile of a page that needs `permission`: a 403 page without it, a 404 for another
+/// merchant's or mode's profile.
+async fn allowed_profile(
+    st: &AppState,
+    ctx: &Ctx,
+    raw: &str,
+    permission: kassa_core::roles::Permission,
+) -> Result<PmProfile, Response> {
+    ctx.require(permission)?;
+    profile_of(st, ctx, raw).await
+}
+
 /// A Paymob-shaped error as one sentence: its `detail` or `message`, or each field's first
 /// complaint (`Processed callback URL: Enter a valid URL.`).
 pub fn pm_message(e: &PmError) -> String {

@@ -14,7 +14,7 @@ use kassa_store::PmProfile;
 use serde::Deserialize;
 
 use super::integrations::{rows, Row};
-use super::{form_refusal, pm_error, profile_of, Head};
+use super::{allowed_profile, form_refusal, pm_error, profile_of, Head};
 use crate::ctx::{Ctx, Posted};
 use crate::view::{self, Nav};
 
@@ -124,10 +124,7 @@ pub async fn callback_send(
     p: Posted<CallbackForm>,
 ) -> Response {
     let (ctx, f) = (p.ctx, p.form);
-    if let Err(resp) = ctx.require(Permission::ManageIntegrations) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageIntegrations).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -247,10 +244,7 @@ pub async fn hmac_calculate(
     p: Posted<HmacForm>,
 ) -> Response {
     let (ctx, f) = (p.ctx, p.form);
-    if let Err(resp) = ctx.require(Permission::ManageKeys) {
-        return resp;
-    }
-    let profile = match profile_of(&st, &ctx, &id).await {
+    let profile = match allowed_profile(&st, &ctx, &id, Permission::ManageKeys).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
