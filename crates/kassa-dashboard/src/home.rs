@@ -103,8 +103,8 @@ pub async fn home(State(st): State<AppState>, ctx: Ctx) -> Response {
         })
         .collect();
     let home = ctx.home();
-    let any_paid = match st.svc.store.payment_stats(&ctx.scope, 0).await {
-        Ok(all) => all.iter().any(|s| s.status == "succeeded"),
+    let any_paid = match st.svc.store.has_succeeded_payment(&ctx.scope).await {
+        Ok(paid) => paid,
         Err(e) => return view::service_error(&e.into()),
     };
     let endpoints = match st.svc.store.list_endpoints(&ctx.scope).await {

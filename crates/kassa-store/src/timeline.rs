@@ -73,6 +73,20 @@ impl Store {
             .collect())
     }
 
+    /// Whether the scope has a payment that succeeded (for the getting-started list): one row
+    /// from the `(merchant_id, livemode, status, …)` index, not a count of the whole history.
+    pub async fn has_succeeded_payment(&self, scope: &Scope) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM payment_intents WHERE merchant_id = $1 AND livemode = $2 \
+             AND status = 'succeeded' LIMIT 1",
+        )
+        .bind(&scope.merchant_id)
+        .bind(i64::from(scope.livemode))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Whether the scope has a webhook delivery that succeeded (for the getting-started list).
     pub async fn has_delivered_webhook(&self, scope: &Scope) -> Result<bool> {
         let row = sqlx::query(

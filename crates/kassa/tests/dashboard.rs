@@ -495,6 +495,15 @@ async fn home_shows_volume_declines_and_failing_endpoints(app: &TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{ep}");
+    let first_payment = "<a href=\"/dashboard/test/payments\">Take a first payment";
+    let before = b.get("/dashboard/test").await;
+    assert!(
+        before
+            .body
+            .contains(&format!("To do:</span> {first_payment}")),
+        "{}",
+        before.body
+    );
     app.paid_intent(1250).await;
     let pi = app.create_intent(700, json!({})).await;
     let (status, _) = app
@@ -535,6 +544,7 @@ async fn home_shows_volume_declines_and_failing_endpoints(app: &TestApp) {
         home.body.contains(receiver.url.as_str()),
         "the failing endpoint is listed"
     );
+    assert!(home.body.contains(&format!("Done:</span> {first_payment}")));
     assert!(home.body.contains("<svg class=\"chart\""));
 }
 
